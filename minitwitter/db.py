@@ -1,0 +1,144 @@
+"""PostgreSQL access: a bounded psycopg2 pool, request.db, one transaction per request.
+
+A request takes a connection the first time it touches `request.db`. The tween below
+commits when the response is a success and rolls back otherwise; only after a commit
+do the hooks registered with `request.after_commit(fn)` run (Celery publishes, cache
+deletes), as Warehouse queues its tasks.
+"""
+
+import logging
+import threading
+
+import psycopg2
+import psycopg2.extras
+import psycopg2.pool
+from pyramid.tweens import EXCVIEW
+
+log = logging.getLogger(__name__)
+
+
+class Pool:
+    """A thread-safe pool that waits for a free connection instead of failing.
+
+    psycopg2's ThreadedConnectionPool raises as soon as it is exhausted; under load
+    a request should queue for a moment instead.
+    """
+
+    def __init__(self, dsn, minconn, maxconn, statement_timeout_ms, wait_timeout=10.0):
+        self.maxconn = maxconn
+        self._slots = threading.BoundedSemaphore(maxconn)
+        self._wait_timeout = wait_timeout
+        self._pool = psycopg2.pool.ThreadedConnectionPool(
+            minconn,
+            maxconn,
+            dsn,
+            cursor_factory=psycopg2.extras.RealDictCursor,
+            options=f"-c statement_timeout={int(statement_timeout_ms)}",
+            application_name="minitwitter",
+        )
+        self._in_use = 0
+
+    @property
+    def in_use(self):
+        return self._in_use
+
+    def getconn(self):
+        if not self._slots.acquire(timeout=self._wait_timeout):
+            raise psycopg2.OperationalError("timed out waiting for a database connection")
+        try:
+            conn = self._pool.getconn()
+            if conn.closed:
+                self._pool.putconn(conn, close=True)
+                conn = self._pool.getconn()
+        except Exception:
+            self._slots.release()
+            raise
+        self._in_use += 1
+        return conn
+
+    def putconn(self, conn, broken=False):
+        try:
+            self._pool.putconn(conn, close=broken or bool(conn.closed))
+        finally:
+            self._in_use -= 1
+            self._slots.release()
+
+    def closeall(self):
+        self._pool.closeall()
+
+
+def _rollback_quietly(conn):
+    try:
+        conn.rollback()
+        return False
+    except psycopg2.Error:
+        return True
+
+
+def get_db(request):
+    """request.db: this request's connection, taken from the pool on first use."""
+    pool = request.registry.db_pool
+    conn = pool.getconn()
+    request.environ["minitwitter.db"] = conn
+    return conn
+
+
+def after_commit(request, hook):
+    """Run `hook()` once this request's transaction has committed (never on rollback)."""
+    request.environ.setdefault("minitwitter.after_commit", []).append(hook)
+
+
+def run_hooks(hooks):
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:  # a hook must never turn a committed success into an error
+            log.exception("after-commit hook %r failed", hook)
+
+
+def tween_factory(handler, registry):
+    def db_tween(request):
+        try:
+            response = handler(request)
+        except BaseException:
+            _finish(request, commit=False)
+            raise
+        _finish(request, commit=response.status_int < 400)
+        return response
+
+    return db_tween
+
+
+def _finish(request, commit):
+    conn = request.environ.pop("minitwitter.db", None)
+    hooks = request.environ.pop("minitwitter.after_commit", [])
+    if conn is None:
+        if commit:
+            run_hooks(hooks)
+        return
+    broken = False
+    try:
+        if commit:
+            conn.commit()
+        else:
+            broken = _rollback_quietly(conn)
+    except psycopg2.Error:
+        broken = True
+        raise
+    finally:
+        request.registry.db_pool.putconn(conn, broken=broken or bool(conn.closed))
+    if commit:
+        run_hooks(hooks)
+
+
+def includeme(config):
+    settings = config.registry.settings
+    config.registry.db_pool = Pool(
+        settings["database.url"],
+        settings["database.pool_min"],
+        settings["database.pool_max"],
+        settings["database.statement_timeout"],
+    )
+    config.add_request_method(get_db, "db", reify=True)
+    config.add_request_method(after_commit, "after_commit")
+    config.add_tween("minitwitter.db.tween_factory", over=EXCVIEW)

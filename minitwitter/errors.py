@@ -1,0 +1,96 @@
+"""The one JSON error shape, and the views that turn every failure into it.
+
+    {"code": 400, "error": "Bad Request", "message": "text is required",
+     "details": [{"location": "body", "name": "text", "description": "Required"}]}
+
+`http_error()` builds any error response; the exception views below make sure no
+HTML page and no traceback ever leaves the service (after Kinto's errors.py).
+"""
+
+import logging
+
+import orjson
+import psycopg2
+from pyramid import httpexceptions
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+
+log = logging.getLogger(__name__)
+
+
+def http_error(code, message=None, details=None, headers=None):
+    """Return (not raise) an error Response of the one shape. Raise it to abort a view."""
+    exc_class = httpexceptions.status_map[code]
+    response = exc_class(headers=headers)
+    body = {
+        "code": code,
+        "error": exc_class.title,
+        "message": message or exc_class.explanation or exc_class.title,
+        "details": details or [],
+    }
+    response.body = orjson.dumps(body)
+    response.content_type = "application/json"
+    response.charset = None
+    return response
+
+
+def field_error(name, description, location="body", code=400):
+    """An error about one input field, e.g. field_error("text", "Required")."""
+    detail = {"location": location, "name": name, "description": description}
+    return http_error(code, f"{name}: {description}", [detail])
+
+
+def cornice_errors(request):
+    """Render Cornice's request.errors (validation failures) in the one shape."""
+    details = [
+        {
+            "location": e.get("location", "body"),
+            "name": e.get("name") or "",
+            "description": str(e.get("description", "")),
+        }
+        for e in request.errors
+    ]
+    message = "; ".join(f"{d['name'] or d['location']}: {d['description']}" for d in details)
+    return http_error(request.errors.status, message, details)
+
+
+@notfound_view_config()
+def notfound(exc, request):
+    return http_error(404, "The resource was not found")
+
+
+@forbidden_view_config()
+def forbidden(exc, request):
+    if request.identity is None:
+        message = request.environ.get("minitwitter.auth_error", "Authentication required")
+        return http_error(401, message, headers={"WWW-Authenticate": 'Bearer realm="minitwitter"'})
+    return http_error(403, "You may not do this")
+
+
+@exception_view_config(httpexceptions.HTTPException)
+def http_exception(exc, request):
+    if exc.content_type == "application/json" and exc.body:
+        return exc  # built by http_error() already
+    if exc.code < 400:
+        return exc  # redirects and 204s pass through
+    return http_error(exc.code, exc.detail or exc.explanation, headers=_keep_headers(exc))
+
+
+def _keep_headers(exc):
+    keep = ("Allow", "Retry-After", "WWW-Authenticate", "Location")
+    return {k: v for k, v in exc.headers.items() if k in keep}
+
+
+@exception_view_config(psycopg2.OperationalError)
+def database_unavailable(exc, request):
+    log.error("database unavailable: %s", str(exc).strip())
+    return http_error(503, "The database is unavailable, retry shortly", headers={"Retry-After": "1"})
+
+
+@exception_view_config(Exception)
+def uncaught(exc, request):
+    log.exception("uncaught exception on %s %s", request.method, request.path)
+    return http_error(500, "Internal server error")
+
+
+def includeme(config):
+    config.scan(__name__)

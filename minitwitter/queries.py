@@ -1,0 +1,29 @@
+"""Named queries: every sql/<group>.sql file becomes request.queries.<group>.
+
+    request.queries.users.get_profile(request.db, user_id=7, viewer_id=3)
+
+aiosql reads the `-- name: get-profile^` comments; the declared parameters, then a suffix that says what comes back
+(`^` one row, `$` one value, `!` a row count, `<!` the RETURNING row, none: rows).
+Rows are dicts (RealDictCursor). The ini's `sql.path` points at the folder, so a
+DBA can tune a file and restart the service.
+"""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import aiosql
+
+
+def load(sql_path):
+    groups = {}
+    for path in sorted(Path(sql_path).glob("*.sql")):
+        groups[path.stem] = aiosql.from_path(path, "psycopg2")
+    if not groups:
+        raise RuntimeError(f"no .sql files found in {sql_path}")
+    return SimpleNamespace(**groups)
+
+
+def includeme(config):
+    queries = load(config.registry.settings["sql.path"])
+    config.registry.queries = queries
+    config.add_request_method(lambda request: queries, "queries", reify=True)

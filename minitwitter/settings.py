@@ -1,0 +1,124 @@
+"""Settings: the ini values, overridden by environment variables.
+
+Secrets and URLs come from the environment in production; the ini holds the
+defaults a developer runs with. Every setting the code reads is listed in DEFAULTS,
+so this file is the one place that says what can be configured.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+# Environment variable -> setting key.
+ENV_OVERRIDES = {
+    "DATABASE_URL": "database.url",
+    "REDIS_URL": "redis.url",
+    "CELERY_BROKER_URL": "celery.broker_url",
+    "JWT_SECRET": "jwt.secret",
+    "SMTP_URL": "smtp.url",
+    "MEDIA_ROOT": "media.root",
+    "PORT": "port",
+    "BCRYPT_ROUNDS": "bcrypt.rounds",
+}
+
+DEFAULTS = {
+    "database.url": "",
+    "database.pool_min": "1",
+    "database.pool_max": "10",
+    # Milliseconds; every statement of a request is bounded.
+    "database.statement_timeout": "5000",
+    "redis.url": "",
+    # Seconds; every Redis call is bounded, and a miss is served from PostgreSQL.
+    "redis.timeout": "0.25",
+    "celery.broker_url": "",
+    "jwt.secret": "",
+    "jwt.issuer": "minitwitter",
+    "jwt.audience": "minitwitter-api",
+    "jwt.access_ttl": "900",
+    "jwt.refresh_ttl": "1209600",
+    "bcrypt.rounds": "12",
+    "smtp.url": "smtp://127.0.0.1:8025",
+    "mail.from": "minitwitter <no-reply@minitwitter.local>",
+    "public_url": "http://127.0.0.1:6543",
+    "media.root": "var/media",
+    "sql.path": "",
+    "var.path": "var",
+    # 6 MB: a 5 MB image plus the multipart envelope.
+    "limits.max_body_bytes": "6291456",
+    # Development only: write a random JWT secret into var/ when none is given.
+    "jwt.generate_secret": "false",
+}
+
+INT_KEYS = {
+    "database.pool_min",
+    "database.pool_max",
+    "database.statement_timeout",
+    "jwt.access_ttl",
+    "jwt.refresh_ttl",
+    "bcrypt.rounds",
+    "limits.max_body_bytes",
+}
+FLOAT_KEYS = {"redis.timeout"}
+BOOL_KEYS = {"jwt.generate_secret"}
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+DEFAULT_SQL_PATH = PACKAGE_ROOT.parent / "sql"
+MIGRATIONS_PATH = PACKAGE_ROOT.parent / "migrations"
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed: the service refuses to start."""
+
+
+def from_ini(ini_path, environ=None, require_secret=True):
+    """Settings of the ini's [app:main] section, as the web app would see them."""
+    from pyramid.paster import get_appsettings, setup_logging
+
+    setup_logging(ini_path)
+    return load(get_appsettings(ini_path), environ, require_secret=require_secret)
+
+
+def asbool(value):
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def load(settings, environ=None, require_secret=True):
+    """Return the effective settings: DEFAULTS < ini < environment.
+
+    Tools that need no tokens (migrations, the launcher) pass require_secret=False.
+    """
+    environ = os.environ if environ is None else environ
+    result = dict(DEFAULTS)
+    result.update({k: v for k, v in (settings or {}).items() if v is not None})
+    for env_name, key in ENV_OVERRIDES.items():
+        if environ.get(env_name):
+            result[key] = environ[env_name]
+    for key in INT_KEYS:
+        result[key] = int(result[key])
+    for key in FLOAT_KEYS:
+        result[key] = float(result[key])
+    for key in BOOL_KEYS:
+        result[key] = asbool(result[key])
+    if not result["sql.path"]:
+        result["sql.path"] = str(DEFAULT_SQL_PATH)
+    if not result["celery.broker_url"]:
+        result["celery.broker_url"] = result["redis.url"]
+    if require_secret:
+        _require_jwt_secret(result)
+    if not result["database.url"]:
+        raise SettingsError("DATABASE_URL is not set (nor database.url in the ini)")
+    return result
+
+
+def _require_jwt_secret(result):
+    secret = result["jwt.secret"]
+    if not secret and result["jwt.generate_secret"]:
+        path = Path(result["var.path"]) / "jwt_secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        secret = path.read_text().strip()
+    if len(secret.encode()) < 32:
+        raise SettingsError("JWT_SECRET must be set to at least 32 bytes")
+    result["jwt.secret"] = secret

@@ -1,0 +1,1 @@
+"""One Cornice module per resource. Views hold no SQL: they call request.queries."""

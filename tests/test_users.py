@@ -1,0 +1,40 @@
+"""Profiles."""
+
+from conftest import assert_error
+
+
+def test_profile_has_counts_and_no_email(app, alice, bob):
+    body = app.get(f"/api/users/{bob['id']}/", headers=alice.headers).json
+    assert body == {
+        "id": bob["id"],
+        "username": "bob",
+        "created_at": bob["created_at"],
+        "followers_count": 0,
+        "following_count": 0,
+        "posts_count": 0,
+        "followed_by_me": False,
+    }
+
+
+def test_routes_answer_with_and_without_trailing_slash(app, alice):
+    assert app.get("/api/users/me", headers=alice.headers).json == app.get("/api/users/me/", headers=alice.headers).json
+
+
+def test_unknown_user_is_404(app, alice):
+    assert_error(app.get("/api/users/999999/", headers=alice.headers, status=404), 404)
+
+
+def test_out_of_range_id_is_400(app, alice):
+    assert_error(app.get(f"/api/users/{10**30}/", headers=alice.headers, status=400), 400, "id")
+
+
+def test_profiles_need_a_token(app, alice):
+    assert_error(app.get(f"/api/users/{alice['id']}/", status=401), 401)
+    assert_error(app.get("/api/users/me/", status=401), 401)
+    assert_error(app.get("/api/users/me/", headers={"Authorization": "Basic abc"}, status=401), 401)
+
+
+def test_me_for_a_deleted_account_is_404(app, alice, db):
+    with db.cursor() as cur:
+        cur.execute("DELETE FROM users WHERE id = %s", (alice["id"],))
+    assert_error(app.get("/api/users/me/", headers=alice.headers, status=404), 404)

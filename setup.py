@@ -38,6 +38,7 @@ setup(
     extras_require={"test": tests_require},
     entry_points={
         "paste.app_factory": ["main = minitwitter:main"],
+        "paste.server_runner": ["waitress = minitwitter.server:serve"],
         "console_scripts": [
             "minitwitter-run = minitwitter.scripts.run:main",
             "minitwitter-migrate = minitwitter.scripts.migrate:main",

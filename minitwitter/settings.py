@@ -39,7 +39,8 @@ DEFAULTS = {
     "bcrypt.rounds": "12",
     "smtp.url": "smtp://127.0.0.1:8025",
     "mail.from": "minitwitter <no-reply@minitwitter.local>",
-    "public_url": "http://127.0.0.1:6543",
+    # Base of links in emails; defaults to http://127.0.0.1:<PORT or 6543>.
+    "public_url": "",
     "media.root": "var/media",
     "sql.path": "",
     "var.path": "var",
@@ -101,6 +102,8 @@ def load(settings, environ=None, require_secret=True):
         result[key] = asbool(result[key])
     if not result["sql.path"]:
         result["sql.path"] = str(DEFAULT_SQL_PATH)
+    if not result["public_url"]:
+        result["public_url"] = f"http://127.0.0.1:{result.get('port') or 6543}"
     if not result["celery.broker_url"]:
         result["celery.broker_url"] = result["redis.url"]
     if require_secret:

@@ -52,8 +52,8 @@ def main(argv=None):
         env = services.start(dict(os.environ))
         applied = migrate.apply(env["DATABASE_URL"])
         log.info("migrations: %d applied", applied)
-        port = env.get("PORT") or "6543"
-        children.append(_spawn([_bin("pserve"), args.ini, f"http_port={port}"], env))
+        port = env.setdefault("PORT", "6543")
+        children.append(_spawn([_bin("pserve"), args.ini], env))
         celery = [_bin("minitwitter-celery"), args.ini, "worker", "--beat", "--loglevel=INFO"]
         celery += ["--concurrency=1", f"--schedule={var_path}/celerybeat-schedule"]
         children.append(_spawn(celery, env))

@@ -34,9 +34,14 @@ TABLES = [
 PASSWORD = "correct horse"
 
 
+# Several test runs can share one machine (MINITWITTER_TEST_SLOT=0..5): each slot has
+# its own database and its own Redis database number.
+SLOT = int(os.environ.get("MINITWITTER_TEST_SLOT", "0"))
+
+
 def _redis_test_url(url):
-    # Database 9 of the given server, so flushing it leaves other data alone.
-    return urlunsplit(urlsplit(url)._replace(path="/9"))
+    # Database 9 (+ slot) of the given server, so flushing it leaves other data alone.
+    return urlunsplit(urlsplit(url)._replace(path=f"/{9 + SLOT}"))
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +50,7 @@ def services(tmp_path_factory):
     env = devservices.start(dict(os.environ))
     base = env["DATABASE_URL"]
     urls = {
-        "DATABASE_URL": with_database(base, database_name(base) + "_test"),
+        "DATABASE_URL": with_database(base, f"{database_name(base)}_test{SLOT or ''}"),
         "REDIS_URL": _redis_test_url(env["REDIS_URL"]),
     }
     ensure_database(urls["DATABASE_URL"], drop_first=True)

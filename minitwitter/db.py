@@ -10,11 +10,24 @@ import logging
 import threading
 
 import psycopg2
+import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
 from pyramid.tweens import EXCVIEW
 
 log = logging.getLogger(__name__)
+
+
+class CountingCursor(psycopg2.extras.RealDictCursor):
+    """Rows as dicts; counts statements per connection (tests pin queries per request)."""
+
+    def execute(self, query, vars=None):
+        self.connection.statements += 1
+        return super().execute(query, vars)
+
+
+class CountingConnection(psycopg2.extensions.connection):
+    statements = 0
 
 
 class Pool:
@@ -32,7 +45,8 @@ class Pool:
             minconn,
             maxconn,
             dsn,
-            cursor_factory=psycopg2.extras.RealDictCursor,
+            connection_factory=CountingConnection,
+            cursor_factory=CountingCursor,
             options=f"-c statement_timeout={int(statement_timeout_ms)}",
             application_name="minitwitter",
         )
@@ -80,6 +94,7 @@ def get_db(request):
     pool = request.registry.db_pool
     conn = pool.getconn()
     request.environ["minitwitter.db"] = conn
+    request.environ["minitwitter.statements_before"] = conn.statements
     return conn
 
 
@@ -116,6 +131,7 @@ def _finish(request, commit):
         if commit:
             run_hooks(hooks)
         return
+    request.environ["minitwitter.queries"] = conn.statements - request.environ["minitwitter.statements_before"]
     broken = False
     try:
         if commit:

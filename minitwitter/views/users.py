@@ -18,7 +18,7 @@ def get_me(request):
     return profile
 
 
-@user.get(schema=schemas.UserPathSchema(), validators=(colander_validator,))
+@user.get(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def get_user(request):
     profile = request.queries.users.get_profile(
         request.db, user_id=request.validated["path"]["id"], viewer_id=request.authenticated_userid

@@ -1,0 +1,72 @@
+"""Hashtags: a tag's posts, the most popular tags, favourite tags."""
+
+from cornice import Service
+from cornice.validators import colander_validator
+
+from minitwitter import hashtags, schemas
+from minitwitter.pagination import PageSchema, envelope, read_page
+from minitwitter.rendering import posts_by_ids
+from minitwitter.views.posts import POPULAR_KEY
+
+tag_posts = Service(name="tag_posts", path="/api/hashtags/{tag}/posts", description="Posts with a tag")
+popular = Service(name="popular_hashtags", path="/api/popular_hashtags", description="The 5 most used tags")
+favorite = Service(name="favorite_hashtag", path="/api/hashtags/{tag}/favorite", description="Add or remove a tag")
+favorites = Service(name="favorite_hashtags", path="/api/favorite_hashtags", description="My favourite tags")
+favorite_posts = Service(
+    name="favorite_hashtag_posts", path="/api/favorite_hashtags/posts", description="Posts with my favourite tags"
+)
+
+POPULAR_LIMIT = 5
+POPULAR_TTL = 300  # seconds; every write that changes a count deletes the key at once anyway
+
+
+def _tag(request):
+    return hashtags.normalize(request.validated["path"]["tag"])
+
+
+@tag_posts.get(schema=schemas.TagPageSchema(), validators=(colander_validator,))
+def list_tag_posts(request):
+    page = read_page(request)
+    tag = request.queries.hashtags.get_hashtag(request.db, name=_tag(request))
+    if tag is None:  # a tag nobody used yet: an empty page, not an error
+        return envelope(request, page, [], [], count=0)
+    rows = list(request.queries.posts.list_hashtag_posts(request.db, hashtag_id=tag["id"], **page.params))
+    results = posts_by_ids(request, [r["key"] for r in rows[: page.size]])
+    return envelope(request, page, rows, results, count=tag["posts_count"])
+
+
+@popular.get()
+def popular_hashtags(request):
+    cached = request.cache.get_json(POPULAR_KEY)
+    if cached is not None:
+        return cached
+    result = list(request.queries.hashtags.popular_hashtags(request.db, limit=POPULAR_LIMIT))
+    request.cache.set_json(POPULAR_KEY, result, POPULAR_TTL)
+    return result
+
+
+@favorite.post(schema=schemas.TagSchema(), validators=(colander_validator,))
+def add_favorite(request):
+    tag = request.queries.hashtags.ensure_hashtag(request.db, name=_tag(request))
+    request.queries.hashtags.add_favorite(request.db, user_id=request.authenticated_userid, hashtag_id=tag["id"])
+    return {"name": tag["name"], "favorite": True}
+
+
+@favorite.delete(schema=schemas.TagSchema(), validators=(colander_validator,))
+def remove_favorite(request):
+    name = _tag(request)
+    request.queries.hashtags.remove_favorite(request.db, user_id=request.authenticated_userid, name=name)
+    return {"name": name, "favorite": False}
+
+
+@favorites.get()
+def list_favorites(request):
+    return list(request.queries.hashtags.list_favorites(request.db, user_id=request.authenticated_userid))
+
+
+@favorite_posts.get(schema=PageSchema(), validators=(colander_validator,))
+def list_favorite_posts(request):
+    page = read_page(request)
+    user_id = request.authenticated_userid
+    rows = list(request.queries.posts.list_favorite_hashtag_posts(request.db, user_id=user_id, **page.params))
+    return envelope(request, page, rows, posts_by_ids(request, [r["key"] for r in rows[: page.size]]))

@@ -1,0 +1,47 @@
+"""Likes: like and unlike (idempotent), and who liked a post."""
+
+from cornice import Service
+from cornice.validators import colander_validator
+
+from minitwitter import schemas
+from minitwitter.errors import http_error
+from minitwitter.pagination import envelope, read_page
+from minitwitter.rendering import posts_by_ids, profile_json
+
+like = Service(name="like", path=r"/api/posts/{id:\d+}/like", description="Like or unlike a post")
+likers = Service(name="likers", path=r"/api/posts/{id:\d+}/likes", description="Who liked a post")
+
+
+@like.post(schema=schemas.IdPathSchema(), validators=(colander_validator,))
+def like_post(request):
+    post_id = request.validated["path"]["id"]
+    request.queries.likes.like(request.db, post_id=post_id, user_id=request.authenticated_userid)
+    return _post_or_404(request, post_id)
+
+
+@like.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
+def unlike_post(request):
+    post_id = request.validated["path"]["id"]
+    request.queries.likes.unlike(request.db, post_id=post_id, user_id=request.authenticated_userid)
+    return _post_or_404(request, post_id)
+
+
+@likers.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
+def list_likers(request):
+    post_id = request.validated["path"]["id"]
+    if not request.queries.posts.is_live(request.db, post_id=post_id):
+        raise http_error(404, "No such post")
+    page = read_page(request)
+    rows = list(
+        request.queries.likes.list_likers(
+            request.db, post_id=post_id, viewer_id=request.authenticated_userid, **page.params
+        )
+    )
+    return envelope(request, page, rows, [profile_json(r) for r in rows[: page.size]])
+
+
+def _post_or_404(request, post_id):
+    found = posts_by_ids(request, [post_id])
+    if not found:
+        raise http_error(404, "No such post")
+    return found[0]

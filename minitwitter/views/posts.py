@@ -1,0 +1,118 @@
+"""Posts: create, read, edit and soft-delete (owner only), and the post lists."""
+
+from cornice import Service
+from cornice.validators import colander_body_validator, colander_validator
+
+from minitwitter import hashtags, schemas
+from minitwitter.errors import http_error
+from minitwitter.pagination import PageSchema, envelope, read_page
+from minitwitter.rendering import posts_by_ids
+
+posts = Service(name="posts", path="/api/posts", description="All posts; create (older clients also edit, delete)")
+post = Service(name="post", path=r"/api/posts/{id:\d+}", description="One post")
+user_posts = Service(name="user_posts", path=r"/api/users/{id:\d+}/posts", description="A user's posts")
+
+POPULAR_KEY = "popular_hashtags"
+
+
+@posts.post(schema=schemas.PostBody(), validators=(colander_body_validator,))
+def create_post(request):
+    text = request.validated["text"]
+    post_id = request.queries.posts.create_post(
+        request.db, author_id=request.authenticated_userid, text=text, image_id=None
+    )
+    _tag(request, post_id, text)
+    request.response.status = 201
+    return posts_by_ids(request, [post_id])[0]
+
+
+@posts.get(schema=PageSchema(), validators=(colander_validator,))
+def list_posts(request):
+    page = read_page(request)
+    rows = list(request.queries.posts.list_posts(request.db, **page.params))
+    return envelope(request, page, rows, posts_by_ids(request, [r["key"] for r in rows[: page.size]]))
+
+
+@user_posts.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
+def list_user_posts(request):
+    user_id = request.validated["path"]["id"]
+    author = request.queries.users.get_profile(request.db, user_id=user_id, viewer_id=request.authenticated_userid)
+    if author is None:
+        raise http_error(404, "No such user")
+    page = read_page(request)
+    rows = list(request.queries.posts.list_user_posts(request.db, author_id=user_id, **page.params))
+    results = posts_by_ids(request, [r["key"] for r in rows[: page.size]])
+    return envelope(request, page, rows, results, count=author["posts_count"])
+
+
+@post.get(schema=schemas.IdPathSchema(), validators=(colander_validator,))
+def get_post(request):
+    found = posts_by_ids(request, [request.validated["path"]["id"]])
+    if not found:
+        raise http_error(404, "No such post")
+    return found[0]
+
+
+@post.put(schema=schemas.PostEditSchema(), validators=(colander_validator,))
+@post.patch(schema=schemas.PostEditSchema(), validators=(colander_validator,))
+def edit_post(request):
+    return _edit(request, request.validated["path"]["id"], request.validated["body"]["text"])
+
+
+@posts.put(schema=schemas.CompatEditBody(), validators=(colander_body_validator,))
+def edit_post_compat(request):
+    return _edit(request, request.validated["id_post"], request.validated["text"])
+
+
+@post.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
+def delete_post(request):
+    _delete(request, request.validated["path"]["id"])
+    request.response.status = 204
+    return None
+
+
+@posts.delete(schema=schemas.CompatDeleteBody(), validators=(colander_body_validator,))
+def delete_post_compat(request):
+    _delete(request, request.validated["id_post"])
+    return {"success": True}
+
+
+def _owned_post(request, post_id):
+    """The live post, locked for this transaction, if the caller wrote it: else 404 / 403."""
+    row = request.queries.posts.get_post_for_update(request.db, post_id=post_id)
+    if row is None or row["deleted_at"] is not None:
+        raise http_error(404, "No such post")
+    if row["author_id"] != request.authenticated_userid:
+        raise http_error(403, "Only the author may change this post")
+    return row
+
+
+def _edit(request, post_id, text):
+    _owned_post(request, post_id)
+    request.queries.posts.update_text(request.db, post_id=post_id, text=text)
+    _tag(request, post_id, text, replacing=True)
+    return posts_by_ids(request, [post_id])[0]
+
+
+def _delete(request, post_id):
+    _owned_post(request, post_id)
+    request.queries.posts.soft_delete(request.db, post_id=post_id)
+    # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
+    request.queries.hashtags.unlink_post(request.db, post_id=post_id, keep=[])
+    _popular_changed(request)
+
+
+def _tag(request, post_id, text, replacing=False):
+    """Link the post to the tags of its text (dropping old ones on an edit)."""
+    names = hashtags.parse(text)
+    changed = 0
+    if replacing:
+        changed += request.queries.hashtags.unlink_post(request.db, post_id=post_id, keep=names)
+    if names:
+        changed += len(list(request.queries.hashtags.link_post(request.db, post_id=post_id, names=names)))
+    if changed:
+        _popular_changed(request)
+
+
+def _popular_changed(request):
+    request.after_commit(lambda: request.cache.delete(POPULAR_KEY))

@@ -1,0 +1,28 @@
+-- Likes. posts.likes_count is kept by tgr_likes_count; its row lock serializes
+-- concurrent likers, so the count stays exact.
+
+-- name: like(post_id, user_id)!
+-- Idempotent: a repeated like changes nothing. Only live posts can be liked.
+-- Index: likes_pkey (post_id, user_id).
+INSERT INTO likes (post_id, user_id)
+SELECT :post_id, :user_id
+ WHERE EXISTS (SELECT 1 FROM posts WHERE id = :post_id AND deleted_at IS NULL)
+ON CONFLICT DO NOTHING;
+
+-- name: unlike(post_id, user_id)!
+-- Index: likes_pkey.
+DELETE FROM likes WHERE post_id = :post_id AND user_id = :user_id;
+
+-- name: list_likers(post_id, viewer_id, before, offset, limit)
+-- Who liked a post, newest like first, as profiles. Indexes: idx_likes_post_id_id,
+-- users_pkey, follows_pkey (follower_id, followee_id).
+SELECT l.id AS key, u.id, u.username, u.created_at, u.followers_count, u.following_count,
+       u.posts_count,
+       EXISTS (SELECT 1 FROM follows f
+                WHERE f.follower_id = :viewer_id AND f.followee_id = u.id) AS followed_by_me
+  FROM likes l
+  JOIN users u ON u.id = l.user_id
+ WHERE l.post_id = :post_id AND l.id < :before
+ ORDER BY l.id DESC
+OFFSET :offset
+ LIMIT :limit;

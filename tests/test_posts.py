@@ -1,0 +1,264 @@
+"""Posts: create, read, edit, soft delete (owner only), lists and pagination."""
+
+import pytest
+
+from conftest import assert_error
+
+
+def create(app, user, text="hello world", status=201):
+    return app.post_json("/api/posts/", {"text": text}, headers=user.headers, status=status)
+
+
+def test_create_returns_the_post(app, alice):
+    body = create(app, alice, "  Hi #Lisboa and #lisboa, #Porto!  ").json
+    assert body["text"] == "Hi #Lisboa and #lisboa, #Porto!"  # trimmed
+    assert body["author"] == {"id": alice["id"], "username": "alice"}
+    assert body["hashtags"] == ["lisboa", "porto"]  # case-folded, once each
+    assert body["image"] is None
+    assert body["likes_count"] == 0 and body["liked_by_me"] is False
+    assert body["updated_at"] is None
+    assert body["created_at"].endswith("+00:00")
+
+
+def test_create_from_a_form(app, alice):
+    response = app.post("/api/posts/", {"text": "from a form"}, headers=alice.headers, status=201)
+    assert response.json["text"] == "from a form"
+
+
+def test_create_counts_in_the_profile(app, alice):
+    create(app, alice)
+    create(app, alice)
+    assert app.get(f"/api/users/{alice['id']}/", headers=alice.headers).json["posts_count"] == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"text": ""},
+        {"text": "   \n  "},
+        {"text": "x" * 281},
+        {"text": "nul \u0000 byte"},
+        {"text": "bell \u0007"},
+        {"text": "escape \u001b[31m"},
+        {"text": None},
+        {"text": ["a list"]},
+    ],
+)
+def test_bad_text_is_400_naming_text(app, alice, db, body):
+    assert_error(app.post_json("/api/posts/", body, headers=alice.headers, status=400), 400, "text")
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM posts")
+        assert cur.fetchone()[0] == 0
+
+
+def test_280_characters_of_any_script_is_fine(app, alice):
+    assert create(app, alice, "ç" * 280).json["text"] == "ç" * 280
+    assert create(app, alice, "line one\nline two\ttab").status_int == 201
+
+
+def test_extra_fields_are_ignored(app, alice, bob):
+    body = {"text": "mine", "author_id": bob["id"], "likes_count": 99, "id": 12345}
+    post = app.post_json("/api/posts/", body, headers=alice.headers, status=201).json
+    assert post["author"]["id"] == alice["id"] and post["likes_count"] == 0 and post["id"] != 12345
+
+
+def test_create_needs_a_token(app):
+    assert_error(app.post_json("/api/posts/", {"text": "x"}, status=401), 401)
+
+
+def test_get_one_post(app, alice, bob):
+    post = create(app, alice, "read me").json
+    assert app.get(f"/api/posts/{post['id']}/", headers=bob.headers).json == post
+
+
+def test_unknown_post_is_404(app, alice):
+    assert_error(app.get("/api/posts/424242/", headers=alice.headers, status=404), 404)
+
+
+@pytest.mark.parametrize("method", ["put_json", "patch_json"])
+def test_author_edits_and_hashtags_follow(app, alice, method):
+    post = create(app, alice, "old #one #two").json
+    edited = getattr(app, method)(f"/api/posts/{post['id']}/", {"text": "new #two #three"}, headers=alice.headers).json
+    assert edited["text"] == "new #two #three"
+    assert edited["hashtags"] == ["three", "two"]
+    assert edited["updated_at"] is not None
+    popular = {h["name"]: h["count"] for h in app.get("/api/popular_hashtags/", headers=alice.headers).json}
+    assert popular == {"two": 1, "three": 1}
+
+
+def test_compat_put_with_id_post(app, alice):
+    post = create(app, alice).json
+    edited = app.put_json("/api/posts/", {"id_post": post["id"], "text": "edited"}, headers=alice.headers).json
+    assert edited["id"] == post["id"] and edited["text"] == "edited"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda app, pid, h: app.put_json(f"/api/posts/{pid}/", {"text": "hijack"}, headers=h, status=403),
+        lambda app, pid, h: app.patch_json(f"/api/posts/{pid}/", {"text": "hijack"}, headers=h, status=403),
+        lambda app, pid, h: app.put_json("/api/posts/", {"id_post": pid, "text": "hijack"}, headers=h, status=403),
+        lambda app, pid, h: app.delete(f"/api/posts/{pid}/", headers=h, status=403),
+        lambda app, pid, h: app.delete_json("/api/posts/", {"id_post": pid}, headers=h, status=403),
+    ],
+)
+def test_only_the_author_may_change_a_post(app, alice, bob, call):
+    post = create(app, alice, "alice's #words").json
+    assert_error(call(app, post["id"], bob.headers), 403)
+    assert app.get(f"/api/posts/{post['id']}/", headers=alice.headers).json == post
+
+
+def test_edit_bad_input(app, alice):
+    post = create(app, alice).json
+    assert_error(app.put_json(f"/api/posts/{post['id']}/", {}, headers=alice.headers, status=400), 400, "text")
+    assert_error(app.put_json("/api/posts/", {"text": "x"}, headers=alice.headers, status=400), 400, "id_post")
+    assert_error(
+        app.put_json("/api/posts/", {"id_post": "abc", "text": "x"}, headers=alice.headers, status=400), 400, "id_post"
+    )
+    assert_error(app.delete_json("/api/posts/", {}, headers=alice.headers, status=400), 400, "id_post")
+
+
+def test_delete_removes_the_post_from_everything(app, alice, bob):
+    keep = create(app, alice, "stays #tag").json
+    post = create(app, alice, "goes #tag #gone").json
+    app.post(f"/api/posts/{post['id']}/like/", headers=bob.headers)
+    app.delete(f"/api/posts/{post['id']}/", headers=alice.headers, status=204)
+
+    assert_error(app.get(f"/api/posts/{post['id']}/", headers=alice.headers, status=404), 404)
+    ids = lambda url: [p["id"] for p in app.get(url, headers=bob.headers).json["results"]]  # noqa: E731
+    assert ids("/api/posts/") == [keep["id"]]
+    assert ids(f"/api/users/{alice['id']}/posts/") == [keep["id"]]
+    assert ids("/api/hashtags/tag/posts/") == [keep["id"]]
+    assert ids("/api/hashtags/gone/posts/") == []
+    assert app.get(f"/api/users/{alice['id']}/", headers=bob.headers).json["posts_count"] == 1
+    assert app.get("/api/popular_hashtags/", headers=bob.headers).json == [{"name": "tag", "count": 1}]
+    # A second delete, an edit or a like of a deleted post: 404.
+    assert_error(app.delete(f"/api/posts/{post['id']}/", headers=alice.headers, status=404), 404)
+    assert_error(app.put_json(f"/api/posts/{post['id']}/", {"text": "x"}, headers=alice.headers, status=404), 404)
+    assert_error(app.post(f"/api/posts/{post['id']}/like/", headers=bob.headers, status=404), 404)
+
+
+def test_compat_delete_with_id_post(app, alice):
+    post = create(app, alice).json
+    assert app.delete_json("/api/posts/", {"id_post": post["id"]}, headers=alice.headers).json == {"success": True}
+    app.get(f"/api/posts/{post['id']}/", headers=alice.headers, status=404)
+
+
+# Lists and pagination
+
+
+@pytest.fixture
+def many(app, alice):
+    """45 posts by alice, oldest first."""
+    return [create(app, alice, f"post {i} #many").json["id"] for i in range(45)]
+
+
+def test_pages_by_number(app, alice, many):
+    first = app.get("/api/posts/?page=1", headers=alice.headers)
+    body = first.json
+    assert body["page"] == 1 and body["page_size"] == 20 and body["previous"] is None
+    assert [p["id"] for p in body["results"]] == many[::-1][:20]
+    assert "page=2" in body["next"]
+    assert first.headers["Link"] == f'<{body["next"]}>; rel="next"'
+    third = app.get("/api/posts/?page=3", headers=alice.headers).json
+    assert [p["id"] for p in third["results"]] == many[::-1][40:]
+    assert third["next"] is None and "page=2" in third["previous"]
+    assert app.get("/api/posts/?page=9", headers=alice.headers).json["results"] == []
+
+
+def test_without_page_the_next_link_is_a_cursor(app, alice, many):
+    body = app.get("/api/posts/", headers=alice.headers).json
+    assert body["page"] == 1 and "cursor=" in body["next"] and body["previous"] is None
+
+
+def test_pages_by_cursor_walk_everything_once(app, alice, many):
+    url, seen = "/api/posts/?page_size=7", []
+    while url:
+        body = app.get(url, headers=alice.headers).json
+        seen += [p["id"] for p in body["results"]]
+        assert body["page"] is None or body["page"] == 1
+        url = body["next"]
+        if url:
+            assert "cursor=" in url
+    assert seen == many[::-1]
+
+
+def test_user_and_hashtag_lists_carry_counts(app, alice, bob, many):
+    create(app, bob, "bob's #many")
+    user = app.get(f"/api/users/{alice['id']}/posts/?page_size=5", headers=bob.headers).json
+    assert user["count"] == 45 and len(user["results"]) == 5
+    assert all(p["author"]["id"] == alice["id"] for p in user["results"])
+    tag = app.get("/api/hashtags/MANY/posts/?page_size=5", headers=bob.headers).json
+    assert tag["count"] == 46
+    assert app.get("/api/hashtags/%23many/posts/", headers=bob.headers).json["count"] == 46
+
+
+@pytest.mark.parametrize(
+    "query, name",
+    [
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=abc", "page"),
+        (f"page={10**30}", "page"),
+        ("page_size=0", "page_size"),
+        ("page_size=101", "page_size"),
+        ("page_size=1e3", "page_size"),
+        ("cursor=forged", "cursor"),
+        ("cursor=ay01", "cursor"),  # our encoding of a negative key
+        ("cursor=azA", "cursor"),  # our encoding of key 0
+        ("cursor=" + "A" * 100, "cursor"),
+    ],
+)
+def test_bad_page_parameters_are_400_naming_them(app, alice, query, name):
+    for url in ("/api/posts/", f"/api/users/{alice['id']}/posts/", "/api/hashtags/x/posts/", "/api/feed/"):
+        if url == "/api/feed/":
+            continue  # the feed comes with follows
+        assert_error(app.get(f"{url}?{query}", headers=alice.headers, status=400), 400, name)
+
+
+def test_user_posts_of_unknown_user_is_404(app, alice):
+    assert_error(app.get("/api/users/999999/posts/", headers=alice.headers, status=404), 404)
+
+
+def test_bad_tag_is_400(app, alice):
+    assert_error(app.get("/api/hashtags/123/posts/", headers=alice.headers, status=400), 400, "tag")
+    assert_error(app.get("/api/hashtags/" + "a" * 101 + "/posts/", headers=alice.headers, status=400), 400, "tag")
+
+
+def test_a_page_costs_the_same_few_queries_whatever_it_holds(app, alice, bob, many):
+    for post_id in many[:10]:
+        app.post(f"/api/posts/{post_id}/like/", headers=bob.headers)
+
+    def queries(url):
+        response = app.get(url, headers=bob.headers)
+        return response.request.environ["minitwitter.queries"]
+
+    assert queries("/api/posts/?page_size=1") == queries("/api/posts/?page_size=100") == 2
+    assert queries(f"/api/users/{alice['id']}/posts/?page_size=100") == 3
+    assert queries("/api/hashtags/many/posts/?page_size=100") == 3
+    assert queries("/api/favorite_hashtags/posts/?page_size=100") == 1  # no favourites: no hydration
+
+
+LIST_QUERIES = [
+    ("list_posts", {"before": 2**63 - 1, "offset": 0, "limit": 21}, "idx_posts_id_live"),
+    ("list_user_posts", {"author_id": 1, "before": 2**63 - 1, "offset": 0, "limit": 21}, "idx_posts_author_id_id_live"),
+    ("list_hashtag_posts", {"hashtag_id": 1, "before": 2**63 - 1, "offset": 0, "limit": 21}, "post_hashtags_pkey"),
+    (
+        "list_favorite_hashtag_posts",
+        {"user_id": 1, "before": 2**63 - 1, "offset": 0, "limit": 21},
+        "post_hashtags_pkey",
+    ),
+]
+
+
+@pytest.mark.parametrize("name, params, index", LIST_QUERIES, ids=[q[0] for q in LIST_QUERIES])
+def test_each_list_is_served_by_its_index(wsgi_app, db, name, params, index):
+    sql = getattr(wsgi_app.registry.queries.posts, name).sql
+    with db.cursor() as cur:
+        cur.execute("SET enable_seqscan = off")
+        cur.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cur.fetchall())
+        cur.execute("RESET enable_seqscan")
+    assert index in plan, plan
+    assert "Seq Scan" not in plan, plan

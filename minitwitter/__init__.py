@@ -28,5 +28,6 @@ def main(global_config, **settings):
         config.include("minitwitter.queries")  # request.queries: the named SQL in sql/
         config.include("minitwitter.cache")  # request.cache: Redis that degrades to a miss
         config.include("minitwitter.tasks")  # the Celery app, from the same settings
+        config.include("minitwitter.outbox")  # request.enqueue_task: tasks written in the transaction
         config.scan("minitwitter.views")
     return config.make_wsgi_app()

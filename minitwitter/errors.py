@@ -80,6 +80,13 @@ def _keep_headers(exc):
     return {k: v for k, v in exc.headers.items() if k in keep}
 
 
+@exception_view_config(psycopg2.IntegrityError)
+def integrity_error(exc, request):
+    # A race the view did not foresee (two writers, one row): a conflict, not a crash.
+    log.warning("integrity error on %s %s: %s", request.method, request.path, exc.diag.message_primary)
+    return http_error(409, "The request conflicts with the current state; retry")
+
+
 @exception_view_config(psycopg2.OperationalError)
 def database_unavailable(exc, request):
     log.error("database unavailable: %s", str(exc).strip())

@@ -44,6 +44,10 @@ DEFAULTS = {
     "media.root": "var/media",
     "sql.path": "",
     "var.path": "var",
+    # The beat job hard-deletes posts soft-deleted longer ago than this.
+    "posts.purge_after_days": "30",
+    # Readers following more accounts than this get the timeline-walk feed plan.
+    "feed.timeline_threshold": "1000",
     # 6 MB: a 5 MB image plus the multipart envelope.
     "limits.max_body_bytes": "6291456",
     # Development only: write a random JWT secret into var/ when none is given.
@@ -58,6 +62,8 @@ INT_KEYS = {
     "jwt.refresh_ttl",
     "bcrypt.rounds",
     "limits.max_body_bytes",
+    "feed.timeline_threshold",
+    "posts.purge_after_days",
 }
 FLOAT_KEYS = {"redis.timeout"}
 BOOL_KEYS = {"jwt.generate_secret"}

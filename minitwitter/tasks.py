@@ -1,15 +1,38 @@
-"""Celery: one app built from the same ini as the web service.
+"""Celery: one app built from the same ini as the web service, the outbox tasks, email.
 
 The worker and beat run with `minitwitter-celery <ini> worker|beat` (scripts/celery.py),
 which loads the ini and environment through settings.load() and calls configure().
+
+A request writes an outbox row in its own transaction and publishes `deliver(id)` after
+commit (minitwitter/outbox.py). If that publish is lost (broker down, process killed),
+the beat job `relay_outbox` publishes the row again. `deliver` sends at most one email
+per row: it claims the row with FOR UPDATE SKIP LOCKED and marks it sent in the same
+transaction. To add a kind of email, write a function decorated with @email("kind");
+any other kind of work, @handler("kind").
 """
 
+import functools
 import logging
+import smtplib
+import threading
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
 
+import psycopg2
+import psycopg2.extras
 from celery import Celery
 from kombu import Connection
 
+from minitwitter import media
+from minitwitter import queries as queries_module
+
 log = logging.getLogger(__name__)
+
+# The relay leaves younger rows to their publish after commit.
+RELAY_AFTER_SECONDS = 10
+RELAY_BATCH = 100
+SMTP_TIMEOUT = 10
+PURGE_BATCH = 500
 
 celery_app = Celery("minitwitter")
 celery_app.conf.update(
@@ -21,6 +44,10 @@ celery_app.conf.update(
     broker_connection_retry_on_startup=True,
     task_ignore_result=True,
     timezone="UTC",
+    beat_schedule={
+        "relay-outbox": {"task": "minitwitter.relay_outbox", "schedule": 30.0},
+        "purge-deleted-posts": {"task": "minitwitter.purge_deleted_posts", "schedule": 3600.0},
+    },
 )
 
 
@@ -42,6 +69,207 @@ def broker_ok(url, timeout=1.0):
     except Exception as e:  # kombu raises transport-specific errors
         log.warning("broker unreachable: %s", e)
         return False
+
+
+def publish(outbox_id):
+    """Queue deliver(outbox_id); False, with a warning, when the broker cannot take it.
+
+    Runs after a request's commit, so it must be quick and never raise: the row is safe
+    in the outbox and the relay publishes it later. Left alone, kombu keeps reconnecting
+    for broker_connection_timeout (4 s; a refused port took 6 s, even with retry=False);
+    here one connection attempt, bounded by socket_connect_timeout, and no retry. A fresh
+    connection each time, so none is left stale by a broker restart.
+    """
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=0)
+            deliver.apply_async(args=[outbox_id], connection=conn, retry=False)
+        return True
+    except Exception as e:  # kombu raises transport-specific errors
+        log.warning("outbox %s not published, the relay will retry: %s", outbox_id, e)
+        return False
+
+
+# The worker's database: one connection per worker thread, opened on first use (so after
+# the prefork, never shared), and the same named queries as the web service.
+_local = threading.local()
+
+
+def _db():
+    conn = getattr(_local, "conn", None)
+    if conn is None or conn.closed:
+        settings = celery_app.minitwitter_settings
+        conn = psycopg2.connect(
+            settings["database.url"],
+            cursor_factory=psycopg2.extras.RealDictCursor,
+            options=f"-c statement_timeout={int(settings['database.statement_timeout'])}",
+            application_name="minitwitter-worker",
+        )
+        _local.conn = conn
+    return conn
+
+
+@functools.cache
+def _queries(sql_path):
+    return queries_module.load(sql_path)
+
+
+@celery_app.task(name="minitwitter.deliver")
+def deliver(outbox_id):
+    """Send what outbox row `outbox_id` asks for, once: True if this call sent it.
+
+    The claim locks the row until the commit that marks it sent, so a second call (a
+    re-publish, a redelivery) finds nothing to do. If sending fails the transaction rolls
+    back and the row stays pending for the relay. A crash between the SMTP send and the
+    commit can still send twice: at least once, never twice for a committed delivery.
+    """
+    settings = celery_app.minitwitter_settings
+    queries = _queries(settings["sql.path"])
+    conn = _db()
+    with conn:  # one transaction: commit on return, roll back on an exception
+        row = queries.outbox.claim(conn, outbox_id=outbox_id)
+        if row is None:
+            return False
+        handle = HANDLERS.get(row["kind"])
+        if handle is None:  # e.g. written by a newer web release: leave it pending
+            raise ValueError(f"outbox {outbox_id}: no handler for kind {row['kind']!r}")
+        done = handle(queries, conn, row["payload"], settings)
+        if not done:
+            log.info("outbox %s: %s has nothing to do any more, skipped", outbox_id, row["kind"])
+        queries.outbox.mark_sent(conn, outbox_id=outbox_id)
+    return done
+
+
+@celery_app.task(name="minitwitter.relay_outbox")
+def relay_outbox(older_than=RELAY_AFTER_SECONDS, batch=RELAY_BATCH):
+    """Beat job: publish again the unsent rows whose publish after commit was lost.
+
+    Oldest first and bounded, so a long broker outage drains over a few runs. A row still
+    queued behind a backlog may be published twice; deliver() makes that harmless.
+    Returns how many were published; stops at the first failure (the broker is down).
+    """
+    settings = celery_app.minitwitter_settings
+    queries = _queries(settings["sql.path"])
+    conn = _db()
+    with conn:
+        ids = [row["id"] for row in queries.outbox.pending(conn, older_than=older_than, batch=batch)]
+    published = 0
+    for outbox_id in ids:
+        if not publish(outbox_id):
+            break
+        published += 1
+    if published:
+        log.info("relayed %d outbox rows", published)
+    return published
+
+
+@celery_app.task(name="minitwitter.purge_deleted_posts")
+def purge_deleted_posts(batch=PURGE_BATCH):
+    """Beat job: hard-delete posts soft-deleted over posts.purge_after_days ago, with their
+    image rows and files, a batch per transaction so no lock is held for long. Only those
+    posts: nothing live, nothing recently deleted. Returns how many posts went."""
+    settings = celery_app.minitwitter_settings
+    queries = _queries(settings["sql.path"])
+    conn = _db()
+    purged = 0
+    while True:
+        with conn:
+            rows = list(queries.posts.purge_deleted(conn, days=settings["posts.purge_after_days"], batch=batch))
+        # Files go after the commit: a rolled-back purge must not lose an image.
+        media.delete_files(settings["media.root"], *[p for r in rows for p in (r["path"], r["thumbnail_path"])])
+        purged += len(rows)
+        if len(rows) < batch:
+            break
+    if purged:
+        log.info("purged %d long-deleted posts", purged)
+    return purged
+
+
+# Outbox kinds: handle(queries, conn, payload, settings) -> True when it did the work,
+# False when there is nothing to do any more (a deleted user, a purged image). It runs in
+# the claim's transaction.
+HANDLERS = {}
+
+
+def handler(kind):
+    """Register the function that carries out outbox rows of `kind`."""
+
+    def register(handle):
+        HANDLERS[kind] = handle
+        return handle
+
+    return register
+
+
+def email(kind):
+    """Register a function rendering the email of `kind`: an EmailMessage, or None when
+    there is no one to send to any more. Rendered at send time, so it says what is true
+    when it goes out."""
+
+    def register(render):
+        def send(queries, conn, payload, settings):
+            msg = render(queries, conn, payload, settings)
+            if msg is not None:
+                send_email(msg, settings)
+            return msg is not None
+
+        HANDLERS[kind] = send
+        return render
+
+    return register
+
+
+@handler("thumbnail")
+def thumbnail(queries, conn, payload, settings):
+    """Make a post image's thumbnail; the post shows thumbnail_url once it exists."""
+    image = queries.images.get_image(conn, image_id=payload["image_id"])
+    if image is None:  # purged meanwhile
+        return False
+    path = media.make_thumbnail(settings["media.root"], image["path"])
+    queries.images.set_thumbnail(conn, image_id=image["id"], thumbnail_path=path)
+    return True
+
+
+@email("welcome_email")
+def welcome_email(queries, conn, payload, settings):
+    user = queries.outbox.mail_user(conn, user_id=payload["user_id"])
+    if user is None:
+        return None
+    body = f"Hello {user['username']},\n\nyour minitwitter account is ready. Welcome!\n"
+    return compose(settings, user["email"], f"Welcome to minitwitter, {user['username']}", body)
+
+
+@email("follow_email")
+def follow_email(queries, conn, payload, settings):
+    follower = queries.outbox.mail_user(conn, user_id=payload["follower_id"])
+    followee = queries.outbox.mail_user(conn, user_id=payload["followee_id"])
+    if follower is None or followee is None:
+        return None
+    link = f"{settings['public_url']}/api/users/{follower['id']}/"
+    body = f"Hello {followee['username']},\n\n{follower['username']} followed you on minitwitter: {link}\n"
+    return compose(settings, followee["email"], f"{follower['username']} followed you", body)
+
+
+def compose(settings, to, subject, body):
+    msg = EmailMessage()
+    msg["From"] = settings["mail.from"]
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg.set_content(body)
+    return msg
+
+
+def send_email(msg, settings):
+    """Send over settings["smtp.url"]: smtp://[user:password@]host[:port], or smtps:// for TLS."""
+    url = urlsplit(settings["smtp.url"])
+    if url.scheme not in ("smtp", "smtps") or not url.hostname:
+        raise ValueError(f"smtp.url must be smtp://host:port or smtps://host:port, not {url.scheme}://...")
+    tls = url.scheme == "smtps"
+    smtp_class = smtplib.SMTP_SSL if tls else smtplib.SMTP
+    with smtp_class(url.hostname, url.port or (465 if tls else 25), timeout=SMTP_TIMEOUT) as smtp:
+        if url.username:
+            smtp.login(unquote(url.username), unquote(url.password or ""))
+        smtp.send_message(msg)
 
 
 def includeme(config):

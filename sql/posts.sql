@@ -93,13 +93,6 @@ SELECT DISTINCT t.post_id AS key
 OFFSET :offset
  LIMIT :limit;
 
--- name: live_image(path)^
--- Media are served only while their post is live. Indexes: images_path_key, posts_image_id_key.
-SELECT i.content_type
-  FROM images i
-  JOIN posts p ON p.image_id = i.id
- WHERE (i.path = :path OR i.thumbnail_path = :path) AND p.deleted_at IS NULL;
-
 -- name: purge_deleted(days, batch)
 -- The beat job: hard-delete posts soft-deleted over :days days ago, a batch at a time,
 -- with their image rows; returns the image files to remove. Cascades take likes and

@@ -1,7 +1,6 @@
 """Posts: create, read, edit, soft delete (owner only), lists and pagination."""
 
 import pytest
-
 from conftest import assert_error
 
 

@@ -38,6 +38,7 @@ def create_user(request):
         request.db.rollback()
         field = UNIQUE_FIELDS.get(e.diag.constraint_name, "username")
         raise field_error(field, "Already taken", code=409) from None
+    request.enqueue_task("welcome_email", {"user_id": user["id"]})
     request.response.status = 201
     return user
 

@@ -7,6 +7,7 @@ from minitwitter import hashtags, schemas
 from minitwitter.errors import http_error
 from minitwitter.pagination import PageSchema, envelope, read_page
 from minitwitter.rendering import posts_by_ids
+from minitwitter.views import images
 
 posts = Service(name="posts", path="/api/posts", description="All posts; create (older clients also edit, delete)")
 post = Service(name="post", path=r"/api/posts/{id:\d+}", description="One post")
@@ -18,10 +19,16 @@ POPULAR_KEY = "popular_hashtags"
 @posts.post(schema=schemas.PostBody(), validators=(colander_body_validator,))
 def create_post(request):
     text = request.validated["text"]
-    post_id = request.queries.posts.create_post(
-        request.db, author_id=request.authenticated_userid, text=text, image_id=None
-    )
-    _tag(request, post_id, text)
+    stored = images.store_upload(request)  # the optional multipart `image`, re-encoded
+    try:
+        image_id = images.save(request, stored) if stored else None
+        post_id = request.queries.posts.create_post(
+            request.db, author_id=request.authenticated_userid, text=text, image_id=image_id
+        )
+        _tag(request, post_id, text)
+    except BaseException:
+        images.discard(request, stored)
+        raise
     request.response.status = 201
     return posts_by_ids(request, [post_id])[0]
 

@@ -1,0 +1,42 @@
+-- Follows. users.followers_count and following_count are kept by tgr_follows_count;
+-- its row locks serialize concurrent followers, so the counts stay exact.
+
+-- name: follow(follower_id, followee_id)!
+-- Idempotent: 1 for a new follow, 0 for a repeat (which sends no email) or an unknown
+-- user (which the view answers with a 404). Indexes: users_pkey, follows_pkey.
+INSERT INTO follows (follower_id, followee_id)
+SELECT :follower_id, :followee_id
+ WHERE EXISTS (SELECT 1 FROM users WHERE id = :followee_id)
+ON CONFLICT DO NOTHING;
+
+-- name: unfollow(follower_id, followee_id)!
+-- Index: follows_pkey.
+DELETE FROM follows WHERE follower_id = :follower_id AND followee_id = :followee_id;
+
+-- name: list_followers(user_id, viewer_id, before, offset, limit)
+-- Who follows a user, newest follow first, as profiles. Indexes: idx_follows_followee_id_id,
+-- users_pkey, follows_pkey (for followed_by_me).
+SELECT f.id AS key, u.id, u.username, u.created_at, u.followers_count, u.following_count,
+       u.posts_count,
+       EXISTS (SELECT 1 FROM follows m
+                WHERE m.follower_id = :viewer_id AND m.followee_id = u.id) AS followed_by_me
+  FROM follows f
+  JOIN users u ON u.id = f.follower_id
+ WHERE f.followee_id = :user_id AND f.id < :before
+ ORDER BY f.id DESC
+OFFSET :offset
+ LIMIT :limit;
+
+-- name: list_following(user_id, viewer_id, before, offset, limit)
+-- Whom a user follows, newest follow first, as profiles. Indexes: idx_follows_follower_id_id,
+-- users_pkey, follows_pkey (for followed_by_me).
+SELECT f.id AS key, u.id, u.username, u.created_at, u.followers_count, u.following_count,
+       u.posts_count,
+       EXISTS (SELECT 1 FROM follows m
+                WHERE m.follower_id = :viewer_id AND m.followee_id = u.id) AS followed_by_me
+  FROM follows f
+  JOIN users u ON u.id = f.followee_id
+ WHERE f.follower_id = :user_id AND f.id < :before
+ ORDER BY f.id DESC
+OFFSET :offset
+ LIMIT :limit;

@@ -1,0 +1,28 @@
+-- Post images. Files live under MEDIA_ROOT; these rows say what they are.
+
+-- name: create_image(owner_id, path, content_type, width, height, bytes, sha256)$
+INSERT INTO images (owner_id, path, content_type, width, height, bytes, sha256)
+VALUES (:owner_id, :path, :content_type, :width, :height, :bytes, :sha256)
+RETURNING id;
+
+-- name: get_image(image_id)^
+-- Index: images_pkey.
+SELECT id, path, thumbnail_path FROM images WHERE id = :image_id;
+
+-- name: set_thumbnail(image_id, thumbnail_path)!
+-- Index: images_pkey.
+UPDATE images SET thumbnail_path = :thumbnail_path WHERE id = :image_id;
+
+-- name: live_image(path)^
+-- Media are served only while their post is live.
+-- Indexes: images_path_key (path), idx_images_thumbnail_path, posts_image_id_key.
+SELECT i.content_type
+  FROM images i
+  JOIN posts p ON p.image_id = i.id
+ WHERE i.path = :path AND p.deleted_at IS NULL
+ UNION ALL
+SELECT i.content_type
+  FROM images i
+  JOIN posts p ON p.image_id = i.id
+ WHERE i.thumbnail_path = :path AND p.deleted_at IS NULL
+ LIMIT 1;

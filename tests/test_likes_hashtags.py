@@ -1,0 +1,151 @@
+"""Likes (exact under concurrency), hashtag parsing, popular and favourite hashtags."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import webtest
+from conftest import assert_error
+from test_posts import create
+
+from minitwitter import hashtags
+
+
+@pytest.mark.parametrize(
+    "text, tags",
+    [
+        ("#Lisboa #lisboa #LISBOA", ["lisboa"]),
+        ("café #Café #naïve_2026", ["café", "naïve_2026"]),
+        ("#2026 is digits alone, #2026_ok is not", ["2026_ok"]),
+        ("mail a#b and ##double and #", []),
+        ("end of sentence #tag.", ["tag"]),
+        ("#" + "a" * 100 + " #" + "b" * 101, ["a" * 100]),
+        ("日本 #東京 #Straße #STRASSE", ["strasse", "東京"]),  # Unicode case folding
+    ],
+)
+def test_hashtag_parsing(text, tags):
+    assert hashtags.parse(text) == tags
+
+
+def test_like_and_unlike_are_idempotent(app, alice, bob):
+    post = create(app, alice).json
+    url = f"/api/posts/{post['id']}/like/"
+    for _ in range(2):
+        liked = app.post(url, headers=bob.headers).json
+        assert liked["likes_count"] == 1 and liked["liked_by_me"] is True
+    # liked_by_me belongs to the viewer, not the post
+    assert app.get(f"/api/posts/{post['id']}/", headers=alice.headers).json["liked_by_me"] is False
+    for _ in range(2):
+        unliked = app.delete(url, headers=bob.headers).json
+        assert unliked["likes_count"] == 0 and unliked["liked_by_me"] is False
+
+
+def test_like_unknown_post_is_404(app, alice):
+    assert_error(app.post("/api/posts/987654/like/", headers=alice.headers, status=404), 404)
+    assert_error(app.delete("/api/posts/987654/like/", headers=alice.headers, status=404), 404)
+    assert_error(app.get("/api/posts/987654/likes/", headers=alice.headers, status=404), 404)
+
+
+def test_likers_newest_first(app, alice, make_user):
+    post = create(app, alice).json
+    users = [make_user(f"liker{i}") for i in range(3)]
+    for user in users:
+        app.post(f"/api/posts/{post['id']}/like/", headers=user.headers)
+    page = app.get(f"/api/posts/{post['id']}/likes/?page_size=2", headers=alice.headers).json
+    assert [u["username"] for u in page["results"]] == ["liker2", "liker1"]
+    assert set(page["results"][0]) == {
+        "id",
+        "username",
+        "created_at",
+        "followers_count",
+        "following_count",
+        "posts_count",
+        "followed_by_me",
+    }
+    rest = app.get(page["next"], headers=alice.headers).json
+    assert [u["username"] for u in rest["results"]] == ["liker0"] and rest["next"] is None
+
+
+def test_50_users_liking_at_once_count_50(wsgi_app, app, alice, make_user, db):
+    post = create(app, alice).json
+    users = [make_user(f"fan{i}") for i in range(50)]
+
+    def like(user):
+        # One TestApp per thread: webtest apps are not thread-safe, the WSGI app is.
+        return webtest.TestApp(wsgi_app).post(f"/api/posts/{post['id']}/like/", headers=user.headers).status_int
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        assert set(pool.map(like, users)) == {200}
+    assert app.get(f"/api/posts/{post['id']}/", headers=alice.headers).json["likes_count"] == 50
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT likes_count, (SELECT count(*) FROM likes WHERE post_id = %s) FROM posts WHERE id = %s",
+            (post["id"], post["id"]),
+        )
+        assert cur.fetchone() == (50, 50)
+
+
+def test_one_user_liking_20_times_at_once_counts_1(wsgi_app, app, alice, bob):
+    post = create(app, alice).json
+
+    def like(_):
+        return webtest.TestApp(wsgi_app).post(f"/api/posts/{post['id']}/like/", headers=bob.headers).status_int
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        assert set(pool.map(like, range(20))) == {200}
+    assert app.get(f"/api/posts/{post['id']}/", headers=alice.headers).json["likes_count"] == 1
+
+
+def test_popular_hashtags_top_5_over_live_posts(app, alice):
+    for tag, n in [("a", 6), ("b", 5), ("c", 4), ("d", 3), ("e", 2), ("f", 1)]:
+        for _ in range(n):
+            create(app, alice, f"#{tag}")
+    assert app.get("/api/popular_hashtags/", headers=alice.headers).json == [
+        {"name": "a", "count": 6},
+        {"name": "b", "count": 5},
+        {"name": "c", "count": 4},
+        {"name": "d", "count": 3},
+        {"name": "e", "count": 2},
+    ]
+    # A write changes the answer at once, though it is cached.
+    for _ in range(7):
+        create(app, alice, "#f")
+    assert app.get("/api/popular_hashtags/", headers=alice.headers).json[0] == {"name": "f", "count": 8}
+
+
+def test_popular_hashtags_are_cached_in_redis(app, alice, redis_client):
+    create(app, alice, "#cached")
+    app.get("/api/popular_hashtags/", headers=alice.headers)
+    assert redis_client.get("popular_hashtags") is not None
+
+
+def test_favorite_hashtags(app, alice, bob):
+    both = create(app, bob, "#cats and #dogs").json
+    cats = create(app, bob, "#cats only").json
+    create(app, bob, "#birds only")
+    dogs = create(app, bob, "#DOGS only").json
+    assert app.post("/api/hashtags/Cats/favorite/", headers=alice.headers).json == {"name": "cats", "favorite": True}
+    app.post("/api/hashtags/cats/favorite/", headers=alice.headers)  # idempotent
+    app.post("/api/hashtags/%23dogs/favorite/", headers=alice.headers)
+    assert app.get("/api/favorite_hashtags/", headers=alice.headers).json == [
+        {"name": "cats", "count": 2},
+        {"name": "dogs", "count": 2},
+    ]
+    page = app.get("/api/favorite_hashtags/posts/", headers=alice.headers).json
+    assert [p["id"] for p in page["results"]] == [dogs["id"], cats["id"], both["id"]]  # each once
+    two = app.get("/api/favorite_hashtags/posts/?page_size=2", headers=alice.headers).json
+    assert [p["id"] for p in two["results"]] == [dogs["id"], cats["id"]]
+    assert [p["id"] for p in app.get(two["next"], headers=alice.headers).json["results"]] == [both["id"]]
+    assert app.delete("/api/hashtags/cats/favorite/", headers=alice.headers).json == {"name": "cats", "favorite": False}
+    assert app.get("/api/favorite_hashtags/", headers=alice.headers).json == [{"name": "dogs", "count": 2}]
+    assert app.get("/api/favorite_hashtags/", headers=bob.headers).json == []
+
+
+def test_favorite_a_tag_nobody_used_yet(app, alice):
+    assert app.post("/api/hashtags/brandnew/favorite/", headers=alice.headers).json["favorite"] is True
+    assert app.get("/api/favorite_hashtags/", headers=alice.headers).json == [{"name": "brandnew", "count": 0}]
+    assert app.get("/api/popular_hashtags/", headers=alice.headers).json == []
+
+
+def test_favorite_bad_tag_is_400(app, alice):
+    assert_error(app.post("/api/hashtags/12345/favorite/", headers=alice.headers, status=400), 400, "tag")
+    assert_error(app.post("/api/hashtags/bad-tag/favorite/", headers=alice.headers, status=400), 400, "tag")

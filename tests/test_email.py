@@ -122,17 +122,30 @@ def test_deliver_sends_the_welcome_email_once(app, db, smtp):
     assert len(smtp.messages) == 1
 
 
-def test_follow_email_links_to_the_follower(app, db, smtp):
+def follow_rows(db):
+    return [row for row in outbox_rows(db) if row[1] == "follow_email"]
+
+
+def test_a_follow_emails_the_followee_once(app, db, smtp):
     alice, bob = signup(app, "alice"), signup(app, "bob")
-    with db.cursor() as cur:  # no view asks for it yet
-        payload = f'{{"follower_id": {alice["id"]}, "followee_id": {bob["id"]}}}'
-        cur.execute("INSERT INTO outbox (kind, payload) VALUES ('follow_email', %s) RETURNING id", (payload,))
-        (outbox_id,) = cur.fetchone()
+    for _ in range(3):  # a repeated follow asks for nothing more
+        app.post(f"/api/users/{bob['id']}/follow/", headers=alice.headers, status=200)
+    [(outbox_id, _, payload, _)] = follow_rows(db)
+    assert payload == {"follower_id": alice["id"], "followee_id": bob["id"]}
 
     assert deliver.run(outbox_id) is True
+    assert deliver.run(outbox_id) is False
     [message] = smtp.messages
     assert (message["To"], message["Subject"]) == ("bob@example.com", "alice followed you")
     assert f"http://localhost/api/users/{alice['id']}/" in message.get_content()
+
+
+def test_an_unfollow_and_a_failed_follow_ask_for_no_email(app, db):
+    alice, bob = signup(app, "alice"), signup(app, "bob")
+    app.post(f"/api/users/{alice['id']}/follow/", headers=alice.headers, status=400)  # self
+    app.post("/api/users/999999/follow/", headers=alice.headers, status=404)
+    app.delete(f"/api/users/{bob['id']}/follow/", headers=alice.headers, status=200)
+    assert follow_rows(db) == []
 
 
 def test_smtp_down_leaves_the_row_pending(app, db, smtp, monkeypatch):
@@ -173,3 +186,18 @@ def test_broker_down_at_signup_then_the_relay_sends_it_once(app, db, smtp, worke
     assert deliver.run(outbox_id) is False
     [message] = smtp.messages
     assert message["To"] == "alice@example.com"
+
+
+def test_broker_down_during_a_follow_then_the_email_arrives(app, db, smtp, worker, monkeypatch):
+    alice, bob = signup(app, "alice"), signup(app, "bob")
+    with monkeypatch.context() as m:
+        m.setitem(celery_app.conf, "broker_url", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens
+        followed = app.post(f"/api/users/{bob['id']}/follow/", headers=alice.headers, status=200).json
+    assert followed["followers_count"] == 1
+    [(outbox_id, _, _, sent)] = follow_rows(db)
+    assert sent is None
+
+    relay_outbox.run(older_than=0)  # the broker is back: the beat job publishes what it missed
+    assert wait_for(lambda: sent_at(db, outbox_id)), worker.log_path.read_text()
+    follow_emails = [m for m in smtp.messages if m["Subject"] == "alice followed you"]
+    assert [m["To"] for m in follow_emails] == ["bob@example.com"]

@@ -21,7 +21,10 @@ MAX_IMAGE_PIXELS = 40_000_000
 
 def store_upload(request):
     """Validate and store the request's `image` field; None when there is none."""
-    upload = request.POST.get("image") if request.content_type == "multipart/form-data" else None
+    if request.content_type == "application/json":
+        upload = request.json_body.get("image") if isinstance(request.json_body, dict) else None
+    else:
+        upload = request.POST.get("image")
     if upload is None or upload == "":
         return None
     if not isinstance(upload, cgi.FieldStorage):

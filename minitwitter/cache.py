@@ -1,8 +1,15 @@
 """Redis: a cache that degrades to a miss when Redis is down or slow.
 
 Every call has a timeout (settings: redis.timeout). A Redis failure is logged and
-answered as a miss (reads) or ignored (writes, deletes), so the request is served
-from PostgreSQL instead of failing.
+answered as a miss (reads) or ignored (writes), so the request is served from
+PostgreSQL instead of failing.
+
+Versioned entries make invalidation race-free. Each cached thing has a name (e.g.
+"post:42") and a version counter "v:post:42". A reader reads both in one MGET; on a
+miss it fills the entry tagged with the version it saw *before* reading PostgreSQL.
+The one writer of that thing bumps the counter after its commit. An entry filled from
+a read that raced the write carries the old version, so it is never served: once a
+write has returned, no read serves the state before it.
 """
 
 import logging
@@ -15,9 +22,11 @@ log = logging.getLogger(__name__)
 
 
 class Cache:
-    # After a failure, skip Redis for this many seconds instead of paying the
-    # timeout on every request while it is down.
+    # After a failed read, skip Redis for this long instead of paying the timeout on every
+    # request while it is down. Bumps (invalidations) always try.
     BACKOFF_SECONDS = 1.0
+    # Bounds how long an entry can outlive a bump that Redis missed during an outage.
+    TTL = 300
 
     def __init__(self, url, timeout):
         self.client = redis.Redis.from_url(
@@ -29,26 +38,61 @@ class Cache:
         )
         self._down_until = 0.0
 
-    def _call(self, default, method, *args, **kwargs):
-        if time.monotonic() < self._down_until:
+    def _call(self, default, fn, always=False):
+        if not always and time.monotonic() < self._down_until:
             return default
         try:
-            return getattr(self.client, method)(*args, **kwargs)
+            return fn(self.client)
         except redis.RedisError as e:
             self._down_until = time.monotonic() + self.BACKOFF_SECONDS
-            log.warning("redis %s failed, serving without cache: %s", method, e)
+            log.warning("redis failed, serving without cache: %s", e)
             return default
 
-    def get_json(self, key):
-        raw = self._call(None, "get", key)
-        return None if raw is None else orjson.loads(raw)
+    def get_versioned(self, names, version_names=None):
+        """{name: value} of the fresh entries, and {name: version} to fill misses with
+        (None when Redis is unavailable: then nothing is filled). Several entries can
+        share one version (the pages of one list): pass version_names, one per name."""
+        if not names:
+            return {}, {}
+        version_names = version_names or names
+        raw = self._call(None, lambda r: r.mget([*names, *(f"v:{n}" for n in version_names)]))
+        if raw is None:
+            return {}, dict.fromkeys(names)
+        values, versions = {}, {}
+        for name, entry, version in zip(names, raw[: len(names)], raw[len(names) :], strict=True):
+            versions[name] = int(version or 0)
+            if entry is not None:
+                entry_version, value = orjson.loads(entry)
+                if entry_version == versions[name]:
+                    values[name] = value
+        return values, versions
 
-    def set_json(self, key, value, ttl):
-        self._call(None, "set", key, orjson.dumps(value), ex=ttl)
+    def set_versioned(self, items, versions):
+        """Fill entries {name: value}, each tagged with the version read before the query."""
+        items = {name: value for name, value in items.items() if versions.get(name) is not None}
+        if not items:
+            return
 
-    def delete(self, *keys):
-        if keys:
-            self._call(None, "delete", *keys)
+        def fill(r):
+            pipe = r.pipeline(transaction=False)
+            for name, value in items.items():
+                pipe.set(name, orjson.dumps([versions[name], value]), ex=self.TTL)
+            pipe.execute()
+
+        self._call(None, fill)
+
+    def bump(self, *names):
+        """Invalidate: entries of these names filled before now are never served again."""
+        if not names:
+            return
+
+        def incr(r):
+            pipe = r.pipeline(transaction=False)
+            for name in names:
+                pipe.incr(f"v:{name}")
+            pipe.execute()
+
+        self._call(None, incr, always=True)
 
     def ping(self):
         """True when Redis answers (health checks bypass the back-off)."""
@@ -58,7 +102,52 @@ class Cache:
             return False
 
 
+class RequestCache:
+    """request.cache: the shared cache, minus what this request itself changed.
+
+    A write bumps versions only after its commit, so until then the cache still holds
+    the state before it; the request that wrote reads those names from PostgreSQL
+    (its own transaction). Only GET and HEAD fill entries: a write's transaction may
+    still roll back, and what it read must not outlive it.
+    """
+
+    def __init__(self, cache, fills=True):
+        self._cache = cache
+        self._fills = fills
+        self._dirty = set()
+
+    def mark_dirty(self, names):
+        self._dirty.update(names)
+
+    def get_versioned(self, names, version_names=None):
+        version_names = version_names or names
+        values, versions = self._cache.get_versioned(names, version_names)
+        for name, version_name in zip(names, version_names, strict=True):
+            if version_name in self._dirty:
+                values.pop(name, None)
+                versions[name] = None
+        return values, versions
+
+    def set_versioned(self, items, versions):
+        if self._fills:
+            self._cache.set_versioned(items, versions)
+
+    def cached(self, name, compute, version_name=None):
+        values, versions = self.get_versioned([name], [version_name or name])
+        if name in values:
+            return values[name]
+        value = compute()
+        if value is not None:  # "not found" is not cached: ids are probed at random too
+            self.set_versioned({name: value}, versions)
+        return value
+
+    def bump(self, *names):
+        self._cache.bump(*names)
+
+
 def includeme(config):
     settings = config.registry.settings
     config.registry.cache = Cache(settings["redis.url"], settings["redis.timeout"])
-    config.add_request_method(lambda request: request.registry.cache, "cache", reify=True)
+    config.add_request_method(
+        lambda request: RequestCache(request.registry.cache, fills=request.method in ("GET", "HEAD")), "cache", reify=True
+    )

@@ -1,4 +1,10 @@
-"""Rows to the JSON shapes of API.md: posts (hydrated a page at a time) and profiles."""
+"""Rows to the JSON shapes of API.md: posts (hydrated a page at a time) and profiles.
+
+The fields every viewer shares come from Redis when fresh (freshness.py); the
+viewer's own (liked_by_me, followed_by_me) always come from PostgreSQL.
+"""
+
+from minitwitter import freshness
 
 PROFILE_FIELDS = ("id", "username", "created_at", "followers_count", "following_count", "posts_count")
 
@@ -7,12 +13,12 @@ def media_url(request, path):
     return f"{request.application_url}/media/{path}" if path else None
 
 
-def post_json(request, row):
+def _shared_post(row):
     image = None
     if row["image_path"]:
         image = {
-            "url": media_url(request, row["image_path"]),
-            "thumbnail_url": media_url(request, row["image_thumbnail_path"]),
+            "path": row["image_path"],
+            "thumbnail_path": row["image_thumbnail_path"],
             "width": row["image_width"],
             "height": row["image_height"],
             "content_type": row["image_content_type"],
@@ -24,19 +30,76 @@ def post_json(request, row):
         "hashtags": row["hashtags"],
         "image": image,
         "likes_count": row["likes_count"],
-        "liked_by_me": row["liked_by_me"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
+        "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat() if row["updated_at"] else None,
+    }
+
+
+def _post_json(request, shared, liked):
+    image = shared["image"]
+    if image:  # URLs follow the host the client used, so they are built here, not cached
+        image = {
+            "url": media_url(request, image["path"]),
+            "thumbnail_url": media_url(request, image["thumbnail_path"]),
+            "width": image["width"],
+            "height": image["height"],
+            "content_type": image["content_type"],
+        }
+    return {
+        "id": shared["id"],
+        "author": shared["author"],
+        "text": shared["text"],
+        "hashtags": shared["hashtags"],
+        "image": image,
+        "likes_count": shared["likes_count"],
+        "liked_by_me": liked,
+        "created_at": shared["created_at"],
+        "updated_at": shared["updated_at"],
     }
 
 
 def posts_by_ids(request, ids):
-    """The live posts with these ids, in the order given (one query for the page)."""
+    """The live posts with these ids, in the order given: cached shared fields (one
+    query for the misses) and the viewer's likes (one query)."""
     if not ids:
         return []
-    rows = request.queries.posts.get_posts(request.db, ids=list(ids), viewer_id=request.authenticated_userid)
-    by_id = {row["id"]: row for row in rows}
-    return [post_json(request, by_id[i]) for i in ids if i in by_id]
+    names = [freshness.post(i) for i in ids]
+    found, versions = request.cache.get_versioned(names)
+    missing = [i for i, name in zip(ids, names, strict=True) if name not in found]
+    if missing:
+        fresh = {
+            freshness.post(r["id"]): _shared_post(r) for r in request.queries.posts.get_posts(request.db, ids=missing)
+        }
+        request.cache.set_versioned(fresh, versions)
+        found.update(fresh)
+    liked = {
+        r["post_id"]
+        for r in request.queries.likes.liked_among(request.db, user_id=request.authenticated_userid, ids=list(ids))
+    }
+    return [_post_json(request, found[name], i in liked) for i, name in zip(ids, names, strict=True) if name in found]
+
+
+def shared_profile(request, user_id):
+    """A profile's fields every viewer shares (cached), or None for an unknown user."""
+    return request.cache.cached(
+        freshness.profile(user_id), lambda: _jsonable(request.queries.users.get_user(request.db, user_id=user_id))
+    )
+
+
+def profile(request, user_id):
+    """A profile: its shared fields plus followed_by_me for the viewer; None if unknown."""
+    shared = shared_profile(request, user_id)
+    if shared is None:
+        return None
+    viewer_id = request.authenticated_userid
+    following = viewer_id != user_id and request.queries.users.is_following(
+        request.db, follower_id=viewer_id, followee_id=user_id
+    )
+    return dict(shared, followed_by_me=bool(following))
+
+
+def _jsonable(row):
+    return None if row is None else dict(row, created_at=row["created_at"].isoformat())
 
 
 def profile_json(row):

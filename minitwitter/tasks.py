@@ -23,8 +23,9 @@ import psycopg2.extras
 from celery import Celery
 from kombu import Connection
 
-from minitwitter import media
+from minitwitter import freshness, media
 from minitwitter import queries as queries_module
+from minitwitter.cache import Cache
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,13 @@ def _db():
     return conn
 
 
+def _cache():
+    settings = celery_app.minitwitter_settings
+    if getattr(celery_app, "minitwitter_cache", None) is None:
+        celery_app.minitwitter_cache = Cache(settings["redis.url"], settings["redis.timeout"])
+    return celery_app.minitwitter_cache
+
+
 @functools.cache
 def _queries(sql_path):
     return queries_module.load(sql_path)
@@ -137,7 +145,9 @@ def deliver(outbox_id):
         if not done:
             log.info("outbox %s: %s has nothing to do any more, skipped", outbox_id, row["kind"])
         queries.outbox.mark_sent(conn, outbox_id=outbox_id)
-    return done
+    if callable(done):  # what the handler asked to run once its work is committed
+        done()
+    return bool(done)
 
 
 @celery_app.task(name="minitwitter.relay_outbox")
@@ -185,9 +195,9 @@ def purge_deleted_posts(batch=PURGE_BATCH):
     return purged
 
 
-# Outbox kinds: handle(queries, conn, payload, settings) -> True when it did the work,
-# False when there is nothing to do any more (a deleted user, a purged image). It runs in
-# the claim's transaction.
+# Outbox kinds: handle(queries, conn, payload, settings) -> True when it did the work (or
+# a callable to run after the commit), False when there is nothing to do any more (a
+# deleted user, a purged image). It runs in the claim's transaction.
 HANDLERS = {}
 
 
@@ -227,7 +237,8 @@ def thumbnail(queries, conn, payload, settings):
         return False
     path = media.make_thumbnail(settings["media.root"], image["path"])
     queries.images.set_thumbnail(conn, image_id=image["id"], thumbnail_path=path)
-    return True
+    # The post's cached body has no thumbnail yet.
+    return lambda: image["post_id"] and _cache().bump(freshness.post(image["post_id"]))
 
 
 @email("welcome_email")

@@ -15,12 +15,13 @@ SELECT id, :post_id FROM tags
 ON CONFLICT DO NOTHING
 RETURNING hashtag_id;
 
--- name: unlink_post(post_id, keep)!
+-- name: unlink_post(post_id, keep)
 -- Drop the post's links to tags not in :keep (an edit), or all of them (keep = '{}',
--- a delete). Index: idx_post_hashtags_post_id.
+-- a delete); returns the names unlinked. Index: idx_post_hashtags_post_id.
 DELETE FROM post_hashtags ph
  USING hashtags h
- WHERE ph.post_id = :post_id AND h.id = ph.hashtag_id AND NOT (h.name = ANY(CAST(:keep AS TEXT[])));
+ WHERE ph.post_id = :post_id AND h.id = ph.hashtag_id AND NOT (h.name = ANY(CAST(:keep AS TEXT[])))
+RETURNING h.name;
 
 -- name: get_hashtag(name)^
 -- Index: hashtags_name_key.

@@ -6,8 +6,10 @@ VALUES (:owner_id, :path, :content_type, :width, :height, :bytes, :sha256)
 RETURNING id;
 
 -- name: get_image(image_id)^
--- Index: images_pkey.
-SELECT id, path, thumbnail_path FROM images WHERE id = :image_id;
+-- An image and its post. Indexes: images_pkey, posts_image_id_key.
+SELECT i.id, i.path, i.thumbnail_path, p.id AS post_id
+  FROM images i LEFT JOIN posts p ON p.image_id = i.id
+ WHERE i.id = :image_id;
 
 -- name: set_thumbnail(image_id, thumbnail_path)!
 -- Index: images_pkey.

@@ -11,11 +11,14 @@ VALUES (:author_id, :text, :image_id)
 RETURNING id;
 
 -- name: get_post_for_update(post_id)^
--- The row an edit or delete works on, locked so a concurrent edit waits. Index: posts_pkey.
-SELECT id, author_id, image_id, deleted_at
+-- The row an edit or delete works on, locked so a concurrent edit waits, with the
+-- author's followers (whose cached feeds it changes). Indexes: posts_pkey,
+-- idx_follows_followee_id_id.
+SELECT id, author_id, image_id, deleted_at,
+       ARRAY(SELECT follower_id FROM follows WHERE followee_id = posts.author_id) AS follower_ids
   FROM posts
  WHERE id = :post_id
-   FOR UPDATE;
+   FOR UPDATE OF posts;
 
 -- name: update_text(post_id, text)!
 -- Index: posts_pkey.
@@ -29,10 +32,11 @@ UPDATE posts
    SET deleted_at = now()
  WHERE id = :post_id AND deleted_at IS NULL;
 
--- name: get_posts(ids, viewer_id)
--- Hydrate a page: author, image, hashtags and whether the viewer liked each post, in
--- one query whatever the page holds. Indexes: posts_pkey, users_pkey, images_pkey,
--- idx_post_hashtags_post_id, likes_pkey (post_id, user_id).
+-- name: get_posts(ids)
+-- Hydrate a page: author, image and hashtags, in one query whatever the page holds.
+-- Only the fields every viewer shares (they are cached in Redis); liked_by_me comes
+-- from likes.liked_among. Indexes: posts_pkey, users_pkey, images_pkey,
+-- idx_post_hashtags_post_id.
 SELECT p.id, p.author_id, u.username AS author_username, p.text, p.created_at, p.updated_at,
        p.likes_count,
        i.path AS image_path, i.thumbnail_path AS image_thumbnail_path, i.width AS image_width,
@@ -40,8 +44,7 @@ SELECT p.id, p.author_id, u.username AS author_username, p.text, p.created_at, p
        ARRAY(SELECT h.name
                FROM post_hashtags ph JOIN hashtags h ON h.id = ph.hashtag_id
               WHERE ph.post_id = p.id
-              ORDER BY h.name) AS hashtags,
-       EXISTS (SELECT 1 FROM likes l WHERE l.post_id = p.id AND l.user_id = :viewer_id) AS liked_by_me
+              ORDER BY h.name) AS hashtags
   FROM posts p
   JOIN users u ON u.id = p.author_id
   LEFT JOIN images i ON i.id = p.image_id

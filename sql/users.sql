@@ -23,6 +23,21 @@ SELECT u.id, u.username, u.created_at, u.followers_count, u.following_count, u.p
   FROM users u
  WHERE u.id = :user_id;
 
+-- name: get_user(user_id)^
+-- A profile's shared fields (cached in Redis; followed_by_me comes from is_following).
+-- Index: users_pkey.
+SELECT id, username, created_at, followers_count, following_count, posts_count
+  FROM users
+ WHERE id = :user_id;
+
+-- name: is_following(follower_id, followee_id)$
+-- Index: follows_pkey (follower_id, followee_id).
+SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = :follower_id AND followee_id = :followee_id);
+
+-- name: followers_of(user_id)
+-- Whose cached feeds a new post changes. Index: idx_follows_followee_id_id.
+SELECT follower_id FROM follows WHERE followee_id = :user_id;
+
 -- name: get_me(user_id)^
 -- The viewer's own profile, with email. Index: users_pkey.
 SELECT id, username, email, created_at, followers_count, following_count, posts_count,

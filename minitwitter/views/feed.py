@@ -3,19 +3,26 @@
 from cornice import Service
 from cornice.validators import colander_validator
 
+from minitwitter import freshness
+from minitwitter.freshness import cached_page
 from minitwitter.pagination import PageSchema, envelope, read_page
-from minitwitter.rendering import posts_by_ids
+from minitwitter.rendering import posts_by_ids, shared_profile
 
 feed = Service(name="feed", path="/api/feed", description="Posts of the users I follow")
 
 
 @feed.get(schema=PageSchema(), validators=(colander_validator,))
 def get_feed(request):
-    me = request.queries.users.get_me(request.db, user_id=request.authenticated_userid)
+    me = request.authenticated_userid
     page = read_page(request)
-    # Past this many followees, walking the global timeline fills a page sooner than
-    # merging each followee's newest posts (sql/feed.sql; the figures are in the README).
-    many = me is not None and me["following_count"] > request.registry.settings["feed.timeline_threshold"]
-    query = request.queries.feed.feed_by_timeline if many else request.queries.feed.feed_by_followee
-    rows = list(query(request.db, user_id=request.authenticated_userid, **page.params))
+
+    def compute():
+        # Past this many followees, walking the global timeline fills a page sooner than
+        # merging each followee's newest posts (sql/feed.sql; the figures are in the README).
+        following = (shared_profile(request, me) or {}).get("following_count", 0)
+        many = following > request.registry.settings["feed.timeline_threshold"]
+        query = request.queries.feed.feed_by_timeline if many else request.queries.feed.feed_by_followee
+        return query(request.db, user_id=me, **page.params)
+
+    rows = cached_page(request, freshness.feed(me), page, compute)
     return envelope(request, page, rows, posts_by_ids(request, [r["key"] for r in rows[: page.size]]))

@@ -3,10 +3,11 @@
 from cornice import Service
 from cornice.validators import colander_validator
 
-from minitwitter import schemas
+from minitwitter import freshness, schemas
 from minitwitter.errors import field_error, http_error
+from minitwitter.freshness import bump_after_commit
 from minitwitter.pagination import envelope, read_page
-from minitwitter.rendering import profile_json
+from minitwitter.rendering import profile, profile_json
 
 follow = Service(name="follow", path=r"/api/users/{id:\d+}/follow", description="Follow or unfollow a user")
 followers = Service(name="followers", path=r"/api/users/{id:\d+}/followers", description="Who follows a user")
@@ -18,13 +19,15 @@ def follow_user(request):
     me, user_id = request.authenticated_userid, _other_user(request)
     if request.queries.follows.follow(request.db, follower_id=me, followee_id=user_id):
         request.enqueue_task("follow_email", {"follower_id": me, "followee_id": user_id})
+        _follows_changed(request, me, user_id)
     return _profile(request, user_id)
 
 
 @follow.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def unfollow_user(request):
     me, user_id = request.authenticated_userid, _other_user(request)
-    request.queries.follows.unfollow(request.db, follower_id=me, followee_id=user_id)
+    if request.queries.follows.unfollow(request.db, follower_id=me, followee_id=user_id):
+        _follows_changed(request, me, user_id)
     return _profile(request, user_id)
 
 
@@ -45,11 +48,17 @@ def _other_user(request):
     return user_id
 
 
+def _follows_changed(request, follower_id, followee_id):
+    """Both profiles' counts and the follower's feed are stale."""
+    names = (freshness.profile(follower_id), freshness.profile(followee_id), freshness.feed(follower_id))
+    bump_after_commit(request, *names)
+
+
 def _profile(request, user_id):
-    profile = request.queries.users.get_profile(request.db, user_id=user_id, viewer_id=request.authenticated_userid)
-    if profile is None:
+    found = profile(request, user_id)
+    if found is None:
         raise http_error(404, "No such user")
-    return profile
+    return found
 
 
 def _list(request, query, count_field):

@@ -3,10 +3,10 @@
 from cornice import Service
 from cornice.validators import colander_validator
 
-from minitwitter import hashtags, schemas
+from minitwitter import freshness, hashtags, schemas
+from minitwitter.freshness import cached_page
 from minitwitter.pagination import PageSchema, envelope, read_page
 from minitwitter.rendering import posts_by_ids
-from minitwitter.views.posts import POPULAR_KEY
 
 tag_posts = Service(name="tag_posts", path="/api/hashtags/{tag}/posts", description="Posts with a tag")
 popular = Service(name="popular_hashtags", path="/api/popular_hashtags", description="The 5 most used tags")
@@ -17,7 +17,6 @@ favorite_posts = Service(
 )
 
 POPULAR_LIMIT = 5
-POPULAR_TTL = 300  # seconds; every write that changes a count deletes the key at once anyway
 
 
 def _tag(request):
@@ -30,19 +29,21 @@ def list_tag_posts(request):
     tag = request.queries.hashtags.get_hashtag(request.db, name=_tag(request))
     if tag is None:  # a tag nobody used yet: an empty page, not an error
         return envelope(request, page, [], [], count=0)
-    rows = list(request.queries.posts.list_hashtag_posts(request.db, hashtag_id=tag["id"], **page.params))
+    rows = cached_page(
+        request,
+        freshness.tag_posts(tag["name"]),
+        page,
+        lambda: request.queries.posts.list_hashtag_posts(request.db, hashtag_id=tag["id"], **page.params),
+    )
     results = posts_by_ids(request, [r["key"] for r in rows[: page.size]])
     return envelope(request, page, rows, results, count=tag["posts_count"])
 
 
 @popular.get()
 def popular_hashtags(request):
-    cached = request.cache.get_json(POPULAR_KEY)
-    if cached is not None:
-        return cached
-    result = list(request.queries.hashtags.popular_hashtags(request.db, limit=POPULAR_LIMIT))
-    request.cache.set_json(POPULAR_KEY, result, POPULAR_TTL)
-    return result
+    return request.cache.cached(
+        freshness.POPULAR, lambda: list(request.queries.hashtags.popular_hashtags(request.db, limit=POPULAR_LIMIT))
+    )
 
 
 @favorite.post(schema=schemas.TagSchema(), validators=(colander_validator,))

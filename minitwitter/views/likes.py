@@ -3,8 +3,9 @@
 from cornice import Service
 from cornice.validators import colander_validator
 
-from minitwitter import schemas
+from minitwitter import freshness, schemas
 from minitwitter.errors import http_error
+from minitwitter.freshness import bump_after_commit
 from minitwitter.pagination import envelope, read_page
 from minitwitter.rendering import posts_by_ids, profile_json
 
@@ -15,14 +16,16 @@ likers = Service(name="likers", path=r"/api/posts/{id:\d+}/likes", description="
 @like.post(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def like_post(request):
     post_id = request.validated["path"]["id"]
-    request.queries.likes.like(request.db, post_id=post_id, user_id=request.authenticated_userid)
+    if request.queries.likes.like(request.db, post_id=post_id, user_id=request.authenticated_userid):
+        bump_after_commit(request, freshness.post(post_id))  # likes_count changed
     return _post_or_404(request, post_id)
 
 
 @like.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def unlike_post(request):
     post_id = request.validated["path"]["id"]
-    request.queries.likes.unlike(request.db, post_id=post_id, user_id=request.authenticated_userid)
+    if request.queries.likes.unlike(request.db, post_id=post_id, user_id=request.authenticated_userid):
+        bump_after_commit(request, freshness.post(post_id))
     return _post_or_404(request, post_id)
 
 

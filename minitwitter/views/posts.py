@@ -3,32 +3,32 @@
 from cornice import Service
 from cornice.validators import colander_body_validator, colander_validator
 
-from minitwitter import hashtags, schemas
+from minitwitter import freshness, hashtags, schemas
 from minitwitter.errors import http_error
+from minitwitter.freshness import bump_after_commit, cached_page
 from minitwitter.pagination import PageSchema, envelope, read_page
-from minitwitter.rendering import posts_by_ids
+from minitwitter.rendering import posts_by_ids, shared_profile
 from minitwitter.views import images
 
 posts = Service(name="posts", path="/api/posts", description="All posts; create (older clients also edit, delete)")
 post = Service(name="post", path=r"/api/posts/{id:\d+}", description="One post")
 user_posts = Service(name="user_posts", path=r"/api/users/{id:\d+}/posts", description="A user's posts")
 
-POPULAR_KEY = "popular_hashtags"
-
 
 @posts.post(schema=schemas.PostBody(), validators=(colander_body_validator,))
 def create_post(request):
     text = request.validated["text"]
     stored = images.store_upload(request)  # the optional multipart `image`, re-encoded
+    me = request.authenticated_userid
     try:
         image_id = images.save(request, stored) if stored else None
-        post_id = request.queries.posts.create_post(
-            request.db, author_id=request.authenticated_userid, text=text, image_id=image_id
-        )
-        _tag(request, post_id, text)
+        post_id = request.queries.posts.create_post(request.db, author_id=me, text=text, image_id=image_id)
+        tags = _tag(request, post_id, text)
+        followers = [r["follower_id"] for r in request.queries.users.followers_of(request.db, user_id=me)]
     except BaseException:
         images.discard(request, stored)
         raise
+    _lists_changed(request, me, followers, tags)
     request.response.status = 201
     return posts_by_ids(request, [post_id])[0]
 
@@ -36,18 +36,25 @@ def create_post(request):
 @posts.get(schema=PageSchema(), validators=(colander_validator,))
 def list_posts(request):
     page = read_page(request)
-    rows = list(request.queries.posts.list_posts(request.db, **page.params))
+    rows = cached_page(
+        request, freshness.ALL_POSTS, page, lambda: request.queries.posts.list_posts(request.db, **page.params)
+    )
     return envelope(request, page, rows, posts_by_ids(request, [r["key"] for r in rows[: page.size]]))
 
 
 @user_posts.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
 def list_user_posts(request):
     user_id = request.validated["path"]["id"]
-    author = request.queries.users.get_profile(request.db, user_id=user_id, viewer_id=request.authenticated_userid)
+    author = shared_profile(request, user_id)
     if author is None:
         raise http_error(404, "No such user")
     page = read_page(request)
-    rows = list(request.queries.posts.list_user_posts(request.db, author_id=user_id, **page.params))
+    rows = cached_page(
+        request,
+        freshness.user_posts(user_id),
+        page,
+        lambda: request.queries.posts.list_user_posts(request.db, author_id=user_id, **page.params),
+    )
     results = posts_by_ids(request, [r["key"] for r in rows[: page.size]])
     return envelope(request, page, rows, results, count=author["posts_count"])
 
@@ -85,7 +92,8 @@ def delete_post_compat(request):
 
 
 def _owned_post(request, post_id):
-    """The live post, locked for this transaction, if the caller wrote it: else 404 / 403."""
+    """The live post, locked for this transaction, if the caller wrote it: else 404 / 403.
+    It comes with the author's followers, whose cached feeds a delete changes."""
     row = request.queries.posts.get_post_for_update(request.db, post_id=post_id)
     if row is None or row["deleted_at"] is not None:
         raise http_error(404, "No such post")
@@ -97,29 +105,38 @@ def _owned_post(request, post_id):
 def _edit(request, post_id, text):
     _owned_post(request, post_id)
     request.queries.posts.update_text(request.db, post_id=post_id, text=text)
-    _tag(request, post_id, text, replacing=True)
+    tags = _tag(request, post_id, text, replacing=True)
+    bump_after_commit(request, freshness.post(post_id), *_tag_names(tags))
     return posts_by_ids(request, [post_id])[0]
 
 
 def _delete(request, post_id):
-    _owned_post(request, post_id)
+    row = _owned_post(request, post_id)
     request.queries.posts.soft_delete(request.db, post_id=post_id)
     # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
-    request.queries.hashtags.unlink_post(request.db, post_id=post_id, keep=[])
-    _popular_changed(request)
+    tags = [r["name"] for r in request.queries.hashtags.unlink_post(request.db, post_id=post_id, keep=[])]
+    bump_after_commit(request, freshness.post(post_id))
+    _lists_changed(request, row["author_id"], row["follower_ids"], tags)
 
 
 def _tag(request, post_id, text, replacing=False):
-    """Link the post to the tags of its text (dropping old ones on an edit)."""
+    """Link the post to the tags of its text (dropping old ones on an edit); returns
+    the names whose lists changed."""
     names = hashtags.parse(text)
-    changed = 0
+    changed = set()
     if replacing:
-        changed += request.queries.hashtags.unlink_post(request.db, post_id=post_id, keep=names)
-    if names:
-        changed += len(list(request.queries.hashtags.link_post(request.db, post_id=post_id, names=names)))
-    if changed:
-        _popular_changed(request)
+        changed.update(r["name"] for r in request.queries.hashtags.unlink_post(request.db, post_id=post_id, keep=names))
+    if names and list(request.queries.hashtags.link_post(request.db, post_id=post_id, names=names)):
+        changed.update(names)
+    return sorted(changed)
 
 
-def _popular_changed(request):
-    request.after_commit(lambda: request.cache.delete(POPULAR_KEY))
+def _tag_names(tags):
+    return [freshness.tag_posts(t) for t in tags] + ([freshness.POPULAR] if tags else [])
+
+
+def _lists_changed(request, author_id, follower_ids, tags):
+    """A post appeared or went: every list and count that holds it is stale."""
+    names = [freshness.ALL_POSTS, freshness.user_posts(author_id), freshness.profile(author_id)]
+    names += [freshness.feed(f) for f in follower_ids]
+    bump_after_commit(request, *names, *_tag_names(tags))

@@ -5,6 +5,7 @@ from cornice.validators import colander_validator
 
 from minitwitter import schemas
 from minitwitter.errors import http_error
+from minitwitter.rendering import profile
 
 me = Service(name="me", path="/api/users/me", description="My profile, with email")
 user = Service(name="user", path=r"/api/users/{id:\d+}", description="A profile with counts")
@@ -20,9 +21,7 @@ def get_me(request):
 
 @user.get(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def get_user(request):
-    profile = request.queries.users.get_profile(
-        request.db, user_id=request.validated["path"]["id"], viewer_id=request.authenticated_userid
-    )
-    if profile is None:
+    found = profile(request, request.validated["path"]["id"])
+    if found is None:
         raise http_error(404, "No such user")
-    return profile
+    return found

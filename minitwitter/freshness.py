@@ -1,0 +1,55 @@
+"""What is cached in Redis, and which write invalidates it.
+
+Each cached thing has a version name; the write that changes it bumps that version
+after its commit (cache.py explains why that is race-free). Viewer-specific fields
+(liked_by_me, followed_by_me) are never in a shared entry.
+
+| cached                      | version name        | bumped by                              |
+|-----------------------------|---------------------|----------------------------------------|
+| a post's shared fields      | post:<id>           | edit, delete, like, unlike, thumbnail  |
+| a profile's shared fields   | user:<id>           | follow/unfollow (both), post, delete   |
+| ids of a page of all posts  | posts:all           | post, delete                           |
+| ids of a page of a user's   | posts:user:<id>     | their post, delete                     |
+| ids of a page of a tag's    | posts:tag:<name>    | post, edit, delete with that tag       |
+| ids of a page of a feed     | feed:<id>           | follow/unfollow, a followee's post/delete |
+| popular hashtags            | popular_hashtags    | any post, edit or delete with tags     |
+"""
+
+from functools import partial
+
+POPULAR = "popular_hashtags"
+ALL_POSTS = "posts:all"
+
+
+def post(post_id):
+    return f"post:{post_id}"
+
+
+def profile(user_id):
+    return f"user:{user_id}"
+
+
+def user_posts(user_id):
+    return f"posts:user:{user_id}"
+
+
+def tag_posts(name):
+    return f"posts:tag:{name}"
+
+
+def feed(user_id):
+    return f"feed:{user_id}"
+
+
+def bump_after_commit(request, *names):
+    """Invalidate these names once this request's transaction has committed (and read
+    them from PostgreSQL for the rest of this request)."""
+    if names:
+        request.cache.mark_dirty(names)
+        request.after_commit(partial(request.cache.bump, *names))
+
+
+def cached_page(request, version_name, page, compute):
+    """The rows (keys) of one page of a list, cached under the list's version."""
+    name = f"{version_name}:{page.before}:{page.offset}:{page.limit}"
+    return request.cache.cached(name, lambda: list(compute()), version_name=version_name)

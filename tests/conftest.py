@@ -90,6 +90,19 @@ def app(wsgi_app):
 
 
 @pytest.fixture
+def make_app(settings, wsgi_app):
+    """Build another app (other settings or environment) through main().
+
+    The Celery app is one per process and main() points it at the new app's broker and
+    database, so it is pointed back at the session app's afterwards.
+    """
+    from minitwitter.tasks import configure
+
+    yield lambda **overrides: webtest.TestApp(main({}, **{**settings, **overrides}))
+    configure(wsgi_app.registry.settings)
+
+
+@pytest.fixture
 def db(services):
     """A direct connection, autocommit, for assertions about stored rows."""
     conn = psycopg2.connect(services["DATABASE_URL"])

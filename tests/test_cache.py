@@ -1,11 +1,9 @@
 """Redis caching: fresh after every write, race-free fills, and Redis down mid-test."""
 
 import pytest
-import webtest
 from conftest import signup
 from test_posts import create
 
-from minitwitter import main
 from minitwitter.cache import Cache
 from minitwitter.devservices import RedisServer
 
@@ -59,11 +57,11 @@ def test_reads_are_cached_and_fresh_after_each_write(app, alice, bob, redis_clie
 
 
 @pytest.fixture
-def own_redis(services, settings, monkeypatch, tmp_path):
+def own_redis(make_app, monkeypatch, tmp_path):
     """A redis-server of this test's own, and an app built against it."""
     server = RedisServer(tmp_path).start()
     monkeypatch.setenv("REDIS_URL", server.url)
-    app = webtest.TestApp(main({}, **settings))
+    app = make_app()
     yield server, app
     server.stop()
 

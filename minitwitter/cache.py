@@ -18,6 +18,8 @@ import time
 import orjson
 import redis
 
+from minitwitter.observability import CACHE_LOOKUPS
+
 log = logging.getLogger(__name__)
 
 
@@ -65,6 +67,8 @@ class Cache:
                 entry_version, value = orjson.loads(entry)
                 if entry_version == versions[name]:
                     values[name] = value
+        CACHE_LOOKUPS.labels("hit").inc(len(values))
+        CACHE_LOOKUPS.labels("miss").inc(len(names) - len(values))
         return values, versions
 
     def set_versioned(self, items, versions):
@@ -93,6 +97,17 @@ class Cache:
             pipe.execute()
 
         self._call(None, incr, always=True)
+
+    def hit_window(self, key, seconds):
+        """Count a hit on a fixed-window counter; its count, or None without Redis."""
+
+        def incr(r):
+            pipe = r.pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, seconds + 1)
+            return pipe.execute()[0]
+
+        return self._call(None, incr)
 
     def ping(self):
         """True when Redis answers (health checks bypass the back-off)."""
@@ -149,5 +164,7 @@ def includeme(config):
     settings = config.registry.settings
     config.registry.cache = Cache(settings["redis.url"], settings["redis.timeout"])
     config.add_request_method(
-        lambda request: RequestCache(request.registry.cache, fills=request.method in ("GET", "HEAD")), "cache", reify=True
+        lambda request: RequestCache(request.registry.cache, fills=request.method in ("GET", "HEAD")),
+        "cache",
+        reify=True,
     )

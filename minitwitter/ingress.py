@@ -35,4 +35,5 @@ def tween_factory(handler, registry):
 
 
 def includeme(config):
-    config.add_tween("minitwitter.ingress.tween_factory", under=INGRESS)
+    # Below the request id and access log when they are there, else at the top.
+    config.add_tween("minitwitter.ingress.tween_factory", under=("minitwitter.observability.tween_factory", INGRESS))

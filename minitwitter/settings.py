@@ -48,6 +48,10 @@ DEFAULTS = {
     "posts.purge_after_days": "30",
     # Readers following more accounts than this get the timeline-walk feed plan.
     "feed.timeline_threshold": "1000",
+    # Requests per seconds (minitwitter/ratelimit.py); Mastodon's figures.
+    "ratelimit.login": "25/300",
+    "ratelimit.signup": "5/1800",
+    "ratelimit.writes": "300/300",
     # 6 MB: a 5 MB image plus the multipart envelope.
     "limits.max_body_bytes": "6291456",
     # Development only: write a random JWT secret into var/ when none is given.

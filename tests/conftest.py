@@ -76,6 +76,10 @@ def settings(services):
         "media.root": str(services["tmp"] / "media"),
         "database.pool_max": "60",
         "public_url": "http://localhost",
+        # Tests sign up and log in far more often than people; test_ratelimit sets its own.
+        "ratelimit.login": "100000/300",
+        "ratelimit.signup": "100000/300",
+        "ratelimit.writes": "100000/300",
     }
 
 

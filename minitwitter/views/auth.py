@@ -6,7 +6,7 @@ from cornice import Service
 from cornice.validators import colander_body_validator
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from minitwitter import schemas
+from minitwitter import ratelimit, schemas
 from minitwitter.errors import field_error, http_error
 from minitwitter.security import REFRESH
 
@@ -28,6 +28,7 @@ UNIQUE_FIELDS = {"idx_users_username_lower": "username", "idx_users_email_lower"
     schema=schemas.SignupBody(), validators=(colander_body_validator,), permission=NO_PERMISSION_REQUIRED
 )
 def create_user(request):
+    ratelimit.check(request, "signup", request.remote_addr)
     body = request.validated
     password_hash = request.registry.passwords.hash(body["password"])
     try:
@@ -46,6 +47,8 @@ def create_user(request):
 @token.post(schema=schemas.LoginBody(), **PUBLIC)
 def login(request):
     body = request.validated
+    ratelimit.check(request, "login", f"ip:{request.remote_addr}")
+    ratelimit.check(request, "login", f"user:{body['username'].lower()}")
     row = request.queries.users.get_login(request.db, username=body["username"])
     # Unknown user and wrong password cost one bcrypt each and answer alike.
     ok = request.registry.passwords.check(body["password"], row["password_hash"] if row else None)

@@ -1,0 +1,97 @@
+"""Operations: a request id on every request and log line, JSON logs, Prometheus metrics.
+
+- `X-Request-ID` is taken from the request when it is sane (else made up) and sent back;
+  every log line of the request carries it (a contextvar read by JsonFormatter).
+- One access log line per request: method, route, status, duration, queries.
+- `GET /metrics`: requests and latency by route, database pool use, cache hit rate.
+"""
+
+import contextvars
+import json
+import logging
+import re
+import time
+import uuid
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.tweens import INGRESS
+
+access_log = logging.getLogger("minitwitter.access")
+request_id_var = contextvars.ContextVar("request_id", default=None)
+_SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+REQUESTS = Counter("minitwitter_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "minitwitter_request_seconds",
+    "HTTP request latency",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+POOL_IN_USE = Gauge("minitwitter_db_pool_in_use", "Database connections in use")
+POOL_SIZE = Gauge("minitwitter_db_pool_size", "Database pool size")
+CACHE_LOOKUPS = Counter("minitwitter_cache_lookups_total", "Cache lookups", ["result"])
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request id of the request being served."""
+
+    def format(self, record):
+        entry = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        request_id = request_id_var.get()
+        if request_id:
+            entry["request_id"] = request_id
+        entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def tween_factory(handler, registry):
+    def observe(request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = handler(request)
+        finally:
+            request_id_var.reset(token)
+        elapsed = time.perf_counter() - started
+        route = request.matched_route.pattern if request.matched_route else "unmatched"
+        response.headers["X-Request-ID"] = request_id
+        REQUESTS.labels(request.method, route, str(response.status_int)).inc()
+        LATENCY.labels(route).observe(elapsed)
+        fields = {
+            "request_id": request_id,
+            "method": request.method,
+            "route": route,
+            "path": request.path,
+            "status": response.status_int,
+            "ms": round(elapsed * 1000, 2),
+            "queries": request.environ.get("minitwitter.queries", 0),
+        }
+        access_log.info("%s %s %s", request.method, request.path, response.status_int, extra={"fields": fields})
+        return response
+
+    return observe
+
+
+def metrics_view(request):
+    pool = request.registry.db_pool
+    POOL_IN_USE.set(pool.in_use)
+    POOL_SIZE.set(pool.maxconn)
+    return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0], charset="utf-8")
+
+
+def includeme(config):
+    # Outermost, so the access line and the id cover everything below, errors included.
+    config.add_tween("minitwitter.observability.tween_factory", under=INGRESS)
+    config.add_route("metrics", "/metrics")
+    config.add_view(metrics_view, route_name="metrics", request_method="GET", permission=NO_PERMISSION_REQUIRED)

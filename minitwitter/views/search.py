@@ -1,0 +1,63 @@
+"""Search: posts by words, "phrases" and #tags; hashtags and users by prefix."""
+
+from cornice import Service
+from cornice.validators import colander_validator
+
+from minitwitter import search
+from minitwitter.pagination import envelope, read_page
+from minitwitter.rendering import posts_by_ids, profile_json
+
+search_posts = Service(name="search_posts", path="/api/search/posts", description="Posts by keyword and #tag")
+search_hashtags = Service(name="search_hashtags", path="/api/search/hashtags", description="Tags by prefix")
+search_users = Service(name="search_users", path="/api/search/users", description="Users by username prefix")
+
+
+@search_posts.get(schema=search.PostSearchSchema(), validators=(colander_validator,))
+def search_posts_view(request):
+    """Newest first by default (keyset pages, like every list); order=relevance pages by number.
+
+    Tags pick the query: a tag's links are an exact, index-ordered list, so a query with
+    tags walks them (newest first) and checks the words on each post; words alone use the
+    full-text index. count is null: counting every match would cost what the page saves.
+    """
+    query = request.validated["querystring"]
+    terms = search.parse(query["q"])
+    relevance = query["order"] == "relevance"
+    page = search.relevance_page(request) if relevance else read_page(request)
+    queries, db = request.queries.search, request.db
+    if not terms:  # only operators and punctuation: nothing can match
+        rows = []
+    elif relevance and terms.text:
+        rows = queries.search_posts_by_relevance(
+            db, query=terms.text, tags=terms.tags, offset=page.offset, limit=page.limit
+        )
+    elif terms.tags:
+        rows = queries.search_tagged_posts(db, tags=terms.tags, query=terms.text, **page.params)
+    else:
+        rows = queries.search_posts(db, query=terms.text, **page.params)
+    rows = list(rows)
+    return envelope(request, page, rows, posts_by_ids(request, [r["key"] for r in rows[: page.size]]))
+
+
+@search_hashtags.get(schema=search.PrefixSchema(), validators=(colander_validator,))
+def search_hashtags_view(request):
+    """Tags for autocomplete, most used first: `[{"name", "count"}]`, up to page_size."""
+    query = request.validated["querystring"]
+    prefix = query["q"].removeprefix("#").casefold()  # how hashtags.normalize stores a name
+    if not prefix:
+        return []
+    pattern = search.like_prefix(prefix)
+    return list(request.queries.search.search_hashtags(request.db, pattern=pattern, limit=query["page_size"]))
+
+
+@search_users.get(schema=search.PrefixSchema(), validators=(colander_validator,))
+def search_users_view(request):
+    """Profiles for autocomplete and mentions, in username order, up to page_size."""
+    query = request.validated["querystring"]
+    prefix = query["q"].removeprefix("@").lower()  # usernames compare as lower(username)
+    if not prefix:
+        return []
+    rows = request.queries.search.search_users(
+        request.db, pattern=search.like_prefix(prefix), viewer_id=request.authenticated_userid, limit=query["page_size"]
+    )
+    return [profile_json(row) for row in rows]

@@ -23,6 +23,7 @@ def main(global_config, **settings):
         config.add_renderer("json", renderer)
         config.include("minitwitter.observability")  # request ids, access log, /metrics
         config.include("minitwitter.ingress")  # trailing slash, body size and type
+        config.include("minitwitter.cors")  # browsers on cors.origins only
         config.include("minitwitter.errors")  # one JSON error shape for every failure
         config.include("minitwitter.security")  # JWT policy; views need a token by default
         config.include("minitwitter.db")  # request.db, one transaction per request

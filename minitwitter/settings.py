@@ -48,6 +48,8 @@ DEFAULTS = {
     "posts.purge_after_days": "30",
     # Readers following more accounts than this get the timeline-walk feed plan.
     "feed.timeline_threshold": "1000",
+    # Browser origins allowed to call the API (space-separated; never "*").
+    "cors.origins": "",
     # Requests per seconds (minitwitter/ratelimit.py); Mastodon's figures.
     "ratelimit.login": "25/300",
     "ratelimit.signup": "5/1800",

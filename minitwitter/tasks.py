@@ -48,6 +48,7 @@ celery_app.conf.update(
     beat_schedule={
         "relay-outbox": {"task": "minitwitter.relay_outbox", "schedule": 30.0},
         "purge-deleted-posts": {"task": "minitwitter.purge_deleted_posts", "schedule": 3600.0},
+        "purge-idempotency-keys": {"task": "minitwitter.purge_idempotency_keys", "schedule": 3600.0},
     },
 )
 
@@ -193,6 +194,15 @@ def purge_deleted_posts(batch=PURGE_BATCH):
     if purged:
         log.info("purged %d long-deleted posts", purged)
     return purged
+
+
+@celery_app.task(name="minitwitter.purge_idempotency_keys")
+def purge_idempotency_keys(hours=24):
+    """Beat job: Idempotency-Keys are kept 24 hours."""
+    queries = _queries(celery_app.minitwitter_settings["sql.path"])
+    conn = _db()
+    with conn:
+        return queries.idempotency.purge(conn, hours=hours)
 
 
 # Outbox kinds: handle(queries, conn, payload, settings) -> True when it did the work (or

@@ -20,6 +20,7 @@ from minitwitter.devservices import DevServices, database_name, ensure_database,
 from minitwitter.scripts import migrate
 
 TABLES = [
+    "idempotency_keys",
     "outbox",
     "refresh_tokens",
     "favorite_hashtags",

@@ -45,3 +45,15 @@ def test_metrics(app, alice):
     assert 'minitwitter_request_seconds_bucket{le="0.001",route="/api/posts"}' in body
     assert "minitwitter_db_pool_in_use" in body and "minitwitter_db_pool_size" in body
     assert 'minitwitter_cache_lookups_total{result="hit"}' in body
+
+
+def test_cors_only_for_listed_origins(make_app):
+    app = make_app(**{"cors.origins": "https://app.example.com https://admin.example.com"})
+    ok = app.get("/api/health/", headers={"Origin": "https://app.example.com"})
+    assert ok.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "Access-Control-Allow-Credentials" not in ok.headers
+    other = app.get("/api/health/", headers={"Origin": "https://evil.example.com"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    preflight = {"Origin": "https://admin.example.com", "Access-Control-Request-Method": "POST"}
+    assert app.options("/api/posts/", headers=preflight, status=204).headers["Access-Control-Allow-Origin"]
+    app.options("/api/posts/", headers={**preflight, "Origin": "https://evil.example.com"}, status=403)

@@ -3,7 +3,7 @@
 from cornice import Service
 from cornice.validators import colander_body_validator, colander_validator
 
-from minitwitter import freshness, hashtags, schemas
+from minitwitter import freshness, hashtags, idempotency, schemas
 from minitwitter.errors import http_error
 from minitwitter.freshness import bump_after_commit, cached_page
 from minitwitter.pagination import PageSchema, envelope, read_page
@@ -18,6 +18,9 @@ user_posts = Service(name="user_posts", path=r"/api/users/{id:\d+}/posts", descr
 @posts.post(schema=schemas.PostBody(), validators=(colander_body_validator,))
 def create_post(request):
     text = request.validated["text"]
+    replay = idempotency.begin(request, text)  # a retry with the same Idempotency-Key
+    if replay is not None:
+        return replay
     stored = images.store_upload(request)  # the optional multipart `image`, re-encoded
     me = request.authenticated_userid
     try:
@@ -30,7 +33,9 @@ def create_post(request):
         raise
     _lists_changed(request, me, followers, tags)
     request.response.status = 201
-    return posts_by_ids(request, [post_id])[0]
+    post = posts_by_ids(request, [post_id])[0]
+    idempotency.finish(request, 201, post)
+    return post
 
 
 @posts.get(schema=PageSchema(), validators=(colander_validator,))

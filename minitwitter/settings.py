@@ -23,7 +23,6 @@ ENV_OVERRIDES = {
 
 DEFAULTS = {
     "database.url": "",
-    "database.pool_min": "1",
     "database.pool_max": "10",
     # Milliseconds; every statement of a request is bounded.
     "database.statement_timeout": "5000",
@@ -61,7 +60,6 @@ DEFAULTS = {
 }
 
 INT_KEYS = {
-    "database.pool_min",
     "database.pool_max",
     "database.statement_timeout",
     "jwt.access_ttl",

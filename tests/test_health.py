@@ -15,7 +15,7 @@ def test_health_is_503_when_the_database_is_down(make_app, monkeypatch):
 
     # A fault test: a database URL where nothing listens.
     monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/nothing?connect_timeout=1")
-    app = make_app(**{"database.pool_min": "0"})
+    app = make_app()
     response = app.get("/api/health/", status=503)
     assert response.json["database"] == "down"
     assert response.json["cache"] == "ok"

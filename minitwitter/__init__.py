@@ -33,4 +33,5 @@ def main(global_config, **settings):
         config.include("minitwitter.tasks")  # the Celery app, from the same settings
         config.include("minitwitter.outbox")  # request.enqueue_task: tasks written in the transaction
         config.scan("minitwitter.views")
+        config.include("minitwitter.openapi")  # /api/openapi.json from the schemas, /api/docs/
     return config.make_wsgi_app()

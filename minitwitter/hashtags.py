@@ -12,7 +12,7 @@ _TAG = re.compile(r"(?<![\w#])#(\w+)")
 def normalize(name):
     """The stored form of a tag typed by a user (with or without '#'), or None."""
     name = name[1:] if name.startswith("#") else name
-    if not name or len(name) > MAX_LENGTH or not re.fullmatch(r"\w+", name) or name.isdigit():
+    if not name or len(name) > MAX_LENGTH or not re.fullmatch(r"\w+", name) or re.fullmatch(r"\d+", name):
         return None
     return name.casefold()
 

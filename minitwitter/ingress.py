@@ -23,6 +23,12 @@ def tween_factory(handler, registry):
         length = request.content_length or 0
         if length > max_body:
             return http_error(413, f"The body is over {max_body} bytes")
+        if request.content_type == "multipart/form-data" and "boundary=" not in request.headers["Content-Type"]:
+            return http_error(
+                400,
+                "multipart/form-data needs a boundary",
+                [{"location": "header", "name": "Content-Type", "description": "No multipart boundary"}],
+            )
         if length and request.content_type not in ACCEPTED_TYPES:
             return http_error(
                 415,

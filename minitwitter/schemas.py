@@ -10,6 +10,17 @@ from minitwitter.pagination import PageQuery
 from minitwitter.security import BCRYPT_MAX_BYTES
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,30}$"
+# Simpler than RFC 5322 on purpose: one @, a dotted domain, no spaces or controls.
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$"
+
+
+class FullMatch(colander.Regex):
+    """colander.Regex matches with re.match, where `$` also matches before a final
+    newline ("ana\n" passed, then failed the database's CHECK); this one must match whole."""
+
+    def __call__(self, node, value):
+        if self.match_object.fullmatch(value) is None:
+            raise colander.Invalid(node, self.msg)
 
 
 def password_validator(node, value):
@@ -25,9 +36,9 @@ def text(**kw):
 
 
 class SignupBody(colander.MappingSchema):
-    email = text(validator=colander.All(colander.Length(max=254), colander.Email()))
-    username = text(validator=colander.Regex(USERNAME_PATTERN, "3 to 30 letters, digits or _"))
-    password = text(validator=password_validator)
+    email = text(validator=colander.All(colander.Length(max=254), FullMatch(EMAIL_PATTERN, "Invalid email address")))
+    username = text(validator=FullMatch(USERNAME_PATTERN, "3 to 30 letters, digits or _"))
+    password = text(validator=password_validator, json_schema={"minLength": 8, "description": "8 to 72 bytes"})
 
 
 class LoginBody(colander.MappingSchema):
@@ -54,8 +65,21 @@ def post_text_validator(node, value):
         raise colander.Invalid(node, "Must not contain NUL or other control characters")
 
 
+def trimmed_pattern(max_length, controls):
+    """The JSON Schema pattern of a string that is 1 to max_length characters once
+    trimmed and holds none of `controls` (a regex class body) inside."""
+    inner, edge = f"[^{controls}]", f"[^\\s{controls}]"
+    return rf"^\s*{edge}({inner}{{0,{max_length - 2}}}{edge})?\s*$"
+
+
+# Control characters refused inside post text (newline, carriage return and tab are fine).
+# (Lone surrogates are refused too, but left out of the pattern: JSON Schema tools choke on them.)
+TEXT_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+
+
 def post_text():
-    return text(preparer=_strip, validator=post_text_validator)
+    schema = {"pattern": trimmed_pattern(MAX_POST_LENGTH, TEXT_CONTROLS), "description": "1 to 280 characters"}
+    return text(preparer=_strip, validator=post_text_validator, json_schema=schema)
 
 
 def object_id(**kw):
@@ -103,7 +127,7 @@ def tag_validator(node, value):
 
 
 class TagPath(colander.MappingSchema):
-    tag = text(validator=tag_validator)
+    tag = text(validator=tag_validator, json_schema={"pattern": r"^#?\w{1,100}$", "not": {"pattern": r"^#?\d+$"}})
 
 
 class TagSchema(colander.MappingSchema):

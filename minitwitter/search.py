@@ -11,6 +11,7 @@ import colander
 from minitwitter import hashtags
 from minitwitter.errors import field_error
 from minitwitter.pagination import MAX_KEY, MAX_PAGE_SIZE, Page, PageQuery
+from minitwitter.schemas import trimmed_pattern
 
 MAX_QUERY_LENGTH = 200
 PREFIX_LIMIT = 10
@@ -37,7 +38,11 @@ def _query_validator(node, value):
 
 
 def _q():
-    return colander.SchemaNode(colander.String(), preparer=_strip, validator=_query_validator)
+    # Every control character is refused in q (tabs and newlines too, unlike post text).
+    pattern = trimmed_pattern(MAX_QUERY_LENGTH, r"\x00-\x1f\x7f-\x9f")
+    return colander.SchemaNode(
+        colander.String(), preparer=_strip, validator=_query_validator, json_schema={"pattern": pattern}
+    )
 
 
 class PostSearchQuery(PageQuery):

@@ -19,6 +19,9 @@ ENV_OVERRIDES = {
     "MEDIA_ROOT": "media.root",
     "PORT": "port",
     "BCRYPT_ROUNDS": "bcrypt.rounds",
+    "RATELIMIT_LOGIN": "ratelimit.login",
+    "RATELIMIT_SIGNUP": "ratelimit.signup",
+    "RATELIMIT_WRITES": "ratelimit.writes",
 }
 
 DEFAULTS = {

@@ -15,6 +15,8 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 _PARAM = re.compile(r"\{(\w+)(?::([^}]+))?\}")
+# Operations that answer 204 with no body.
+NO_CONTENT = {("post", "DELETE"), ("token_revoke", "POST")}
 ERROR = {
     "type": "object",
     "required": ["code", "error", "message", "details"],
@@ -50,11 +52,14 @@ def node_schema(node):
     validators = getattr(node.validator, "validators", [node.validator])
     for validator in validators:
         if isinstance(validator, colander.Range):
-            schema.update({k: v for k, v in (("minimum", validator.min), ("maximum", validator.max)) if v is not None})
+            bounds = {"minimum": validator.min, "maximum": validator.max}
         elif isinstance(validator, colander.Length):
-            schema.update(
-                {k: v for k, v in (("minLength", validator.min), ("maxLength", validator.max)) if v is not None}
-            )
+            bounds = {"minLength": validator.min, "maxLength": validator.max}
+        else:
+            bounds = {}
+        schema.update({k: v for k, v in bounds.items() if v is not None})
+        if isinstance(validator, colander.OneOf):
+            schema["enum"] = list(validator.choices)
         if isinstance(validator, colander.Regex):
             schema["pattern"] = validator.match_object.pattern
     schema.update(getattr(node, "json_schema", {}))  # what a custom validator checks
@@ -85,6 +90,8 @@ def operation(service, method, args):
             "default": {"description": "An error", "content": {"application/json": {"schema": ERROR}}},
         },
     }
+    if (service.name, method) in NO_CONTENT:
+        op["responses"]["2XX"] = {"description": "Done; no content"}
     parameters = []
     path_nodes = {c.name: c for c in parts["path"].children} if "path" in parts else {}
     for name, pattern in _PARAM.findall(service.path):

@@ -42,7 +42,8 @@ class SignupBody(colander.MappingSchema):
 
 
 class LoginBody(colander.MappingSchema):
-    username = text(validator=colander.Length(min=1, max=254))
+    # The sign-up pattern: a NUL byte here once reached PostgreSQL (which refuses it) as a 500.
+    username = text(validator=FullMatch(USERNAME_PATTERN, "3 to 30 letters, digits or _"))
     password = text(validator=colander.Length(min=1, max=1024))
 
 

@@ -10,7 +10,7 @@ import colander
 
 from minitwitter import hashtags
 from minitwitter.errors import field_error
-from minitwitter.pagination import MAX_KEY, MAX_PAGE_SIZE, Page, PageQuery
+from minitwitter.pagination import MAX_KEY, MAX_PAGE_SIZE, Integer, Page, PageQuery
 from minitwitter.schemas import trimmed_pattern
 
 MAX_QUERY_LENGTH = 200
@@ -56,9 +56,7 @@ class PostSearchSchema(colander.MappingSchema):
 
 class PrefixQuery(colander.MappingSchema):
     q = _q()
-    page_size = colander.SchemaNode(
-        colander.Integer(), validator=colander.Range(1, MAX_PAGE_SIZE), missing=PREFIX_LIMIT
-    )
+    page_size = colander.SchemaNode(Integer(), validator=colander.Range(1, MAX_PAGE_SIZE), missing=PREFIX_LIMIT)
 
 
 class PrefixSchema(colander.MappingSchema):

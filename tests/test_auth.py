@@ -96,6 +96,11 @@ def test_login_missing_field_is_400(app):
     assert_error(app.post_json("/api/token/", {"username": "alice"}, status=400), 400, "password")
 
 
+def test_login_with_a_nul_byte_is_400_not_500(app):
+    body = {"username": "al\u0000ice", "password": "whatever1"}
+    assert_error(app.post_json("/api/token/", body, status=400), 400, "username")
+
+
 def _refresh(app, token, status=200):
     return app.post_json("/api/token/refresh/", {"refresh": token}, status=status)
 

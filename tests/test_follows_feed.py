@@ -24,6 +24,8 @@ def test_follow_and_unfollow_are_idempotent(app, alice, bob):
 
 def test_self_follow_is_400_and_unknown_is_404(app, alice):
     assert_error(app.post(f"/api/users/{alice['id']}/follow/", headers=alice.headers, status=400), 400, "id")
+    # Unfollowing yourself changes nothing, like any repeated unfollow.
+    assert app.delete(f"/api/users/{alice['id']}/follow/", headers=alice.headers).json["followers_count"] == 0
     assert_error(app.post("/api/users/99999/follow/", headers=alice.headers, status=404), 404)
     assert_error(app.delete("/api/users/99999/follow/", headers=alice.headers, status=404), 404)
     assert_error(app.get("/api/users/99999/followers/", headers=alice.headers, status=404), 404)

@@ -204,6 +204,8 @@ def test_user_and_hashtag_lists_carry_counts(app, alice, bob, many):
         ("page_size=101", "page_size"),
         ("page_size=1e3", "page_size"),
         ("cursor=Forged", "cursor"),  # not base 36
+        ("cursor=", "cursor"),
+        ("page=", "page"),
         ("cursor=-5", "cursor"),
         ("cursor=" + "1" * 13, "cursor"),  # over a bigint
         ("cursor=" + "A" * 100, "cursor"),

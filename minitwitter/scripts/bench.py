@@ -1,0 +1,471 @@
+"""minitwitter-bench <ini>: the table of ../shared/BENCH.md, measured with wrk.
+
+The service runs as the ini runs it (pserve, waitress; --threads / --processes
+override) on the local database minitwitter_bench, loaded with D1 when empty (or
+--populate), and Redis database 2, flushed first since cache and broker are the
+bench's own; the JWT secret is made for the run. L0 is `bare_app` below, served by the
+same waitress settings: the service has no route that touches neither PostgreSQL nor
+Redis. Each row: a warm-up, then `wrk -t2 -c32 --latency` with a Lua script that
+rotates over prepared requests of logged-in users. wrk runs on the same cores.
+Writes bench/results/<date>.json, .md and .png, undoes the rows' writes, checks the
+counts again, and stops every server it started.
+"""
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import bcrypt
+import psycopg2
+import redis
+from pyramid.paster import get_appsettings
+
+from minitwitter import main as make_app
+from minitwitter import settings as settings_module
+from minitwitter.devservices import ensure_database
+from minitwitter.scripts import migrate, populate
+
+DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/minitwitter_bench"
+REDIS_URL = "redis://127.0.0.1:6379/2"
+RESULTS = Path("bench/results")
+# wrk keeps one Lua state per thread: each starts at its own offset in the variants.
+LUA = """local variants = {%s}
+local counter, started = 0, 0
+function setup(thread) thread:set("offset", started * 7919); started = started + 1 end
+function init(args) counter = offset or 0 end
+function request()
+  counter = counter + 1
+  local v = variants[(counter %% #variants) + 1]
+  return wrk.format(v[1], v[2], {["Content-Type"] = "application/json", ["Authorization"] = v[4]}, v[3])
+end
+"""
+# A few users sending thousands of writes and logins would be over the limits at once:
+# the limits are raised (every request still goes through the check, a Redis INCR).
+RATE_LIMITS = {"ratelimit.login": "1000000/1", "ratelimit.signup": "1000000/1", "ratelimit.writes": "1000000/1"}
+WRITERS = "(SELECT id FROM users WHERE username = ANY(%(writers)s))"
+FIXTURES = {  # one value or a column, from the loaded data
+    "users": "SELECT username FROM users WHERE following_count BETWEEN 45 AND 55 AND username <> %(heavy)s"
+    " ORDER BY id LIMIT 16",
+    "top_author": "SELECT id FROM users ORDER BY posts_count DESC LIMIT 1",
+    "top_tag": "SELECT name FROM hashtags ORDER BY posts_count DESC LIMIT 1",
+    "rare_tag": "SELECT name FROM hashtags WHERE posts_count > 0 ORDER BY posts_count, name LIMIT 1",
+    "tags": "SELECT name FROM hashtags ORDER BY posts_count DESC OFFSET 100 LIMIT 16",
+    "like_posts": "SELECT id FROM posts p WHERE deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM likes l"
+    f" WHERE l.post_id = p.id AND l.user_id IN {WRITERS}) ORDER BY id DESC LIMIT 64",
+    "follow_users": f"SELECT id FROM users u WHERE id NOT IN {WRITERS} AND NOT EXISTS (SELECT 1 FROM follows"
+    f" WHERE followee_id = u.id AND follower_id IN {WRITERS}) ORDER BY id LIMIT 64",
+    "max_post": "SELECT coalesce(max(id), 0) FROM posts",
+    "max_outbox": "SELECT coalesce(max(id), 0) FROM outbox",
+}
+UNDO = [  # what W1-W3 and the logins added; the triggers keep every count exact
+    f"DELETE FROM likes WHERE user_id IN {WRITERS} AND post_id = ANY(%(like_posts)s)",
+    f"DELETE FROM follows WHERE follower_id IN {WRITERS} AND followee_id = ANY(%(follow_users)s)",
+    "DELETE FROM posts WHERE id > %(max_post)s",
+    "DELETE FROM outbox WHERE id > %(max_outbox)s",
+    "DELETE FROM refresh_tokens WHERE created_at > %(started)s",
+]
+
+
+def bare_app(global_config, **settings):
+    """L0, the limit: a Pyramid view returning a small JSON dict (a paste app factory)."""
+    from pyramid.config import Configurator
+
+    with Configurator() as config:
+        config.add_route("bare", "/")
+        config.add_view(lambda request: {"status": "ok", "service": "bare"}, route_name="bare", renderer="json")
+    return config.make_wsgi_app()
+
+
+def set_option(text, key, value, section="app:main"):
+    """The ini text with `key = value`, replaced where the key is, else added to `section`."""
+    line = f"{key} = {value}"
+    if re.search(rf"(?m)^{re.escape(key)}\s*=", text):
+        return re.sub(rf"(?m)^{re.escape(key)}\s*=.*$", line, text)
+    return text.replace(f"[{section}]\n", f"[{section}]\n{line}\n", 1)
+
+
+class Servers:
+    """`processes` pserve on consecutive ports, from a copy of the ini with RATE_LIMITS
+    and, if given, the threads (and database.pool_max = threads) replaced."""
+
+    def __init__(self, ini, env, port, threads=None, processes=1, bare=False):
+        text = Path(ini).read_text()
+        for key, value in RATE_LIMITS.items():
+            text = set_option(text, key, value)
+        if threads:
+            text = set_option(text, "threads", threads, "server:main")
+            text = set_option(text, "database.pool_max", threads)
+        if bare:
+            text = re.sub(r"(?m)^use\s*=\s*egg:minitwitter\s*$", f"use = call:{__name__}:bare_app", text)
+        self.threads = int(re.search(r"(?m)^threads\s*=\s*(\d+)", text).group(1))
+        self.dir = Path(tempfile.mkdtemp(prefix="minitwitter-bench-"))
+        (self.dir / "server.ini").write_text(text)
+        self.env, self.ports, self.children = env, [port + i for i in range(processes)], []
+        self.urls = [f"http://127.0.0.1:{port}" for port in self.ports]
+        self.ready = "/" if bare else "/api/health/"
+
+    def __enter__(self):
+        pserve = [str(Path(sys.executable).parent / "pserve"), str(self.dir / "server.ini")]
+        for port in self.ports:
+            with open(self.dir / f"pserve-{port}.log", "w") as log:
+                env = {**self.env, "PORT": str(port)}
+                self.children.append(subprocess.Popen(pserve, env=env, stdout=log, stderr=log, start_new_session=True))
+        deadline = time.monotonic() + 60
+        while any(call(url + self.ready)[0] != 200 for url in self.urls):
+            if time.monotonic() > deadline or any(child.poll() is not None for child in self.children):
+                self.stop()
+                raise SystemExit(f"the server did not start: see the logs in {self.dir}")
+            time.sleep(0.2)
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        self.stop()
+        if kind is None:
+            shutil.rmtree(self.dir, ignore_errors=True)  # the logs stay when something failed
+
+    def stop(self):
+        for child in self.children:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in self.children:
+            try:
+                child.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
+        self.children = []
+
+
+def call(url, method="GET", body=None, token=None):
+    """(status, JSON body or None) of one request; status 0 when nothing answers."""
+    headers = {"Content-Type": "application/json", **({"Authorization": token} if token else {})}
+    request = urllib.request.Request(url, data=body and body.encode(), method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or "null")
+    except urllib.error.HTTPError as e:
+        return e.code, None
+    except (urllib.error.URLError, ConnectionError):
+        return 0, None
+
+
+class Tokens:
+    """username -> "Bearer <access>" from POST /api/token/, again before it expires (15 min)."""
+
+    def __init__(self, base):
+        self.base, self.cache = base, {}
+
+    def __call__(self, username):
+        token, at = self.cache.get(username, (None, 0))
+        if username and time.monotonic() - at > 600:
+            body = json.dumps({"username": username, "password": populate.PASSWORD})
+            status, tokens = call(f"{self.base}/api/token/", "POST", body)
+            if status != 200:
+                raise SystemExit(f"log in as {username}: HTTP {status}")
+            token, at = f"Bearer {tokens['access']}", time.monotonic()
+            self.cache[username] = (token, at)
+        return token
+
+
+def fixtures(conn, base, tokens):
+    """Who and what the rows ask for, from the data; R3's cursor by walking 100 `next` links."""
+    f = {"heavy": populate.HEAVY_READER, "writers": []}
+    with conn, conn.cursor() as cur:
+        for name, sql in FIXTURES.items():
+            cur.execute(sql, f)
+            f[name] = [row[0] for row in cur.fetchall()]
+            f[name] = f[name][0] if name in ("top_author", "top_tag", "rare_tag", "max_post", "max_outbox") else f[name]
+            if name == "users":
+                f["typical"], f["writers"] = f["users"][:8], f["users"][8:]
+        cur.execute("SELECT now()")
+        f["started"] = cur.fetchone()[0]
+    f["common_word"], f["rare_word"] = populate.search_words()
+    path = "/api/feed/"
+    for _ in range(100):
+        status, page = call(base + path, token=tokens(f["typical"][0]))
+        path = re.sub(r"^https?://[^/]+", "", (page or {}).get("next") or "")
+        if status != 200 or not path:
+            raise SystemExit(f"R3: the feed ended before 100 pages (HTTP {status})")
+    f["deep_feed"] = path
+    return f
+
+
+def rows(f):
+    """(id, what, [(method, path, body, username), ...]) for every row of BENCH.md."""
+    reader, writers, tags = f["typical"][:1], f["writers"], f["tags"]
+
+    def get(path, users=reader):
+        return [("GET", path, None, user) for user in users]
+
+    def toggle(path, ids):
+        return [(m, path.format(i), None, writers[n % 8]) for n, i in enumerate(ids) for m in ("POST", "DELETE")]
+
+    texts = [json.dumps({"text": f"bench post {n} #{tags[n % 16]} #{tags[(n + 1) % 16]}"}) for n in range(64)]
+    posts = [("POST", "/api/posts/", text, writers[n % 8]) for n, text in enumerate(texts)]
+    logins = [json.dumps({"username": user, "password": populate.PASSWORD}) for user in writers]
+    return [
+        ("L0", "bare Pyramid JSON view", get("/", [None])),
+        ("R1", "home feed p1, typical user (~50 follows)", get("/api/feed/", f["typical"])),
+        ("R2", "home feed p1, heavy_reader (5,000 follows)", get("/api/feed/", [f["heavy"]])),
+        ("R3", "home feed 100 pages deep (cursor)", get(f["deep_feed"])),
+        ("R4", "all posts, page 1", get("/api/posts/")),
+        ("R5", "all posts, page=2000", get("/api/posts/?page=2000")),
+        ("R6", "top author's posts p1", get(f"/api/users/{f['top_author']}/posts/")),
+        ("R7a", f"top hashtag #{f['top_tag']} p1", get(f"/api/hashtags/{f['top_tag']}/posts/")),
+        ("R7b", f"rare hashtag #{f['rare_tag']} p1", get(f"/api/hashtags/{f['rare_tag']}/posts/")),
+        ("R8", "popular hashtags", get("/api/popular_hashtags/")),
+        ("R9a", f"search, common word '{f['common_word']}'", get(f"/api/search/posts/?q={f['common_word']}")),
+        ("R9b", f"search, rare word '{f['rare_word']}'", get(f"/api/search/posts/?q={f['rare_word']}")),
+        ("R10", "a profile with counts", get(f"/api/users/{f['top_author']}/")),
+        ("W1", "create a post with 2 hashtags", posts),
+        ("W2", "like then unlike", toggle("/api/posts/{}/like/", f["like_posts"])),
+        ("W3", "follow then unfollow", toggle("/api/users/{}/follow/", f["follow_users"])),
+        ("A1", "log in (bcrypt)", [("POST", "/api/token/", body, None) for body in logins]),
+    ]
+
+
+def wrk(urls, variants, tokens, seconds, latency=True):
+    """One wrk per server process (connections split over them): summed req/s, worst p99."""
+    quote = lambda value: "nil" if value is None else f"[==[{value}]==]"  # noqa: E731 (a Lua long string)
+    lua = ",\n".join(f"{{{', '.join(quote(v) for v in (m, p, b, tokens(u)))}}}" for m, p, b, u in variants)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA % lua)
+    options = ["-t", str(max(1, 2 // len(urls))), "-c", str(32 // len(urls)), "-d", f"{seconds}s", "--timeout", "10s"]
+    options += ["--latency", "-s", script.name] if latency else ["-s", script.name]
+    procs = [subprocess.Popen(["wrk", *options, url], stdout=subprocess.PIPE, text=True) for url in urls]
+    parsed = [parse_wrk(proc.communicate()[0]) for proc in procs]
+    os.unlink(script.name)
+    return {
+        "rps": sum(p["rps"] for p in parsed),
+        "p50_ms": sum(p["p50_ms"] for p in parsed) / len(parsed),
+        "p99_ms": max(p["p99_ms"] for p in parsed),
+        "errors": sum(p["errors"] for p in parsed),
+    }
+
+
+def parse_wrk(out):
+    """requests/s, p50 and p99 (ms; 0 without --latency), errors: non-2xx/3xx plus socket errors."""
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": 0.0, "p99_ms": 0.0}
+    for pct in ("50", "99"):
+        if m := re.search(rf"(?m)^\s+{pct}%\s+([\d.]+)(us|ms|s|m)\s*$", out):
+            result[f"p{pct}_ms"] = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1e3, "m": 6e4}[m.group(2)]
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["errors"] = sum(map(int, socket.groups() if socket else [])) + int(non2xx.group(1) if non2xx else 0)
+    return result
+
+
+def measure(urls, variants, tokens, timing, conn):
+    """Warm up, then measure; with the PostgreSQL sessions opened per request (a pool that
+    keeps its connections opens none)."""
+    wrk(urls, variants, tokens, timing[0], latency=False)
+    drain(urls)
+    sessions_before = sessions(conn)
+    result = wrk(urls, variants, tokens, timing[1])
+    drain(urls)
+    time.sleep(1)  # a session is counted when it ends
+    result["connects"] = (sessions(conn) - sessions_before) / max(1, result["rps"] * timing[1])
+    return result
+
+
+def drain(urls):
+    """Wait for what wrk left queued (waitress serves requests of closed connections too):
+    one more request per server returns once the queue before it is served (FIFO)."""
+    for url in urls:
+        call(url + "/")
+
+
+def sessions(conn):
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return cur.fetchone()[0]
+
+
+def queries_per_request(app, variants, tokens):
+    """Statements per request (db.py counts them), in-process, the second time round so the
+    caches are warm: the mean over the first two variants (a like and its unlike)."""
+    from pyramid.request import Request
+
+    counts = []
+    for attempt in range(2):
+        for method, path, body, user in variants[:2]:
+            headers = {"Content-Type": "application/json", **({"Authorization": tokens(user)} if user else {})}
+            request = Request.blank(path, method=method, headers=headers, body=(body or "").encode())
+            request.get_response(app)
+            counts += [request.environ.get("minitwitter.queries", 0)] if attempt else []
+    return sum(counts) / len(counts)
+
+
+def _checkpw_for(seconds, hashed):
+    count, end = 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        bcrypt.checkpw(populate.PASSWORD.encode(), hashed)
+        count += 1
+    return count
+
+
+def bcrypt_rate(rounds, seconds, processes=2):
+    """bcrypt.checkpw per second at the configured cost, one process per core: A1's ceiling."""
+    hashed = bcrypt.hashpw(populate.PASSWORD.encode(), bcrypt.gensalt(rounds))
+    with ProcessPoolExecutor(processes) as pool:
+        return sum(pool.map(_checkpw_for, [seconds] * processes, [hashed] * processes)) / seconds
+
+
+def table(header, rows):
+    return [f"| {' | '.join(header)} |", "|" + "---|" * len(header)] + [f"| {' | '.join(map(str, r))} |" for r in rows]
+
+
+def markdown(report):
+    l0 = next((r["rps"] for r in report["rows"] if r["id"] == "L0" and "rps" in r), 0)
+    lines = [
+        f"# minitwitter bench, {report['date']}\n",
+        f"D1; `pserve {report['ini']}`, waitress threads={report['threads']}, {report['processes']} process(es), "
+        f"on {report['cores']} cores shared with wrk. Each row: {report['warm_up_s']} s warm-up, then "
+        f"`wrk -t2 -c32 -d{report['measure_s']}s --latency`. Queries: statements per request, caches warm. "
+        "Connects: new PostgreSQL sessions per request (pg_stat_database.sessions).\n",
+    ]
+    numbers = lambda r: [f"{r['rps']:,.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}"]  # noqa: E731
+    lines += table(
+        ["id", "request", "req/s", "p50 ms", "p99 ms", "× L0", "errors", "queries", "connects"],
+        [
+            [r["id"], r["what"], *numbers(r), f"{r['rps'] / l0:.3f}", r["errors"], r["queries"], f"{r['connects']:.2f}"]
+            if "rps" in r
+            else [r["id"], r["what"], r["note"], *[""] * 6]
+            for r in report["rows"]
+        ],
+    )
+    if report["sweep"]:
+        lines.append("\nR4 by waitress threads (database.pool_max = threads):\n")
+        header = ["threads", "req/s", "p50 ms", "p99 ms", "errors", "connects"]
+        lines += table(
+            header, [[s["threads"], *numbers(s), s["errors"], f"{s['connects']:.2f}"] for s in report["sweep"]]
+        )
+    if "bcrypt_per_s" in report:
+        a1 = next(r["rps"] for r in report["rows"] if r["id"] == "A1")
+        lines.append(f"\nbcrypt.checkpw at cost {report['bcrypt_rounds']}, 2 processes, right after A1: ")
+        lines[-1] += f"{report['bcrypt_per_s']}/s; A1 logs in at {a1 / report['bcrypt_per_s']:.0%} of that."
+    lines.append(f"Counts after the run (its writes undone): {report['count_mismatches_after'] or 'exact'}.")
+    if "populate_s" in report:
+        lines.append(f"D1 loaded in {report['populate_s']} s; counts: {report['populate_mismatches'] or 'exact'}.")
+    return "\n".join(lines) + "\n"
+
+
+def chart(report, path):
+    """Throughput as a share of L0, and p50 / p99, one bar per row (log scales)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    measured = [r for r in report["rows"] if "rps" in r][::-1]
+    l0 = next((r["rps"] for r in measured if r["id"] == "L0"), 0) or 1
+    labels, ys = [f"{r['id']} {r['what'][:44]}" for r in measured], range(len(measured))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, 0.45 * len(measured) + 1.6), sharey=True)
+    left.barh(labels, [r["rps"] / l0 for r in measured], color="tab:blue")
+    for y, r in zip(ys, measured, strict=True):
+        left.text(r["rps"] / l0, y, f" {r['rps']:,.0f}/s", va="center", fontsize=8)
+    left.set(xscale="log", xlim=(None, 4), xlabel="throughput as a share of L0 (label: requests/s)")
+    right.barh([y + 0.2 for y in ys], [r["p50_ms"] for r in measured], 0.4, label="p50", color="tab:green")
+    right.barh([y - 0.2 for y in ys], [r["p99_ms"] for r in measured], 0.4, label="p99", color="tab:red")
+    right.set(xscale="log", xlabel="latency, ms")
+    right.legend(loc="upper right")
+    fig.suptitle(f"minitwitter {report['date']}: D1, waitress threads={report['threads']}, wrk -c32 on the same cores")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_rows(args, env, conn, timing, report):
+    """Every row against one set of servers, with the bare app beside them for L0."""
+    app = make_app({}, **{**get_appsettings(args.ini), **RATE_LIMITS})  # in-process, for the query counts
+    bare = Servers(args.ini, env, args.port + 50, args.threads, bare=True)
+    with bare, Servers(args.ini, env, args.port, args.threads, args.processes) as servers:
+        report["threads"], tokens = servers.threads, Tokens(servers.urls[0])
+        f = fixtures(conn, servers.urls[0], tokens)
+        try:
+            for row_id, what, variants in rows(f):
+                if args.only and row_id not in args.only.split(","):
+                    continue
+                urls = bare.urls if row_id == "L0" else servers.urls
+                method, path, body, user = variants[0]
+                row = {"id": row_id, "what": what, "path": path}
+                row["status"] = call(urls[0] + path, method, body, tokens(user))[0]
+                if row["status"] in (0, 404, 405):  # e.g. search before its route exists
+                    row["note"] = f"missing (HTTP {row['status']})"
+                else:
+                    row.update(measure(urls, variants, tokens, timing, conn))
+                    row["queries"] = 0 if row_id == "L0" else queries_per_request(app, variants, tokens)
+                if row_id == "A1":  # its ceiling, measured right after it on the same (shared) cores
+                    report["bcrypt_per_s"] = round(bcrypt_rate(args.bcrypt_rounds, timing[1] // 4), 1)
+                print(json.dumps(row), file=sys.stderr)
+                report["rows"].append(row)
+        finally:
+            with conn, conn.cursor() as cur:
+                for sql in UNDO:
+                    cur.execute(sql, f)
+    return f
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("ini", help="the ini the service runs with, e.g. production.ini")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DATABASE_URL))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", REDIS_URL))
+    parser.add_argument("--populate", action="store_true", help="load D1 again even if the database has data")
+    parser.add_argument("--quick", action="store_true", help="2 s warm-up, 5 s measure: a smoke test")
+    parser.add_argument("--threads", type=int, help="waitress threads (and database.pool_max); default: the ini's")
+    parser.add_argument("--processes", type=int, default=1, help="pserve processes, one port each, wrk split over them")
+    parser.add_argument("--only", help="comma-separated row ids, e.g. L0,R4 (and no sweep)")
+    parser.add_argument("--sweep", default="1,2,4,8", help="waitress thread counts to run R4 with ('' for none)")
+    parser.add_argument("--port", type=int, default=6560)
+    args = parser.parse_args(argv)
+    timing = (2, 5) if args.quick else (5, 20)
+    report = {"date": datetime.date.today().isoformat(), "ini": args.ini, "cores": os.cpu_count()}
+    os.environ.update(DATABASE_URL=args.database_url, REDIS_URL=args.redis_url, JWT_SECRET=secrets.token_urlsafe(48))
+    os.environ.pop("CELERY_BROKER_URL", None)  # the broker follows REDIS_URL
+    env, settings = dict(os.environ), settings_module.from_ini(args.ini)
+    report["bcrypt_rounds"] = args.bcrypt_rounds = settings["bcrypt.rounds"]
+    logging.disable(logging.INFO)  # the access log of the in-process app
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    ensure_database(args.database_url)
+    migrate.apply(args.database_url)
+    conn = psycopg2.connect(args.database_url)
+    report.update(processes=args.processes, warm_up_s=timing[0], measure_s=timing[1], rows=[], sweep=[])
+    if args.populate or populate.is_empty(conn):
+        started, d1 = time.monotonic(), populate.DATASETS["d1"]
+        report["populate_mismatches"] = populate.populate(args.database_url, d1, settings["bcrypt.rounds"], force=True)
+        report["populate_s"] = round(time.monotonic() - started, 1)
+    redis.Redis.from_url(args.redis_url).flushdb()
+    f = run_rows(args, env, conn, timing, report)
+    for threads in [int(t) for t in args.sweep.split(",") if t and not args.only]:
+        with Servers(args.ini, env, args.port, threads, args.processes) as servers:
+            r4, tokens = [("GET", "/api/posts/", None, f["typical"][0])], Tokens(servers.urls[0])
+            report["sweep"].append({"threads": threads, **measure(servers.urls, r4, tokens, timing, conn)})
+            print(json.dumps(report["sweep"][-1]), file=sys.stderr)
+    report["count_mismatches_after"] = {k: v for k, v in populate.check_counts(conn).items() if v}
+    conn.close()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    base = RESULTS / report["date"]
+    base.with_suffix(".json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    base.with_suffix(".md").write_text(markdown(report))
+    chart(report, base.with_suffix(".png"))
+    print(f"wrote {base}.json, .md and .png", file=sys.stderr)
+    return 1 if any(r.get("errors") for r in report["rows"]) or report["count_mismatches_after"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

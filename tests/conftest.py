@@ -176,3 +176,14 @@ def assert_error(response, code, name=None):
     if name is not None:
         assert name in [d["name"] for d in body["details"]], body
     return body
+
+
+def explain(db, query, params):
+    """The plan of a named query, with sequential scans off so small test tables do not
+    hide which index it would use on real data."""
+    with db.cursor() as cur:
+        cur.execute("SET enable_seqscan = off")
+        cur.execute("EXPLAIN " + query.sql, params)
+        plan = "\n".join(row[0] for row in cur.fetchall())
+        cur.execute("RESET enable_seqscan")
+    return plan

@@ -1,7 +1,7 @@
 """Posts: create, read, edit, soft delete (owner only), lists and pagination."""
 
 import pytest
-from conftest import assert_error
+from conftest import assert_error, explain
 
 
 def create(app, user, text="hello world", status=201):
@@ -262,11 +262,6 @@ LIST_QUERIES = [
 
 @pytest.mark.parametrize("name, params, index", LIST_QUERIES, ids=[q[0] for q in LIST_QUERIES])
 def test_each_list_is_served_by_its_index(wsgi_app, db, name, params, index):
-    sql = getattr(wsgi_app.registry.queries.posts, name).sql
-    with db.cursor() as cur:
-        cur.execute("SET enable_seqscan = off")
-        cur.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(row[0] for row in cur.fetchall())
-        cur.execute("RESET enable_seqscan")
+    plan = explain(db, getattr(wsgi_app.registry.queries.posts, name), params)
     assert index in plan, plan
     assert "Seq Scan" not in plan, plan

@@ -3,7 +3,7 @@
 import hashlib
 
 import pytest
-from conftest import assert_error
+from conftest import assert_error, explain
 
 SPECIAL = ["%", "_", "\\", "'", '"', "&", "|", "!", ":", "*", "(", ")", "<", ">", "-", "<->", ":*", "!!", "''", "\\'"]
 
@@ -350,12 +350,7 @@ EXPLAINED = [
 
 @pytest.mark.parametrize("name, params, index", EXPLAINED, ids=[f"{q[0]}-{i}" for i, q in enumerate(EXPLAINED)])
 def test_each_search_is_served_by_its_index(wsgi_app, db, corpus, name, params, index):
-    sql = getattr(wsgi_app.registry.queries.search, name).sql
-    with db.cursor() as cur:
-        cur.execute("SET enable_seqscan = off")
-        cur.execute("EXPLAIN " + sql, params)
-        plan = "\n".join(row[0] for row in cur.fetchall())
-        cur.execute("RESET enable_seqscan")
+    plan = explain(db, getattr(wsgi_app.registry.queries.search, name), params)
     assert index in plan, plan
     assert "Seq Scan" not in plan, plan
     if name == "search_users" or index == "Index Scan Backward":

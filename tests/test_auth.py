@@ -1,6 +1,8 @@
 """Sign-up, log in, refresh rotation with reuse detection, revoke; JWT checks."""
 
+import base64
 import datetime
+import json
 
 import jwt
 import pytest
@@ -131,6 +133,16 @@ def test_access_and_refresh_tokens_are_not_interchangeable(app, alice):
     app.get("/api/users/me/", headers={"Authorization": f"Bearer {alice['refresh']}"}, status=401)
 
 
+def _forged_header(header, claims):
+    """A token claiming another algorithm (the HS/RS confusion), with a junk signature."""
+
+    def encode(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj, default=int).encode()).rstrip(b"=").decode()
+
+    claims = {k: int(v.timestamp()) if isinstance(v, datetime.datetime) else v for k, v in claims.items()}
+    return f"{encode(header)}.{encode(claims)}.c2lnbmF0dXJl"
+
+
 def _claims(**overrides):
     now = datetime.datetime.now(datetime.UTC)
     claims = {
@@ -162,6 +174,10 @@ def _claims(**overrides):
         lambda secret: jwt.encode(_claims(typ=None), secret, algorithm="HS256"),
         lambda secret: jwt.encode(_claims(sub="not-a-number"), secret, algorithm="HS256"),
         lambda secret: "not.a.jwt",
+        lambda secret: _forged_header({"alg": "RS256", "typ": "JWT"}, _claims()),
+        lambda secret: jwt.encode(
+            _claims(nbf=datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=5)), secret, algorithm="HS256"
+        ),
     ],
     ids=[
         "bad-signature",
@@ -174,6 +190,8 @@ def _claims(**overrides):
         "no-typ",
         "bad-sub",
         "garbage",
+        "rs256-header",
+        "future-nbf",
     ],
 )
 def test_bad_access_tokens_are_401(app, alice, wsgi_app, make_token):

@@ -14,6 +14,8 @@ import psycopg2.extensions
 import psycopg2.extras
 from pyramid.tweens import EXCVIEW
 
+from minitwitter.errors import http_error
+
 log = logging.getLogger(__name__)
 
 
@@ -89,12 +91,6 @@ class Pool:
                 self._in_use -= 1
             self._slots.release()
 
-    def closeall(self):
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
-
 
 def _rollback_quietly(conn):
     try:
@@ -133,7 +129,11 @@ def tween_factory(handler, registry):
         except BaseException:
             _finish(request, commit=False)
             raise
-        _finish(request, commit=response.status_int < 400)
+        try:
+            _finish(request, commit=response.status_int < 400)
+        except psycopg2.Error:  # the commit itself failed: nothing was written
+            log.exception("commit failed on %s %s", request.method, request.path)
+            return http_error(503, "The change could not be saved, retry shortly", headers={"Retry-After": "1"})
         return response
 
     return db_tween

@@ -1,6 +1,6 @@
 """Named queries: every sql/<group>.sql file becomes request.queries.<group>.
 
-    request.queries.users.get_profile(request.db, user_id=7, viewer_id=3)
+    request.queries.users.get_user(request.db, user_id=7)
 
 aiosql reads the `-- name: get-profile^` comments; the declared parameters, then a suffix that says what comes back
 (`^` one row, `$` one value, `!` a row count, `<!` the RETURNING row, none: rows).

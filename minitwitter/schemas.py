@@ -91,10 +91,6 @@ class PostBody(colander.MappingSchema):
     text = post_text()
 
 
-class PostPatchBody(colander.MappingSchema):
-    text = post_text()
-
-
 class CompatEditBody(colander.MappingSchema):
     id_post = object_id()
     text = post_text()
@@ -114,7 +110,7 @@ class IdPathSchema(colander.MappingSchema):
 
 class PostEditSchema(colander.MappingSchema):
     path = IdPath()
-    body = PostPatchBody()
+    body = PostBody()
 
 
 class IdPageSchema(colander.MappingSchema):

@@ -14,15 +14,6 @@ SELECT id, password_hash
   FROM users
  WHERE lower(username) = lower(:username);
 
--- name: get_profile(user_id, viewer_id)^
--- A profile with its counts, and whether the viewer follows it. Index: users_pkey,
--- follows_pkey (follower_id, followee_id).
-SELECT u.id, u.username, u.created_at, u.followers_count, u.following_count, u.posts_count,
-       EXISTS (SELECT 1 FROM follows f
-                WHERE f.follower_id = :viewer_id AND f.followee_id = u.id) AS followed_by_me
-  FROM users u
- WHERE u.id = :user_id;
-
 -- name: get_user(user_id)^
 -- A profile's shared fields (cached in Redis; followed_by_me comes from is_following).
 -- Index: users_pkey.

@@ -56,3 +56,23 @@ def test_uncaught_exception_is_json_500_without_traceback(app, wsgi_app, monkeyp
 @pytest.mark.parametrize("path", ["/api/users/me/", "/api/users/1/"])
 def test_401_shape(app, path):
     assert_error(app.get(path, status=401), 401)
+
+
+def test_a_failed_commit_is_503_and_nothing_is_written(app, alice, db, monkeypatch):
+    import psycopg2
+
+    from minitwitter.db import CountingConnection
+
+    # A fault test: the database refuses the commit (as a lost connection would).
+    def refuse(self):
+        self.rollback()
+        raise psycopg2.OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(CountingConnection, "commit", refuse)
+    response = app.post_json("/api/posts/", {"text": "lost"}, headers=alice.headers, status=503)
+    assert_error(response, 503)
+    assert response.headers["Retry-After"] == "1"
+    monkeypatch.undo()
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM posts")
+        assert cur.fetchone()[0] == 0

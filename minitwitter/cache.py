@@ -23,6 +23,21 @@ from minitwitter.observability import CACHE_LOOKUPS
 log = logging.getLogger(__name__)
 
 
+# KEYS[1]: a response entry: a JSON head {"deps": [name, version, ...], "headers": {...}},
+# a newline, then the body. It is returned only while every dependency's version is the
+# one it was made from. (The version keys are not in KEYS: fine on one Redis server, not
+# on Redis Cluster.)
+RESPONSE_SCRIPT = """
+local entry = redis.call('GET', KEYS[1])
+if not entry then return false end
+local deps = cjson.decode(string.sub(entry, 1, string.find(entry, '\\n', 1, true) - 1))['deps']
+for i = 1, #deps, 2 do
+  if tonumber(redis.call('GET', 'v:' .. deps[i]) or '0') ~= deps[i + 1] then return false end
+end
+return entry
+"""
+
+
 class Cache:
     # After a failed read, skip Redis for this long instead of paying the timeout on every
     # request while it is down. Bumps (invalidations) always try.
@@ -39,6 +54,7 @@ class Cache:
             health_check_interval=30,
         )
         self._down_until = 0.0
+        self._response_script = self.client.register_script(RESPONSE_SCRIPT)
 
     def _call(self, default, fn, always=False):
         if not always and time.monotonic() < self._down_until:
@@ -85,6 +101,26 @@ class Cache:
 
         self._call(None, fill)
 
+    def versions(self, names):
+        """{name: current version} of these names, or None when Redis is unavailable."""
+        raw = self._call(None, lambda r: r.mget([f"v:{n}" for n in names]))
+        return None if raw is None else {n: int(v or 0) for n, v in zip(names, raw, strict=True)}
+
+    def get_response(self, key):
+        """(head, body) of a response entry whose dependencies are all current, or None."""
+        entry = self._call(None, lambda r: self._response_script(keys=[key]))
+        if entry is None:
+            CACHE_LOOKUPS.labels("response_miss").inc()
+            return None
+        CACHE_LOOKUPS.labels("response_hit").inc()
+        head, _, body = entry.partition(b"\n")
+        return orjson.loads(head), body
+
+    def set_response(self, key, deps, headers, body):
+        """Store a response made from these {version name: version} dependencies."""
+        head = orjson.dumps({"deps": [x for item in deps.items() for x in item], "headers": headers})
+        self._call(None, lambda r: r.set(key, head + b"\n" + body, ex=self.TTL))
+
     def bump(self, *names):
         """Invalidate: entries of these names filled before now are never served again."""
         if not names:
@@ -130,6 +166,30 @@ class RequestCache:
         self._cache = cache
         self._fills = fills
         self._dirty = set()
+        # What this request has read, as {version name: version read before reading it}:
+        # a response made only from these can be cached whole (responses.py). None once
+        # the request read something no version covers (or Redis did not answer).
+        self.deps = {}
+
+    def _record(self, versions):
+        if self.deps is None:
+            return
+        if any(v is None for v in versions.values()):
+            self.deps = None
+        else:  # a name read twice counts with its older version
+            for name, version in versions.items():
+                self.deps[name] = min(version, self.deps.get(name, version))
+
+    def uncovered(self):
+        """This request read something no version covers: its response is not cached."""
+        self.deps = None
+
+    def depend(self, name):
+        """Record `name`'s version before reading what it covers (viewer fields)."""
+        if name in self._dirty:
+            self.deps = None
+        else:
+            self._record(self._cache.versions([name]) or {name: None})
 
     def mark_dirty(self, names):
         self._dirty.update(names)
@@ -141,6 +201,7 @@ class RequestCache:
             if version_name in self._dirty:
                 values.pop(name, None)
                 versions[name] = None
+            self._record({version_name: versions[name]})
         return values, versions
 
     def set_versioned(self, items, versions):
@@ -152,7 +213,9 @@ class RequestCache:
         if name in values:
             return values[name]
         value = compute()
-        if value is not None:  # "not found" is not cached: ids are probed at random too
+        if value is None:  # "not found" is not cached: ids are probed at random too
+            self.uncovered()
+        else:
             self.set_versioned({name: value}, versions)
         return value
 

@@ -13,12 +13,19 @@ after its commit (cache.py explains why that is race-free). Viewer-specific fiel
 | ids of a page of a tag's    | posts:tag:<name>    | post, edit, delete with that tag       |
 | ids of a page of a feed     | feed:<id>           | follow/unfollow, a followee's post/delete |
 | popular hashtags            | popular_hashtags    | any post, edit or delete with tags     |
+| a tag's row (posts_count)   | posts:tag:<name>    | (as its pages)                         |
+| pages of search results     | posts:search        | any post, edit, delete                 |
+| the viewer's likes, follows | viewer:<id>         | their like, unlike, follow, unfollow   |
+
+The last one covers no entry of its own: whole responses (responses.py) depend on it
+because liked_by_me and followed_by_me, read from PostgreSQL, are in them.
 """
 
 from functools import partial
 
 POPULAR = "popular_hashtags"
 ALL_POSTS = "posts:all"
+SEARCH = "posts:search"
 
 
 def post(post_id):
@@ -39,6 +46,10 @@ def tag_posts(name):
 
 def feed(user_id):
     return f"feed:{user_id}"
+
+
+def viewer(user_id):
+    return f"viewer:{user_id}"
 
 
 def bump_after_commit(request, *names):

@@ -7,12 +7,12 @@
 """
 
 import contextvars
-import json
 import logging
 import re
 import time
 import uuid
 
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -50,7 +50,7 @@ class JsonFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return orjson.dumps(entry, default=str).decode()
 
 
 def tween_factory(handler, registry):

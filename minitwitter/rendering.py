@@ -72,6 +72,7 @@ def posts_by_ids(request, ids):
         }
         request.cache.set_versioned(fresh, versions)
         found.update(fresh)
+    request.cache.depend(freshness.viewer(request.authenticated_userid))
     liked = {
         r["post_id"]
         for r in request.queries.likes.liked_among(request.db, user_id=request.authenticated_userid, ids=list(ids))
@@ -92,6 +93,7 @@ def profile(request, user_id):
     if shared is None:
         return None
     viewer_id = request.authenticated_userid
+    request.cache.depend(freshness.viewer(viewer_id))
     following = viewer_id != user_id and request.queries.users.is_following(
         request.db, follower_id=viewer_id, followee_id=user_id
     )

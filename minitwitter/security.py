@@ -3,11 +3,14 @@
 - One algorithm, HS256, pinned on decode; exp, iat, iss, aud, sub and a token type
   ("typ": "access" or "refresh") are required, so the two kinds never stand in for
   each other.
-- An access token is verified from its claims alone: no database hit per request.
+- An access token is verified from its claims alone: no database hit per request, and
+  a token already verified is remembered until it expires (most requests come from a
+  client that sent the same token a moment ago).
 - Refresh tokens rotate; their state lives in the refresh_tokens table (views/auth.py).
 """
 
 import datetime
+import time
 import uuid
 
 import bcrypt
@@ -18,6 +21,7 @@ ALGORITHM = "HS256"
 ACCESS = "access"
 REFRESH = "refresh"
 BCRYPT_MAX_BYTES = 72
+VERIFIED_TOKENS_MAX = 10_000
 
 
 class Tokens:
@@ -27,6 +31,7 @@ class Tokens:
         self.audience = settings["jwt.audience"]
         self.access_ttl = settings["jwt.access_ttl"]
         self.refresh_ttl = settings["jwt.refresh_ttl"]
+        self._verified = {}  # access token -> its claims, for tokens that passed decode()
 
     def _encode(self, user_id, typ, ttl, **extra):
         now = datetime.datetime.now(datetime.UTC)
@@ -74,6 +79,16 @@ class Tokens:
             raise jwt.InvalidTokenError("malformed claims") from e
         return claims
 
+    def verify_access(self, token):
+        """decode(token, ACCESS), remembered until the token expires."""
+        claims = self._verified.get(token)
+        if claims is None or claims["exp"] <= time.time():
+            claims = self.decode(token, ACCESS)
+            if len(self._verified) >= VERIFIED_TOKENS_MAX:
+                self._verified.clear()  # bounded memory; the next requests verify again
+            self._verified[token] = claims
+        return claims
+
     @staticmethod
     def new_id():
         return uuid.uuid4()
@@ -104,7 +119,7 @@ class JWTSecurityPolicy:
         if scheme.lower() != "bearer" or not token.strip():
             return None
         try:
-            return request.registry.tokens.decode(token.strip(), ACCESS)
+            return request.registry.tokens.verify_access(token.strip())
         except jwt.InvalidTokenError as e:
             request.environ["minitwitter.auth_error"] = f"Invalid token: {e}"
             return None

@@ -56,6 +56,90 @@ def test_reads_are_cached_and_fresh_after_each_write(app, alice, bob, redis_clie
     assert app.get(f"/api/users/{alice['id']}/", headers=bob.headers).json["followers_count"] == 0
 
 
+def test_a_response_is_served_only_while_all_it_was_made_from_is_current(services):
+    cache = Cache(services["REDIS_URL"], 0.5)
+    deps = cache.versions(["posts:all", "post:1", "viewer:7"])  # read before the queries
+    cache.bump("post:1")  # a like commits meanwhile
+    cache.set_response("response:7:/api/posts", deps, {"Link": "<x>"}, b'{"results": []}')
+    assert cache.get_response("response:7:/api/posts") is None  # made from the state before it
+    deps = cache.versions(["posts:all", "post:1", "viewer:7"])
+    cache.set_response("response:7:/api/posts", deps, {"Link": "<x>"}, b'{"results": []}')
+    head, body = cache.get_response("response:7:/api/posts")
+    assert head["headers"] == {"Link": "<x>"} and body == b'{"results": []}'
+    for name in deps:  # any one of them changing retires it
+        cache.bump(name)
+        assert cache.get_response("response:7:/api/posts") is None
+        cache.set_response("response:7:/api/posts", cache.versions(list(deps)), {}, b"{}")
+
+
+def test_whole_responses_change_with_every_write_they_show(app, alice, bob, make_user, redis_client):
+    """The same viewer asking the same URL again is served the stored response
+    (responses.py) until something it shows changes."""
+    carol = make_user("carol")
+    app.post(f"/api/users/{alice['id']}/follow/", headers=bob.headers)
+    first = create(app, alice, "one #tag word").json
+    for i in range(3):
+        create(app, alice, f"filler {i}")
+    urls = [
+        "/api/posts/?page_size=2",
+        f"/api/posts/{first['id']}/",
+        f"/api/users/{alice['id']}/posts/",
+        "/api/hashtags/tag/posts/",
+        "/api/feed/",
+        "/api/search/posts/?q=word",
+    ]
+
+    def read(url):
+        response = app.get(url, headers=bob.headers)
+        assert response.request.environ.get("minitwitter.queries", 0) == 0  # served from Redis
+        return response
+
+    for url in urls:
+        app.get(url, headers=bob.headers)
+    paged = read(urls[0])
+    assert paged.headers["Link"] == f'<{paged.json["next"]}>; rel="next"'  # headers are kept
+
+    def posts(response):
+        body = response.json
+        return body["results"] if "results" in body else [body]
+
+    def fresh(url):
+        response = app.get(url, headers=bob.headers)
+        return {p["id"]: p for p in posts(response)}
+
+    app.post(f"/api/posts/{first['id']}/like/", headers=carol.headers)  # someone else's like
+    assert fresh(urls[1])[first["id"]]["likes_count"] == 1
+    app.post(f"/api/posts/{first['id']}/like/", headers=bob.headers)  # the viewer's own like
+    for url in urls[1:]:
+        assert fresh(url)[first["id"]]["liked_by_me"] is True, url
+    app.put_json(f"/api/posts/{first['id']}/", {"text": "edited #tag"}, headers=alice.headers)
+    assert fresh(urls[1])[first["id"]]["text"] == "edited #tag"
+    assert first["id"] not in fresh(urls[5])  # search follows edits
+    newer = create(app, alice, "two #tag word").json
+    for url in (urls[0], *urls[2:]):
+        assert newer["id"] in fresh(url), url
+    assert app.get(f"/api/users/{alice['id']}/posts/", headers=bob.headers).json["count"] == 5
+
+    profile = f"/api/users/{carol['id']}/"
+    assert app.get(profile, headers=bob.headers).json["followed_by_me"] is False
+    app.post(f"/api/users/{carol['id']}/follow/", headers=bob.headers)
+    assert app.get(profile, headers=bob.headers).json["followed_by_me"] is True
+    assert app.get(profile, headers=bob.headers).json["followers_count"] == 1
+
+    app.delete(f"/api/posts/{newer['id']}/", headers=alice.headers)
+    for url in (urls[0], *urls[2:]):
+        assert newer["id"] not in fresh(url), url
+    # Each viewer has their own: alice's view of the same URL is not bob's.
+    assert app.get(urls[1], headers=alice.headers).json["liked_by_me"] is False
+
+
+def test_a_tag_nobody_used_yet_is_not_stored_empty(app, alice):
+    assert app.get("/api/hashtags/fresh/posts/", headers=alice.headers).json["results"] == []
+    post = create(app, alice, "now #fresh").json
+    page = app.get("/api/hashtags/fresh/posts/", headers=alice.headers).json
+    assert [p["id"] for p in page["results"]] == [post["id"]] and page["count"] == 1
+
+
 @pytest.fixture
 def own_redis(make_app, monkeypatch, tmp_path):
     """A redis-server of this test's own, and an app built against it."""

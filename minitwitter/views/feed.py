@@ -7,11 +7,13 @@ from minitwitter import freshness
 from minitwitter.freshness import cached_page
 from minitwitter.pagination import PageSchema, envelope, read_page
 from minitwitter.rendering import posts_by_ids, shared_profile
+from minitwitter.responses import cached_response
 
 feed = Service(name="feed", path="/api/feed", description="Posts of the users I follow")
 
 
 @feed.get(schema=PageSchema(), validators=(colander_validator,))
+@cached_response
 def get_feed(request):
     me = request.authenticated_userid
     page = read_page(request)

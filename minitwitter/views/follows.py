@@ -50,8 +50,13 @@ def _other_user(request):
 
 
 def _follows_changed(request, follower_id, followee_id):
-    """Both profiles' counts and the follower's feed are stale."""
-    names = (freshness.profile(follower_id), freshness.profile(followee_id), freshness.feed(follower_id))
+    """Both profiles' counts, the follower's feed and followed_by_me are stale."""
+    names = (
+        freshness.profile(follower_id),
+        freshness.profile(followee_id),
+        freshness.feed(follower_id),
+        freshness.viewer(follower_id),
+    )
     bump_after_commit(request, *names)
 
 

@@ -7,6 +7,7 @@ from minitwitter import freshness, hashtags, schemas
 from minitwitter.freshness import cached_page
 from minitwitter.pagination import PageSchema, envelope, read_page
 from minitwitter.rendering import posts_by_ids
+from minitwitter.responses import cached_response
 
 tag_posts = Service(name="tag_posts", path="/api/hashtags/{tag}/posts", description="Posts with a tag")
 popular = Service(name="popular_hashtags", path="/api/popular_hashtags", description="The 5 most used tags")
@@ -24,9 +25,16 @@ def _tag(request):
 
 
 @tag_posts.get(schema=schemas.TagPageSchema(), validators=(colander_validator,))
+@cached_response
 def list_tag_posts(request):
     page = read_page(request)
-    tag = request.queries.hashtags.get_hashtag(request.db, name=_tag(request))
+    name = _tag(request)
+    # Its posts_count changes exactly when its pages do: the row shares their version.
+    tag = request.cache.cached(
+        f"hashtag:{name}",
+        lambda: request.queries.hashtags.get_hashtag(request.db, name=name),
+        version_name=freshness.tag_posts(name),
+    )
     if tag is None:  # a tag nobody used yet: an empty page, not an error
         return envelope(request, page, [], [], count=0)
     rows = cached_page(

@@ -16,16 +16,18 @@ likers = Service(name="likers", path=r"/api/posts/{id:\d+}/likes", description="
 @like.post(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def like_post(request):
     post_id = request.validated["path"]["id"]
-    if request.queries.likes.like(request.db, post_id=post_id, user_id=request.authenticated_userid):
-        bump_after_commit(request, freshness.post(post_id))  # likes_count changed
+    me = request.authenticated_userid
+    if request.queries.likes.like(request.db, post_id=post_id, user_id=me):
+        bump_after_commit(request, freshness.post(post_id), freshness.viewer(me))  # likes_count, liked_by_me
     return _post_or_404(request, post_id)
 
 
 @like.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def unlike_post(request):
     post_id = request.validated["path"]["id"]
-    if request.queries.likes.unlike(request.db, post_id=post_id, user_id=request.authenticated_userid):
-        bump_after_commit(request, freshness.post(post_id))
+    me = request.authenticated_userid
+    if request.queries.likes.unlike(request.db, post_id=post_id, user_id=me):
+        bump_after_commit(request, freshness.post(post_id), freshness.viewer(me))
     return _post_or_404(request, post_id)
 
 

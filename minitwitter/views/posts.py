@@ -8,6 +8,7 @@ from minitwitter.errors import http_error
 from minitwitter.freshness import bump_after_commit, cached_page
 from minitwitter.pagination import PageSchema, envelope, read_page
 from minitwitter.rendering import posts_by_ids, shared_profile
+from minitwitter.responses import cached_response
 from minitwitter.views import images
 
 posts = Service(name="posts", path="/api/posts", description="All posts; create (older clients also edit, delete)")
@@ -39,6 +40,7 @@ def create_post(request):
 
 
 @posts.get(schema=PageSchema(), validators=(colander_validator,))
+@cached_response
 def list_posts(request):
     page = read_page(request)
     rows = cached_page(
@@ -48,6 +50,7 @@ def list_posts(request):
 
 
 @user_posts.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
+@cached_response
 def list_user_posts(request):
     user_id = request.validated["path"]["id"]
     author = shared_profile(request, user_id)
@@ -65,6 +68,7 @@ def list_user_posts(request):
 
 
 @post.get(schema=schemas.IdPathSchema(), validators=(colander_validator,))
+@cached_response
 def get_post(request):
     found = posts_by_ids(request, [request.validated["path"]["id"]])
     if not found:
@@ -111,7 +115,7 @@ def _edit(request, post_id, text):
     _owned_post(request, post_id)
     request.queries.posts.update_text(request.db, post_id=post_id, text=text)
     tags = _tag(request, post_id, text, replacing=True)
-    bump_after_commit(request, freshness.post(post_id), *_tag_names(tags))
+    bump_after_commit(request, freshness.post(post_id), freshness.SEARCH, *_tag_names(tags))
     return posts_by_ids(request, [post_id])[0]
 
 
@@ -142,6 +146,6 @@ def _tag_names(tags):
 
 def _lists_changed(request, author_id, follower_ids, tags):
     """A post appeared or went: every list and count that holds it is stale."""
-    names = [freshness.ALL_POSTS, freshness.user_posts(author_id), freshness.profile(author_id)]
+    names = [freshness.ALL_POSTS, freshness.SEARCH, freshness.user_posts(author_id), freshness.profile(author_id)]
     names += [freshness.feed(f) for f in follower_ids]
     bump_after_commit(request, *names, *_tag_names(tags))

@@ -6,6 +6,7 @@ from cornice.validators import colander_validator
 from minitwitter import schemas
 from minitwitter.errors import http_error
 from minitwitter.rendering import profile
+from minitwitter.responses import cached_response
 
 me = Service(name="me", path="/api/users/me", description="My profile, with email")
 user = Service(name="user", path=r"/api/users/{id:\d+}", description="A profile with counts")
@@ -20,6 +21,7 @@ def get_me(request):
 
 
 @user.get(schema=schemas.IdPathSchema(), validators=(colander_validator,))
+@cached_response
 def get_user(request):
     found = profile(request, request.validated["path"]["id"])
     if found is None:

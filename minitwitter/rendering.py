@@ -58,9 +58,10 @@ def _post_json(request, shared, liked):
     }
 
 
-def posts_by_ids(request, ids):
+def posts_by_ids(request, ids, liked=None):
     """The live posts with these ids, in the order given: cached shared fields (one
-    query for the misses) and the viewer's likes (one query)."""
+    query for the misses) and the viewer's likes (one query, unless the caller knows
+    them: `liked`, the ids among `ids` the viewer likes)."""
     if not ids:
         return []
     names = [freshness.post(i) for i in ids]
@@ -72,11 +73,10 @@ def posts_by_ids(request, ids):
         }
         request.cache.set_versioned(fresh, versions)
         found.update(fresh)
-    request.cache.depend(freshness.viewer(request.authenticated_userid))
-    liked = {
-        r["post_id"]
-        for r in request.queries.likes.liked_among(request.db, user_id=request.authenticated_userid, ids=list(ids))
-    }
+    if liked is None:
+        request.cache.depend(freshness.viewer(request.authenticated_userid))
+        rows = request.queries.likes.liked_among(request.db, user_id=request.authenticated_userid, ids=list(ids))
+        liked = {r["post_id"] for r in rows}
     return [_post_json(request, found[name], i in liked) for i, name in zip(ids, names, strict=True) if name in found]
 
 
@@ -87,16 +87,18 @@ def shared_profile(request, user_id):
     )
 
 
-def profile(request, user_id):
-    """A profile: its shared fields plus followed_by_me for the viewer; None if unknown."""
+def profile(request, user_id, following=None):
+    """A profile: its shared fields plus followed_by_me for the viewer (`following`
+    when the caller knows it); None if unknown."""
     shared = shared_profile(request, user_id)
     if shared is None:
         return None
     viewer_id = request.authenticated_userid
-    request.cache.depend(freshness.viewer(viewer_id))
-    following = viewer_id != user_id and request.queries.users.is_following(
-        request.db, follower_id=viewer_id, followee_id=user_id
-    )
+    if following is None:
+        request.cache.depend(freshness.viewer(viewer_id))
+        following = viewer_id != user_id and request.queries.users.is_following(
+            request.db, follower_id=viewer_id, followee_id=user_id
+        )
     return dict(shared, followed_by_me=bool(following))
 
 

@@ -4,11 +4,12 @@
 -- then get_posts hydrates those ids in one query. Soft-deleted posts are kept out
 -- by partial indexes WHERE deleted_at IS NULL.
 
--- name: create_post(author_id, text, image_id)$
--- tgr_posts_count adds one to users.posts_count.
+-- name: create_post(author_id, text, image_id)^
+-- tgr_posts_count adds one to users.posts_count. Returns the new id with the author's
+-- followers, whose cached feeds the post changes (idx_follows_followee_id_id).
 INSERT INTO posts (author_id, text, image_id)
 VALUES (:author_id, :text, :image_id)
-RETURNING id;
+RETURNING id, ARRAY(SELECT follower_id FROM follows WHERE followee_id = :author_id) AS follower_ids;
 
 -- name: get_post_for_update(post_id)^
 -- The row an edit or delete works on, locked so a concurrent edit waits, with the

@@ -25,10 +25,6 @@ SELECT id, username, created_at, followers_count, following_count, posts_count
 -- Index: follows_pkey (follower_id, followee_id).
 SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = :follower_id AND followee_id = :followee_id);
 
--- name: followers_of(user_id)
--- Whose cached feeds a new post changes. Index: idx_follows_followee_id_id.
-SELECT follower_id FROM follows WHERE followee_id = :user_id;
-
 -- name: get_me(user_id)^
 -- The viewer's own profile, with email. Index: users_pkey.
 SELECT id, username, email, created_at, followers_count, following_count, posts_count,

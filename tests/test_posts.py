@@ -268,3 +268,24 @@ def test_each_list_is_served_by_its_index(wsgi_app, db, name, params, index):
     plan = explain(db, getattr(wsgi_app.registry.queries.posts, name), params)
     assert index in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+def test_each_write_costs_a_few_statements(app, alice, bob):
+    def statements(response):
+        return response.request.environ["minitwitter.queries"]
+
+    app.post(f"/api/users/{alice['id']}/follow/", headers=bob.headers)
+    # Insert (returning the followers whose feeds change), tag, read back.
+    created = app.post_json("/api/posts/", {"text": "counted #one #two"}, headers=alice.headers, status=201)
+    assert statements(created) == 3 and created.json["liked_by_me"] is False
+    post = created.json["id"]
+    # The like itself, then the post read back: liked_by_me is known, not queried.
+    liked = app.post(f"/api/posts/{post}/like/", headers=bob.headers)
+    assert statements(liked) == 2 and liked.json["liked_by_me"] is True
+    unliked = app.delete(f"/api/posts/{post}/like/", headers=bob.headers)
+    assert statements(unliked) == 2 and unliked.json["liked_by_me"] is False
+    # Follow, its email in the outbox, the profile read back.
+    followed = app.post(f"/api/users/{bob['id']}/follow/", headers=alice.headers)
+    assert statements(followed) == 3 and followed.json["followed_by_me"] is True
+    unfollowed = app.delete(f"/api/users/{bob['id']}/follow/", headers=alice.headers)
+    assert statements(unfollowed) == 2 and unfollowed.json["followed_by_me"] is False

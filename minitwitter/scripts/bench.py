@@ -169,8 +169,8 @@ class Tokens:
         self.base, self.cache = base, {}
 
     def __call__(self, username):
-        token, at = self.cache.get(username, (None, 0))
-        if username and time.monotonic() - at > 600:
+        token, at = self.cache.get(username, (None, None))
+        if username and (at is None or time.monotonic() - at > 600):
             body = json.dumps({"username": username, "password": populate.PASSWORD})
             status, tokens = call(f"{self.base}/api/token/", "POST", body)
             if status != 200:

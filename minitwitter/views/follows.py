@@ -20,7 +20,7 @@ def follow_user(request):
     if request.queries.follows.follow(request.db, follower_id=me, followee_id=user_id):
         request.enqueue_task("follow_email", {"follower_id": me, "followee_id": user_id})
         _follows_changed(request, me, user_id)
-    return _profile(request, user_id)
+    return _profile(request, user_id, following=True)
 
 
 @follow.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
@@ -29,7 +29,7 @@ def unfollow_user(request):
     me, user_id = request.authenticated_userid, request.validated["path"]["id"]
     if request.queries.follows.unfollow(request.db, follower_id=me, followee_id=user_id):
         _follows_changed(request, me, user_id)
-    return _profile(request, user_id)
+    return _profile(request, user_id, following=False)
 
 
 @followers.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
@@ -60,8 +60,8 @@ def _follows_changed(request, follower_id, followee_id):
     bump_after_commit(request, *names)
 
 
-def _profile(request, user_id):
-    found = profile(request, user_id)
+def _profile(request, user_id, following=None):
+    found = profile(request, user_id, following)
     if found is None:
         raise http_error(404, "No such user")
     return found

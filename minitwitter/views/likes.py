@@ -19,7 +19,7 @@ def like_post(request):
     me = request.authenticated_userid
     if request.queries.likes.like(request.db, post_id=post_id, user_id=me):
         bump_after_commit(request, freshness.post(post_id), freshness.viewer(me))  # likes_count, liked_by_me
-    return _post_or_404(request, post_id)
+    return _post_or_404(request, post_id, liked={post_id})
 
 
 @like.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
@@ -28,7 +28,7 @@ def unlike_post(request):
     me = request.authenticated_userid
     if request.queries.likes.unlike(request.db, post_id=post_id, user_id=me):
         bump_after_commit(request, freshness.post(post_id), freshness.viewer(me))
-    return _post_or_404(request, post_id)
+    return _post_or_404(request, post_id, liked=set())
 
 
 @likers.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
@@ -45,8 +45,8 @@ def list_likers(request):
     return envelope(request, page, rows, [profile_json(r) for r in rows[: page.size]])
 
 
-def _post_or_404(request, post_id):
-    found = posts_by_ids(request, [post_id])
+def _post_or_404(request, post_id, liked):
+    found = posts_by_ids(request, [post_id], liked=liked)
     if not found:
         raise http_error(404, "No such post")
     return found[0]

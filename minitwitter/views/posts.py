@@ -26,15 +26,15 @@ def create_post(request):
     me = request.authenticated_userid
     try:
         image_id = images.save(request, stored) if stored else None
-        post_id = request.queries.posts.create_post(request.db, author_id=me, text=text, image_id=image_id)
+        created = request.queries.posts.create_post(request.db, author_id=me, text=text, image_id=image_id)
+        post_id = created["id"]
         tags = _tag(request, post_id, text)
-        followers = [r["follower_id"] for r in request.queries.users.followers_of(request.db, user_id=me)]
     except BaseException:
         images.discard(request, stored)
         raise
-    _lists_changed(request, me, followers, tags)
+    _lists_changed(request, me, created["follower_ids"], tags)
     request.response.status = 201
-    post = posts_by_ids(request, [post_id])[0]
+    post = posts_by_ids(request, [post_id], liked=set())[0]  # nobody has liked it yet
     idempotency.finish(request, 201, post)
     return post
 

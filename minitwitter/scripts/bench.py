@@ -2,9 +2,10 @@
 
 The service runs as the ini runs it (pserve, waitress; --threads / --processes
 override) on the local database minitwitter_bench, loaded with D1 when empty (or
---populate), and Redis database 2, flushed first since cache and broker are the
-bench's own; the JWT secret is made for the run. L0 is `bare_app` below, served by the
-same waitress settings: the service has no route that touches neither PostgreSQL nor
+--populate; with --scale 10, D2 in minitwitter_bench_d2, reported against the day's
+D1), and Redis database 2, flushed first since cache and broker are the bench's own;
+the JWT secret is made for the run. L0 is `bare_app` below, served by the same
+waitress settings: the service has no route that touches neither PostgreSQL nor
 Redis. Each row: a warm-up, then `wrk -t2 -c32 --latency` with a Lua script that
 rotates over prepared requests of logged-in users. wrk runs on the same cores.
 Writes bench/results/<date>.json, .md and .png, undoes the rows' writes, checks the
@@ -12,6 +13,7 @@ counts again, and stops every server it started.
 """
 
 import argparse
+import dataclasses
 import datetime
 import json
 import logging
@@ -332,7 +334,8 @@ def markdown(report):
     l0 = next((r["rps"] for r in report["rows"] if r["id"] == "L0" and "rps" in r), 0)
     lines = [
         f"# minitwitter bench, {report['date']}\n",
-        f"D1; `pserve {report['ini']}`, waitress threads={report['threads']}, {report['processes']} process(es), "
+        f"{report['dataset']}; `pserve {report['ini']}`, waitress threads={report['threads']}, "
+        f"{report['processes']} process(es), "
         f"on {report['cores']} cores shared with wrk. Each row: {report['warm_up_s']} s warm-up, then "
         f"`wrk -t2 -c32 -d{report['measure_s']}s --latency`. Queries: statements per request, caches warm. "
         "Connects: new PostgreSQL sessions per request (pg_stat_database.sessions).\n",
@@ -353,13 +356,25 @@ def markdown(report):
         lines += table(
             header, [[s["threads"], *numbers(s), s["errors"], f"{s['connects']:.2f}"] for s in report["sweep"]]
         )
+    if report.get("d1"):
+        lines.append(f"\n{report['dataset']} against D1 of the same day (p50 ratio: the target is at most 1.25):\n")
+        both = [(r, report["d1"][r["id"]]) for r in report["rows"] if "rps" in r and r["id"] in report["d1"]]
+        lines += table(
+            ["id", "req/s", "D1 req/s", "p50 ms", "D1 p50 ms", "p50 ratio"],
+            [
+                [r["id"], f"{r['rps']:,.0f}", f"{d['rps']:,.0f}", f"{r['p50_ms']:.1f}", f"{d['p50_ms']:.1f}"]
+                + [f"{r['p50_ms'] / d['p50_ms']:.2f}"]
+                for r, d in both
+            ],
+        )
     if "bcrypt_per_s" in report:
         a1 = next(r["rps"] for r in report["rows"] if r["id"] == "A1")
         lines.append(f"\nbcrypt.checkpw at cost {report['bcrypt_rounds']}, 2 processes, right after A1: ")
         lines[-1] += f"{report['bcrypt_per_s']}/s; A1 logs in at {a1 / report['bcrypt_per_s']:.0%} of that."
     lines.append(f"Counts after the run (its writes undone): {report['count_mismatches_after'] or 'exact'}.")
     if "populate_s" in report:
-        lines.append(f"D1 loaded in {report['populate_s']} s; counts: {report['populate_mismatches'] or 'exact'}.")
+        counts = report["populate_mismatches"] or "exact"
+        lines.append(f"{report['dataset']} loaded in {report['populate_s']} s; counts: {counts}.")
     return "\n".join(lines) + "\n"
 
 
@@ -382,7 +397,8 @@ def chart(report, path):
     right.barh([y - 0.2 for y in ys], [r["p99_ms"] for r in measured], 0.4, label="p99", color="tab:red")
     right.set(xscale="log", xlabel="latency, ms")
     right.legend(loc="upper right")
-    fig.suptitle(f"minitwitter {report['date']}: D1, waitress threads={report['threads']}, wrk -c32 on the same cores")
+    title = f"{report['dataset']}, waitress threads={report['threads']} x {report['processes']} process(es)"
+    fig.suptitle(f"minitwitter {report['date']}: {title}, wrk -c32 on the same cores")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -422,9 +438,10 @@ def run_rows(args, env, conn, timing, report):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("ini", help="the ini the service runs with, e.g. production.ini")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DATABASE_URL))
+    parser.add_argument("--scale", type=int, default=1, help="posts and likes times this: 10 is D2 (database *_d2)")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", REDIS_URL))
-    parser.add_argument("--populate", action="store_true", help="load D1 again even if the database has data")
+    parser.add_argument("--populate", action="store_true", help="load the data again even if there is some")
     parser.add_argument("--quick", action="store_true", help="2 s warm-up, 5 s measure: a smoke test")
     parser.add_argument("--threads", type=int, help="waitress threads (and database.pool_max); default: the ini's")
     parser.add_argument("--processes", type=int, default=1, help="pserve processes, one port each, wrk split over them")
@@ -433,7 +450,11 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=6560)
     args = parser.parse_args(argv)
     timing = (2, 5) if args.quick else (5, 20)
-    report = {"date": datetime.date.today().isoformat(), "ini": args.ini, "cores": os.cpu_count()}
+    dataset = "D1" if args.scale == 1 else "D2" if args.scale == 10 else f"D1x{args.scale}"
+    suffix = "" if args.scale == 1 else f"_{dataset.lower()}"
+    args.database_url = args.database_url or DATABASE_URL + suffix
+    date = datetime.date.today().isoformat()
+    report = {"date": date, "dataset": dataset, "ini": args.ini, "cores": os.cpu_count()}
     os.environ.update(DATABASE_URL=args.database_url, REDIS_URL=args.redis_url, JWT_SECRET=secrets.token_urlsafe(48))
     os.environ.pop("CELERY_BROKER_URL", None)  # the broker follows REDIS_URL
     env, settings = dict(os.environ), settings_module.from_ini(args.ini)
@@ -446,8 +467,10 @@ def main(argv=None):
     conn = psycopg2.connect(args.database_url)
     report.update(processes=args.processes, warm_up_s=timing[0], measure_s=timing[1], rows=[], sweep=[])
     if args.populate or populate.is_empty(conn):
-        started, d1 = time.monotonic(), populate.DATASETS["d1"]
-        report["populate_mismatches"] = populate.populate(args.database_url, d1, settings["bcrypt.rounds"], force=True)
+        d1, started = populate.DATASETS["d1"], time.monotonic()
+        data = dataclasses.replace(d1, posts=d1.posts * args.scale, likes=d1.likes * args.scale)
+        rounds = settings["bcrypt.rounds"]
+        report["populate_mismatches"] = populate.populate(args.database_url, data, rounds, force=True)
         report["populate_s"] = round(time.monotonic() - started, 1)
     redis.Redis.from_url(args.redis_url).flushdb()
     f = run_rows(args, env, conn, timing, report)
@@ -459,7 +482,10 @@ def main(argv=None):
     report["count_mismatches_after"] = {k: v for k, v in populate.check_counts(conn).items() if v}
     conn.close()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    base = RESULTS / report["date"]
+    base = RESULTS / (date + suffix.replace("_", "-"))
+    d1_report = RESULTS / f"{date}.json"
+    if args.scale != 1 and d1_report.exists():  # the growth curve: this dataset against D1
+        report["d1"] = {r["id"]: r for r in json.loads(d1_report.read_text())["rows"] if "rps" in r}
     base.with_suffix(".json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     base.with_suffix(".md").write_text(markdown(report))
     chart(report, base.with_suffix(".png"))

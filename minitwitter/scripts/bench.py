@@ -407,7 +407,7 @@ def chart(report, path):
 def run_rows(args, env, conn, timing, report):
     """Every row against one set of servers, with the bare app beside them for L0."""
     app = make_app({}, **{**get_appsettings(args.ini), **RATE_LIMITS})  # in-process, for the query counts
-    bare = Servers(args.ini, env, args.port + 50, args.threads, bare=True)
+    bare = Servers(args.ini, env, args.port + 50, args.threads, args.processes, bare=True)  # L0 as the rows run
     with bare, Servers(args.ini, env, args.port, args.threads, args.processes) as servers:
         report["threads"], tokens = servers.threads, Tokens(servers.urls[0])
         f = fixtures(conn, servers.urls[0], tokens)

@@ -44,6 +44,9 @@ class Cache:
     BACKOFF_SECONDS = 1.0
     # Bounds how long an entry can outlive a bump that Redis missed during an outage.
     TTL = 300
+    # Responses are per viewer, so there are many more of them: they live for a reader's
+    # burst of refreshes, not longer (~10 KB each).
+    RESPONSE_TTL = 60
 
     def __init__(self, url, timeout):
         self.client = redis.Redis.from_url(
@@ -119,7 +122,7 @@ class Cache:
     def set_response(self, key, deps, headers, body):
         """Store a response made from these {version name: version} dependencies."""
         head = orjson.dumps({"deps": [x for item in deps.items() for x in item], "headers": headers})
-        self._call(None, lambda r: r.set(key, head + b"\n" + body, ex=self.TTL))
+        self._call(None, lambda r: r.set(key, head + b"\n" + body, ex=self.RESPONSE_TTL))
 
     def bump(self, *names):
         """Invalidate: entries of these names filled before now are never served again."""

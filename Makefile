@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 INI ?= development.ini
 
-.PHONY: run test lint format migrate install clean populate bench
+.PHONY: run test lint format migrate install clean populate bench faults
 
 # The bench needs the `bench` extra (matplotlib) and wrk.
 BENCH_INSTALLED := $(VENV)/.bench-installed
@@ -51,6 +51,12 @@ populate: $(INSTALLED)
 bench: $(BENCH_INSTALLED)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/minitwitter-bench production.ini $(BENCH_ARGS)
+
+# Fault scenarios against the real service (private Redis, PostgreSQL cluster, Celery,
+# SMTP): bench/results/faults-<date>.{md,json}; non-zero when a requirement fails.
+FAULTS_ARGS ?=
+faults: $(INSTALLED)
+	$(BIN)/minitwitter-faults production.ini $(FAULTS_ARGS)
 
 clean:
 	rm -rf $(VENV) var *.egg-info

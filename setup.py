@@ -55,6 +55,7 @@ setup(
             "minitwitter-celery = minitwitter.scripts.celery:main",
             "minitwitter-populate = minitwitter.scripts.populate:main",
             "minitwitter-bench = minitwitter.scripts.bench:main",
+            "minitwitter-faults = minitwitter.scripts.faults:main",
         ],
     },
 )

@@ -7,6 +7,7 @@ deletes), as Warehouse queues its tasks.
 """
 
 import logging
+import select
 import threading
 
 import psycopg2
@@ -70,7 +71,10 @@ class Pool:
         try:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
-            if conn is None or conn.closed:
+            if conn is not None and (conn.closed or _closed_by_server(conn)):
+                conn.close()
+                conn = None
+            if conn is None:
                 conn = self._connect()
         except BaseException:
             self._slots.release()
@@ -90,6 +94,15 @@ class Pool:
             with self._lock:
                 self._in_use -= 1
             self._slots.release()
+
+
+def _closed_by_server(conn):
+    """True when PostgreSQL has ended this idle connection (a restart, a terminated backend):
+    an idle session has nothing to read unless the server said goodbye and hung up. Without
+    this check each such connection would fail one request after the database came back."""
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _rollback_quietly(conn):

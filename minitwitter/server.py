@@ -1,12 +1,38 @@
-"""The waitress server for pserve, with the PORT environment variable honoured.
+"""The waitress server for pserve: PORT from the environment, and a graceful stop.
 
 `[server:main] use = egg:minitwitter#waitress` takes every waitress option from the
 ini; PORT, when set, replaces the port of each `listen` address.
+
+SIGTERM (or SIGINT) stops the server gracefully; waitress alone would die at once and
+reset every connection with a request in flight. Here the server:
+
+1. accepts the connections already waiting in the listen backlog (their clients may
+   have sent a request), then closes the listening sockets: new connections are refused;
+2. keeps serving every connection with a request being received, queued, run or sent,
+   each response now carrying `Connection: close`; an idle keep-alive connection with
+   nothing to read is closed at once;
+3. exits when none is left, or after `shutdown_timeout` seconds (an ini option, default
+   3.5: the process is gone within 5 s). A second signal cuts the wait short.
 """
 
+import logging
 import os
+import signal
+import socket
+import threading
+import time
 
-from waitress import serve_paste
+from waitress import create_server, wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer
+from waitress.task import WSGITask
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT = 3.5
+# A connection accepted while stopping that has sent nothing yet: its request may still be
+# on the way, so it is given this long before it counts as idle.
+FRESH_SECONDS = 0.5
 
 
 def serve(app, global_conf, **settings):
@@ -14,4 +40,103 @@ def serve(app, global_conf, **settings):
     if port:
         addresses = settings.get("listen", "127.0.0.1:6543").split()
         settings["listen"] = " ".join(f"{address.rsplit(':', 1)[0]}:{port}" for address in addresses)
-    return serve_paste(app, global_conf, **settings)
+    timeout = float(settings.pop("shutdown_timeout", SHUTDOWN_TIMEOUT))
+    server = create_server(app, **settings)
+    server.print_listen("Serving on http://{}:{}")
+    GracefulServer(server, timeout).run()
+    return 0
+
+
+class ClosingTask(WSGITask):
+    """A response written while the server stops tells the client to go elsewhere."""
+
+    def build_response_header(self):
+        if getattr(self.channel.server, "stopping", False):
+            self.set_close_on_finish()
+        return super().build_response_header()
+
+
+class Channel(HTTPChannel):
+    task_class = ClosingTask
+
+
+class GracefulServer:
+    """Run a waitress server (one or several listening sockets) until SIGTERM or SIGINT,
+    then drain it as the module docstring says."""
+
+    def __init__(self, server, timeout):
+        self.server, self.timeout, self.deadline, self.signal = server, timeout, None, None
+        self.map = server._map if isinstance(server, BaseWSGIServer) else server.map
+        self.listeners = [d for d in self.map.values() if isinstance(d, BaseWSGIServer)]
+        for listener in self.listeners:
+            listener.channel_class = Channel
+
+    def run(self):
+        if threading.current_thread() is threading.main_thread():  # where pserve runs it
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, self._on_signal)
+        adj = self.server.adj
+        while self.deadline is None and self.map:
+            wasyncore.loop(adj.asyncore_loop_timeout, adj.asyncore_use_poll, self.map, count=1)
+        started = time.monotonic()
+        log.info("shutdown: %s received, finishing the requests in flight", self.signal)
+        self._stop_accepting()
+        while self._busy() and time.monotonic() < self.deadline:
+            wasyncore.loop(0.05, adj.asyncore_use_poll, self.map, count=1)
+        left = sum(isinstance(d, HTTPChannel) for d in self.map.values())
+        if left:
+            log.warning("shutdown: %d connection(s) still busy after %.1f s, closing them", left, self.timeout)
+        self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=0.5)
+        wasyncore.close_all(self.map)
+        log.info("shutdown: drained in %.2f s", time.monotonic() - started)
+
+    def _on_signal(self, signum, frame):
+        now = time.monotonic()
+        self.deadline = now if self.deadline is not None else now + self.timeout
+        self.signal = signal.Signals(signum).name
+        self.listeners[0].pull_trigger()  # wake the poll (a write to a pipe: safe in a handler)
+
+    def _stop_accepting(self):
+        for listener in self.listeners:
+            listener.stopping = True
+            while True:  # the backlog: connected clients whose requests are on their way
+                try:
+                    pair = listener.accept()
+                except OSError:
+                    break
+                if pair is None:
+                    break
+                conn, addr = pair
+                try:
+                    listener.set_socket_options(conn)
+                except OSError:
+                    conn.close()
+                    continue
+                listener.channel_class(listener, conn, listener.fix_addr(addr), listener.adj, map=self.map)
+            # Close the listening socket only: the server's trigger still wakes the loop.
+            wasyncore.dispatcher.close(listener)
+
+    def _busy(self):
+        """Close the idle connections; True while any other is left."""
+        busy, now = False, time.time()
+        for channel in list(self.map.values()):
+            if isinstance(channel, HTTPChannel):
+                if _idle(channel, now):
+                    channel.handle_close()
+                else:
+                    busy = True
+        return busy
+
+
+def _idle(channel, now):
+    """No request being received, queued, run or sent, and no byte waiting to be read."""
+    if channel.requests or channel.request is not None or channel.total_outbufs_len:
+        return False
+    if channel.will_close or channel.close_when_flushed:
+        return False  # it closes itself once its output is flushed
+    if channel.last_activity == channel.creation_time and now - channel.creation_time < FRESH_SECONDS:
+        return False
+    try:
+        return not channel.socket.recv(1, socket.MSG_PEEK)  # b"": the client has gone
+    except OSError:  # BlockingIOError: nothing to read
+        return True

@@ -1,0 +1,141 @@
+"""A graceful stop (minitwitter/server.py): on SIGTERM the requests in flight finish and
+the process exits within its bound, under a real `pserve` with the project's server.
+
+The app here is a WSGI callable that sleeps `?seconds=`, so the tests need neither
+PostgreSQL nor Redis; `make faults` (scenario 5) does the same against the real app.
+"""
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+
+from minitwitter.devservices import free_port
+
+HERE = Path(__file__).resolve().parent
+
+
+def slow_app(global_config, **settings):
+    """A paste app factory: answers "done" after sleeping ?seconds= (default 0)."""
+
+    def app(environ, start_response):
+        time.sleep(float(parse_qs(environ.get("QUERY_STRING", "")).get("seconds", ["0"])[0]))
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "4")])
+        return [b"done"]
+
+    return app
+
+
+INI = """[app:main]
+use = call:test_shutdown:slow_app
+
+[server:main]
+use = egg:minitwitter#waitress
+listen = 127.0.0.1:6543
+threads = 2
+{extra}
+"""
+
+
+@pytest.fixture
+def pserve(tmp_path):
+    """start(extra ini lines) -> the pserve process, serving on process.port."""
+    processes = []
+
+    def start(extra=""):
+        ini = tmp_path / "server.ini"
+        ini.write_text(INI.format(extra=extra))
+        port = free_port()
+        env = {**os.environ, "PORT": str(port), "PYTHONPATH": str(HERE)}
+        log = open(tmp_path / "pserve.log", "wb")  # closed with the process
+        command = [str(Path(sys.executable).parent / "pserve"), str(ini)]
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+        process.port, process.log = port, log
+        processes.append(process)
+        deadline = time.monotonic() + 30
+        while get(port, "/")[0] != 200:
+            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "pserve.log").read_text()
+            time.sleep(0.1)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        process.log.close()
+
+
+def get(port, path, conn=None):
+    """(status, Connection header) of GET path, or (exception name, None)."""
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return response.status, response.getheader("Connection")
+    except (OSError, http.client.HTTPException) as e:
+        return type(e).__name__, None
+
+
+def in_threads(port, paths):
+    results = [None] * len(paths)
+
+    def send(i):
+        results[i] = get(port, paths[i])
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(paths))]
+    for thread in threads:
+        thread.start()
+    return threads, results
+
+
+def test_sigterm_lets_the_requests_in_flight_finish(pserve):
+    process = pserve()
+    idle = http.client.HTTPConnection("127.0.0.1", process.port, timeout=20)
+    assert get(process.port, "/", idle)[0] == 200  # a keep-alive connection, idle from now on
+    # Two run on the two threads, the third waits in the queue.
+    threads, results = in_threads(process.port, ["/?seconds=1"] * 3)
+    time.sleep(0.3)
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", process.port), timeout=2)
+    assert process.wait(5) == 0
+    assert time.monotonic() - signalled < 3.5  # the queued request ran too: about 2 s
+    for thread in threads:
+        thread.join()
+    assert results == [(200, "close")] * 3  # answered, and told not to come back
+    assert get(process.port, "/", idle)[0] != 200  # the idle connection was closed
+
+
+def test_idle_connections_do_not_hold_the_stop(pserve):
+    process = pserve()
+    conns = [http.client.HTTPConnection("127.0.0.1", process.port, timeout=20) for _ in range(5)]
+    for conn in conns:
+        assert get(process.port, "/", conn)[0] == 200
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(5) == 0
+    assert time.monotonic() - signalled < 1.5
+
+
+def test_a_request_longer_than_shutdown_timeout_is_cut_at_the_bound(pserve):
+    process = pserve("shutdown_timeout = 1")
+    threads, results = in_threads(process.port, ["/?seconds=30"])
+    time.sleep(0.3)
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(5) == 0
+    assert time.monotonic() - signalled < 2.5
+    threads[0].join()
+    assert results[0][0] != 200

@@ -2,8 +2,9 @@
 
     request.queries.users.get_user(request.db, user_id=7)
 
-aiosql reads the `-- name: get-profile^` comments; the declared parameters, then a suffix that says what comes back
-(`^` one row, `$` one value, `!` a row count, `<!` the RETURNING row, none: rows).
+aiosql reads the `-- name: get_user(user_id)^` comments: the name, its parameters,
+then a suffix saying what comes back (`^` one row, `$` one value, `!` a row count,
+`<!` the RETURNING row, none: rows).
 Rows are dicts (RealDictCursor). The ini's `sql.path` points at the folder, so a
 DBA can tune a file and restart the service.
 """

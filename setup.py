@@ -36,6 +36,11 @@ tests_require = [
     "ruff>=0.6",
 ]
 
+# .ci/schemathesis: the API fuzzed through its OpenAPI document. Apart from `test` so that
+# `make run` / `make test` stay light; pinned to one minor release because schemathesis
+# adds checks and changes its generators between minors, and CI must not go red by itself.
+fuzz_require = ["schemathesis~=4.32.5"]
+
 setup(
     name="minitwitter",
     version="0.1.0",
@@ -45,7 +50,7 @@ setup(
     include_package_data=True,
     zip_safe=False,
     install_requires=requires,
-    extras_require={"test": tests_require, "bench": bench_require},
+    extras_require={"test": tests_require, "bench": bench_require, "fuzz": fuzz_require},
     entry_points={
         "paste.app_factory": ["main = minitwitter:main"],
         "paste.server_runner": ["waitress = minitwitter.server:serve"],

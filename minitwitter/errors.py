@@ -53,13 +53,23 @@ def cornice_errors(request):
     return http_error(request.errors.status, message, details)
 
 
+def _built_by_http_error(exc):
+    return exc.content_type == "application/json" and bool(exc.body)
+
+
+# A view's own 404 or 403 ("No such post", "Only the author may change this post") is raised
+# as an HTTPNotFound / HTTPForbidden too, and comes through these views: it keeps its message.
 @notfound_view_config()
 def notfound(exc, request):
+    if _built_by_http_error(exc):
+        return exc
     return http_error(404, "The resource was not found")
 
 
 @forbidden_view_config()
 def forbidden(exc, request):
+    if _built_by_http_error(exc):
+        return exc
     if request.identity is None:
         message = request.environ.get("minitwitter.auth_error", "Authentication required")
         return http_error(401, message, headers={"WWW-Authenticate": 'Bearer realm="minitwitter"'})
@@ -68,8 +78,8 @@ def forbidden(exc, request):
 
 @exception_view_config(httpexceptions.HTTPException)
 def http_exception(exc, request):
-    if exc.content_type == "application/json" and exc.body:
-        return exc  # built by http_error() already
+    if _built_by_http_error(exc):
+        return exc
     if exc.code < 400:
         return exc  # redirects and 204s pass through
     return http_error(exc.code, exc.detail or exc.explanation, headers=_keep_headers(exc))

@@ -14,6 +14,8 @@ from cornice.validators import colander_body_validator
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from minitwitter import media
+
 _PARAM = re.compile(r"\{(\w+)(?::([^}]+))?\}")
 # Operations that answer 204 with no body.
 NO_CONTENT = {("post", "DELETE"), ("token_revoke", "POST")}
@@ -37,6 +39,52 @@ ERROR = {
         },
     },
 }
+
+
+# OpenAPI links: which operations a success answer's fields lead to, so that a client (and
+# schemathesis's stateful phase) can chain calls. Source operationId -> {target operationId:
+# {"parameters": ..., "requestBody": ...}} in runtime expressions; document() checks that every
+# operation named exists and tests/test_openapi.py that every parameter and field does.
+_ID = "$response.body#/id"
+
+
+def _by_id(*operation_ids):
+    return {operation_id: {"parameters": {"path.id": _ID}} for operation_id in operation_ids}
+
+
+_USER_LINKS = _by_id("user_get", "user_posts_get", "followers_get", "following_get", "follow_post", "follow_delete")
+_POST_LINKS = _by_id("post_get", "post_put", "post_patch", "post_delete", "like_post", "like_delete", "likers_get")
+# The refresh token of a pair, rotated or revoked.
+_REFRESH_LINKS = {
+    operation_id: {"requestBody": {"refresh": "$response.body#/refresh"}}
+    for operation_id in ("token_refresh_post", "token_revoke_post")
+}
+# A new account logs in with what it signed up with.
+_SIGNUP_LINKS = {
+    **_USER_LINKS,
+    "token_post": {"requestBody": {"username": "$request.body#/username", "password": "$request.body#/password"}},
+}
+_TAG_LINKS = {
+    operation_id: {"parameters": {"path.tag": "$response.body#/name"}}
+    for operation_id in ("tag_posts_get", "favorite_hashtag_delete")
+}
+LINKS = {
+    "signup_post": _SIGNUP_LINKS,
+    "signup_compat_post": _SIGNUP_LINKS,
+    "token_post": _REFRESH_LINKS,
+    "token_refresh_post": _REFRESH_LINKS,
+    "posts_post": {
+        **_POST_LINKS,
+        # The older clients' edit and delete, with the id in the body.
+        "posts_put": {"requestBody": {"id_post": _ID, "text": "$response.body#/text"}},
+        "posts_delete": {"requestBody": {"id_post": _ID}},
+    },
+    "follow_post": _USER_LINKS,
+    "favorite_hashtag_post": _TAG_LINKS,
+}
+# The image part of a multipart post: the types media.store_image keeps (it decodes the file
+# to tell, whatever the part's Content-Type says).
+IMAGE_TYPES = ", ".join(sorted({content_type for content_type, _ext in media.FORMATS.values()}))
 
 
 def node_schema(node):
@@ -111,7 +159,8 @@ def operation(service, method, args):
                 "schema": {
                     **body,
                     "properties": {**body["properties"], "image": {"type": "string", "format": "binary"}},
-                }
+                },
+                "encoding": {"image": {"contentType": IMAGE_TYPES}},
             }
         op["requestBody"] = {"required": True, "content": content}
     if args.get("permission") != NO_PERMISSION_REQUIRED:
@@ -127,6 +176,7 @@ def document(request):
             if method == "HEAD":
                 continue
             paths.setdefault(path, {})[method.lower()] = operation(service, method, args)
+    _add_links(paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "minitwitter", "version": "1.0.0", "description": "A small Twitter-like REST API."},
@@ -137,6 +187,16 @@ def document(request):
             "schemas": {"Error": ERROR},
         },
     }
+
+
+def _add_links(paths):
+    operations = {op["operationId"]: op for methods in paths.values() for op in methods.values()}
+    for source, links in LINKS.items():
+        missing = [name for name in (source, *links) if name not in operations]
+        if missing:
+            raise LookupError(f"OpenAPI links name unknown operations: {missing}")
+        success = operations[source]["responses"]["2XX"]
+        success["links"] = {target: {"operationId": target, **link} for target, link in links.items()}
 
 
 DOCS_PAGE = """<!doctype html>

@@ -10,8 +10,14 @@ from minitwitter.pagination import PageQuery
 from minitwitter.security import BCRYPT_MAX_BYTES
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,30}$"
+# Patterns are checked here by Python's re and by clients as ECMA-262 (JSON Schema), where
+# \s is another class (Python's takes U+0085 and U+001C-U+001F, ECMA's U+FEFF), so whitespace
+# is spelled out: SPACES is what str.isspace() and str.strip() call whitespace.
+SPACES = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Control characters: C0, DEL and C1.
+CONTROLS = r"\x00-\x1f\x7f-\x9f"
 # Simpler than RFC 5322 on purpose: one @, a dotted domain, no spaces or controls.
-EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}$"
+EMAIL_PATTERN = rf"^[^@{SPACES}{CONTROLS}]{{1,64}}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{{2,63}}$"
 
 
 class FullMatch(colander.Regex):
@@ -21,6 +27,17 @@ class FullMatch(colander.Regex):
     def __call__(self, node, value):
         if self.match_object.fullmatch(value) is None:
             raise colander.Invalid(node, self.msg)
+
+
+# bcrypt counts bytes and JSON Schema characters, so the document states what every valid
+# password is, and the description the rest: 8 to 72 bytes of UTF-8 are at most 72
+# characters, and at least 8, or fewer (down to 2) with a character outside ASCII.
+PASSWORD_SCHEMA = {
+    "minLength": 2,
+    "maxLength": BCRYPT_MAX_BYTES,
+    "anyOf": [{"minLength": 8}, {"pattern": r"[^\x00-\x7f]"}],
+    "description": f"8 to {BCRYPT_MAX_BYTES} bytes of UTF-8 (8 to {BCRYPT_MAX_BYTES} ASCII characters)",
+}
 
 
 def password_validator(node, value):
@@ -38,7 +55,7 @@ def text(**kw):
 class SignupBody(colander.MappingSchema):
     email = text(validator=colander.All(colander.Length(max=254), FullMatch(EMAIL_PATTERN, "Invalid email address")))
     username = text(validator=FullMatch(USERNAME_PATTERN, "3 to 30 letters, digits or _"))
-    password = text(validator=password_validator, json_schema={"minLength": 8, "description": "8 to 72 bytes"})
+    password = text(validator=password_validator, json_schema=PASSWORD_SCHEMA)
 
 
 class LoginBody(colander.MappingSchema):
@@ -69,8 +86,8 @@ def post_text_validator(node, value):
 def trimmed_pattern(max_length, controls):
     """The JSON Schema pattern of a string that is 1 to max_length characters once
     trimmed and holds none of `controls` (a regex class body) inside."""
-    inner, edge = f"[^{controls}]", f"[^\\s{controls}]"
-    return rf"^\s*{edge}({inner}{{0,{max_length - 2}}}{edge})?\s*$"
+    inner, edge = f"[^{controls}]", f"[^{SPACES}{controls}]"
+    return rf"^[{SPACES}]*{edge}({inner}{{0,{max_length - 2}}}{edge})?[{SPACES}]*$"
 
 
 # Control characters refused inside post text (newline, carriage return and tab are fine).
@@ -123,8 +140,23 @@ def tag_validator(node, value):
         raise colander.Invalid(node, "A tag is letters, digits or _ (not digits alone), up to 100 characters")
 
 
+# What a tag is (Unicode letters, digits or _, not digits alone) needs Unicode classes,
+# which a pattern cannot spell the same for Python and ECMA-262 (whose \w and \d are ASCII).
+# The schema states what every tag is (ASCII word characters or anything beyond ASCII, not
+# ASCII digits alone), the description the rest.
+TAG_SCHEMA = {
+    "minLength": 1,
+    "maxLength": hashtags.MAX_LENGTH + 1,
+    "pattern": r"^#?[^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]+$",
+    "not": {"pattern": r"^#?[0-9]+$"},
+    "examples": ["lisboa", "#Café", "東京"],
+    "description": f"A hashtag, # optional: letters, digits or _ of any script, not digits alone, "
+    f"up to {hashtags.MAX_LENGTH} characters",
+}
+
+
 class TagPath(colander.MappingSchema):
-    tag = text(validator=tag_validator, json_schema={"pattern": r"^#?\w{1,100}$", "not": {"pattern": r"^#?\d+$"}})
+    tag = text(validator=tag_validator, json_schema=TAG_SCHEMA)
 
 
 class TagSchema(colander.MappingSchema):

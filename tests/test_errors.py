@@ -76,3 +76,19 @@ def test_a_failed_commit_is_503_and_nothing_is_written(app, alice, db, monkeypat
     with db.cursor() as cur:
         cur.execute("SELECT count(*) FROM posts")
         assert cur.fetchone()[0] == 0
+
+
+def test_a_views_own_404_and_403_keep_their_message(app, alice, bob):
+    # They came through the not-found and forbidden views as "The resource was not found"
+    # and "You may not do this" (seen while schemathesis ran PUT /api/posts/).
+    body = assert_error(
+        app.put_json("/api/posts/", {"id_post": 424242, "text": "x"}, headers=alice.headers, status=404), 404
+    )
+    assert body["message"] == "No such post"
+    assert app.get("/api/users/424242/", headers=alice.headers, status=404).json["message"] == "No such user"
+    post = app.post_json("/api/posts/", {"text": "mine"}, headers=alice.headers, status=201).json
+    response = app.delete(f"/api/posts/{post['id']}/", headers=bob.headers, status=403)
+    assert assert_error(response, 403)["message"] == "Only the author may change this post"
+    # Routing's own 404 and a missing token are as before.
+    assert app.get("/api/nowhere/", status=404).json["message"] == "The resource was not found"
+    assert_error(app.get("/api/feed/", status=401), 401)

@@ -337,14 +337,16 @@ def markdown(report):
         f"{report['dataset']}; `pserve {report['ini']}`, waitress threads={report['threads']}, "
         f"{report['processes']} process(es), "
         f"on {report['cores']} cores shared with wrk. Each row: {report['warm_up_s']} s warm-up, then "
-        f"`wrk -t2 -c32 -d{report['measure_s']}s --latency`. Queries: statements per request, caches warm. "
+        f"`wrk -t2 -c32 -d{report['measure_s']}s --latency`; × L0 is the ratio to an L0 run right after the "
+        "row (L0's own line is its first run). Queries: statements per request, caches warm. "
         "Connects: new PostgreSQL sessions per request (pg_stat_database.sessions).\n",
     ]
     numbers = lambda r: [f"{r['rps']:,.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}"]  # noqa: E731
     lines += table(
         ["id", "request", "req/s", "p50 ms", "p99 ms", "× L0", "errors", "queries", "connects"],
         [
-            [r["id"], r["what"], *numbers(r), f"{r['rps'] / l0:.3f}", r["errors"], r["queries"], f"{r['connects']:.2f}"]
+            [r["id"], r["what"], *numbers(r), f"{r['rps'] / r.get('l0_rps', l0):.3f}", r["errors"], r["queries"]]
+            + [f"{r['connects']:.2f}"]
             if "rps" in r
             else [r["id"], r["what"], r["note"], *[""] * 6]
             for r in report["rows"]
@@ -389,9 +391,10 @@ def chart(report, path):
     l0 = next((r["rps"] for r in measured if r["id"] == "L0"), 0) or 1
     labels, ys = [f"{r['id']} {r['what'][:44]}" for r in measured], range(len(measured))
     fig, (left, right) = plt.subplots(1, 2, figsize=(15, 0.45 * len(measured) + 1.6), sharey=True)
-    left.barh(labels, [r["rps"] / l0 for r in measured], color="tab:blue")
-    for y, r in zip(ys, measured, strict=True):
-        left.text(r["rps"] / l0, y, f" {r['rps']:,.0f}/s", va="center", fontsize=8)
+    shares = [r["rps"] / r.get("l0_rps", l0) for r in measured]
+    left.barh(labels, shares, color="tab:blue")
+    for y, r, share in zip(ys, measured, shares, strict=True):
+        left.text(share, y, f" {r['rps']:,.0f}/s", va="center", fontsize=8)
     left.set(xscale="log", xlim=(None, 4), xlabel="throughput as a share of L0 (label: requests/s)")
     right.barh([y + 0.2 for y in ys], [r["p50_ms"] for r in measured], 0.4, label="p50", color="tab:green")
     right.barh([y - 0.2 for y in ys], [r["p99_ms"] for r in measured], 0.4, label="p99", color="tab:red")
@@ -411,6 +414,7 @@ def run_rows(args, env, conn, timing, report):
     with bare, Servers(args.ini, env, args.port, args.threads, args.processes) as servers:
         report["threads"], tokens = servers.threads, Tokens(servers.urls[0])
         f = fixtures(conn, servers.urls[0], tokens)
+        l0 = rows(f)[0][2]
         try:
             for row_id, what, variants in rows(f):
                 if args.only and row_id not in args.only.split(","):
@@ -424,6 +428,8 @@ def run_rows(args, env, conn, timing, report):
                 else:
                     row.update(measure(urls, variants, tokens, timing, conn))
                     row["queries"] = 0 if row_id == "L0" else queries_per_request(app, variants, tokens)
+                    if row_id != "L0":  # the machine drifts: each row's ratio is to an L0 run just after it
+                        row["l0_rps"] = wrk(bare.urls, l0, tokens, timing[1] // 2)["rps"]
                 if row_id == "A1":  # its ceiling, measured right after it on the same (shared) cores
                     report["bcrypt_per_s"] = round(bcrypt_rate(args.bcrypt_rounds, timing[1] // 4), 1)
                 print(json.dumps(row), file=sys.stderr)

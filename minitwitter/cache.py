@@ -171,7 +171,7 @@ class RequestCache:
         # What this request has read, as {version name: version read before reading it}:
         # a response made only from these can be cached whole (responses.py). None once
         # the request read something no version covers (or Redis did not answer).
-        self.deps = {}
+        self.deps = {} if fills else None
 
     def _record(self, versions):
         if self.deps is None:
@@ -188,6 +188,8 @@ class RequestCache:
 
     def depend(self, name):
         """Record `name`'s version before reading what it covers (viewer fields)."""
+        if self.deps is None:
+            return  # nothing will be stored: spare the round trip
         if name in self._dirty:
             self.deps = None
         else:

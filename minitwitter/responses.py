@@ -34,8 +34,8 @@ def cached_response(view):
             response.headers.update(head["headers"])
             return response
         response.body = orjson.dumps(view(request))
-        deps = request.cache.deps
-        if deps is not None and request.method in ("GET", "HEAD"):
+        deps = request.cache.deps  # None for requests that do not fill the cache (cache.py)
+        if deps is not None:
             headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
             request.registry.cache.set_response(key, deps, headers, response.body)
         return response

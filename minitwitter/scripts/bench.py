@@ -21,7 +21,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -37,7 +36,7 @@ from pyramid.paster import get_appsettings
 
 from minitwitter import main as make_app
 from minitwitter import settings as settings_module
-from minitwitter.devservices import ensure_database
+from minitwitter.devservices import ensure_database, stop_groups
 from minitwitter.scripts import migrate, populate
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/minitwitter_bench"
@@ -139,15 +138,7 @@ class Servers:
             shutil.rmtree(self.dir, ignore_errors=True)  # the logs stay when something failed
 
     def stop(self):
-        for child in self.children:
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
-        for child in self.children:
-            try:
-                child.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
+        stop_groups(self.children)
         self.children = []
 
 
@@ -414,9 +405,10 @@ def run_rows(args, env, conn, timing, report):
     with bare, Servers(args.ini, env, args.port, args.threads, args.processes) as servers:
         report["threads"], tokens = servers.threads, Tokens(servers.urls[0])
         f = fixtures(conn, servers.urls[0], tokens)
-        l0 = rows(f)[0][2]
+        table = rows(f)
+        l0 = table[0][2]
         try:
-            for row_id, what, variants in rows(f):
+            for row_id, what, variants in table:
                 if args.only and row_id not in args.only.split(","):
                     continue
                 urls = bare.urls if row_id == "L0" else servers.urls

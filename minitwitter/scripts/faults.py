@@ -53,7 +53,7 @@ from pyramid.paster import get_appsettings
 
 from minitwitter import settings as settings_module
 from minitwitter import tasks
-from minitwitter.devservices import RedisServer, ensure_database, free_port
+from minitwitter.devservices import RedisServer, ensure_database, free_port, stop_groups
 from minitwitter.scripts import migrate
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/minitwitter_faults"
@@ -242,12 +242,7 @@ class Pserve:
 
     def stop(self):
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+            stop_groups([self.process])
         elif self.process and not self.expect_exit:
             print(f"pserve on port {self.port} had exited by itself ({self.process.returncode})", file=sys.stderr)
 
@@ -359,13 +354,7 @@ class Worker:
             )
 
     def stop(self):
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_groups([self.process], timeout=15)
 
 
 def reset_database(url):

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from minitwitter.devservices import DevServices
+from minitwitter.devservices import DevServices, stop_groups
 from minitwitter.scripts import migrate
 
 log = logging.getLogger("minitwitter.run")
@@ -68,7 +68,7 @@ def main(argv=None):
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        _stop_children(children)
+        stop_groups(children, STOP_TIMEOUT)
         services.stop()
         log.info("stopped")
 
@@ -77,19 +77,6 @@ def _spawn(cmd, env):
     log.info("starting: %s", " ".join(cmd))
     # A session of its own: this process decides when and how each child stops.
     return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
-
-
-def _stop_children(children):
-    for child in children:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    for child in children:
-        try:
-            child.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
 
 
 if __name__ == "__main__":

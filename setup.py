@@ -33,6 +33,7 @@ tests_require = [
     "webtest>=3",
     "aiosmtpd>=1.4",
     "openapi-spec-validator>=0.7",
+    "hypothesis>=6.100,<7",  # tests/test_fuzz.py: arbitrary bytes through every operation
     "ruff>=0.6",
 ]
 

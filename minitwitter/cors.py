@@ -4,6 +4,8 @@ credentials are not needed (tokens travel in the Authorization header)."""
 
 from pyramid.response import Response
 
+from minitwitter.errors import http_error
+
 ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID"
 ALLOW_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 EXPOSE_HEADERS = "Link, Retry-After, X-Request-ID, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
@@ -16,7 +18,11 @@ def tween_factory(handler, registry):
         origin = request.headers.get("Origin")
         allowed = origin in origins
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            response = Response(status=204 if allowed else 403)
+            if allowed:
+                response = Response(status=204)
+            else:
+                detail = {"location": "header", "name": "Origin", "description": "Not an allowed origin (cors.origins)"}
+                response = http_error(403, "Cross-origin requests from this origin are not allowed", [detail])
         else:
             response = handler(request)
         if allowed:

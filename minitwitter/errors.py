@@ -8,13 +8,16 @@ HTML page and no traceback ever leaves the service (after Kinto's errors.py).
 """
 
 import logging
+import re
 
 import orjson
 import psycopg2
+import psycopg2.errors
 from pyramid import httpexceptions
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 log = logging.getLogger(__name__)
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="minitwitter"'}
 
 
 def http_error(code, message=None, details=None, headers=None):
@@ -72,7 +75,7 @@ def forbidden(exc, request):
         return exc
     if request.identity is None:
         message = request.environ.get("minitwitter.auth_error", "Authentication required")
-        return http_error(401, message, headers={"WWW-Authenticate": 'Bearer realm="minitwitter"'})
+        return http_error(401, message, headers=BEARER_CHALLENGE)
     return http_error(403, "You may not do this")
 
 
@@ -94,7 +97,27 @@ def _keep_headers(exc):
 def integrity_error(exc, request):
     # A race the view did not foresee (two writers, one row): a conflict, not a crash.
     log.warning("integrity error on %s %s: %s", request.method, request.path, exc.diag.message_primary)
+    if _names_the_caller(exc, request):
+        return account_gone(request)
     return http_error(409, "The request conflicts with the current state; retry")
+
+
+def account_gone(request):
+    """The 401 for a valid access token whose account was deleted after the token was
+    remembered as verified (security.py checks the account once per token)."""
+    request.registry.tokens.forget(request.headers.get("Authorization", "").partition(" ")[2].strip())
+    return http_error(401, "The account of this access token no longer exists", headers=BEARER_CHALLENGE)
+
+
+_MISSING_USER = re.compile(r'Key \((\w+)\)=\((\d+)\) is not present in table "users"')
+
+
+def _names_the_caller(exc, request):
+    """A foreign key to users that fails on the caller's own id (author_id, user_id, ...)."""
+    if not isinstance(exc, psycopg2.errors.ForeignKeyViolation) or request.authenticated_userid is None:
+        return False
+    found = _MISSING_USER.search(exc.diag.message_detail or "")
+    return found is not None and int(found.group(2)) == request.authenticated_userid
 
 
 @exception_view_config(psycopg2.OperationalError)

@@ -11,12 +11,15 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import quote
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.tweens import INGRESS
+
+from minitwitter.errors import http_error
 
 access_log = logging.getLogger("minitwitter.access")
 request_id_var = contextvars.ContextVar("request_id", default=None)
@@ -58,9 +61,13 @@ def tween_factory(handler, registry):
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        asked = _asked(request.environ)  # before the ingress drops a trailing slash
         started = time.perf_counter()
         try:
             response = handler(request)
+        except Exception:  # the exception views cover views; this, the tweens around them
+            logging.getLogger(__name__).exception("uncaught exception on %s %s", request.method, asked)
+            response = http_error(500, "Internal server error")
         finally:
             request_id_var.reset(token)
         elapsed = time.perf_counter() - started
@@ -72,15 +79,28 @@ def tween_factory(handler, registry):
             "request_id": request_id,
             "method": request.method,
             "route": route,
-            "path": request.path,
+            "path": asked,
             "status": response.status_int,
             "ms": round(elapsed * 1000, 2),
             "queries": request.environ.get("minitwitter.queries", 0),
         }
-        access_log.info("%s %s %s", request.method, request.path, response.status_int, extra={"fields": fields})
+        access_log.info("%s %s %s", request.method, asked, response.status_int, extra={"fields": fields})
         return response
 
     return observe
+
+
+def _asked(environ):
+    """The request target as the client sent it: path with its trailing slash, and the query.
+    waitress keeps it (REQUEST_URI); other servers give the decoded parts, quoted back here."""
+    uri = environ.get("REQUEST_URI")
+    if uri:
+        return uri
+    path = quote(
+        environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), safe="/:@!$&'()*+,;=-._~", encoding="latin-1"
+    )
+    query = environ.get("QUERY_STRING")
+    return f"{path}?{query}" if query else path
 
 
 def metrics_view(request):

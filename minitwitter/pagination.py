@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 
 import colander
 
+from minitwitter.fields import Integer, Text
+
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 100_000
@@ -46,20 +48,11 @@ def _cursor_validator(node, value):
         raise colander.Invalid(node, "Invalid cursor: use the one from a `next` link")
 
 
-class Integer(colander.Integer):
-    """An integer where `?page=` (empty) is a 400, not a silent default."""
-
-    def deserialize(self, node, cstruct):
-        if cstruct == "":
-            raise colander.Invalid(node, "Must be a number")
-        return super().deserialize(node, cstruct)
-
-
 class PageQuery(colander.MappingSchema):
     page = colander.SchemaNode(Integer(), validator=colander.Range(1, MAX_PAGE), missing=None)
     page_size = colander.SchemaNode(Integer(), validator=colander.Range(1, MAX_PAGE_SIZE), missing=DEFAULT_PAGE_SIZE)
     cursor = colander.SchemaNode(
-        colander.String(allow_empty=True),
+        Text(allow_empty=True),
         validator=_cursor_validator,
         missing=None,
         json_schema={"pattern": CURSOR_PATTERN},

@@ -6,6 +6,7 @@ import unicodedata
 import colander
 
 from minitwitter import hashtags
+from minitwitter.fields import Integer, Text
 from minitwitter.pagination import PageQuery
 from minitwitter.security import BCRYPT_MAX_BYTES
 
@@ -48,20 +49,20 @@ def password_validator(node, value):
         raise colander.Invalid(node, f"Must be at most {BCRYPT_MAX_BYTES} bytes (bcrypt's limit)")
 
 
-def text(**kw):
-    return colander.SchemaNode(colander.String(), **kw)
+def text(nfc=True, **kw):
+    return colander.SchemaNode(Text(nfc=nfc), **kw)
 
 
 class SignupBody(colander.MappingSchema):
     email = text(validator=colander.All(colander.Length(max=254), FullMatch(EMAIL_PATTERN, "Invalid email address")))
     username = text(validator=FullMatch(USERNAME_PATTERN, "3 to 30 letters, digits or _"))
-    password = text(validator=password_validator, json_schema=PASSWORD_SCHEMA)
+    password = text(nfc=False, validator=password_validator, json_schema=PASSWORD_SCHEMA)
 
 
 class LoginBody(colander.MappingSchema):
     # The sign-up pattern: a NUL byte here once reached PostgreSQL (which refuses it) as a 500.
     username = text(validator=FullMatch(USERNAME_PATTERN, "3 to 30 letters, digits or _"))
-    password = text(validator=colander.Length(min=1, max=1024))
+    password = text(nfc=False, validator=colander.Length(min=1, max=1024))
 
 
 class RefreshBody(colander.MappingSchema):
@@ -101,7 +102,7 @@ def post_text():
 
 
 def object_id(**kw):
-    return colander.SchemaNode(colander.Integer(), validator=colander.Range(1, 2**63 - 1), **kw)
+    return colander.SchemaNode(Integer(), validator=colander.Range(1, 2**63 - 1), **kw)
 
 
 class PostBody(colander.MappingSchema):

@@ -10,7 +10,8 @@ import colander
 
 from minitwitter import hashtags
 from minitwitter.errors import field_error
-from minitwitter.pagination import MAX_KEY, MAX_PAGE_SIZE, Integer, Page, PageQuery
+from minitwitter.fields import Integer, Text
+from minitwitter.pagination import MAX_KEY, MAX_PAGE_SIZE, Page, PageQuery
 from minitwitter.schemas import trimmed_pattern
 
 MAX_QUERY_LENGTH = 200
@@ -40,14 +41,12 @@ def _query_validator(node, value):
 def _q():
     # Every control character is refused in q (tabs and newlines too, unlike post text).
     pattern = trimmed_pattern(MAX_QUERY_LENGTH, r"\x00-\x1f\x7f-\x9f")
-    return colander.SchemaNode(
-        colander.String(), preparer=_strip, validator=_query_validator, json_schema={"pattern": pattern}
-    )
+    return colander.SchemaNode(Text(), preparer=_strip, validator=_query_validator, json_schema={"pattern": pattern})
 
 
 class PostSearchQuery(PageQuery):
     q = _q()
-    order = colander.SchemaNode(colander.String(), validator=colander.OneOf(ORDERS), missing="newest")
+    order = colander.SchemaNode(Text(), validator=colander.OneOf(ORDERS), missing="newest")
 
 
 class PostSearchSchema(colander.MappingSchema):

@@ -11,6 +11,7 @@
 
 import datetime
 import time
+import unicodedata
 import uuid
 
 import bcrypt
@@ -22,6 +23,7 @@ ACCESS = "access"
 REFRESH = "refresh"
 BCRYPT_MAX_BYTES = 72
 VERIFIED_TOKENS_MAX = 10_000
+MAX_USER_ID = 2**63 - 1  # users.id is a BIGINT
 
 
 class Tokens:
@@ -72,6 +74,8 @@ class Tokens:
             raise jwt.InvalidTokenError(f"not an {typ} token")
         try:
             claims["user_id"] = int(claims["sub"])
+            if not 1 <= claims["user_id"] <= MAX_USER_ID:
+                raise ValueError("sub out of range")
             if typ == REFRESH:
                 claims["jti"] = uuid.UUID(claims["jti"])
                 claims["fam"] = uuid.UUID(claims["fam"])
@@ -79,15 +83,22 @@ class Tokens:
             raise jwt.InvalidTokenError("malformed claims") from e
         return claims
 
-    def verify_access(self, token):
-        """decode(token, ACCESS), remembered until the token expires."""
+    def verify_access(self, token, user_exists):
+        """decode(token, ACCESS) for a user that exists (user_exists(id) -> bool, asked once),
+        remembered until the token expires."""
         claims = self._verified.get(token)
         if claims is None or claims["exp"] <= time.time():
             claims = self.decode(token, ACCESS)
+            if not user_exists(claims["user_id"]):
+                raise jwt.InvalidTokenError(NO_ACCOUNT)
             if len(self._verified) >= VERIFIED_TOKENS_MAX:
                 self._verified.clear()  # bounded memory; the next requests verify again
             self._verified[token] = claims
         return claims
+
+    def forget(self, token):
+        """Stop trusting a token remembered as verified (its account is gone)."""
+        self._verified.pop(token, None)
 
     @staticmethod
     def new_id():
@@ -100,14 +111,37 @@ class Passwords:
         # Login checks unknown users against this hash, so both paths cost one bcrypt.
         self.dummy_hash = self.hash("not a real password")
 
+    # Passwords are hashed in NFC, so one typed as "e" + U+0301 on one keyboard and as "é" on
+    # another is the same password (NIST SP 800-63B 5.1.1.2). Hashes made before that held the
+    # bytes as typed: check() tries those too when they differ.
+
     def hash(self, password):
-        return bcrypt.hashpw(password.encode(), bcrypt.gensalt(self.rounds)).decode()
+        return bcrypt.hashpw(unicodedata.normalize("NFC", password).encode(), bcrypt.gensalt(self.rounds)).decode()
 
     def check(self, password, password_hash):
-        data = password.encode()
-        if len(data) > BCRYPT_MAX_BYTES:
-            return False
-        return bcrypt.checkpw(data, (password_hash or self.dummy_hash).encode())
+        candidates = dict.fromkeys([unicodedata.normalize("NFC", password), password])
+        stored = (password_hash or self.dummy_hash).encode()
+        return any(
+            bcrypt.checkpw(data, stored) for data in (c.encode() for c in candidates) if len(data) <= BCRYPT_MAX_BYTES
+        )
+
+
+NO_ACCOUNT = "no such account"
+
+
+def token_error(kind, exc):
+    """What is wrong with a token, in the API's words (PyJWT's name claims and libraries)."""
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return f"The {kind} token has expired" + (": refresh it" if kind == ACCESS else ": log in again")
+    if str(exc) == NO_ACCOUNT:
+        return f"The account of this {kind} token no longer exists"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return f"The {kind} token is not valid yet"
+    return f"The {kind} token is not valid: log in again" if kind == REFRESH else f"The {kind} token is not valid"
+
+
+def _user_exists(request, user_id):
+    return request.queries.users.user_exists(request.db, user_id=user_id)
 
 
 class JWTSecurityPolicy:
@@ -119,9 +153,9 @@ class JWTSecurityPolicy:
         if scheme.lower() != "bearer" or not token.strip():
             return None
         try:
-            return request.registry.tokens.verify_access(token.strip())
+            return request.registry.tokens.verify_access(token.strip(), lambda user_id: _user_exists(request, user_id))
         except jwt.InvalidTokenError as e:
-            request.environ["minitwitter.auth_error"] = f"Invalid token: {e}"
+            request.environ["minitwitter.auth_error"] = token_error("access", e)
             return None
 
     def authenticated_userid(self, request):

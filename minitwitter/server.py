@@ -48,12 +48,28 @@ def serve(app, global_conf, **settings):
 
 
 class ClosingTask(WSGITask):
-    """A response written while the server stops tells the client to go elsewhere."""
+    """A response written while the server stops tells the client to go elsewhere.
+
+    And a response that has no body by definition (204, 304) keeps the connection open:
+    waitress 3.0 closes every HTTP/1.1 response without Content-Length, which a 204 must not
+    carry (RFC 9110 8.6), so keep-alive clients reconnected after each DELETE."""
+
+    _bodiless = False
 
     def build_response_header(self):
         if getattr(self.channel.server, "stopping", False):
             self.set_close_on_finish()
-        return super().build_response_header()
+        self._bodiless = not self.has_body and self.version == "1.1"
+        try:
+            return super().build_response_header()
+        finally:
+            self._bodiless = False
+
+    def set_close_on_finish(self):
+        asked = self.request.headers.get("CONNECTION", "").lower() == "close"
+        if self._bodiless and not self.close_on_finish and not asked:
+            return  # only "no Content-Length" would close it, and no body needs none
+        super().set_close_on_finish()
 
 
 class Channel(HTTPChannel):

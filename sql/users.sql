@@ -31,3 +31,8 @@ SELECT id, username, email, created_at, followers_count, following_count, posts_
        FALSE AS followed_by_me
   FROM users
  WHERE id = :user_id;
+
+-- name: user_exists(user_id)$
+-- Does the account an access token names still exist? Asked once per token and process
+-- (security.py remembers the answer with the token). Index: users_pkey.
+SELECT EXISTS (SELECT 1 FROM users WHERE id = :user_id);

@@ -6,6 +6,7 @@ in their own database, `<name>_test`, made afresh and migrated once per session;
 after each test every table is truncated and the test Redis database flushed.
 """
 
+import io
 import os
 import secrets
 from urllib.parse import urlsplit, urlunsplit
@@ -176,6 +177,44 @@ def assert_error(response, code, name=None):
     if name is not None:
         assert name in [d["name"] for d in body["details"]], body
     return body
+
+
+def raw_call(app, method, path, query=b"", headers=None, body=b""):
+    """Call the WSGI app with an environ built by hand: path and query are raw bytes, handed
+    over the way waitress does (PEP 3333: bytes as latin-1 characters), so nothing on the way
+    (webtest, a client library) cleans them first. Returns (status, headers, body)."""
+    environ = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path.decode("latin-1"),
+        "QUERY_STRING": query.decode("latin-1"),
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "CONTENT_LENGTH": str(len(body)),
+    }
+    for name, value in (headers or {}).items():
+        key = name.upper().replace("-", "_")
+        environ[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
+    status_headers = {}
+
+    def start_response(status, response_headers, exc_info=None):
+        status_headers["status"] = int(status.split()[0])
+        status_headers["headers"] = dict(response_headers)
+
+    chunks = app(environ, start_response)
+    content = b"".join(chunks)
+    if hasattr(chunks, "close"):
+        chunks.close()
+    return status_headers["status"], status_headers["headers"], content
 
 
 def explain(db, query, params):

@@ -202,7 +202,7 @@ def test_a_tag_the_document_refuses_is_refused(app, alice, tag):
     assert_error(_favorite(app, alice, tag, 400), 400, "tag")
 
 
-@pytest.mark.parametrize("tag", ["€", "a\u0301", "٣", "a" * 101])
+@pytest.mark.parametrize("tag", ["€", "\u0301", "٣", "a" * 101])
 def test_a_tag_the_document_cannot_tell_is_400(app, alice, tag):
     """Why schemathesis.toml turns positive_data_acceptance off for the tag routes: valid by
     the document (no Unicode classes in it), and not a tag."""

@@ -275,6 +275,7 @@ def test_each_write_costs_a_few_statements(app, alice, bob):
         return response.request.environ["minitwitter.queries"]
 
     app.post(f"/api/users/{alice['id']}/follow/", headers=bob.headers)
+    app.get("/api/users/me/", headers=alice.headers)  # a token's first use also checks its account
     # Insert (returning the followers whose feeds change), tag, read back.
     created = app.post_json("/api/posts/", {"text": "counted #one #two"}, headers=alice.headers, status=201)
     assert statements(created) == 3 and created.json["liked_by_me"] is False

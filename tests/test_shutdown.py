@@ -1,4 +1,4 @@
-"""A graceful stop (minitwitter/server.py): on SIGTERM the requests in flight finish and
+"""The project's waitress server (minitwitter/server.py). A graceful stop: on SIGTERM the requests in flight finish and
 the process exits within its bound, under a real `pserve` with the project's server.
 
 The app here is a WSGI callable that sleeps `?seconds=`, so the tests need neither
@@ -27,7 +27,11 @@ def slow_app(global_config, **settings):
     """A paste app factory: answers "done" after sleeping ?seconds= (default 0)."""
 
     def app(environ, start_response):
-        time.sleep(float(parse_qs(environ.get("QUERY_STRING", "")).get("seconds", ["0"])[0]))
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        time.sleep(float(query.get("seconds", ["0"])[0]))
+        if "status" in query:  # a response without a body: ?status=204 or 304
+            start_response(f"{query['status'][0]} No Body", [])
+            return [b""]
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "4")])
         return [b"done"]
 
@@ -139,3 +143,19 @@ def test_a_request_longer_than_shutdown_timeout_is_cut_at_the_bound(pserve):
     assert time.monotonic() - signalled < 2.5
     threads[0].join()
     assert results[0][0] != 200
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_a_response_without_a_body_keeps_the_connection_alive(pserve, status):
+    """waitress alone closes every HTTP/1.1 response without Content-Length, 204s included:
+    keep-alive clients reconnected after each DELETE."""
+    process = pserve()
+    conn = http.client.HTTPConnection("127.0.0.1", process.port, timeout=20)
+    assert get(process.port, f"/?status={status}", conn) == (status, None)
+    first = conn.sock
+    assert get(process.port, "/", conn) == (200, None)
+    assert conn.sock is first  # the same connection served both
+    conn.close()
+    asked_to_close = http.client.HTTPConnection("127.0.0.1", process.port, timeout=20)
+    asked_to_close.request("GET", f"/?status={status}", headers={"Connection": "close"})
+    assert asked_to_close.getresponse().getheader("Connection") == "close"

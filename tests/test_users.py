@@ -1,5 +1,6 @@
 """Profiles."""
 
+import pytest
 from conftest import assert_error
 
 
@@ -34,7 +35,21 @@ def test_profiles_need_a_token(app, alice):
     assert_error(app.get("/api/users/me/", headers={"Authorization": "Basic abc"}, status=401), 401)
 
 
-def test_me_for_a_deleted_account_is_404(app, alice, db):
+@pytest.mark.parametrize("used_before", [False, True], ids=["fresh-token", "token-already-verified"])
+def test_a_deleted_account_is_401_on_reads_and_writes(app, alice, db, used_before):
+    """A well-signed token whose account is gone: 401, whether the process already trusted
+    the token (it is remembered as verified) or sees it for the first time."""
+    if used_before:
+        app.get("/api/users/me/", headers=alice.headers)
     with db.cursor() as cur:
         cur.execute("DELETE FROM users WHERE id = %s", (alice["id"],))
-    assert_error(app.get("/api/users/me/", headers=alice.headers, status=404), 404)
+    for response in (
+        app.post_json("/api/posts/", {"text": "ghost"}, headers=alice.headers, status=401),
+        app.get("/api/users/me/", headers=alice.headers, status=401),
+        app.post("/api/hashtags/ghost/favorite/", headers=alice.headers, status=401),
+    ):
+        assert_error(response, 401)
+        assert "no longer exists" in response.json["message"]
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM posts")
+        assert cur.fetchone()[0] == 0

@@ -8,7 +8,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from minitwitter import ratelimit, schemas
 from minitwitter.errors import field_error, http_error
-from minitwitter.security import REFRESH
+from minitwitter.security import REFRESH, token_error
 
 signup = Service(name="signup", path="/api/users", description="Sign up")
 signup_compat = Service(name="signup_compat", path="/api/create_user", description="Sign up (older clients)")
@@ -86,7 +86,7 @@ def _refresh_claims(request):
     try:
         return request.registry.tokens.decode(request.validated["refresh"], REFRESH)
     except jwt.InvalidTokenError as e:
-        raise field_error("refresh", f"Invalid refresh token: {e}", code=401) from None
+        raise field_error("refresh", token_error(REFRESH, e), code=401) from None
 
 
 def _issue_pair(request, user_id, family):

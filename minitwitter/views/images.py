@@ -17,6 +17,7 @@ media_service = Service(name="media", path="/media/{path:.+}", description="Post
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
+MEDIA_MAX_AGE = 60  # seconds
 
 
 def store_upload(request):
@@ -71,6 +72,7 @@ def get_media(request):
     if row is None or not filename.is_file():
         raise http_error(404, "No such image")
     response = FileResponse(str(filename), request=request, content_type=row["content_type"])
-    response.cache_control = "public, max-age=86400"
+    # A proxy or browser may keep it for a minute: deleting the post stops it within that.
+    response.cache_control = f"public, max-age={MEDIA_MAX_AGE}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

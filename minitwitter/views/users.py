@@ -4,7 +4,7 @@ from cornice import Service
 from cornice.validators import colander_validator
 
 from minitwitter import schemas
-from minitwitter.errors import http_error
+from minitwitter.errors import account_gone, http_error
 from minitwitter.rendering import profile
 from minitwitter.responses import cached_response
 
@@ -16,7 +16,7 @@ user = Service(name="user", path=r"/api/users/{id:\d+}", description="A profile 
 def get_me(request):
     profile = request.queries.users.get_me(request.db, user_id=request.authenticated_userid)
     if profile is None:  # a valid token for an account that no longer exists
-        raise http_error(404, "This account no longer exists")
+        raise account_gone(request)
     return profile
 
 

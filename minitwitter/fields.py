@@ -1,0 +1,56 @@
+"""The colander types of every input field, wherever it comes from (JSON, a form, the path,
+the query string), so that one rule holds for each kind of value:
+
+- Text: a string (not a number, a list or an uploaded file), valid Unicode (no lone
+  surrogates, which JSON's "\\ud800" can smuggle in and nothing downstream can encode),
+  in NFC (what one keyboard types as "e" + U+0301 and another as "é" is one string).
+- Integer: an integer (a JSON number without a fraction, or ASCII digits in a form, path or
+  query), never a bool, a float or "4_2"; `true` is not post 1 and 42.5 is not post 42.
+"""
+
+import re
+import unicodedata
+
+import colander
+
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_DIGITS = re.compile(r"-?[0-9]{1,19}")
+
+
+def _once(node, cstruct):
+    """A form or query field given more than once arrives as a list."""
+    if isinstance(cstruct, list):
+        raise colander.Invalid(node, "Give this field once")
+
+
+class Text(colander.String):
+    def __init__(self, nfc=True, **kw):
+        super().__init__(**kw)
+        self.nfc = nfc
+
+    def deserialize(self, node, cstruct):
+        if cstruct is colander.null:
+            return colander.null
+        _once(node, cstruct)
+        if hasattr(cstruct, "filename"):  # a multipart file part (cgi.FieldStorage)
+            raise colander.Invalid(node, "Must be a text field, not a file")
+        if not isinstance(cstruct, str):
+            raise colander.Invalid(node, "Must be a string")
+        if _SURROGATES.search(cstruct):
+            raise colander.Invalid(node, "Must be valid Unicode (a lone surrogate is not a character)")
+        value = super().deserialize(node, cstruct)
+        if self.nfc and isinstance(value, str):
+            value = unicodedata.normalize("NFC", value)
+        return value
+
+
+class Integer(colander.Integer):
+    def deserialize(self, node, cstruct):
+        if cstruct is colander.null:
+            return colander.null
+        _once(node, cstruct)
+        if isinstance(cstruct, bool) or not isinstance(cstruct, (int, str)):
+            raise colander.Invalid(node, "Must be an integer")
+        if isinstance(cstruct, str) and not _DIGITS.fullmatch(cstruct):
+            raise colander.Invalid(node, "Must be an integer (ASCII digits)")
+        return int(cstruct)

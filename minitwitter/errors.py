@@ -11,6 +11,7 @@ import logging
 
 import orjson
 import psycopg2
+import psycopg2.extensions
 from pyramid import httpexceptions
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
@@ -95,6 +96,14 @@ def integrity_error(exc, request):
     # A race the view did not foresee (two writers, one row): a conflict, not a crash.
     log.warning("integrity error on %s %s: %s", request.method, request.path, exc.diag.message_primary)
     return http_error(409, "The request conflicts with the current state; retry")
+
+
+@exception_view_config(psycopg2.extensions.TransactionRollbackError)
+def transaction_rolled_back(exc, request):
+    # A deadlock or serialization failure that outlived its retries (db.py): the request
+    # was fine and will succeed when sent again, so 503 with Retry-After, not a 409.
+    log.warning("transaction rolled back on %s %s: %s", request.method, request.path, str(exc).strip())
+    return http_error(503, "Conflicting writes kept this change from being saved; retry", headers={"Retry-After": "1"})
 
 
 @exception_view_config(psycopg2.OperationalError)

@@ -22,16 +22,12 @@ def create_post(request):
     replay = idempotency.begin(request, text)  # a retry with the same Idempotency-Key
     if replay is not None:
         return replay
-    stored = images.store_upload(request)  # the optional multipart `image`, re-encoded
+    stored = images.store_upload(request)  # the optional multipart `image`, re-encoded (removed on rollback)
     me = request.authenticated_userid
-    try:
-        image_id = images.save(request, stored) if stored else None
-        created = request.queries.posts.create_post(request.db, author_id=me, text=text, image_id=image_id)
-        post_id = created["id"]
-        tags = _tag(request, post_id, text)
-    except BaseException:
-        images.discard(request, stored)
-        raise
+    image_id = images.save(request, stored) if stored else None
+    created = request.queries.posts.create_post(request.db, author_id=me, text=text, image_id=image_id)
+    post_id = created["id"]
+    tags = _tag(request, post_id, text)
     _lists_changed(request, me, created["follower_ids"], tags)
     request.response.status = 201
     post = posts_by_ids(request, [post_id], liked=set())[0]  # nobody has liked it yet

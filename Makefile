@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 INI ?= development.ini
 
-.PHONY: run test lint format migrate install clean populate bench faults
+.PHONY: run test lint format migrate install clean populate bench faults stress
 
 # The bench needs the `bench` extra (matplotlib) and wrk.
 BENCH_INSTALLED := $(VENV)/.bench-installed
@@ -57,6 +57,13 @@ bench: $(BENCH_INSTALLED)
 FAULTS_ARGS ?=
 faults: $(INSTALLED)
 	$(BIN)/minitwitter-faults production.ini $(FAULTS_ARGS)
+
+# 32 writers for 30 s over shared hashtags and mutual follows against `pserve production.ini`
+# (port 6610, database minitwitter_stress): errors, retries, exact counts afterwards;
+# bench/results/stress-<date>.md. STRESS_ARGS="--writers 16 --seconds 10" for another run.
+STRESS_ARGS ?=
+stress: $(INSTALLED)
+	$(BIN)/minitwitter-stress production.ini $(STRESS_ARGS)
 
 clean:
 	rm -rf $(VENV) var *.egg-info

@@ -15,6 +15,8 @@ requires = [
     "orjson>=3.9,<4",
     "pillow>=10",
     "prometheus-client>=0.20",
+    # Runs a deadlocked write again with a fresh request (minitwitter/db.py), as Warehouse does.
+    "pyramid_retry>=2.1,<3",
     # Swagger UI's files, served at /api/docs/ with no CDN.
     "swagger-ui-py>=23",
     # Local servers for `make run` / `make test` when DATABASE_URL / REDIS_URL are unset.
@@ -62,6 +64,7 @@ setup(
             "minitwitter-populate = minitwitter.scripts.populate:main",
             "minitwitter-bench = minitwitter.scripts.bench:main",
             "minitwitter-faults = minitwitter.scripts.faults:main",
+            "minitwitter-stress = minitwitter.scripts.stress:main",
         ],
     },
 )

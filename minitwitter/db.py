@@ -3,7 +3,17 @@
 A request takes a connection the first time it touches `request.db`. The tween below
 commits when the response is a success and rolls back otherwise; only after a commit
 do the hooks registered with `request.after_commit(fn)` run (Celery publishes, cache
-deletes), as Warehouse queues its tasks.
+deletes), as Warehouse queues its tasks; `request.after_rollback(fn)` hooks run when
+nothing was committed (an uploaded file whose row was not written is removed).
+
+A write whose transaction PostgreSQL aborted on a deadlock or a serialization failure
+(SQLSTATE 40P01, 40001) is run again as a whole, with a fresh request object, up to
+`retry.attempts` times (pyramid_retry, as Warehouse does). Nothing of a failed attempt
+survives it: its rows (outbox tasks, idempotency keys) were rolled back, its after-commit
+hooks (publishes, cache bumps) dropped, its files removed by its after-rollback hooks,
+and the rate limiter counts the request once. The last attempt's failure answers 503
+with Retry-After: the request was fine and will succeed when sent again, so it is the
+server being busy (503), not a conflict the client must resolve first (409).
 """
 
 import logging
@@ -11,13 +21,22 @@ import select
 import threading
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
+import pyramid_retry
+from prometheus_client import Counter
 from pyramid.tweens import EXCVIEW
 
 from minitwitter.errors import http_error
 
 log = logging.getLogger(__name__)
+
+RETRYABLE = (psycopg2.errors.DeadlockDetected, psycopg2.errors.SerializationFailure)
+for _error in RETRYABLE:
+    pyramid_retry.mark_error_retryable(_error)
+RETRIES = Counter("minitwitter_db_retries_total", "Requests run again after a deadlock or serialization failure")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class CountingCursor(psycopg2.extras.RealDictCursor):
@@ -127,12 +146,17 @@ def after_commit(request, hook):
     request.environ.setdefault("minitwitter.after_commit", []).append(hook)
 
 
+def after_rollback(request, hook):
+    """Run `hook()` once this request's transaction has rolled back (or failed to commit)."""
+    request.environ.setdefault("minitwitter.after_rollback", []).append(hook)
+
+
 def run_hooks(hooks):
     for hook in hooks:
         try:
             hook()
         except Exception:  # a hook must never turn a committed success into an error
-            log.exception("after-commit hook %r failed", hook)
+            log.exception("hook %r failed", hook)
 
 
 def tween_factory(handler, registry):
@@ -144,7 +168,9 @@ def tween_factory(handler, registry):
             raise
         try:
             _finish(request, commit=response.status_int < 400)
-        except psycopg2.Error:  # the commit itself failed: nothing was written
+        except psycopg2.Error as exc:  # the commit itself failed: nothing was written
+            if pyramid_retry.is_error_retryable(request, exc):
+                raise  # pyramid_retry runs the request again
             log.exception("commit failed on %s %s", request.method, request.path)
             return http_error(503, "The change could not be saved, retry shortly", headers={"Retry-After": "1"})
         return response
@@ -155,9 +181,9 @@ def tween_factory(handler, registry):
 def _finish(request, commit):
     conn = request.environ.pop("minitwitter.db", None)
     hooks = request.environ.pop("minitwitter.after_commit", [])
+    undo = request.environ.pop("minitwitter.after_rollback", [])
     if conn is None:
-        if commit:
-            run_hooks(hooks)
+        run_hooks(hooks if commit else undo)
         return
     request.environ["minitwitter.queries"] = conn.statements - request.environ["minitwitter.statements_before"]
     broken = False
@@ -168,11 +194,40 @@ def _finish(request, commit):
             broken = _rollback_quietly(conn)
     except psycopg2.Error:
         broken = True
+        run_hooks(undo)
         raise
     finally:
         request.registry.db_pool.putconn(conn, broken=broken or bool(conn.closed))
-    if commit:
-        run_hooks(hooks)
+    run_hooks(hooks if commit else undo)
+
+
+def retry_attempts(request):
+    """pyramid_retry's retry.activate_hook: reads never deadlock, so they are run once
+    (and their bodies are not copied to be read again); so is a body over the size limit,
+    which the ingress tween refuses before anything reads it."""
+    if request.method in SAFE_METHODS:
+        return 1
+    if (request.content_length or 0) > request.registry.settings["limits.max_body_bytes"]:
+        return 1
+    return None  # retry.attempts
+
+
+def before_retry(event):
+    RETRIES.inc()
+    request = event.request
+    log.warning(
+        "retrying %s %s (attempt %d of %d): %s",
+        request.method,
+        request.path,
+        request.environ["retry.attempt"] + 2,
+        request.environ["retry.attempts"],
+        str(event.exception).strip().splitlines()[0],
+        extra={"fields": {"retry": True, "sqlstate": getattr(event.exception, "pgcode", None)}},
+    )
+    request.environ.pop("minitwitter.idempotency", None)  # the next attempt decides again
+    # WebOb keeps the parsed form in the environ: parse it again from the rewound body, or
+    # the next attempt would get the upload files the first one read to their end.
+    request.environ.pop("webob._parsed_post_vars", None)
 
 
 def includeme(config):
@@ -182,4 +237,8 @@ def includeme(config):
     )
     config.add_request_method(get_db, "db", reify=True)
     config.add_request_method(after_commit, "after_commit")
+    config.add_request_method(after_rollback, "after_rollback")
     config.add_tween("minitwitter.db.tween_factory", over=EXCVIEW)
+    settings.setdefault("retry.activate_hook", retry_attempts)
+    config.include("pyramid_retry")
+    config.add_subscriber(before_retry, pyramid_retry.IBeforeRetry)

@@ -13,6 +13,7 @@ import re
 import orjson
 import psycopg2
 import psycopg2.errors
+import psycopg2.extensions
 from pyramid import httpexceptions
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
@@ -118,6 +119,14 @@ def _names_the_caller(exc, request):
         return False
     found = _MISSING_USER.search(exc.diag.message_detail or "")
     return found is not None and int(found.group(2)) == request.authenticated_userid
+
+
+@exception_view_config(psycopg2.extensions.TransactionRollbackError)
+def transaction_rolled_back(exc, request):
+    # A deadlock or serialization failure that outlived its retries (db.py): the request
+    # was fine and will succeed when sent again, so 503 with Retry-After, not a 409.
+    log.warning("transaction rolled back on %s %s: %s", request.method, request.path, str(exc).strip())
+    return http_error(503, "Conflicting writes kept this change from being saved; retry", headers={"Retry-After": "1"})
 
 
 @exception_view_config(psycopg2.OperationalError)

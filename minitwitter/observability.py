@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.tweens import INGRESS
+from pyramid_retry import is_error_retryable
 
 from minitwitter.errors import http_error
 
@@ -58,18 +59,25 @@ class JsonFormatter(logging.Formatter):
 
 def tween_factory(handler, registry):
     def observe(request):
-        incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+        request_id = request.environ.get("minitwitter.request_id")  # set when this is a retry (db.py)
+        if request_id is None:
+            incoming = request.headers.get("X-Request-ID", "")
+            request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+            request.environ["minitwitter.request_id"] = request_id
         token = request_id_var.set(request_id)
         asked = _asked(request.environ)  # before the ingress drops a trailing slash
         started = time.perf_counter()
         try:
             response = handler(request)
-        except Exception:  # the exception views cover views; this, the tweens around them
+        except Exception as exc:  # the exception views cover views; this, the tweens around them
+            if is_error_retryable(request, exc):
+                raise  # pyramid_retry runs the request again (db.py)
             logging.getLogger(__name__).exception("uncaught exception on %s %s", request.method, asked)
             response = http_error(500, "Internal server error")
         finally:
             request_id_var.reset(token)
+        if is_error_retryable(request, request.exception):
+            return response  # thrown away and run again: db.before_retry logs it, the last attempt counts
         elapsed = time.perf_counter() - started
         route = request.matched_route.pattern if request.matched_route else "unmatched"
         response.headers["X-Request-ID"] = request_id

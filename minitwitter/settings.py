@@ -56,6 +56,8 @@ DEFAULTS = {
     "ratelimit.login": "25/300",
     "ratelimit.signup": "5/1800",
     "ratelimit.writes": "300/300",
+    # Runs of a write whose transaction hit a deadlock or serialization failure (db.py).
+    "retry.attempts": "3",
     # 6 MB: a 5 MB image plus the multipart envelope.
     "limits.max_body_bytes": "6291456",
     # Development only: write a random JWT secret into var/ when none is given.
@@ -69,6 +71,7 @@ INT_KEYS = {
     "jwt.refresh_ttl",
     "bcrypt.rounds",
     "limits.max_body_bytes",
+    "retry.attempts",
     "feed.timeline_threshold",
     "posts.purge_after_days",
 }

@@ -1,27 +1,37 @@
 -- Hashtags: names are stored case-folded without '#'. hashtags.posts_count counts live
 -- posts (tgr_post_hashtags_count; a soft delete removes the post's links).
 
--- name: link_post(post_id, names)
--- Tag a post: create missing tags, then link them. Names come sorted, so concurrent
--- posts lock tag rows in one order. Indexes: hashtags_name_key, post_hashtags_pkey.
-WITH tags AS (
+-- name: tag_post(post_id, names)
+-- Make the post's tags exactly :names (sorted, distinct; '{}' on a delete), creating
+-- missing tags; returns the names linked or unlinked. Every tag touched, old and new, is
+-- locked first, in name order, in this one statement (the upsert locks each row it meets,
+-- and creates those missing), so concurrent writers over the same tags never deadlock
+-- (migrations/0006.lock_order.sql); the count triggers then find their rows locked.
+-- Indexes: idx_post_hashtags_post_id, hashtags_pkey, hashtags_name_key, post_hashtags_pkey.
+WITH locked AS (
     INSERT INTO hashtags (name)
-    SELECT unnest(CAST(:names AS TEXT[]))
+    SELECT name FROM (
+        SELECT unnest(CAST(:names AS TEXT[]))
+         UNION
+        SELECT h.name FROM post_hashtags ph JOIN hashtags h ON h.id = ph.hashtag_id WHERE ph.post_id = :post_id
+    ) AS touched (name)
+    ORDER BY name
     ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
-    RETURNING id
+    RETURNING id, name
+), unlinked AS (
+    DELETE FROM post_hashtags ph
+     USING locked
+     WHERE ph.post_id = :post_id AND ph.hashtag_id = locked.id AND NOT (locked.name = ANY(CAST(:names AS TEXT[])))
+    RETURNING locked.name
+), linked AS (
+    INSERT INTO post_hashtags (hashtag_id, post_id)
+    SELECT id, :post_id FROM locked WHERE name = ANY(CAST(:names AS TEXT[]))
+    ON CONFLICT DO NOTHING
+    RETURNING hashtag_id
 )
-INSERT INTO post_hashtags (hashtag_id, post_id)
-SELECT id, :post_id FROM tags
-ON CONFLICT DO NOTHING
-RETURNING hashtag_id;
-
--- name: unlink_post(post_id, keep)
--- Drop the post's links to tags not in :keep (an edit), or all of them (keep = '{}',
--- a delete); returns the names unlinked. Index: idx_post_hashtags_post_id.
-DELETE FROM post_hashtags ph
- USING hashtags h
- WHERE ph.post_id = :post_id AND h.id = ph.hashtag_id AND NOT (h.name = ANY(CAST(:keep AS TEXT[])))
-RETURNING h.name;
+SELECT name FROM unlinked
+ UNION
+SELECT locked.name FROM linked JOIN locked ON locked.id = linked.hashtag_id;
 
 -- name: get_hashtag(name)^
 -- Index: hashtags_name_key.

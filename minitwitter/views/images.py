@@ -5,6 +5,7 @@ only while their post is live, so a deleted post's image stops being served at o
 """
 
 import cgi
+from functools import partial
 
 from cornice import Service
 from pyramid.response import FileResponse
@@ -31,11 +32,14 @@ def store_upload(request):
     if not isinstance(upload, cgi.FieldStorage):
         raise field_error("image", "Must be a file sent as multipart/form-data")
     try:
-        return media.store_image(
+        stored = media.store_image(
             upload.file, request.registry.settings["media.root"], max_bytes=MAX_IMAGE_BYTES, max_pixels=MAX_IMAGE_PIXELS
         )
     except media.ImageError as e:
         raise field_error("image", e.message, code=e.code) from None
+    # The file exists only if its post does: a failed or retried request removes it.
+    request.after_rollback(partial(media.delete_files, request.registry.settings["media.root"], stored.path))
+    return stored
 
 
 def save(request, stored):
@@ -52,12 +56,6 @@ def save(request, stored):
     )
     request.enqueue_task("thumbnail", {"image_id": image_id})
     return image_id
-
-
-def discard(request, stored):
-    """Remove a stored file whose post was not written."""
-    if stored:
-        media.delete_files(request.registry.settings["media.root"], stored.path)
 
 
 @media_service.get(permission=NO_PERMISSION_REQUIRED)

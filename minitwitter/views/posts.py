@@ -22,16 +22,12 @@ def create_post(request):
     replay = idempotency.begin(request, text)  # a retry with the same Idempotency-Key
     if replay is not None:
         return replay
-    stored = images.store_upload(request)  # the optional multipart `image`, re-encoded
+    stored = images.store_upload(request)  # the optional multipart `image`, re-encoded (removed on rollback)
     me = request.authenticated_userid
-    try:
-        image_id = images.save(request, stored) if stored else None
-        created = request.queries.posts.create_post(request.db, author_id=me, text=text, image_id=image_id)
-        post_id = created["id"]
-        tags = _tag(request, post_id, text)
-    except BaseException:
-        images.discard(request, stored)
-        raise
+    image_id = images.save(request, stored) if stored else None
+    created = request.queries.posts.create_post(request.db, author_id=me, text=text, image_id=image_id)
+    post_id = created["id"]
+    tags = _tag(request, post_id, text)
     _lists_changed(request, me, created["follower_ids"], tags)
     request.response.status = 201
     post = posts_by_ids(request, [post_id], liked=set())[0]  # nobody has liked it yet
@@ -114,7 +110,7 @@ def _owned_post(request, post_id):
 def _edit(request, post_id, text):
     _owned_post(request, post_id)
     request.queries.posts.update_text(request.db, post_id=post_id, text=text)
-    tags = _tag(request, post_id, text, replacing=True)
+    tags = _tag(request, post_id, text)
     bump_after_commit(request, freshness.post(post_id), freshness.SEARCH, *_tag_names(tags))
     return posts_by_ids(request, [post_id])[0]
 
@@ -123,21 +119,16 @@ def _delete(request, post_id):
     row = _owned_post(request, post_id)
     request.queries.posts.soft_delete(request.db, post_id=post_id)
     # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
-    tags = [r["name"] for r in request.queries.hashtags.unlink_post(request.db, post_id=post_id, keep=[])]
+    tags = _tag(request, post_id, "")
     bump_after_commit(request, freshness.post(post_id))
     _lists_changed(request, row["author_id"], row["follower_ids"], tags)
 
 
-def _tag(request, post_id, text, replacing=False):
-    """Link the post to the tags of its text (dropping old ones on an edit); returns
-    the names whose lists changed."""
-    names = hashtags.parse(text)
-    changed = set()
-    if replacing:
-        changed.update(r["name"] for r in request.queries.hashtags.unlink_post(request.db, post_id=post_id, keep=names))
-    if names and list(request.queries.hashtags.link_post(request.db, post_id=post_id, names=names)):
-        changed.update(names)
-    return sorted(changed)
+def _tag(request, post_id, text):
+    """Link the post to exactly the tags of its text (none for a delete); returns the
+    names whose lists changed."""
+    rows = request.queries.hashtags.tag_post(request.db, post_id=post_id, names=hashtags.parse(text))
+    return sorted(r["name"] for r in rows)
 
 
 def _tag_names(tags):

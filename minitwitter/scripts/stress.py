@@ -1,0 +1,305 @@
+"""minitwitter-stress <ini>: concurrent writers over shared rows, then exact counts.
+
+A benchmark scenario, not a test: `pserve <ini>` on --port (default 6610) against its own
+database (DATABASE_URL, default minitwitter_stress on 127.0.0.1:5432, emptied first), and
+--writers threads (default 32) writing for --seconds (default 30) over the rows that
+concurrent writes contend for: every post carries some of the same 4 hashtags and is
+created, edited (its tags changed) and deleted; writers follow and unfollow their partner
+(who does the same to them at the same time) and others; they like and unlike each other's
+posts. Every create carries an Idempotency-Key.
+
+Reported: requests and their statuses, errors (5xx and no answer; the target is 0), the
+retries the server made (`minitwitter_db_retries_total` from /metrics), the deadlocks
+PostgreSQL counted, and whether every materialized count equals its COUNT(*)
+recomputation afterwards (users' followers, following and posts, posts' likes, hashtags'
+posts), and whether the posts stored are exactly the creates answered 201.
+Writes bench/results/stress-<date>.md (--out to change); exits 1 on an error or a count off.
+"""
+
+import argparse
+import collections
+import datetime
+import http.client
+import json
+import os
+import random
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psycopg2
+import redis
+
+from minitwitter.devservices import ensure_database, stop_groups
+from minitwitter.scripts import migrate
+
+DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/minitwitter_stress"
+TAGS = ["#alpha", "#bravo", "#charlie", "#delta"]
+PASSWORD = "stress test password"
+
+# Each row: a materialized count that differs from its recomputation.
+COUNTS_OFF = {
+    "users": """SELECT count(*) FROM users u
+                 WHERE followers_count <> (SELECT count(*) FROM follows WHERE followee_id = u.id)
+                    OR following_count <> (SELECT count(*) FROM follows WHERE follower_id = u.id)
+                    OR posts_count <> (SELECT count(*) FROM posts WHERE author_id = u.id AND deleted_at IS NULL)""",
+    "posts": """SELECT count(*) FROM posts p
+                 WHERE likes_count <> (SELECT count(*) FROM likes WHERE post_id = p.id)""",
+    "hashtags": """SELECT count(*) FROM hashtags h
+                    WHERE posts_count <> (SELECT count(*) FROM post_hashtags ph JOIN posts p ON p.id = ph.post_id
+                                           WHERE ph.hashtag_id = h.id AND p.deleted_at IS NULL)""",
+}
+DEADLOCKS = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+
+
+class Client:
+    """One keep-alive HTTP connection; returns (status, JSON body or None)."""
+
+    def __init__(self, port, token=None):
+        self.port, self.token, self.conn = port, token, None
+
+    def __call__(self, method, path, body=None, headers=None):
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        for _ in range(2):  # once more on a connection the server closed
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                self.conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                if response.getheader("Connection", "").lower() == "close":
+                    self.close()
+                return response.status, json.loads(data) if data.startswith(b"{") else None
+            except (OSError, http.client.HTTPException):
+                self.close()
+        return 0, None
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+class Writer(threading.Thread):
+    def __init__(self, index, users, port, posts, stop, seed):
+        super().__init__(daemon=True)
+        self.me, self.users, self.posts, self.stop = users[index], users, posts, stop
+        self.partner = users[index ^ 1]
+        self.client = Client(port, self.me["token"])
+        self.rng = random.Random(seed * 1000 + index)
+        self.mine, self.following, self.liked = [], set(), set()
+        self.statuses = collections.Counter()  # (action, status) -> n
+        self.created = 0
+
+    def run(self):
+        while not self.stop.is_set():
+            action = self.rng.choices(["create", "edit", "delete", "follow", "like"], [30, 20, 10, 25, 15])[0]
+            status = getattr(self, action)()
+            if status is not None:
+                self.statuses[action, status] += 1
+        self.client.close()
+
+    def text(self):
+        return "stress " + " ".join(self.rng.sample(TAGS, self.rng.randint(1, len(TAGS))))
+
+    def create(self):
+        key = {"Idempotency-Key": secrets.token_hex(8)}
+        status, body = self.client("POST", "/api/posts/", {"text": self.text()}, key)
+        if status == 201:
+            self.created += 1
+            self.mine.append(body["id"])
+            self.posts.append(body["id"])
+        return status
+
+    def edit(self):
+        if not self.mine:
+            return None
+        return self.client("PATCH", f"/api/posts/{self.rng.choice(self.mine)}/", {"text": self.text()})[0]
+
+    def delete(self):
+        if not self.mine:
+            return None
+        return self.client("DELETE", f"/api/posts/{self.mine.pop(self.rng.randrange(len(self.mine)))}/")[0]
+
+    def follow(self):
+        # Mostly the partner, who is toggling its follow of this writer at the same moment.
+        other = self.partner if self.rng.random() < 0.7 else self.rng.choice(self.users)
+        if other is self.me:
+            return None
+        verb = "DELETE" if other["id"] in self.following else "POST"
+        status = self.client(verb, f"/api/users/{other['id']}/follow/")[0]
+        if status == 200:
+            self.following.symmetric_difference_update({other["id"]})
+        return status
+
+    def like(self):
+        if not self.posts:
+            return None
+        post_id = self.rng.choice(self.posts[-200:])
+        verb = "DELETE" if post_id in self.liked else "POST"
+        status = self.client(verb, f"/api/posts/{post_id}/like/")[0]
+        if status == 200:
+            self.liked.symmetric_difference_update({post_id})
+        return status  # 404 once the post was deleted: expected
+
+
+def scalar(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchone()[0]
+
+
+def metric(port, name):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    match = re.search(rf"(?m)^{re.escape(name)} (\S+)$", text)
+    return float(match.group(1)) if match else None
+
+
+def start_server(ini, env, port, logdir):
+    log = open(Path(logdir) / "pserve.log", "w")
+    child = subprocess.Popen(
+        [str(Path(sys.executable).parent / "pserve"), ini],
+        env={**env, "PORT": str(port)},
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while Client(port)("GET", "/api/health/")[0] != 200:
+        if time.monotonic() > deadline or child.poll() is not None:
+            stop_groups([child])
+            raise SystemExit(f"the server did not start: see {logdir}/pserve.log")
+        time.sleep(0.2)
+    return child
+
+
+def run(args):
+    url = os.environ.get("DATABASE_URL", DATABASE_URL)
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/1")
+    ensure_database(url, drop_first=True)
+    migrate.apply(url)
+    redis.Redis.from_url(redis_url).flushdb()
+    logdir = tempfile.mkdtemp(prefix="minitwitter-stress-")
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "JWT_SECRET": os.environ.get("JWT_SECRET") or secrets.token_urlsafe(48),
+        "MEDIA_ROOT": str(Path(logdir) / "media"),
+        "BCRYPT_ROUNDS": "4",  # sign-ups and logins are not what this measures
+        "RATELIMIT_LOGIN": "1000000/1",
+        "RATELIMIT_SIGNUP": "1000000/1",
+        "RATELIMIT_WRITES": "1000000/1",
+    }
+    server = start_server(args.ini, env, args.port, logdir)
+    try:
+        client, users = Client(args.port), []
+        for i in range(args.writers + args.writers % 2):  # partners in pairs
+            name = f"writer{i}"
+            body = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+            status, profile = client("POST", "/api/users/", body)
+            status, tokens = client("POST", "/api/token/", {"username": name, "password": PASSWORD})
+            if status != 200:
+                raise SystemExit(f"log in as {name}: HTTP {status}")
+            users.append({"id": profile["id"], "token": tokens["access"]})
+        retries_before = metric(args.port, "minitwitter_db_retries_total")
+        db = psycopg2.connect(url)
+        db.autocommit = True
+        deadlocks_before = scalar(db, DEADLOCKS)
+        stop, posts = threading.Event(), []
+        writers = [Writer(i, users, args.port, posts, stop, args.seed) for i in range(len(users))]
+        started = time.monotonic()
+        for writer in writers:
+            writer.start()
+        time.sleep(args.seconds)
+        stop.set()
+        for writer in writers:
+            writer.join()
+        elapsed = time.monotonic() - started
+        retries_after = metric(args.port, "minitwitter_db_retries_total")
+        time.sleep(1)  # backends report statistics within a second of going idle
+        scalar(db, "SELECT pg_stat_clear_snapshot()")
+        report = {
+            "date": datetime.date.today().isoformat(),
+            "ini": args.ini,
+            "writers": len(writers),
+            "seconds": round(elapsed, 1),
+            "statuses": collections.Counter(),
+            "retries": None if retries_after is None else int(retries_after - (retries_before or 0)),
+            "deadlocks": scalar(db, DEADLOCKS) - deadlocks_before,
+            "counts_off": {table: scalar(db, sql) for table, sql in COUNTS_OFF.items()},
+            "created": sum(w.created for w in writers),
+            "posts_stored": scalar(db, "SELECT count(*) FROM posts"),
+            "idempotency_keys": scalar(db, "SELECT count(*) FROM idempotency_keys"),
+        }
+        for writer in writers:
+            report["statuses"].update(writer.statuses)
+        db.close()
+    finally:
+        stop_groups([server])
+    return report
+
+
+def markdown(report, label):
+    statuses = report["statuses"]
+    requests = sum(statuses.values())
+    errors = sum(n for (_, status), n in statuses.items() if status >= 500 or status == 0)
+    actions = sorted({action for action, _ in statuses})
+    codes = sorted({status for _, status in statuses})
+    lines = [
+        f"# Stress {report['date']}{f' ({label})' if label else ''}",
+        "",
+        f"`pserve {report['ini']}` (one process); {report['writers']} writers for {report['seconds']} s over "
+        f"the same {len(TAGS)} hashtags, mutual follows and likes (minitwitter/scripts/stress.py).",
+        "",
+        "| requests | req/s | errors (5xx or no answer) | retries | deadlocks (PostgreSQL) | counts off | "
+        "creates 201 / posts stored / idempotency keys |",
+        "|---|---|---|---|---|---|---|",
+        f"| {requests:,} | {requests / report['seconds']:,.0f} | {errors} | "
+        f"{'n/a' if report['retries'] is None else report['retries']} | {report['deadlocks']} | "
+        f"{sum(report['counts_off'].values())} ({', '.join(f'{k} {v}' for k, v in report['counts_off'].items())}) | "
+        f"{report['created']} / {report['posts_stored']} / {report['idempotency_keys']} |",
+        "",
+        "| action | " + " | ".join(str(c) for c in codes) + " |",
+        "|---|" + "---|" * len(codes),
+    ]
+    for action in actions:
+        lines.append(f"| {action} | " + " | ".join(str(statuses.get((action, c), 0)) for c in codes) + " |")
+    lines += ["", "404s are likes of posts deleted meanwhile; errors are 5xx and requests with no answer."]
+    return "\n".join(lines) + "\n", errors
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("ini")
+    parser.add_argument("--port", type=int, default=6610)
+    parser.add_argument("--writers", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--label", default="", help="a word for the title and file name, e.g. before")
+    parser.add_argument("--out", help="the report's path (default bench/results/stress-<date>[-label].md)")
+    args = parser.parse_args(argv)
+    report = run(args)
+    text, errors = markdown(report, args.label)
+    out = Path(args.out or f"bench/results/stress-{report['date']}{'-' + args.label if args.label else ''}.md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(text)
+    exact = not any(report["counts_off"].values()) and report["created"] == report["posts_stored"]
+    return 0 if errors == 0 and exact else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -89,6 +89,8 @@ def _parse_json(request):
         raise Refused(400, "body", "", f"Invalid JSON (line {e.lineno}, column {e.colno}): {e.msg}") from None
     except RecursionError:
         raise Refused(400, "body", "", "JSON nested too deeply") from None
+    except ValueError:  # an integer of over 4,300 digits (Python's int limit)
+        raise Refused(400, "body", "", "A number in the JSON is too long") from None
     if not isinstance(value, dict):
         raise Refused(400, "body", "", "Must be a JSON object")
     request.environ[JSON_BODY] = value

@@ -150,6 +150,12 @@ def test_deeply_nested_json_is_one_400(app, alice, raw):
         assert len(body["details"]) == 1
 
 
+def test_a_number_too_long_for_python_is_400(app, alice, db):
+    raw = b'{"id_post": ' + b"9" * 5000 + b', "text": "x"}'
+    response = app.put("/api/posts/", raw, content_type="application/json", headers=alice.headers, status=400)
+    assert "too long" in assert_error(response, 400, "")["message"]
+
+
 # 5. Multipart: files where text belongs, two images, an image under another name.
 
 

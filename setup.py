@@ -33,6 +33,9 @@ tests_require = [
     "webtest>=3",
     "aiosmtpd>=1.4",
     "openapi-spec-validator>=0.7",
+    # tests/test_generated_client.py: a client generated from the live document. Pinned: the
+    # test works around one bug of this release (#1451) in a copy of its template.
+    "openapi-python-client==0.29.1",
     "ruff>=0.6",
 ]
 

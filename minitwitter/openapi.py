@@ -295,10 +295,12 @@ def document(request):
     for service in get_services():
         path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", service.path)
         path += "" if service.name in NO_SLASH else "/"
-        for method, _view, args in service.definitions:
+        for method, view, args in service.definitions:
             if method == "HEAD":
                 continue
-            paths.setdefault(path, {})[method.lower()] = operation(service, method, args)
+            op = operation(service, method, args)
+            op["tags"] = [view.__module__.rsplit(".", 1)[-1]]  # views/<tag>.py: a module per resource
+            paths.setdefault(path, {})[method.lower()] = op
     _add_links(paths)
     return {
         "openapi": "3.1.0",

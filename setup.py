@@ -36,6 +36,9 @@ tests_require = [
     "aiosmtpd>=1.4",
     "openapi-spec-validator>=0.7",
     "hypothesis>=6.100,<7",  # tests/test_fuzz.py: arbitrary bytes through every operation
+    # tests/test_generated_client.py: a client generated from the live document. Pinned: the
+    # test works around one bug of this release (#1451) in a copy of its template.
+    "openapi-python-client==0.29.1",
     "ruff>=0.6",
 ]
 

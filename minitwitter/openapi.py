@@ -14,31 +14,157 @@ from cornice.validators import colander_body_validator
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from minitwitter import media
+from minitwitter import shapes
+from minitwitter.shapes import array
 
 _PARAM = re.compile(r"\{(\w+)(?::([^}]+))?\}")
-# Operations that answer 204 with no body.
-NO_CONTENT = {("post", "DELETE"), ("token_revoke", "POST")}
-ERROR = {
-    "type": "object",
-    "required": ["code", "error", "message", "details"],
-    "properties": {
-        "code": {"type": "integer"},
-        "error": {"type": "string"},
-        "message": {"type": "string"},
-        "details": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "location": {"type": "string"},
-                    "name": {"type": "string"},
-                    "description": {"type": "string"},
-                },
-            },
+# Routes documented without a trailing slash (every other path is documented with one).
+NO_SLASH = {"media"}
+# Path parameters whose route pattern takes more than the document should say: a media
+# path (media.store_image and make_thumbnail) holds a slash.
+PATH_SCHEMAS = {
+    ("media", "path"): {
+        "type": "string",
+        "pattern": r"^[0-9a-f]{2}/[0-9a-f]{32}(\.thumb)?\.(jpg|png|gif|webp)$",
+        "description": "As in a post's image url or thumbnail_url, after /media/",
+    }
+}
+_POSTS, _PROFILES, _TAGS = shapes.POST_PAGE, shapes.PROFILE_PAGE, array(shapes.TAG_COUNT.ref)
+# What each operation answers when it succeeds: (status, shape or schema; None: no body).
+# document() refuses to build without an entry for every operation.
+SUCCESS = {
+    "signup_post": (201, shapes.ME),
+    "signup_compat_post": (201, shapes.ME),
+    "token_post": (200, shapes.TOKENS),
+    "token_refresh_post": (200, shapes.TOKENS),
+    "token_revoke_post": (204, None),
+    "me_get": (200, shapes.ME),
+    "user_get": (200, shapes.PROFILE),
+    "follow_post": (200, shapes.PROFILE),
+    "follow_delete": (200, shapes.PROFILE),
+    "followers_get": (200, _PROFILES),
+    "following_get": (200, _PROFILES),
+    "feed_get": (200, _POSTS),
+    "posts_post": (201, shapes.POST),
+    "posts_get": (200, _POSTS),
+    "posts_put": (200, shapes.POST),
+    "posts_delete": (200, shapes.DELETED),
+    "post_get": (200, shapes.POST),
+    "post_put": (200, shapes.POST),
+    "post_patch": (200, shapes.POST),
+    "post_delete": (204, None),
+    "user_posts_get": (200, _POSTS),
+    "like_post": (200, shapes.POST),
+    "like_delete": (200, shapes.POST),
+    "likers_get": (200, _PROFILES),
+    "tag_posts_get": (200, _POSTS),
+    "popular_hashtags_get": (200, _TAGS),
+    "favorite_hashtag_post": (200, shapes.FAVORITE),
+    "favorite_hashtag_delete": (200, shapes.FAVORITE),
+    "favorite_hashtags_get": (200, _TAGS),
+    "favorite_hashtag_posts_get": (200, _POSTS),
+    "search_posts_get": (200, _POSTS),
+    "search_hashtags_get": (200, _TAGS),
+    "search_users_get": (200, array(shapes.PROFILE.ref)),
+    "health_get": (200, shapes.HEALTH),
+    "media_get": (200, "image"),
+}
+ERRORS = {
+    400: "Invalid input; `details` names each field (location and name)",
+    401: "No valid access token (or, when logging in, refreshing or logging out: bad credentials)",
+    403: "Only the author may change or delete a post",
+    404: "No such resource",
+    409: "Conflicts with the current state (taken, or a concurrent change); retry after Retry-After when sent",
+    413: "The body is over limits.max_body_bytes, or the image over 5 MB",
+    415: "The body is not JSON, a form or multipart/form-data",
+    422: "The Idempotency-Key was already used for a different request",
+    429: "Over a rate limit (ratelimit.* settings); retry after Retry-After",
+    500: "A bug: the error is logged with the request's X-Request-ID, and no detail leaves the server",
+    503: "The database is unavailable; retry after Retry-After",
+}
+# Errors only some operations answer, beyond what the rules in _error_codes() give.
+EXTRA_ERRORS = {
+    "signup_post": {409, 429},
+    "signup_compat_post": {409, 429},
+    "token_post": {401, 429},
+    "token_refresh_post": {401},
+    "token_revoke_post": {401},
+    "me_get": {404},  # a valid token for an account that no longer exists
+    "posts_post": {422},
+    "posts_put": {403, 404},
+    "posts_delete": {403, 404},
+    "post_put": {403},
+    "post_patch": {403},
+    "post_delete": {403},
+}
+
+
+def _header(description, required=False, schema=None):
+    return {"description": description, "required": required, "schema": schema or {"type": "string"}}
+
+
+_SECONDS = {"type": "string", "pattern": "^[0-9]+$"}
+REQUEST_ID = {"X-Request-ID": _header("The request's id (the client's when sane), in every log line", True)}
+RETRY_AFTER = _header("Seconds to wait before retrying", True, _SECONDS)
+HEADERS = {
+    401: {"WWW-Authenticate": _header("Bearer, when the token is missing or invalid")},
+    409: {"Retry-After": {**RETRY_AFTER, "required": False}},
+    429: {
+        "Retry-After": RETRY_AFTER,
+        **{
+            f"X-RateLimit-{name}": _header(description, True, _SECONDS)
+            for name, description in (
+                ("Limit", "Requests allowed per window"),
+                ("Remaining", "Requests left in this window"),
+                ("Reset", "When the window ends (Unix time)"),
+            )
         },
     },
+    503: {"Retry-After": RETRY_AFTER},
 }
+LINK = {"Link": _header("RFC 8288 links to the next and previous pages, as in `next` and `previous`")}
+IMAGE_CONTENT = {media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in shapes.IMAGE_TYPES}
+
+
+def _json(schema):
+    return {"application/json": {"schema": schema}}
+
+
+def _success(operation_id):
+    status, shape = SUCCESS[operation_id]
+    if shape is None:
+        return status, {"description": "Done; no content", "headers": REQUEST_ID}
+    if shape == "image":
+        return status, {"description": "The image", "headers": REQUEST_ID, "content": IMAGE_CONTENT}
+    headers = {**REQUEST_ID, **(LINK if shape in (_POSTS, _PROFILES) else {})}
+    schema = shape.ref if isinstance(shape, shapes.Shape) else shape
+    return status, {"description": "Success", "headers": headers, "content": _json(schema)}
+
+
+def _error_codes(operation_id, method, op):
+    codes = {500, 503, *EXTRA_ERRORS.get(operation_id, ())}
+    if op.get("parameters") or "requestBody" in op:
+        codes.add(400)
+    if "requestBody" in op:
+        codes |= {413, 415}
+    if any(p["in"] == "path" for p in op.get("parameters", [])):
+        codes.add(404)  # unknown, or a value the route's pattern does not match
+    if "security" in op:
+        codes.add(401)
+        if method != "GET":
+            codes |= {409, 429}  # a race on a constraint; the writes limit
+    return codes
+
+
+def responses(operation_id, method, op):
+    status, success = _success(operation_id)
+    answers = {str(status): success}
+    for code in sorted(_error_codes(operation_id, method, op)):
+        headers = {**REQUEST_ID, **HEADERS.get(code, {})}
+        answers[str(code)] = {"description": ERRORS[code], "headers": headers, "content": _json(shapes.ERROR.ref)}
+    if operation_id == "health_get":  # the database is down: the same report
+        answers["503"] = {**success, "description": "The database is down"}
+    return answers
 
 
 # OpenAPI links: which operations a success answer's fields lead to, so that a client (and
@@ -84,7 +210,7 @@ LINKS = {
 }
 # The image part of a multipart post: the types media.store_image keeps (it decodes the file
 # to tell, whatever the part's Content-Type says).
-IMAGE_TYPES = ", ".join(sorted({content_type for content_type, _ext in media.FORMATS.values()}))
+IMAGE_TYPES = ", ".join(shapes.IMAGE_TYPES)
 
 
 def node_schema(node):
@@ -130,20 +256,15 @@ def _parts(args):
 
 def operation(service, method, args):
     parts = _parts(args)
-    op = {
-        "operationId": f"{service.name}_{method.lower()}",
-        "summary": service.description,
-        "responses": {
-            "2XX": {"description": "Success", "content": {"application/json": {"schema": {}}}},
-            "default": {"description": "An error", "content": {"application/json": {"schema": ERROR}}},
-        },
-    }
-    if (service.name, method) in NO_CONTENT:
-        op["responses"]["2XX"] = {"description": "Done; no content"}
+    operation_id = f"{service.name}_{method.lower()}"
+    if operation_id not in SUCCESS:
+        raise LookupError(f"openapi.SUCCESS says nothing of {operation_id}")
+    op = {"operationId": operation_id, "summary": service.description}
     parameters = []
     path_nodes = {c.name: c for c in parts["path"].children} if "path" in parts else {}
     for name, pattern in _PARAM.findall(service.path):
         schema = node_schema(path_nodes[name]) if name in path_nodes else {"type": "string"}
+        schema = PATH_SCHEMAS.get((service.name, name), schema)
         if pattern and "pattern" not in schema and schema["type"] == "string":
             schema["pattern"] = f"^{pattern}$"
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
@@ -165,17 +286,21 @@ def operation(service, method, args):
         op["requestBody"] = {"required": True, "content": content}
     if args.get("permission") != NO_PERMISSION_REQUIRED:
         op["security"] = [{"bearer": []}]
+    op["responses"] = responses(operation_id, method, op)
     return op
 
 
 def document(request):
     paths = {}
     for service in get_services():
-        path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", service.path) + "/"
-        for method, _view, args in service.definitions:
+        path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", service.path)
+        path += "" if service.name in NO_SLASH else "/"
+        for method, view, args in service.definitions:
             if method == "HEAD":
                 continue
-            paths.setdefault(path, {})[method.lower()] = operation(service, method, args)
+            op = operation(service, method, args)
+            op["tags"] = [view.__module__.rsplit(".", 1)[-1]]  # views/<tag>.py: a module per resource
+            paths.setdefault(path, {})[method.lower()] = op
     _add_links(paths)
     return {
         "openapi": "3.1.0",
@@ -184,7 +309,7 @@ def document(request):
         "paths": dict(sorted(paths.items())),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": {"Error": ERROR},
+            "schemas": {name: shape.schema for name, shape in shapes.SHAPES.items()},
         },
     }
 
@@ -195,7 +320,7 @@ def _add_links(paths):
         missing = [name for name in (source, *links) if name not in operations]
         if missing:
             raise LookupError(f"OpenAPI links name unknown operations: {missing}")
-        success = operations[source]["responses"]["2XX"]
+        success = operations[source]["responses"][str(SUCCESS[source][0])]
         success["links"] = {target: {"operationId": target, **link} for target, link in links.items()}
 
 

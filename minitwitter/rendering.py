@@ -1,12 +1,11 @@
-"""Rows to the JSON shapes of API.md: posts (hydrated a page at a time) and profiles.
+"""Rows to the JSON shapes of shapes.py: posts (hydrated a page at a time) and profiles.
 
 The fields every viewer shares come from Redis when fresh (freshness.py); the
 viewer's own (liked_by_me, followed_by_me) always come from PostgreSQL.
 """
 
 from minitwitter import freshness
-
-PROFILE_FIELDS = ("id", "username", "created_at", "followers_count", "following_count", "posts_count")
+from minitwitter.shapes import IMAGE, POST, PROFILE
 
 
 def media_url(request, path):
@@ -38,24 +37,9 @@ def _shared_post(row):
 def _post_json(request, shared, liked):
     image = shared["image"]
     if image:  # URLs follow the host the client used, so they are built here, not cached
-        image = {
-            "url": media_url(request, image["path"]),
-            "thumbnail_url": media_url(request, image["thumbnail_path"]),
-            "width": image["width"],
-            "height": image["height"],
-            "content_type": image["content_type"],
-        }
-    return {
-        "id": shared["id"],
-        "author": shared["author"],
-        "text": shared["text"],
-        "hashtags": shared["hashtags"],
-        "image": image,
-        "likes_count": shared["likes_count"],
-        "liked_by_me": liked,
-        "created_at": shared["created_at"],
-        "updated_at": shared["updated_at"],
-    }
+        urls = {"url": media_url(request, image["path"]), "thumbnail_url": media_url(request, image["thumbnail_path"])}
+        image = IMAGE.pick({**image, **urls})
+    return POST.pick({**shared, "image": image, "liked_by_me": liked})
 
 
 def posts_by_ids(request, ids, liked=None):
@@ -99,7 +83,7 @@ def profile(request, user_id, following=None):
         following = viewer_id != user_id and request.queries.users.is_following(
             request.db, follower_id=viewer_id, followee_id=user_id
         )
-    return dict(shared, followed_by_me=bool(following))
+    return PROFILE.pick({**shared, "followed_by_me": bool(following)})
 
 
 def _jsonable(row):
@@ -107,6 +91,4 @@ def _jsonable(row):
 
 
 def profile_json(row):
-    profile = {field: row[field] for field in PROFILE_FIELDS}
-    profile["followed_by_me"] = row["followed_by_me"]
-    return profile
+    return PROFILE.pick(row)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 import redis
-import webtest
+from documented import DocumentedApp
 
 from minitwitter import main
 from minitwitter.devservices import DevServices, database_name, ensure_database, with_database
@@ -92,7 +92,7 @@ def wsgi_app(settings):
 
 @pytest.fixture
 def app(wsgi_app):
-    return webtest.TestApp(wsgi_app)
+    return DocumentedApp(wsgi_app)  # every response is checked against the OpenAPI document
 
 
 @pytest.fixture
@@ -104,7 +104,7 @@ def make_app(settings, wsgi_app):
     """
     from minitwitter.tasks import configure
 
-    yield lambda **overrides: webtest.TestApp(main({}, **{**settings, **overrides}))
+    yield lambda **overrides: DocumentedApp(main({}, **{**settings, **overrides}))
     configure(wsgi_app.registry.settings)
 
 

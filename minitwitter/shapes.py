@@ -1,0 +1,152 @@
+"""The JSON the API answers, as JSON Schema: one source for the renderer and the document.
+
+Each Shape is an object whose every field is required and no other is allowed. The
+renderer builds objects with `Shape.pick(values)`, which takes exactly the shape's
+fields (a missing one is a KeyError), and the OpenAPI document lists every shape under
+`components/schemas` (openapi.py). tests/conftest.py validates every response the test
+suite sees against the served document, so a field added, renamed or typed differently
+in one place and not the other fails the tests.
+"""
+
+from minitwitter import media
+
+SHAPES = {}  # name -> Shape, in definition order
+
+ID = {"type": "integer", "minimum": 1}
+COUNT = {"type": "integer", "minimum": 0}
+TEXT = {"type": "string"}
+TIME = {"type": "string", "format": "date-time"}
+URL = {"type": "string", "format": "uri"}
+BOOL = {"type": "boolean"}
+# What media.store_image keeps (it decodes the file to tell).
+IMAGE_TYPES = sorted({content_type for content_type, _ext in media.FORMATS.values()})
+
+
+def ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema):
+    if "$ref" in schema:
+        return {"anyOf": [schema, {"type": "null"}]}
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def array(items):
+    return {"type": "array", "items": items}
+
+
+class Shape:
+    def __init__(self, name, description, /, **properties):  # fields may be called name too
+        self.name = name
+        self.fields = tuple(properties)
+        self.schema = {
+            "type": "object",
+            "description": description,
+            "properties": properties,
+            "required": list(properties),
+            "additionalProperties": False,
+        }
+        SHAPES[name] = self
+
+    @property
+    def ref(self):
+        return ref(self.name)
+
+    def pick(self, values):
+        """The shape's fields of `values` (a dict or a row), in the shape's order."""
+        return {field: values[field] for field in self.fields}
+
+
+AUTHOR = Shape("Author", "A post's author", id=ID, username=TEXT)
+IMAGE = Shape(
+    "Image",
+    "A post's image, re-encoded by the server; the thumbnail is null until a worker has made it",
+    url=URL,
+    thumbnail_url=nullable(URL),
+    width={"type": "integer", "minimum": 1},
+    height={"type": "integer", "minimum": 1},
+    content_type={"type": "string", "enum": IMAGE_TYPES},
+)
+POST = Shape(
+    "Post",
+    "A live post",
+    id=ID,
+    author=AUTHOR.ref,
+    text=TEXT,
+    hashtags={**array(TEXT), "description": "The post's tags, folded (lower case), in order of first use"},
+    image=nullable(IMAGE.ref),
+    likes_count=COUNT,
+    liked_by_me=BOOL,
+    created_at=TIME,
+    updated_at=nullable(TIME),
+)
+_PROFILE = {
+    "id": ID,
+    "username": TEXT,
+    "created_at": TIME,
+    "followers_count": COUNT,
+    "following_count": COUNT,
+    "posts_count": COUNT,
+}
+PROFILE = Shape("Profile", "A user's public profile", **_PROFILE, followed_by_me=BOOL)
+ME = Shape(
+    "Me",
+    "The caller's own profile, with email (followed_by_me is always false)",
+    **_PROFILE,
+    email=TEXT,
+    followed_by_me=BOOL,
+)
+TOKENS = Shape(
+    "Tokens",
+    "A token pair: send `access` as `Authorization: Bearer <access>`; trade `refresh` for a new pair",
+    access=TEXT,
+    refresh=TEXT,
+    token_type={"type": "string", "enum": ["Bearer"]},
+    expires_in={"type": "integer", "minimum": 1, "description": "Seconds the access token lives"},
+)
+_STATE = {"type": "string", "enum": ["ok", "down"]}
+HEALTH = Shape(
+    "Health",
+    "The state of each service the API uses; 503 only when the database is down",
+    status={"type": "string", "enum": ["ok", "degraded"]},
+    database=_STATE,
+    cache=_STATE,
+    broker=_STATE,
+)
+TAG_COUNT = Shape("TagCount", "A hashtag and the number of live posts that use it", name=TEXT, count=COUNT)
+FAVORITE = Shape("Favorite", "Whether a hashtag is now one of my favourites", name=TEXT, favorite=BOOL)
+DELETED = Shape("Deleted", "The older clients' answer to a delete", success={"type": "boolean", "const": True})
+ERROR_DETAIL = Shape(
+    "ErrorDetail",
+    "What was wrong with one input",
+    location={"type": "string", "description": "body, querystring, path or header"},
+    name={"type": "string", "description": "The field, parameter or header"},
+    description=TEXT,
+)
+ERROR = Shape(
+    "Error",
+    "Every error",
+    code={"type": "integer", "minimum": 400, "maximum": 599},
+    error={"type": "string", "description": "The status's reason phrase"},
+    message=TEXT,
+    details=array(ERROR_DETAIL.ref),
+)
+
+
+def page(item):
+    return Shape(
+        f"{item.name}Page",
+        f"A page of {item.name} objects. count is the total where it is kept (else null); "
+        "page is null on cursor pages; next and previous are links to follow as they are.",
+        count=nullable(COUNT),
+        page=nullable({"type": "integer", "minimum": 1}),
+        page_size={"type": "integer", "minimum": 1},
+        next=nullable(URL),
+        previous=nullable(URL),
+        results=array(item.ref),
+    )
+
+
+POST_PAGE = page(POST)
+PROFILE_PAGE = page(PROFILE)

@@ -1,0 +1,101 @@
+"""The responses the document promises: a schema for every answer, from shapes.py.
+
+(That every response the suite sees matches the document is checked on each request:
+tests/documented.py.)"""
+
+import pytest
+import webtest
+from documented import Contract
+
+from minitwitter import shapes
+
+
+@pytest.fixture
+def doc(app):
+    return app.get("/api/openapi.json").json
+
+
+def _operations(doc):
+    return [(path, method, op) for path, methods in doc["paths"].items() for method, op in methods.items()]
+
+
+def test_every_operation_documents_its_success_and_its_errors(doc):
+    for path, method, op in _operations(doc):
+        where = f"{method.upper()} {path}"
+        statuses = set(op["responses"])
+        assert statuses <= {str(code) for code in range(200, 600)}, where  # no `default`, no 2XX
+        (success,) = [status for status in statuses if status < "300"]
+        content = op["responses"][success].get("content")
+        if success == "204":
+            assert content is None, where
+        else:
+            assert content and all(media.get("schema") not in ({}, None) for media in content.values()), where
+        errors = statuses - {success} - ({"503"} if op["operationId"] == "health_get" else set())
+        assert {"500", "503"} <= statuses and errors, where
+        for status in errors:
+            error = op["responses"][status]["content"]
+            assert error == {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}, where
+        if "security" in op:
+            assert "401" in statuses, where
+        if op.get("parameters") or "requestBody" in op:
+            assert "400" in statuses, where
+
+
+def test_shapes_are_closed_objects_in_the_components(doc):
+    components = doc["components"]["schemas"]
+    assert set(components) == set(shapes.SHAPES)
+    for name, schema in components.items():
+        assert schema["additionalProperties"] is False, name
+        assert schema["required"] == list(schema["properties"]), name
+    page = components["PostPage"]["properties"]
+    assert set(page) == {"count", "page", "page_size", "next", "previous", "results"}
+    assert page["results"]["items"] == {"$ref": "#/components/schemas/Post"}
+
+
+def test_some_answers_by_name(doc):
+    paths = doc["paths"]
+
+    def schema(path, method, status):
+        return paths[path][method]["responses"][status]["content"]["application/json"]["schema"]
+
+    assert schema("/api/token/", "post", "200") == {"$ref": "#/components/schemas/Tokens"}
+    assert schema("/api/users/", "post", "201") == {"$ref": "#/components/schemas/Me"}
+    assert schema("/api/feed/", "get", "200") == {"$ref": "#/components/schemas/PostPage"}
+    assert schema("/api/popular_hashtags/", "get", "200")["items"] == {"$ref": "#/components/schemas/TagCount"}
+    assert schema("/api/health/", "get", "503") == {"$ref": "#/components/schemas/Health"}
+    assert "204" in paths["/api/posts/{id}/"]["delete"]["responses"]
+    assert {"403", "404", "429"} <= set(paths["/api/posts/{id}/"]["patch"]["responses"])
+    assert {"409", "422", "413", "415"} <= set(paths["/api/posts/"]["post"]["responses"])
+    too_many = paths["/api/token/"]["post"]["responses"]["429"]["headers"]
+    assert too_many["Retry-After"]["required"] and too_many["X-RateLimit-Remaining"]["required"]
+
+
+def test_media_is_documented_as_the_images_it_serves(doc):
+    assert "/media/{path}/" not in doc["paths"]
+    media = doc["paths"]["/media/{path}"]["get"]
+    assert set(media["responses"]["200"]["content"]) == {"image/gif", "image/jpeg", "image/png", "image/webp"}
+    assert "security" not in media and "404" in media["responses"]
+
+
+def _response(status, body, content_type="application/json", **headers):
+    response = webtest.TestResponse(body=body, status=status, content_type=content_type)
+    response.headers.update({"X-Request-ID": "abc", **headers})
+    return response
+
+
+def test_the_suites_checker_refuses_what_the_document_does_not_say(doc):
+    contract = Contract(doc)
+    error = b'{"code": 404, "error": "Not Found", "message": "No such post", "details": []}'
+    contract.check("GET", "/api/posts/1", _response(404, error))
+    with pytest.raises(AssertionError, match="status not documented"):
+        contract.check("GET", "/api/posts/1", _response(409, error))
+    with pytest.raises(AssertionError, match="does not match"):
+        contract.check("GET", "/api/posts/1", _response(404, b'{"error": "Not Found"}'))
+    with pytest.raises(AssertionError, match="is not one of"):
+        contract.check("GET", "/api/posts/1", _response(404, error, content_type="text/html"))
+    with pytest.raises(AssertionError, match="no Retry-After header"):
+        contract.check("POST", "/api/token/", _response(429, error.replace(b"404", b"429")))
+    with pytest.raises(AssertionError, match="is not one of"):
+        contract.check("GET", "/media/ab/x.png", _response(200, b"{}"))
+    contract.check("GET", "/media/ab/x.png", _response(200, b"\x89PNG", content_type="image/png"))
+    contract.check("PATCH", "/api/feed/", _response(405, b""))  # not an operation: not checked

@@ -1,23 +1,28 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-# Both create .venv and install on first use; with DATABASE_URL / REDIS_URL unset
-# they start an embedded PostgreSQL and a Redis server in ./var.
+# Both create .venv and install on first use (the service with its dev and test extras,
+# and the tooling in tools/); with DATABASE_URL / REDIS_URL unset they start an embedded
+# PostgreSQL and a Redis server in ./var.
 
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 INI ?= development.ini
+# Under make, commands may start the development servers (minitwitter/devservices.py)
+# for what the ini and the environment leave unconfigured; deploy commands run
+# outside make never do.
+export MINITWITTER_DEV_SERVICES ?= 1
 
 .PHONY: run test lint format migrate install clean populate bench faults stress
 
-# The bench needs the `bench` extra (matplotlib) and wrk.
+# The bench needs the tools' `bench` extra (matplotlib) and wrk.
 BENCH_INSTALLED := $(VENV)/.bench-installed
 POPULATE_ARGS ?= --dataset d1
 BENCH_ARGS ?=
 
-$(INSTALLED): setup.py
+$(INSTALLED): setup.py tools/pyproject.toml
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[dev,test]' -e tools
 	touch $(INSTALLED)
 
 install: $(INSTALLED)
@@ -39,15 +44,15 @@ format: $(INSTALLED)
 migrate: $(INSTALLED)
 	$(BIN)/minitwitter-migrate $(INI)
 
-$(BENCH_INSTALLED): $(INSTALLED) setup.py
-	$(BIN)/pip install --quiet -e '.[test,bench]'
+$(BENCH_INSTALLED): $(INSTALLED) tools/pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,test]' -e 'tools[bench]'
 	touch $(BENCH_INSTALLED)
 
 # D1 into the ini's database (DATABASE_URL); add --force to replace existing data.
 populate: $(INSTALLED)
 	$(BIN)/minitwitter-populate $(INI) $(POPULATE_ARGS)
 
-# The BENCH.md table on the local minitwitter_bench database: bench/results/<date>.{json,md,png}.
+# docs/BENCH.md's table on the local minitwitter_bench database: bench/results/<date>.{json,md,png}.
 bench: $(BENCH_INSTALLED)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/minitwitter-bench production.ini $(BENCH_ARGS)
@@ -66,4 +71,4 @@ stress: $(INSTALLED)
 	$(BIN)/minitwitter-stress production.ini $(STRESS_ARGS)
 
 clean:
-	rm -rf $(VENV) var *.egg-info
+	rm -rf $(VENV) var *.egg-info tools/*.egg-info build tools/build

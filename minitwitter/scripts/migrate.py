@@ -1,34 +1,43 @@
-"""minitwitter-migrate <ini> [--rollback-all]: apply the yoyo migrations in migrations/."""
+"""minitwitter-migrate <ini> [--rollback-all]: apply the yoyo migrations.
+
+The database is DATABASE_URL, or the ini's database.url; the migrations are the ini's
+migrations.path, by default the ones shipped in the package. It never starts a
+development server unless MINITWITTER_DEV_SERVICES=1 (`make migrate` sets it) and no
+database is configured: then it migrates the embedded PostgreSQL of `make run`.
+"""
 
 import argparse
 import logging
 import os
+import sys
+from urllib.parse import urlsplit
 
+from pyramid.paster import get_appsettings
 from yoyo import get_backend, read_migrations
 
+from minitwitter import devservices
 from minitwitter import settings as settings_module
-from minitwitter.devservices import DevServices
 
 log = logging.getLogger(__name__)
 
 
-def _backend_and_migrations(database_url):
+def _backend_and_migrations(database_url, migrations_path=None):
     backend = get_backend(database_url)
-    return backend, read_migrations(str(settings_module.MIGRATIONS_PATH))
+    return backend, read_migrations(str(migrations_path or settings_module.DEFAULT_MIGRATIONS_PATH))
 
 
-def apply(database_url):
+def apply(database_url, migrations_path=None):
     """Apply every pending migration; return how many ran."""
-    backend, migrations = _backend_and_migrations(database_url)
+    backend, migrations = _backend_and_migrations(database_url, migrations_path)
     with backend.lock():
         pending = backend.to_apply(migrations)
         backend.apply_migrations(pending)
     return len(pending)
 
 
-def rollback_all(database_url):
+def rollback_all(database_url, migrations_path=None):
     """Roll back every applied migration; return how many were undone."""
-    backend, migrations = _backend_and_migrations(database_url)
+    backend, migrations = _backend_and_migrations(database_url, migrations_path)
     with backend.lock():
         applied = backend.to_rollback(migrations)
         backend.rollback_migrations(applied)
@@ -36,19 +45,27 @@ def rollback_all(database_url):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("ini", help="the ini file, e.g. development.ini")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("ini", help="the ini file, e.g. production.ini")
     parser.add_argument("--rollback-all", action="store_true", help="undo every migration")
     args = parser.parse_args(argv)
     environ = dict(os.environ)
-    services = DevServices(environ.get("MINITWITTER_VAR", "var"))
+    services = devservices.DevServices(environ.get("MINITWITTER_VAR", "var"))
     try:
-        services.start(environ)  # the embedded PostgreSQL when DATABASE_URL is unset
-        url = settings_module.from_ini(args.ini, environ=environ, require_secret=False)["database.url"]
+        if devservices.requested(environ):
+            services.start(environ, get_appsettings(args.ini), with_redis=False)
+        try:
+            settings = settings_module.from_ini(args.ini, environ=environ, require_secret=False)
+        except settings_module.SettingsError as e:
+            sys.exit(f"minitwitter-migrate: {e}")
+        url, path = settings["database.url"], settings["migrations.path"]
+        parts = urlsplit(url)  # logged without the credentials
+        host = f"{parts.hostname}:{parts.port or 5432}" if parts.hostname else "a local socket"
+        where = f"{devservices.database_name(url)} on {host}"
         if args.rollback_all:
-            log.info("rolled back %d migration(s)", rollback_all(url))
+            log.info("rolled back %d migration(s) of %s in %s", rollback_all(url, path), path, where)
         else:
-            log.info("applied %d migration(s)", apply(url))
+            log.info("applied %d migration(s) of %s to %s", apply(url, path), path, where)
     finally:
         services.stop()
 

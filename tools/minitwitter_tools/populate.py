@@ -1,6 +1,6 @@
 """minitwitter-populate <ini> --dataset d1 [--scale N] [--force]: the benchmark datasets.
 
-Generates the deterministic dataset of ../shared/BENCH.md (numpy, fixed seed) and writes
+Generates the deterministic dataset of docs/BENCH.md (numpy, fixed seed) and writes
 it with COPY, in one transaction so a failure leaves the database as it was:
 
 - TRUNCATE first (also what lets COPY FREEZE skip the later vacuum's freezing pass);
@@ -24,10 +24,12 @@ from dataclasses import dataclass, replace
 import bcrypt
 import numpy as np
 import psycopg2
+from pyramid.paster import get_appsettings
 from tqdm import tqdm
 
+from minitwitter import devservices
 from minitwitter import settings as settings_module
-from minitwitter.devservices import DevServices, ensure_database
+from minitwitter.devservices import ensure_database
 from minitwitter.scripts import migrate
 
 PASSWORD = "minitwitter bench password"
@@ -366,9 +368,10 @@ def main(argv=None):
     dataset = DATASETS[args.dataset]
     dataset = replace(dataset, posts=dataset.posts * args.scale, likes=dataset.likes * args.scale)
     environ = dict(os.environ)
-    services = DevServices(environ.get("MINITWITTER_VAR", "var"))
+    services = devservices.DevServices(environ.get("MINITWITTER_VAR", "var"))
     try:
-        services.start(environ)  # the embedded PostgreSQL when DATABASE_URL is unset, as `make migrate`
+        if devservices.requested(environ):  # as `make migrate`: the embedded PostgreSQL when none is configured
+            services.start(environ, get_appsettings(args.ini), with_redis=False)
         settings = settings_module.from_ini(args.ini, environ=environ, require_secret=False)
         bad = populate(settings["database.url"], dataset, settings["bcrypt.rounds"], force=args.force)
     finally:

@@ -1,8 +1,10 @@
 """minitwitter-run <ini>: everything `make run` needs, in one process tree.
 
-1. Starts an embedded PostgreSQL and a Redis server where DATABASE_URL / REDIS_URL
-   are unset (minitwitter/devservices.py); with the URLs set it starts neither.
-2. Applies the migrations.
+1. Starts an embedded PostgreSQL and a Redis server where no URL is configured
+   (DATABASE_URL / REDIS_URL, or the ini's database.url / redis.url;
+   minitwitter/devservices.py); with the URLs set it starts neither. A development
+   command: it starts them without MINITWITTER_DEV_SERVICES.
+2. Applies the migrations (the ini's migrations.path).
 3. Serves the app under waitress (pserve) with a Celery worker and beat beside it.
 Ctrl-C (SIGINT) or SIGTERM stops all of them and leaves nothing running.
 """
@@ -16,6 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+from pyramid.paster import get_appsettings
+
+from minitwitter import settings as settings_module
 from minitwitter.devservices import DevServices, stop_groups
 from minitwitter.scripts import migrate
 
@@ -49,8 +54,10 @@ def main(argv=None):
     services = DevServices(var_path)
     children = []
     try:
-        env = services.start(dict(os.environ))
-        applied = migrate.apply(env["DATABASE_URL"])
+        ini_settings = get_appsettings(args.ini)
+        env = services.start(dict(os.environ), ini_settings)
+        settings = settings_module.load(ini_settings, env, require_secret=False)
+        applied = migrate.apply(settings["database.url"], settings["migrations.path"])
         log.info("migrations: %d applied", applied)
         port = env.setdefault("PORT", "6543")
         children.append(_spawn([_bin("pserve"), args.ini], env))

@@ -262,7 +262,7 @@ def markdown(report, label):
         f"# Stress {report['date']}{f' ({label})' if label else ''}",
         "",
         f"`pserve {report['ini']}` (one process); {report['writers']} writers for {report['seconds']} s over "
-        f"the same {len(TAGS)} hashtags, mutual follows and likes (minitwitter/scripts/stress.py).",
+        f"the same {len(TAGS)} hashtags, mutual follows and likes (tools/minitwitter_tools/stress.py).",
         "",
         "| requests | req/s | errors (5xx or no answer) | retries | deadlocks (PostgreSQL) | counts off | "
         "creates 201 / posts stored / idempotency keys |",

@@ -1,4 +1,4 @@
-"""minitwitter-bench <ini>: the table of ../shared/BENCH.md, measured with wrk.
+"""minitwitter-bench <ini>: the table of docs/BENCH.md, measured with wrk.
 
 The service runs as the ini runs it (pserve, waitress; --threads / --processes
 override) on the local database minitwitter_bench, loaded with D1 when empty (or
@@ -37,7 +37,8 @@ from pyramid.paster import get_appsettings
 from minitwitter import main as make_app
 from minitwitter import settings as settings_module
 from minitwitter.devservices import ensure_database, stop_groups
-from minitwitter.scripts import migrate, populate
+from minitwitter.scripts import migrate
+from minitwitter_tools import populate
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/minitwitter_bench"
 REDIS_URL = "redis://127.0.0.1:6379/2"
@@ -197,7 +198,7 @@ def fixtures(conn, base, tokens):
 
 
 def rows(f):
-    """(id, what, [(method, path, body, username), ...]) for every row of BENCH.md."""
+    """(id, what, [(method, path, body, username), ...]) for every row of docs/BENCH.md."""
     reader, writers, tags = f["typical"][:1], f["writers"], f["tags"]
 
     def get(path, users=reader):

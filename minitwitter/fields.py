@@ -4,8 +4,9 @@ the query string), so that one rule holds for each kind of value:
 - Text: a string (not a number, a list or an uploaded file), valid Unicode (no lone
   surrogates, which JSON's "\\ud800" can smuggle in and nothing downstream can encode),
   in NFC (what one keyboard types as "e" + U+0301 and another as "é" is one string).
-- Integer: an integer (a JSON number without a fraction, or ASCII digits in a form, path or
-  query), never a bool, a float or "4_2"; `true` is not post 1 and 42.5 is not post 42.
+- Integer: an integer (a JSON number without a fraction, 42 or 42.0 as JSON Schema has it, or
+  ASCII digits in a form, path or query), never a bool, 42.5 or "4_2": `true` is not post 1
+  and 42.5 is not post 42.
 """
 
 import re
@@ -49,6 +50,8 @@ class Integer(colander.Integer):
         if cstruct is colander.null:
             return colander.null
         _once(node, cstruct)
+        if isinstance(cstruct, float) and cstruct.is_integer():
+            cstruct = int(cstruct)  # JSON Schema's integer: 42.0 is 42, 42.5 is not an integer
         if isinstance(cstruct, bool) or not isinstance(cstruct, (int, str)):
             raise colander.Invalid(node, "Must be an integer")
         if isinstance(cstruct, str) and not _DIGITS.fullmatch(cstruct):

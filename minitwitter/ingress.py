@@ -11,8 +11,9 @@ WebOb, Cornice or a view; each refusal is a 4xx in the one JSON shape naming wha
   the API does not read gets a 415, and so does a charset other than UTF-8.
 - A JSON body is parsed once, here: invalid or deeply nested JSON is one 400, and a body that
   is not an object is refused; views get the result from `request.json_body`.
-- Forms are parsed once, here too: a field that is not UTF-8 or given twice is a 400 naming
-  it; in multipart bodies only `image` may be a file, and only one.
+- Forms are parsed once, here too: a field that is not UTF-8 is a 400 naming it; in
+  multipart bodies only `image` may be a file, and only one. (A known field given twice is
+  refused by its type, fields.py; unknown fields are ignored, repeated or not.)
 """
 
 import cgi
@@ -117,8 +118,8 @@ def _parse_form(request):
         name = part.name or ""
         if _has_surrogates(name):
             raise Refused(400, "body", "", "A field name is not valid UTF-8")
-        if name in fields:
-            raise Refused(400, "body", name, "Give this field once")
+        if name in fields and name in FILE_FIELDS:  # a repeated text field: fields.py says which
+            raise Refused(400, "body", name, "Send one file")
         if part.filename == "" and name in FILE_FIELDS and not part.value:
             fields.add(name, "")  # a form's empty file input: no file
         elif part.filename is not None:

@@ -41,6 +41,11 @@ DEFAULTS = {
     "bcrypt.rounds": "12",
     "smtp.url": "smtp://127.0.0.1:8025",
     "mail.from": "minitwitter <no-reply@minitwitter.local>",
+    # "X followed you" goes at most once per pair in this many hours (unfollow, follow again).
+    "mail.follow_email_hours": "24",
+    # The link in that email: a page a person can open, on the web client at public_url
+    # (the API itself needs a token). {public_url}, {username} and {id} are filled in.
+    "mail.profile_link": "{public_url}/@{username}",
     # Base of links in emails; defaults to http://127.0.0.1:<PORT or 6543>.
     "public_url": "",
     "media.root": "var/media",
@@ -78,6 +83,7 @@ INT_KEYS = {
     "retry.attempts",
     "feed.timeline_threshold",
     "posts.purge_after_days",
+    "mail.follow_email_hours",
 }
 FLOAT_KEYS = {"redis.timeout"}
 BOOL_KEYS = {"jwt.generate_secret"}

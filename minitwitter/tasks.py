@@ -266,7 +266,10 @@ def follow_email(queries, conn, payload, settings):
     followee = queries.outbox.mail_user(conn, user_id=payload["followee_id"])
     if follower is None or followee is None:
         return None
-    link = f"{settings['public_url']}/api/users/{follower['id']}/"
+    pair = {"follower_id": follower["id"], "followee_id": followee["id"]}
+    if not queries.outbox.note_follow_email(conn, hours=settings["mail.follow_email_hours"], **pair):
+        return None  # told already (an unfollow and a follow again)
+    link = settings["mail.profile_link"].format(public_url=settings["public_url"], **follower)
     body = f"Hello {followee['username']},\n\n{follower['username']} followed you on minitwitter: {link}\n"
     return compose(settings, followee["email"], f"{follower['username']} followed you", body)
 

@@ -41,3 +41,17 @@ SELECT id
 SELECT id, username, email
   FROM users
  WHERE id = :user_id;
+
+-- name: note_follow_email(follower_id, followee_id, hours)$
+-- Claim the right to send "follower followed you": true when no such email went to this
+-- pair within `hours`, and the send is recorded (in the claim's transaction, so a failed
+-- send records nothing). Index: follow_emails_pkey.
+WITH noted AS (
+    INSERT INTO follow_emails (follower_id, followee_id)
+    VALUES (:follower_id, :followee_id)
+    ON CONFLICT (follower_id, followee_id) DO UPDATE
+       SET sent_at = now()
+     WHERE follow_emails.sent_at < now() - make_interval(hours => :hours)
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM noted);

@@ -21,6 +21,7 @@ from minitwitter.devservices import DevServices, database_name, ensure_database,
 from minitwitter.scripts import migrate
 
 TABLES = [
+    "follow_emails",
     "idempotency_keys",
     "outbox",
     "refresh_tokens",

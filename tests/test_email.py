@@ -137,7 +137,30 @@ def test_a_follow_emails_the_followee_once(app, db, smtp):
     assert deliver.run(outbox_id) is False
     [message] = smtp.messages
     assert (message["To"], message["Subject"]) == ("bob@example.com", "alice followed you")
-    assert f"http://localhost/api/users/{alice['id']}/" in message.get_content()
+    # A page a person can open (the web client at public_url), not an API URL needing a token.
+    assert "http://localhost/@alice\r\n" in message.get_content() and "/api/" not in message.get_content()
+
+
+def test_follow_unfollow_follow_emails_once_a_day(app, db, smtp, monkeypatch):
+    alice, bob = signup(app, "alice"), signup(app, "bob")
+    for _ in range(3):
+        app.post(f"/api/users/{bob['id']}/follow/", headers=alice.headers, status=200)
+        app.delete(f"/api/users/{bob['id']}/follow/", headers=alice.headers, status=200)
+    app.post(f"/api/users/{alice['id']}/follow/", headers=bob.headers, status=200)  # another pair
+    rows = follow_rows(db)
+    assert len(rows) == 4  # each new follow asks; the task decides
+    assert [deliver.run(row[0]) for row in rows] == [True, False, False, True]
+    assert [(m["To"], m["Subject"]) for m in smtp.messages] == [
+        ("bob@example.com", "alice followed you"),
+        ("alice@example.com", "bob followed you"),
+    ]
+    assert all(sent_at(db, row[0]) is not None for row in rows)  # none is left to retry
+
+    # Past the interval (a setting), the next follow emails again.
+    monkeypatch.setitem(celery_app.minitwitter_settings, "mail.follow_email_hours", 0)
+    app.post(f"/api/users/{bob['id']}/follow/", headers=alice.headers, status=200)
+    assert deliver.run(follow_rows(db)[-1][0]) is True
+    assert len(smtp.messages) == 3
 
 
 def test_an_unfollow_and_a_failed_follow_ask_for_no_email(app, db):

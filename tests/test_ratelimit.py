@@ -66,3 +66,19 @@ def test_redis_down_fails_open(make_app, monkeypatch, caplog):
     for _ in range(3):
         app.post_json("/api/token/", {"username": "alice", "password": PASSWORD}, status=200)
     assert "failing open" in caplog.text
+
+
+def test_development_ini_lets_a_developer_sign_up_more_than_production_does():
+    """A developer trying the API hit 429 on the fifth sign-up with production's limit."""
+    import configparser
+    from pathlib import Path
+
+    from minitwitter.ratelimit import parse
+    from minitwitter.settings import DEFAULTS
+
+    root = Path(__file__).resolve().parent.parent
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read(root / "development.ini")
+    development = dict(ini["app:main"])
+    assert parse(development["ratelimit.signup"])[0] >= 100
+    assert parse(DEFAULTS["ratelimit.signup"]) == (5, 1800)  # production keeps Mastodon's figure

@@ -63,6 +63,17 @@ class PageSchema(colander.MappingSchema):
     querystring = PageQuery()
 
 
+class NumberedPageQuery(colander.MappingSchema):
+    """Lists in an order no integer key follows (names, ranks) page by number only."""
+
+    page = colander.SchemaNode(Integer(), validator=colander.Range(1, MAX_PAGE), missing=1)
+    page_size = colander.SchemaNode(Integer(), validator=colander.Range(1, MAX_PAGE_SIZE), missing=DEFAULT_PAGE_SIZE)
+
+
+class NumberedPageSchema(colander.MappingSchema):
+    querystring = NumberedPageQuery()
+
+
 @dataclass(frozen=True)
 class Page:
     size: int
@@ -90,6 +101,12 @@ def read_page(request):
     return Page(size, number, before=MAX_KEY, offset=(number - 1) * size, numbered_links=query["page"] is not None)
 
 
+def read_numbered_page(request):
+    query = request.validated["querystring"]
+    number, size = query["page"] or 1, query["page_size"]
+    return Page(size, number, before=MAX_KEY, offset=(number - 1) * size, numbered_links=True)
+
+
 def envelope(request, page, rows, results, count=None):
     """The page envelope, with next/previous links and a Link header.
 
@@ -99,7 +116,10 @@ def envelope(request, page, rows, results, count=None):
     has_next = len(rows) > page.size
     if not page.numbered_links:
         next_params = {"cursor": encode_cursor(rows[page.size - 1]["key"])} if has_next else None
-        previous_params = None  # a cursor only walks forward; page 1 is the link without one
+        # A cursor walks forward only: a keyset cursor holds the last key of its page, and the
+        # page before needs the first key of that one plus a query in the other direction for
+        # every list. Clients keep the cursors they followed; page 1 is the link without one.
+        previous_params = None
     else:
         next_params = {"page": page.number + 1} if has_next else None
         previous_params = {"page": page.number - 1} if page.number > 1 else None

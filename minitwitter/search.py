@@ -11,7 +11,7 @@ import colander
 from minitwitter import hashtags
 from minitwitter.errors import field_error
 from minitwitter.fields import Integer, Text
-from minitwitter.pagination import MAX_KEY, MAX_PAGE_SIZE, Page, PageQuery
+from minitwitter.pagination import MAX_KEY, MAX_PAGE, MAX_PAGE_SIZE, Page, PageQuery
 from minitwitter.schemas import trimmed_pattern
 
 MAX_QUERY_LENGTH = 200
@@ -55,6 +55,7 @@ class PostSearchSchema(colander.MappingSchema):
 
 class PrefixQuery(colander.MappingSchema):
     q = _q()
+    page = colander.SchemaNode(Integer(), validator=colander.Range(1, MAX_PAGE), missing=1)
     page_size = colander.SchemaNode(Integer(), validator=colander.Range(1, MAX_PAGE_SIZE), missing=PREFIX_LIMIT)
 
 

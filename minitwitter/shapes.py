@@ -137,8 +137,13 @@ ERROR = Shape(
 def page(item):
     return Shape(
         f"{item.name}Page",
-        f"A page of {item.name} objects. count is the total where it is kept (else null); "
-        "page is null on cursor pages; next and previous are links to follow as they are.",
+        f"A page of {item.name} objects. count is the exact total where one is kept: all posts, "
+        "a user's posts, a tag's posts, followers, following, likers, my favourite tags. It is "
+        "null on the feed (a per-reader total would be a row every followee's post updates), "
+        "search (counting every match reads them all) and my favourite tags' posts (a post under "
+        "several tags counts once: a count needs them all). page is null on cursor pages; next "
+        "and previous are links to follow as they are; previous is null on cursor pages (a keyset "
+        "cursor walks forward: keep the cursors you followed; page 1 is the link without one).",
         count=nullable(COUNT),
         page=nullable({"type": "integer", "minimum": 1}),
         page_size={"type": "integer", "minimum": 1},
@@ -150,3 +155,4 @@ def page(item):
 
 POST_PAGE = page(POST)
 PROFILE_PAGE = page(PROFILE)
+TAG_COUNT_PAGE = page(TAG_COUNT)

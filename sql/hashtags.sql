@@ -63,10 +63,16 @@ DELETE FROM favorite_hashtags f
  USING hashtags h
  WHERE f.user_id = :user_id AND f.hashtag_id = h.id AND h.name = :name;
 
--- name: list_favorites(user_id)
--- A user's favourite tags with their counts. Index: favorite_hashtags_pkey.
+-- name: list_favorites(user_id, offset, limit)
+-- A page of a user's favourite tags with their counts, by name. Index: favorite_hashtags_pkey.
 SELECT h.name, h.posts_count AS count
   FROM favorite_hashtags f
   JOIN hashtags h ON h.id = f.hashtag_id
  WHERE f.user_id = :user_id
- ORDER BY h.name;
+ ORDER BY h.name
+OFFSET :offset
+ LIMIT :limit;
+
+-- name: count_favorites(user_id)$
+-- users.favorite_hashtags_count, kept by tgr_favorite_hashtags_count. Index: users_pkey.
+SELECT favorite_hashtags_count FROM users WHERE id = :user_id;

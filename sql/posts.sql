@@ -120,3 +120,8 @@ SELECT gone.id, ig.path, ig.thumbnail_path
 -- name: is_live(post_id)$
 -- Index: posts_pkey.
 SELECT EXISTS (SELECT 1 FROM posts WHERE id = :post_id AND deleted_at IS NULL);
+
+-- name: count_live_posts()$
+-- All live posts: the 16 rows of the split counter post_totals (migration 0008), summed.
+-- Index: post_totals_pkey (a 16-row table).
+SELECT coalesce(sum(live), 0)::bigint FROM post_totals;

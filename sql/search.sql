@@ -80,7 +80,7 @@ SELECT p.id AS key
 OFFSET :offset
  LIMIT :limit;
 
--- name: search_hashtags(pattern, limit)
+-- name: search_hashtags(pattern, offset, limit)
 -- Tags in use whose name starts with a prefix (:pattern is 'prefix%' with % _ \ escaped),
 -- most used first. Index: idx_hashtags_name_pattern (text_pattern_ops serves LIKE 'pre%'
 -- whatever the collation); the matches are then sorted by count.
@@ -89,9 +89,10 @@ SELECT name, posts_count AS count
  WHERE name LIKE :pattern
    AND posts_count > 0
  ORDER BY posts_count DESC, name
+OFFSET :offset
  LIMIT :limit;
 
--- name: search_users(pattern, viewer_id, limit)
+-- name: search_users(pattern, viewer_id, offset, limit)
 -- Profiles whose username starts with a prefix, any case (:pattern is lower-case
 -- 'prefix%' with % _ \ escaped), in username order, with whether the viewer follows each.
 -- Index: idx_users_username_pattern (lower(username) text_pattern_ops) serves the LIKE and,
@@ -103,4 +104,5 @@ SELECT u.id, u.username, u.created_at, u.followers_count, u.following_count, u.p
   FROM users u
  WHERE lower(u.username) LIKE :pattern
  ORDER BY lower(u.username) USING ~<~
+OFFSET :offset
  LIMIT :limit;

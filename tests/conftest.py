@@ -133,6 +133,7 @@ def _clean(request):
     conn.autocommit = True
     with conn.cursor() as cur:
         cur.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        cur.execute("UPDATE post_totals SET live = 0")  # TRUNCATE fires no row trigger
     conn.close()
     redis.Redis.from_url(urls["REDIS_URL"]).flushdb()
 

@@ -79,6 +79,12 @@ def assert_counts_exact(db):
             SELECT 'hashtag', h.id FROM hashtags h
              WHERE h.posts_count <> (SELECT count(*) FROM post_hashtags ph JOIN posts p ON p.id = ph.post_id
                                       WHERE ph.hashtag_id = h.id AND p.deleted_at IS NULL)
+            UNION ALL
+            SELECT 'post_totals', s.slot FROM post_totals s
+             WHERE s.live <> (SELECT count(*) FROM posts WHERE id % 16 = s.slot AND deleted_at IS NULL)
+            UNION ALL
+            SELECT 'favorites', u.id FROM users u
+             WHERE u.favorite_hashtags_count <> (SELECT count(*) FROM favorite_hashtags WHERE user_id = u.id)
             """
         )
         assert cur.fetchall() == []

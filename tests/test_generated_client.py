@@ -144,7 +144,7 @@ def test_a_users_journey_through_the_generated_client(server, client_package):
     found = call("search.search_posts_get", client=as_ben, q="again")
     assert [p.id for p in found.results] == [post.id]
     users = call("search.search_users_get", client=as_ben, q="an")
-    assert [(u.username, u.followed_by_me) for u in users] == [("ana", True)]
+    assert [(u.username, u.followed_by_me) for u in users.results] == [("ana", True)]
 
     # Refresh (rotation), then log out: the revoked family refreshes no more.
     fresh = call(

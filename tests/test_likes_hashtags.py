@@ -135,7 +135,7 @@ def test_favorite_hashtags(app, alice, bob):
     assert app.post("/api/hashtags/Cats/favorite/", headers=alice.headers).json == {"name": "cats", "favorite": True}
     app.post("/api/hashtags/cats/favorite/", headers=alice.headers)  # idempotent
     app.post("/api/hashtags/%23dogs/favorite/", headers=alice.headers)
-    assert app.get("/api/favorite_hashtags/", headers=alice.headers).json == [
+    assert app.get("/api/favorite_hashtags/", headers=alice.headers).json["results"] == [
         {"name": "cats", "count": 2},
         {"name": "dogs", "count": 2},
     ]
@@ -145,13 +145,15 @@ def test_favorite_hashtags(app, alice, bob):
     assert [p["id"] for p in two["results"]] == [dogs["id"], cats["id"]]
     assert [p["id"] for p in app.get(two["next"], headers=alice.headers).json["results"]] == [both["id"]]
     assert app.delete("/api/hashtags/cats/favorite/", headers=alice.headers).json == {"name": "cats", "favorite": False}
-    assert app.get("/api/favorite_hashtags/", headers=alice.headers).json == [{"name": "dogs", "count": 2}]
-    assert app.get("/api/favorite_hashtags/", headers=bob.headers).json == []
+    assert app.get("/api/favorite_hashtags/", headers=alice.headers).json["results"] == [{"name": "dogs", "count": 2}]
+    assert app.get("/api/favorite_hashtags/", headers=bob.headers).json["results"] == []
 
 
 def test_favorite_a_tag_nobody_used_yet(app, alice):
     assert app.post("/api/hashtags/brandnew/favorite/", headers=alice.headers).json["favorite"] is True
-    assert app.get("/api/favorite_hashtags/", headers=alice.headers).json == [{"name": "brandnew", "count": 0}]
+    assert app.get("/api/favorite_hashtags/", headers=alice.headers).json["results"] == [
+        {"name": "brandnew", "count": 0}
+    ]
     assert app.get("/api/popular_hashtags/", headers=alice.headers).json == []
 
 
@@ -172,3 +174,50 @@ def test_a_tag_name_the_api_returns_is_a_tag_it_takes(app, alice):
     assert [p["id"] for p in page["results"]] == [post["id"]]
     assert create(app, alice, "#" + "ß" * 60).json["hashtags"] == []
     assert_error(app.post("/api/hashtags/" + "%C3%9F" * 60 + "/favorite/", headers=alice.headers, status=400), 400)
+
+
+def test_lists_count_what_is_kept(app, alice, bob, db):
+    """count on all posts (a split counter), likers (likes_count) and my favourite tags."""
+    ids = [
+        app.post_json("/api/posts/", {"text": f"post {i} #t{i}"}, headers=alice.headers).json["id"] for i in range(20)
+    ]
+    assert app.get("/api/posts/", headers=bob.headers).json["count"] == 20
+    app.delete(f"/api/posts/{ids[3]}/", headers=alice.headers)
+    app.delete_json("/api/posts/", {"id_post": ids[19]}, headers=alice.headers)
+    for query in ("", "?page=2&page_size=5", "?page_size=1"):  # cached pages see it too
+        assert app.get(f"/api/posts/{query}", headers=bob.headers).json["count"] == 18
+    with db.cursor() as cur:  # 16 rows, each counting the live posts whose id % 16 is its slot
+        cur.execute("SELECT count(*), sum(live), max(live) FROM post_totals")
+        assert cur.fetchone() == (16, 18, 2)
+
+    app.post(f"/api/posts/{ids[0]}/like/", headers=bob.headers)
+    app.post(f"/api/posts/{ids[0]}/like/", headers=alice.headers)
+    likers = app.get(f"/api/posts/{ids[0]}/likes/", headers=bob.headers).json
+    assert likers["count"] == 2 and len(likers["results"]) == 2
+
+    for i in range(7):
+        app.post(f"/api/hashtags/t{i}/favorite/", headers=bob.headers)
+    app.delete("/api/hashtags/t0/favorite/", headers=bob.headers)
+    first = app.get("/api/favorite_hashtags/?page_size=4", headers=bob.headers).json
+    assert first["count"] == 6 and [t["name"] for t in first["results"]] == ["t1", "t2", "t3", "t4"]
+    second = app.get(first["next"].replace("http://localhost", ""), headers=bob.headers).json
+    assert [t["name"] for t in second["results"]] == ["t5", "t6"] and second["next"] is None
+    assert second["previous"] is not None
+    assert app.get("/api/favorite_hashtags/", headers=alice.headers).json["count"] == 0
+
+
+def test_prefix_searches_answer_pages(app, alice, make_user):
+    for name in ("ana_a", "ana_b", "ana_c"):
+        make_user(name)
+    first = app.get("/api/search/users/?q=ana&page_size=2", headers=alice.headers).json
+    assert [u["username"] for u in first["results"]] == ["ana_a", "ana_b"] and first["count"] is None
+    second = app.get(first["next"].replace("http://localhost", ""), headers=alice.headers).json
+    assert [u["username"] for u in second["results"]] == ["ana_c"] and second["next"] is None
+    app.post_json("/api/posts/", {"text": "#lisboa #lima"}, headers=alice.headers)
+    tags = app.get("/api/search/hashtags/?q=li", headers=alice.headers).json
+    assert {t["name"] for t in tags["results"]} == {"lisboa", "lima"} and tags["page"] == 1
+
+
+def test_popular_hashtags_stay_a_bare_array_for_older_clients(app, alice):
+    app.post_json("/api/posts/", {"text": "#one"}, headers=alice.headers)
+    assert app.get("/api/popular_hashtags/", headers=alice.headers).json == [{"name": "one", "count": 1}]

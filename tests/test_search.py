@@ -185,8 +185,8 @@ def test_special_characters_alone_are_plain_text(app, alice, char):
     for order in ("newest", "relevance"):
         assert search(app, alice, char, order=order).json["results"] == []
         assert search(app, alice, f"#{char}", order=order).status_int == 200
-    assert app.get("/api/search/hashtags/", {"q": char}, headers=alice.headers).json == []
-    assert app.get("/api/search/users/", {"q": char}, headers=alice.headers).json == []
+    assert app.get("/api/search/hashtags/", {"q": char}, headers=alice.headers).json["results"] == []
+    assert app.get("/api/search/users/", {"q": char}, headers=alice.headers).json["results"] == []
 
 
 @pytest.mark.parametrize("char", SPECIAL)
@@ -242,7 +242,7 @@ def test_a_page_costs_the_same_few_queries_whatever_it_holds(app, alice):
 
 
 def hashtags(app, user, q, **params):
-    return app.get("/api/search/hashtags/", {"q": q, **params}, headers=user.headers).json
+    return app.get("/api/search/hashtags/", {"q": q, **params}, headers=user.headers).json["results"]
 
 
 def test_hashtags_by_prefix_most_used_first(app, alice):
@@ -283,7 +283,7 @@ def test_hashtag_counts_follow_deletes(app, alice):
 
 
 def users(app, user, q, **params):
-    return app.get("/api/search/users/", {"q": q, **params}, headers=user.headers).json
+    return app.get("/api/search/users/", {"q": q, **params}, headers=user.headers).json["results"]
 
 
 def test_users_by_prefix_any_case(app, alice, bob, make_user):
@@ -343,8 +343,8 @@ EXPLAINED = [
     ("search_tagged_posts", {"tags": [TAG_1, TAG_2], "query": '"common"', **NEWEST}, "post_hashtags_pkey"),
     ("search_posts_by_relevance", {"query": '"u77"', "tags": [], "offset": 0, "limit": 21}, "idx_posts_search"),
     ("search_posts_by_relevance", {"query": '"u77"', "tags": [TAG_1], "offset": 0, "limit": 21}, "idx_posts_search"),
-    ("search_hashtags", {"pattern": "ab%", "limit": 10}, "idx_hashtags_name_pattern"),
-    ("search_users", {"pattern": "user01%", "viewer_id": 1, "limit": 10}, "idx_users_username_pattern"),
+    ("search_hashtags", {"pattern": "ab%", "offset": 0, "limit": 10}, "idx_hashtags_name_pattern"),
+    ("search_users", {"pattern": "user01%", "viewer_id": 1, "offset": 0, "limit": 10}, "idx_users_username_pattern"),
 ]
 
 

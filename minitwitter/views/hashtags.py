@@ -5,7 +5,7 @@ from cornice.validators import colander_validator
 
 from minitwitter import freshness, hashtags, schemas
 from minitwitter.freshness import cached_page
-from minitwitter.pagination import PageSchema, envelope, read_page
+from minitwitter.pagination import NumberedPageSchema, PageSchema, envelope, read_numbered_page, read_page
 from minitwitter.rendering import posts_by_ids
 from minitwitter.responses import cached_response
 
@@ -68,9 +68,13 @@ def remove_favorite(request):
     return {"name": name, "favorite": False}
 
 
-@favorites.get()
+@favorites.get(schema=NumberedPageSchema(), validators=(colander_validator,))
 def list_favorites(request):
-    return list(request.queries.hashtags.list_favorites(request.db, user_id=request.authenticated_userid))
+    """My favourite tags by name, with the number of posts of each; count is how many I have."""
+    page, me = read_numbered_page(request), request.authenticated_userid
+    rows = list(request.queries.hashtags.list_favorites(request.db, user_id=me, offset=page.offset, limit=page.limit))
+    count = request.queries.hashtags.count_favorites(request.db, user_id=me)
+    return envelope(request, page, rows, rows[: page.size], count=count)
 
 
 @favorite_posts.get(schema=PageSchema(), validators=(colander_validator,))

@@ -34,15 +34,14 @@ def unlike_post(request):
 @likers.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
 def list_likers(request):
     post_id = request.validated["path"]["id"]
-    if not request.queries.posts.is_live(request.db, post_id=post_id):
-        raise http_error(404, "No such post")
+    post = _post_or_404(request, post_id, liked=set())  # its likes_count is the likers' count
     page = read_page(request)
     rows = list(
         request.queries.likes.list_likers(
             request.db, post_id=post_id, viewer_id=request.authenticated_userid, **page.params
         )
     )
-    return envelope(request, page, rows, [profile_json(r) for r in rows[: page.size]])
+    return envelope(request, page, rows, [profile_json(r) for r in rows[: page.size]], count=post["likes_count"])
 
 
 def _post_or_404(request, post_id, liked):

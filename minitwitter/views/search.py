@@ -4,7 +4,7 @@ from cornice import Service
 from cornice.validators import colander_validator
 
 from minitwitter import freshness, search
-from minitwitter.pagination import envelope, read_page
+from minitwitter.pagination import envelope, read_numbered_page, read_page
 from minitwitter.rendering import posts_by_ids, profile_json
 from minitwitter.responses import cached_response
 
@@ -47,25 +47,38 @@ def search_posts_view(request):
     return envelope(request, page, rows, posts_by_ids(request, [r["key"] for r in rows[: page.size]]))
 
 
+# Prefix matches page by number (their order is by count or name, not by an id) and count
+# is null: counting every match would read them all, which the page saves.
+
+
 @search_hashtags.get(schema=search.PrefixSchema(), validators=(colander_validator,))
 def search_hashtags_view(request):
-    """Tags for autocomplete, most used first: `[{"name", "count"}]`, up to page_size."""
-    query = request.validated["querystring"]
-    prefix = query["q"].removeprefix("#").casefold()  # how hashtags.normalize stores a name
-    if not prefix:
-        return []
-    pattern = search.like_prefix(prefix)
-    return list(request.queries.search.search_hashtags(request.db, pattern=pattern, limit=query["page_size"]))
+    """Tags for autocomplete, most used first: a page of `{"name", "count"}`."""
+    page = read_numbered_page(request)
+    prefix = request.validated["querystring"]["q"].removeprefix("#").casefold()  # as hashtags.normalize stores it
+    rows = []
+    if prefix:
+        pattern = search.like_prefix(prefix)
+        rows = list(
+            request.queries.search.search_hashtags(request.db, pattern=pattern, offset=page.offset, limit=page.limit)
+        )
+    return envelope(request, page, rows, [{"name": r["name"], "count": r["count"]} for r in rows[: page.size]])
 
 
 @search_users.get(schema=search.PrefixSchema(), validators=(colander_validator,))
 def search_users_view(request):
-    """Profiles for autocomplete and mentions, in username order, up to page_size."""
-    query = request.validated["querystring"]
-    prefix = query["q"].removeprefix("@").lower()  # usernames compare as lower(username)
-    if not prefix:
-        return []
-    rows = request.queries.search.search_users(
-        request.db, pattern=search.like_prefix(prefix), viewer_id=request.authenticated_userid, limit=query["page_size"]
-    )
-    return [profile_json(row) for row in rows]
+    """Profiles for autocomplete and mentions, in username order."""
+    page = read_numbered_page(request)
+    prefix = request.validated["querystring"]["q"].removeprefix("@").lower()  # usernames compare as lower(username)
+    rows = []
+    if prefix:
+        rows = list(
+            request.queries.search.search_users(
+                request.db,
+                pattern=search.like_prefix(prefix),
+                viewer_id=request.authenticated_userid,
+                offset=page.offset,
+                limit=page.limit,
+            )
+        )
+    return envelope(request, page, rows, [profile_json(row) for row in rows[: page.size]])

@@ -365,6 +365,7 @@ def reset_database(url):
         cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE '%%yoyo%%'")
         tables = ", ".join(f'"{row[0]}"' for row in cur.fetchall())
         cur.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        cur.execute("INSERT INTO post_totals (slot) SELECT generate_series(0, 15)")  # the split counter's rows
     conn.close()
 
 

@@ -53,6 +53,8 @@ COUNTS_OFF = {
     "hashtags": """SELECT count(*) FROM hashtags h
                     WHERE posts_count <> (SELECT count(*) FROM post_hashtags ph JOIN posts p ON p.id = ph.post_id
                                            WHERE ph.hashtag_id = h.id AND p.deleted_at IS NULL)""",
+    "post_totals": """SELECT count(*) FROM post_totals s
+                       WHERE live <> (SELECT count(*) FROM posts WHERE id % 16 = s.slot AND deleted_at IS NULL)""",
 }
 DEADLOCKS = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
 

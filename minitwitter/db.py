@@ -57,7 +57,7 @@ class Pool:
     Not psycopg2.pool: its pools close any returned connection beyond `minconn`, so
     under concurrency most requests paid for a new PostgreSQL session (a fork and an
     authentication, several ms): that is why waitress with 8 threads measured 5 times
-    slower than with 1 (BENCH.md). Here connections open lazily, up to `maxconn`, and
+    slower than with 1 (docs/BENCH.md). Here connections open lazily, up to `maxconn`, and
     stay open; a request finding none free waits for one rather than failing.
     """
 

@@ -39,7 +39,10 @@ class Server:
         command = [str(self.bin / args[0]), *map(str, args[1:])]
         if os.geteuid() == 0:  # initdb and postgres refuse to run as root
             command = ["runuser", "-u", "postgres", "--", *command]
-        return subprocess.run(command, check=True, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.strip() or done.stdout.strip()}")
+        return done
 
     @property
     def running(self):
@@ -51,7 +54,7 @@ class Server:
 
     def stop(self, mode="fast"):
         if self.running:
-            with contextlib.suppress(subprocess.SubprocessError):
+            with contextlib.suppress(subprocess.SubprocessError, RuntimeError):
                 self.run("pg_ctl", "stop", "-m", mode, "-w", "-D", self.data)
 
     def kill(self):

@@ -51,6 +51,8 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout queue 10s
+    # no healthy process (the database is down: /api/health/ is 503): the API's error shape
+    errorfile 503 {errorfile}
     # a process that dies under a request: the request goes to another one
     retries 2
     option redispatch 1
@@ -64,6 +66,17 @@ backend web
     http-check expect status 200
     default-server inter 500ms fall 2 rise 2 maxconn {maxconn}
 {servers}
+"""
+
+HAPROXY_503 = """\
+HTTP/1.1 503 Service Unavailable\r
+Content-Type: application/json\r
+Retry-After: 1\r
+Cache-Control: no-store\r
+Connection: close\r
+\r
+{"code": 503, "error": "Service Unavailable", "message": "No API process can serve this now, retry shortly", \
+"details": []}
 """
 
 PGBOUNCER_INI = """\
@@ -364,7 +377,9 @@ class Topology:
 
     def start_haproxy(self):
         servers = "\n".join(f"    server web{i} 127.0.0.1:{p} check" for i, p in enumerate(self.api_ports))
-        cfg = HAPROXY_CFG.format(port=self.port, servers=servers, maxconn=64)
+        errorfile = self.root / "haproxy-503.http"
+        errorfile.write_text(HAPROXY_503)
+        cfg = HAPROXY_CFG.format(port=self.port, servers=servers, maxconn=64, errorfile=errorfile)
         path = self.root / "haproxy.cfg"
         path.write_text(cfg)
         self.haproxy = Process("haproxy", ["haproxy", "-f", path, "-db"], log_path=self.root / "haproxy.log").start()

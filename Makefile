@@ -12,7 +12,7 @@ INI ?= development.ini
 # outside make never do.
 export MINITWITTER_DEV_SERVICES ?= 1
 
-.PHONY: run test lint format migrate install clean populate bench faults stress
+.PHONY: run test lint format migrate install clean populate bench faults stress cluster cluster-faults
 
 # The bench needs the tools' `bench` extra (matplotlib) and wrk.
 BENCH_INSTALLED := $(VENV)/.bench-installed
@@ -29,6 +29,17 @@ install: $(INSTALLED)
 
 run: $(INSTALLED)
 	$(BIN)/minitwitter-run $(INI)
+
+# The scaled-out topology on this machine (tools/minitwitter_tools/cluster.py): haproxy on
+# PORT in front of one `pserve production.ini` per core, PgBouncer, a PostgreSQL primary
+# and streaming replica, Redis, RabbitMQ, a Celery worker per queue and one beat; what
+# DATABASE_URL, REDIS_URL, CELERY_BROKER_URL name is used instead. Ctrl-C stops it all.
+# CLUSTER_ARGS="--processes 1 --redis cluster" for others (minitwitter-cluster --help).
+CLUSTER_ARGS ?=
+cluster: $(INSTALLED)
+	command -v haproxy >/dev/null && command -v pgbouncer >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq haproxy pgbouncer)
+	$(BIN)/minitwitter-cluster production.ini $(CLUSTER_ARGS)
 
 test: $(INSTALLED)
 	$(BIN)/pytest -q tests
@@ -62,6 +73,15 @@ bench: $(BENCH_INSTALLED)
 FAULTS_ARGS ?=
 faults: $(INSTALLED)
 	$(BIN)/minitwitter-faults production.ini $(FAULTS_ARGS)
+
+# Faults on the topology of `make cluster` (replica, an API process, PgBouncer; a Redis
+# Cluster master with --redis cluster; RabbitMQ last with --rabbitmq-restart):
+# bench/results/cluster-faults-<date>.{md,json}; non-zero when a requirement fails.
+CLUSTER_FAULTS_ARGS ?=
+cluster-faults: $(INSTALLED)
+	command -v haproxy >/dev/null && command -v pgbouncer >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq haproxy pgbouncer)
+	$(BIN)/minitwitter-cluster-faults production.ini $(CLUSTER_FAULTS_ARGS)
 
 # 32 writers for 30 s over shared hashtags and mutual follows against `pserve production.ini`
 # (port 6610, database minitwitter_stress): errors, retries, exact counts afterwards;

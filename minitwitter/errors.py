@@ -130,6 +130,7 @@ def transaction_rolled_back(exc, request):
 
 
 @exception_view_config(psycopg2.OperationalError)
+@exception_view_config(psycopg2.InterfaceError)  # a connection a pooler restart closed under us
 def database_unavailable(exc, request):
     log.error("database unavailable: %s", str(exc).strip())
     return http_error(503, "The database is unavailable, retry shortly", headers={"Retry-After": "1"})

@@ -12,11 +12,14 @@ from pathlib import Path
 # Environment variable -> setting key.
 ENV_OVERRIDES = {
     "DATABASE_URL": "database.url",
+    "DATABASE_REPLICA_URLS": "database.replica_urls",
+    "DATABASE_STATEMENT_TIMEOUT": "database.statement_timeout",
     "REDIS_URL": "redis.url",
     "CELERY_BROKER_URL": "celery.broker_url",
     "JWT_SECRET": "jwt.secret",
     "SMTP_URL": "smtp.url",
     "MEDIA_ROOT": "media.root",
+    "PUBLIC_URL": "public_url",
     "PORT": "port",
     "BCRYPT_ROUNDS": "bcrypt.rounds",
     "RATELIMIT_LOGIN": "ratelimit.login",
@@ -27,8 +30,14 @@ ENV_OVERRIDES = {
 DEFAULTS = {
     "database.url": "",
     "database.pool_max": "10",
-    # Milliseconds; every statement of a request is bounded.
+    # Milliseconds; every statement of a request is bounded. 0: sent by nobody, for
+    # PgBouncer in transaction mode (it refuses startup options): set it on the server,
+    # ALTER DATABASE minitwitter SET statement_timeout = '3s'.
     "database.statement_timeout": "5000",
+    # Streaming replicas for reads (space- or comma-separated URLs; db.py): a GET uses one
+    # unless it has not replayed the viewer's last commit, or lags more than the bound.
+    "database.replica_urls": "",
+    "replica.max_lag_ms": "1000",
     "redis.url": "",
     # Seconds; every Redis call is bounded, and a miss is served from PostgreSQL.
     "redis.timeout": "0.25",
@@ -76,6 +85,7 @@ DEFAULTS = {
 INT_KEYS = {
     "database.pool_max",
     "database.statement_timeout",
+    "replica.max_lag_ms",
     "jwt.access_ttl",
     "jwt.refresh_ttl",
     "bcrypt.rounds",
@@ -126,6 +136,8 @@ def load(settings, environ=None, require_secret=True):
         result[key] = float(result[key])
     for key in BOOL_KEYS:
         result[key] = asbool(result[key])
+    urls = result["database.replica_urls"]
+    result["database.replica_urls"] = urls.replace(",", " ").split() if isinstance(urls, str) else list(urls)
     if not result["sql.path"]:
         result["sql.path"] = str(DEFAULT_SQL_PATH)
     if not result["migrations.path"]:

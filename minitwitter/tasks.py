@@ -26,6 +26,7 @@ from kombu import Connection
 from minitwitter import freshness, media
 from minitwitter import queries as queries_module
 from minitwitter.cache import Cache
+from minitwitter.db import startup_options
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def _db():
         conn = psycopg2.connect(
             settings["database.url"],
             cursor_factory=psycopg2.extras.RealDictCursor,
-            options=f"-c statement_timeout={int(settings['database.statement_timeout'])}",
+            options=startup_options(settings["database.statement_timeout"]),
             application_name="minitwitter-worker",
         )
         _local.conn = conn

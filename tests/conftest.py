@@ -37,8 +37,8 @@ TABLES = [
 PASSWORD = "correct horse"
 
 
-# Several test runs can share one machine (MINITWITTER_TEST_SLOT=0..5): each slot has
-# its own database and its own Redis database number.
+# Several test runs can share one machine (MINITWITTER_TEST_SLOT=0..6): each slot has
+# its own database and its own Redis database number (9 + slot: Redis has 16).
 SLOT = int(os.environ.get("MINITWITTER_TEST_SLOT", "0"))
 
 

@@ -1,0 +1,160 @@
+"""Reads on a streaming replica, never staler than the reader's own writes (db.py).
+
+A real primary and a real hot standby (initdb, pg_basebackup -R) start once per session
+in a temp dir; replay is paused with pg_wal_replay_pause() to hold the replica behind.
+"""
+
+import shutil
+import tempfile
+import time
+
+import jwt
+import psycopg2
+import pytest
+from conftest import signup
+
+from minitwitter.db import READS, Pool, startup_options
+from minitwitter.devservices import ensure_database
+from minitwitter.scripts import migrate
+from minitwitter_tools.pgcluster import PrimaryReplica, pg_bin
+
+
+@pytest.fixture(scope="session")
+def pair():
+    if pg_bin() is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_basebackup) are not installed in /usr/lib/postgresql")
+    root = tempfile.mkdtemp(prefix="minitwitter-replicas-")
+    pair = PrimaryReplica(root)
+    try:
+        pair.start()
+        url = pair.primary.url("minitwitter")
+        ensure_database(url)
+        migrate.apply(url)
+        pair.wait_replayed()
+        yield pair
+    finally:
+        pair.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def replica_app(pair, make_app, monkeypatch):
+    """An app whose database is the pair's primary, reading from its replica."""
+    monkeypatch.setenv("DATABASE_URL", pair.primary.url("minitwitter"))
+    monkeypatch.setenv("DATABASE_REPLICA_URLS", pair.replica.url("minitwitter"))
+    yield lambda **settings: make_app(**settings)
+    pair.pause_replay(False)
+    with psycopg2.connect(pair.primary.url("minitwitter")) as conn, conn.cursor() as cur:
+        cur.execute("TRUNCATE users, posts, hashtags, outbox, refresh_tokens RESTART IDENTITY CASCADE")
+    conn.close()
+
+
+def settled(app, username):
+    """A signed-up user whose token is an hour old: its sign-up is no news to any replica
+    (a token younger than replica.max_lag_ms always reads from the primary)."""
+    user = signup(app, username)
+    secret = app.app.registry.settings["jwt.secret"]
+    claims = jwt.decode(user["access"], options={"verify_signature": False})
+    claims["iat"] = int(time.time()) - 3600
+    user["access"] = jwt.encode(claims, secret, algorithm="HS256")
+    return user
+
+
+def reads(target):
+    return READS.labels(target)._value.get()
+
+
+def ids(response):
+    return [post["id"] for post in response.json["results"]]
+
+
+def test_the_writer_sees_every_write_and_others_lag_within_the_bound(replica_app, pair):
+    app = replica_app(**{"replica.max_lag_ms": "600000"})
+    alice, bob = settled(app, "alice"), settled(app, "bob")
+    pair.wait_replayed()
+    replica_reads = reads("replica")
+    app.get("/api/posts/", headers=bob.headers, status=200)
+    assert reads("replica") == replica_reads + 1
+
+    pair.pause_replay()
+    post = app.post_json("/api/posts/", {"text": "while the replica waits"}, headers=alice.headers, status=201).json
+    edited = app.patch_json(f"/api/posts/{post['id']}/", {"text": "edited"}, headers=alice.headers, status=200).json
+    assert edited["text"] == "edited"
+
+    # bob reads the replica, behind within the bound: he does not see it yet...
+    replica_reads = reads("replica")
+    assert post["id"] not in ids(app.get("/api/posts/", headers=bob.headers))
+    app.get(f"/api/posts/{post['id']}/", headers=bob.headers, status=404)
+    assert reads("replica") == replica_reads + 2
+    # ...and what he read there filled no shared cache entry: alice sees her post, edited
+    primary_reads = reads("primary")
+    assert post["id"] in ids(app.get("/api/posts/", headers=alice.headers))
+    assert app.get(f"/api/posts/{post['id']}/", headers=alice.headers).json["text"] == "edited"
+    assert reads("primary") == primary_reads + 2
+    # (what alice's reads on the primary cached is current for everyone)
+    assert post["id"] in ids(app.get("/api/posts/", headers=bob.headers))
+
+    pair.pause_replay(False)
+    pair.wait_replayed()
+    replica_reads = reads("replica")  # alice's last write is replayed: she reads the replica again
+    assert post["id"] in ids(app.get(f"/api/users/{alice['id']}/posts/", headers=alice.headers))
+    assert reads("replica") == replica_reads + 1
+
+
+def test_a_replica_behind_by_more_than_the_bound_is_skipped(replica_app, pair):
+    app = replica_app(**{"replica.max_lag_ms": "1"})
+    alice, bob = settled(app, "alice"), settled(app, "bob")
+    pair.wait_replayed()
+    pair.pause_replay()
+    post = app.post_json("/api/posts/", {"text": "news"}, headers=alice.headers, status=201).json
+
+    primary_reads = reads("primary")
+    assert post["id"] in ids(app.get("/api/posts/", headers=bob.headers))
+    assert reads("primary") == primary_reads + 1
+
+
+def test_a_fresh_token_reads_from_the_primary(replica_app, pair):
+    app = replica_app(**{"replica.max_lag_ms": "600000"})
+    pair.pause_replay()
+    carol = signup(app, "carol")  # the replica has neither her sign-up nor her login
+    assert app.get("/api/users/me/", headers=carol.headers, status=200).json["username"] == "carol"
+
+
+def test_the_health_check_reports_the_primary(replica_app, pair):
+    app = replica_app()
+    replica_reads = reads("replica")
+    assert app.get("/api/health/", status=200).json["database"] == "ok"
+    assert reads("replica") == replica_reads
+
+
+def test_a_replica_down_sends_every_read_to_the_primary(replica_app, pair):
+    app = replica_app(**{"replica.max_lag_ms": "600000"})
+    alice = settled(app, "alice")
+    post = app.post_json("/api/posts/", {"text": "kept"}, headers=alice.headers, status=201).json
+    pair.wait_replayed()
+    replica_reads = reads("replica")
+    app.get("/api/users/me/", headers=alice.headers, status=200)  # leaves a pooled replica connection
+    assert reads("replica") == replica_reads + 1
+
+    pair.replica.stop("immediate")
+    try:
+        primary_reads = reads("primary")
+        for n in range(1, 6):  # other URLs each time: no response comes from the cache
+            assert post["id"] in ids(app.get(f"/api/posts/?page_size={n}", headers=alice.headers, status=200))
+            path = f"/api/users/{alice['id']}/posts/?page_size={n}"
+            assert post["id"] in ids(app.get(path, headers=alice.headers, status=200))
+        assert reads("primary") == primary_reads + 10
+    finally:
+        pair.replica.start()
+
+
+def test_no_statement_timeout_option_for_pgbouncer(services):
+    assert startup_options(3000) == "-c statement_timeout=3000"
+    assert startup_options(0) == ""
+    pool = Pool(services["DATABASE_URL"], maxconn=1, statement_timeout_ms=0)
+    conn = pool.getconn()
+    with conn.cursor() as cur:
+        cur.execute("SELECT current_setting('statement_timeout') AS timeout")
+        assert cur.fetchone()["timeout"] == "0"  # the server's default: nothing sent
+    conn.rollback()
+    pool.putconn(conn)

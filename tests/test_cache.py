@@ -74,7 +74,7 @@ def test_a_response_is_served_only_while_all_it_was_made_from_is_current(service
 
 def test_whole_responses_change_with_every_write_they_show(app, alice, bob, make_user, redis_client):
     """The same viewer asking the same URL again is served the stored response
-    (responses.py) until something it shows changes."""
+    (response_cache.py) until something it shows changes."""
     carol = make_user("carol")
     app.post(f"/api/users/{alice['id']}/follow/", headers=bob.headers)
     first = create(app, alice, "one #tag word").json

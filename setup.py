@@ -4,7 +4,9 @@ requires = [
     "pyramid>=2.0,<3",
     "cornice>=6,<7",
     "colander>=2,<3",
-    "waitress>=3,<4",
+    # Pinned: minitwitter/server.py's graceful drain drives waitress internals (its socket
+    # map, channels, tasks) as they are in this release, which has no drain of its own.
+    "waitress==3.0.2",
     "psycopg2-binary>=2.9,<3",
     "aiosql>=13,<16",
     "yoyo-migrations>=9,<10",

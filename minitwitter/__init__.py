@@ -6,7 +6,7 @@ import psycopg2.extras
 from pyramid.config import Configurator
 
 from minitwitter import settings as settings_module
-from minitwitter.renderers import OrjsonRenderer
+from minitwitter.json_renderer import OrjsonRenderer
 
 psycopg2.extras.register_uuid()
 

@@ -169,7 +169,7 @@ class RequestCache:
         self._fills = fills
         self._dirty = set()
         # What this request has read, as {version name: version read before reading it}:
-        # a response made only from these can be cached whole (responses.py). None once
+        # a response made only from these can be cached whole (response_cache.py). None once
         # the request read something no version covers (or Redis did not answer).
         self.deps = {} if fills else None
 

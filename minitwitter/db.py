@@ -58,6 +58,10 @@ READS = Counter("minitwitter_db_reads_total", "Requests that used a database con
 PRIMARY_ROUTES = {"health"}
 
 
+# The routing's own statements (replica state, commit LSN) are not the request's queries.
+UNCOUNTED = psycopg2.extras.RealDictCursor
+
+
 class CountingCursor(psycopg2.extras.RealDictCursor):
     """Rows as dicts; counts statements per connection (tests pin queries per request)."""
 
@@ -248,7 +252,7 @@ class Replicas:
         """After a commit on the primary: its LSN, for the writer and as everyone's highest."""
         try:
             conn.autocommit = True  # one round trip, no transaction left open
-            with conn.cursor() as cur:
+            with conn.cursor(cursor_factory=UNCOUNTED) as cur:
                 cur.execute("SELECT pg_current_wal_lsn() - '0/0' AS lsn")
                 lsn = int(cur.fetchone()["lsn"])
         except psycopg2.Error as e:  # committed all the same: never turn it into an error
@@ -300,7 +304,7 @@ class Replicas:
             replica.mark_down(e)
             return None
         try:
-            with conn.cursor() as cur:
+            with conn.cursor(cursor_factory=UNCOUNTED) as cur:
                 cur.execute(REPLICA_STATE_SQL)
                 state = cur.fetchone()
         except psycopg2.Error as e:

@@ -17,6 +17,8 @@ import psycopg2.extensions
 from pyramid import httpexceptions
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
+from minitwitter import domain
+
 log = logging.getLogger(__name__)
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="minitwitter"'}
 
@@ -92,6 +94,34 @@ def http_exception(exc, request):
 def _keep_headers(exc):
     keep = ("Allow", "Retry-After", "WWW-Authenticate", "Location")
     return {k: v for k, v in exc.headers.items() if k in keep}
+
+
+# What each refusal of a write (minitwitter/domain/) answers.
+DOMAIN_STATUS = {
+    domain.TooLarge: 413,
+    domain.Invalid: 400,
+    domain.Unauthorized: 401,
+    domain.Forbidden: 403,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+}
+
+
+@exception_view_config(domain.DomainError)
+def domain_error(exc, request):
+    code = next(code for cls, code in DOMAIN_STATUS.items() if isinstance(exc, cls))
+    if exc.field is None:
+        return http_error(code, exc.message)
+    return field_error(exc.field, exc.message, location=_location(request, exc.field), code=code)
+
+
+def _location(request, field):
+    """Where a field named in a refusal came from: the part of the validated input holding it."""
+    validated = getattr(request, "validated", None) or {}
+    for location in ("path", "querystring", "header"):
+        if field in (validated.get(location) or {}):
+            return location
+    return "body"
 
 
 @exception_view_config(psycopg2.IntegrityError)

@@ -17,7 +17,7 @@ after its commit (cache.py explains why that is race-free). Viewer-specific fiel
 | pages of search results     | posts:search        | any post, edit, delete                 |
 | the viewer's likes, follows | viewer:<id>         | their like, unlike, follow, unfollow   |
 
-The last one covers no entry of its own: whole responses (responses.py) depend on it
+The last one covers no entry of its own: whole responses (response_cache.py) depend on it
 because liked_by_me and followed_by_me, read from PostgreSQL, are in them.
 """
 

@@ -6,7 +6,7 @@
 - An access token is verified from its claims alone: no database hit per request, and
   a token already verified is remembered until it expires (most requests come from a
   client that sent the same token a moment ago).
-- Refresh tokens rotate; their state lives in the refresh_tokens table (views/auth.py).
+- Refresh tokens rotate; their state lives in the refresh_tokens table (domain/accounts.py).
 """
 
 import datetime

@@ -13,6 +13,12 @@ reset every connection with a request in flight. Here the server:
    nothing to read is closed at once;
 3. exits when none is left, or after `shutdown_timeout` seconds (an ini option, default
    3.5: the process is gone within 5 s). A second signal cuts the wait short.
+
+Hand-written because no release of waitress drains: 3.0.2, the latest, closes every
+connection at once on a signal (a graceful shutdown is proposed in Pylons/waitress#499,
+unreleased). This drives waitress internals (the socket map, channels, WSGITask), so
+setup.py pins waitress to the release it was tested with; tests/test_shutdown.py and
+`make faults` (SIGTERM under load) check it. Drop it for waitress's own once released.
 """
 
 import logging

@@ -23,10 +23,13 @@ import psycopg2.extras
 from celery import Celery
 from kombu import Connection
 
-from minitwitter import freshness, media
+from minitwitter import idempotency
 from minitwitter import queries as queries_module
-from minitwitter.cache import Cache
+from minitwitter.cache import Cache, RequestCache
 from minitwitter.db import startup_options
+from minitwitter.domain import Job
+from minitwitter.domain import media as media_domain
+from minitwitter.domain import posts as posts_domain
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +122,11 @@ def _cache():
     return celery_app.minitwitter_cache
 
 
+def _job(queries, conn):
+    """The transaction context domain functions write in (domain/__init__.py)."""
+    return Job(conn, queries, RequestCache(_cache(), fills=False))
+
+
 @functools.cache
 def _queries(sql_path):
     return queries_module.load(sql_path)
@@ -185,12 +193,12 @@ def purge_deleted_posts(batch=PURGE_BATCH):
     conn = _db()
     purged = 0
     while True:
+        job = _job(queries, conn)
         with conn:
-            rows = list(queries.posts.purge_deleted(conn, days=settings["posts.purge_after_days"], batch=batch))
-        # Files go after the commit: a rolled-back purge must not lose an image.
-        media.delete_files(settings["media.root"], *[p for r in rows for p in (r["path"], r["thumbnail_path"])])
-        purged += len(rows)
-        if len(rows) < batch:
+            count = posts_domain.purge_deleted(job, settings["posts.purge_after_days"], batch, settings["media.root"])
+        job.committed()  # the files go after the commit
+        purged += count
+        if count < batch:
             break
     if purged:
         log.info("purged %d long-deleted posts", purged)
@@ -203,7 +211,7 @@ def purge_idempotency_keys(hours=24):
     queries = _queries(celery_app.minitwitter_settings["sql.path"])
     conn = _db()
     with conn:
-        return queries.idempotency.purge(conn, hours=hours)
+        return idempotency.purge(_job(queries, conn), hours)
 
 
 # Outbox kinds: handle(queries, conn, payload, settings) -> True when it did the work (or
@@ -242,14 +250,9 @@ def email(kind):
 
 @handler("thumbnail")
 def thumbnail(queries, conn, payload, settings):
-    """Make a post image's thumbnail; the post shows thumbnail_url once it exists."""
-    image = queries.images.get_image(conn, image_id=payload["image_id"])
-    if image is None:  # purged meanwhile
-        return False
-    path = media.make_thumbnail(settings["media.root"], image["path"])
-    queries.images.set_thumbnail(conn, image_id=image["id"], thumbnail_path=path)
-    # The post's cached body has no thumbnail yet.
-    return lambda: image["post_id"] and _cache().bump(freshness.post(image["post_id"]))
+    """Make a post image's thumbnail (domain/media.py)."""
+    job = _job(queries, conn)
+    return media_domain.make_thumbnail(job, payload["image_id"], settings["media.root"]) and job.committed
 
 
 @email("welcome_email")

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 import redis
+from cached_reads import CachedReads
 from documented import DocumentedApp
 
 from minitwitter import main
@@ -121,6 +122,20 @@ def db(services):
 @pytest.fixture
 def redis_client(services):
     return redis.Redis.from_url(services["REDIS_URL"])
+
+
+@pytest.fixture(scope="session")
+def cached_reads():
+    """Every @cached_response view the tests run is watched (tests/cached_reads.py)."""
+    with CachedReads().installed() as check:
+        yield check
+
+
+@pytest.fixture(autouse=True)
+def _responses_stored_only_from_covered_reads(cached_reads):
+    yield
+    violations = cached_reads.take_violations()
+    assert not violations, f"a response was stored whole after a read no version covers: {violations}"
 
 
 @pytest.fixture(autouse=True)

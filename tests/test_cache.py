@@ -6,6 +6,7 @@ from test_posts import create
 
 from minitwitter.cache import Cache
 from minitwitter.devservices import RedisServer
+from minitwitter.views import users
 
 
 def test_a_fill_that_raced_a_write_is_never_served(services):
@@ -74,7 +75,7 @@ def test_a_response_is_served_only_while_all_it_was_made_from_is_current(service
 
 def test_whole_responses_change_with_every_write_they_show(app, alice, bob, make_user, redis_client):
     """The same viewer asking the same URL again is served the stored response
-    (responses.py) until something it shows changes."""
+    (response_cache.py) until something it shows changes."""
     carol = make_user("carol")
     app.post(f"/api/users/{alice['id']}/follow/", headers=bob.headers)
     first = create(app, alice, "one #tag word").json
@@ -138,6 +139,51 @@ def test_a_tag_nobody_used_yet_is_not_stored_empty(app, alice):
     post = create(app, alice, "now #fresh").json
     page = app.get("/api/hashtags/fresh/posts/", headers=alice.headers).json
     assert [p["id"] for p in page["results"]] == [post["id"]] and page["count"] == 1
+
+
+def test_every_cached_view_reads_only_what_a_version_covers(app, alice, bob, cached_reads):
+    # The rule of response_cache.py holds for each @cached_response view (and conftest.py
+    # checks it on every request of the suite): each of these is stored, with no violation.
+    post = create(app, alice, "covered #reads").json
+    app.post(f"/api/users/{alice['id']}/follow/", headers=bob.headers)
+    app.post(f"/api/posts/{post['id']}/like/", headers=bob.headers)
+    urls = [
+        "/api/feed/",
+        "/api/posts/",
+        f"/api/posts/{post['id']}/",
+        f"/api/users/{alice['id']}/",
+        f"/api/users/{alice['id']}/posts/",
+        "/api/hashtags/reads/posts/",
+        "/api/search/posts/?q=covered",
+        "/api/search/posts/?q=%23reads&order=relevance",
+    ]
+    before = cached_reads.stored
+    for url in urls:
+        app.get(url, headers=bob.headers)
+    assert cached_reads.stored == before + len(urls)
+    assert cached_reads.take_violations() == []
+
+
+def test_a_cached_view_reading_around_the_cache_is_caught(app, alice, bob, cached_reads, monkeypatch):
+    profile = users.profile
+
+    def reads_around_the_cache(request, user_id):
+        request.queries.users.get_user(request.db, user_id=user_id)  # no version covers this read
+        return profile(request, user_id)
+
+    monkeypatch.setattr(users, "profile", reads_around_the_cache)
+    app.get(f"/api/users/{alice['id']}/", headers=bob.headers)
+    [(key, uncovered)] = cached_reads.take_violations()
+    assert key.endswith(f"/api/users/{alice['id']}") and len(uncovered) == 1 and "FROM users" in uncovered[0]
+
+    def declares_it(request, user_id):
+        request.cache.uncovered()  # as response_cache.py asks: then the response is not stored
+        return reads_around_the_cache(request, user_id)
+
+    monkeypatch.setattr(users, "profile", declares_it)
+    stored = cached_reads.stored
+    app.get(f"/api/users/{bob['id']}/", headers=alice.headers)
+    assert cached_reads.take_violations() == [] and cached_reads.stored == stored
 
 
 @pytest.fixture

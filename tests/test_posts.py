@@ -239,7 +239,7 @@ def test_a_page_costs_the_same_few_queries_whatever_it_holds(app, alice, bob, ma
 
     # Cold: the page's ids, the count of all posts, the posts' shared fields, the viewer's likes.
     assert queries("/api/posts/?page_size=1") == queries("/api/posts/?page_size=100") == 4
-    # Warm, the same viewer again: the whole response comes from Redis (responses.py).
+    # Warm, the same viewer again: the whole response comes from Redis (response_cache.py).
     assert queries("/api/posts/?page_size=100", cold=False) == 0
     # Warm, another viewer: ids and bodies from Redis; liked_by_me is the viewer's own query.
     assert queries("/api/posts/?page_size=100", cold=False, viewer=alice) == 1

@@ -14,7 +14,8 @@ from test_images import image_bytes
 
 from minitwitter import db as db_module
 from minitwitter import idempotency
-from minitwitter.views import follows, users
+from minitwitter.domain import follows
+from minitwitter.views import users
 
 DEADLOCK = "DO $$ BEGIN RAISE EXCEPTION 'deadlock detected (injected)' USING ERRCODE = '40P01'; END $$"
 

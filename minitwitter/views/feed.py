@@ -5,9 +5,9 @@ from cornice.validators import colander_validator
 
 from minitwitter import freshness
 from minitwitter.freshness import cached_page
+from minitwitter.hydration import posts_by_ids, shared_profile
 from minitwitter.pagination import PageSchema, envelope, read_page
-from minitwitter.rendering import posts_by_ids, shared_profile
-from minitwitter.responses import cached_response
+from minitwitter.response_cache import cached_response
 
 feed = Service(name="feed", path="/api/feed", description="Posts of the users I follow")
 

@@ -1,13 +1,14 @@
-"""Follows: follow and unfollow (idempotent), followers and following lists."""
+"""Follows: follow and unfollow (idempotent; the writes are domain/follows.py),
+followers and following lists."""
 
 from cornice import Service
 from cornice.validators import colander_validator
 
-from minitwitter import freshness, schemas
-from minitwitter.errors import field_error, http_error
-from minitwitter.freshness import bump_after_commit
+from minitwitter import schemas
+from minitwitter.domain import follows as domain
+from minitwitter.errors import http_error
+from minitwitter.hydration import profile, profile_json
 from minitwitter.pagination import envelope, read_page
-from minitwitter.rendering import profile, profile_json
 
 follow = Service(name="follow", path=r"/api/users/{id:\d+}/follow", description="Follow or unfollow a user")
 followers = Service(name="followers", path=r"/api/users/{id:\d+}/followers", description="Who follows a user")
@@ -16,19 +17,15 @@ following = Service(name="following", path=r"/api/users/{id:\d+}/following", des
 
 @follow.post(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def follow_user(request):
-    me, user_id = request.authenticated_userid, _other_user(request)
-    if request.queries.follows.follow(request.db, follower_id=me, followee_id=user_id):
-        request.enqueue_task("follow_email", {"follower_id": me, "followee_id": user_id})
-        _follows_changed(request, me, user_id)
+    user_id = request.validated["path"]["id"]
+    domain.follow(request, request.authenticated_userid, user_id)
     return _profile(request, user_id, following=True)
 
 
 @follow.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def unfollow_user(request):
-    # Unfollowing yourself is a no-op like any repeated unfollow: nobody follows themself.
-    me, user_id = request.authenticated_userid, request.validated["path"]["id"]
-    if request.queries.follows.unfollow(request.db, follower_id=me, followee_id=user_id):
-        _follows_changed(request, me, user_id)
+    user_id = request.validated["path"]["id"]
+    domain.unfollow(request, request.authenticated_userid, user_id)
     return _profile(request, user_id, following=False)
 
 
@@ -40,24 +37,6 @@ def list_followers(request):
 @following.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
 def list_following(request):
     return _list(request, request.queries.follows.list_following, "following_count")
-
-
-def _other_user(request):
-    user_id = request.validated["path"]["id"]
-    if user_id == request.authenticated_userid:
-        raise field_error("id", "You cannot follow yourself", location="path")
-    return user_id
-
-
-def _follows_changed(request, follower_id, followee_id):
-    """Both profiles' counts, the follower's feed and followed_by_me are stale."""
-    names = (
-        freshness.profile(follower_id),
-        freshness.profile(followee_id),
-        freshness.feed(follower_id),
-        freshness.viewer(follower_id),
-    )
-    bump_after_commit(request, *names)
 
 
 def _profile(request, user_id, following=None):

@@ -1,13 +1,14 @@
-"""Hashtags: a tag's posts, the most popular tags, favourite tags."""
+"""Hashtags: a tag's posts, the most popular tags, favourite tags (written by domain/posts.py)."""
 
 from cornice import Service
 from cornice.validators import colander_validator
 
 from minitwitter import freshness, hashtags, schemas
+from minitwitter.domain import posts as domain
 from minitwitter.freshness import cached_page
+from minitwitter.hydration import posts_by_ids
 from minitwitter.pagination import NumberedPageSchema, PageSchema, envelope, read_numbered_page, read_page
-from minitwitter.rendering import posts_by_ids
-from minitwitter.responses import cached_response
+from minitwitter.response_cache import cached_response
 
 tag_posts = Service(name="tag_posts", path="/api/hashtags/{tag}/posts", description="Posts with a tag")
 popular = Service(name="popular_hashtags", path="/api/popular_hashtags", description="The 5 most used tags")
@@ -56,15 +57,14 @@ def popular_hashtags(request):
 
 @favorite.post(schema=schemas.TagSchema(), validators=(colander_validator,))
 def add_favorite(request):
-    tag = request.queries.hashtags.ensure_hashtag(request.db, name=_tag(request))
-    request.queries.hashtags.add_favorite(request.db, user_id=request.authenticated_userid, hashtag_id=tag["id"])
-    return {"name": tag["name"], "favorite": True}
+    name = domain.add_favorite(request, request.authenticated_userid, _tag(request))
+    return {"name": name, "favorite": True}
 
 
 @favorite.delete(schema=schemas.TagSchema(), validators=(colander_validator,))
 def remove_favorite(request):
     name = _tag(request)
-    request.queries.hashtags.remove_favorite(request.db, user_id=request.authenticated_userid, name=name)
+    domain.remove_favorite(request, request.authenticated_userid, name)
     return {"name": name, "favorite": False}
 
 

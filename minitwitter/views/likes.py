@@ -1,13 +1,13 @@
-"""Likes: like and unlike (idempotent), and who liked a post."""
+"""Likes: like and unlike (idempotent; the writes are domain/likes.py), and who liked a post."""
 
 from cornice import Service
 from cornice.validators import colander_validator
 
-from minitwitter import freshness, schemas
+from minitwitter import schemas
+from minitwitter.domain import likes as domain
 from minitwitter.errors import http_error
-from minitwitter.freshness import bump_after_commit
+from minitwitter.hydration import posts_by_ids, profile_json
 from minitwitter.pagination import envelope, read_page
-from minitwitter.rendering import posts_by_ids, profile_json
 
 like = Service(name="like", path=r"/api/posts/{id:\d+}/like", description="Like or unlike a post")
 likers = Service(name="likers", path=r"/api/posts/{id:\d+}/likes", description="Who liked a post")
@@ -16,18 +16,14 @@ likers = Service(name="likers", path=r"/api/posts/{id:\d+}/likes", description="
 @like.post(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def like_post(request):
     post_id = request.validated["path"]["id"]
-    me = request.authenticated_userid
-    if request.queries.likes.like(request.db, post_id=post_id, user_id=me):
-        bump_after_commit(request, freshness.post(post_id), freshness.viewer(me))  # likes_count, liked_by_me
+    domain.like(request, request.authenticated_userid, post_id)
     return _post_or_404(request, post_id, liked={post_id})
 
 
 @like.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def unlike_post(request):
     post_id = request.validated["path"]["id"]
-    me = request.authenticated_userid
-    if request.queries.likes.unlike(request.db, post_id=post_id, user_id=me):
-        bump_after_commit(request, freshness.post(post_id), freshness.viewer(me))
+    domain.unlike(request, request.authenticated_userid, post_id)
     return _post_or_404(request, post_id, liked=set())
 
 

@@ -1,15 +1,20 @@
-"""Posts: create, read, edit and soft-delete (owner only), and the post lists."""
+"""Posts: create, read, edit and soft-delete (owner only), and the post lists.
+
+The writes themselves (ownership, tags, what goes stale) are minitwitter/domain/posts.py.
+"""
+
+import cgi
 
 from cornice import Service
 from cornice.validators import colander_body_validator, colander_validator
 
-from minitwitter import freshness, hashtags, idempotency, schemas
-from minitwitter.errors import http_error
-from minitwitter.freshness import bump_after_commit, cached_page
+from minitwitter import freshness, idempotency, schemas
+from minitwitter.domain import posts as domain
+from minitwitter.errors import field_error, http_error
+from minitwitter.freshness import cached_page
+from minitwitter.hydration import posts_by_ids, shared_profile
 from minitwitter.pagination import PageSchema, envelope, read_page
-from minitwitter.rendering import posts_by_ids, shared_profile
-from minitwitter.responses import cached_response
-from minitwitter.views import images
+from minitwitter.response_cache import cached_response
 
 posts = Service(name="posts", path="/api/posts", description="All posts; create (older clients also edit, delete)")
 post = Service(name="post", path=r"/api/posts/{id:\d+}", description="One post")
@@ -22,13 +27,8 @@ def create_post(request):
     replay = idempotency.begin(request, text)  # a retry with the same Idempotency-Key
     if replay is not None:
         return replay
-    stored = images.store_upload(request)  # the optional multipart `image`, re-encoded (removed on rollback)
-    me = request.authenticated_userid
-    image_id = images.save(request, stored) if stored else None
-    created = request.queries.posts.create_post(request.db, author_id=me, text=text, image_id=image_id)
-    post_id = created["id"]
-    tags = _tag(request, post_id, text)
-    _lists_changed(request, me, created["follower_ids"], tags)
+    me, media_root = request.authenticated_userid, request.registry.settings["media.root"]
+    post_id = domain.create(request, me, text, image=_upload(request), media_root=media_root)
     request.response.status = 201
     post = posts_by_ids(request, [post_id], liked=set())[0]  # nobody has liked it yet
     idempotency.finish(request, 201, post)
@@ -101,47 +101,23 @@ def delete_post_compat(request):
     return {"success": True}
 
 
-def _owned_post(request, post_id):
-    """The live post, locked for this transaction, if the caller wrote it: else 404 / 403.
-    It comes with the author's followers, whose cached feeds a delete changes."""
-    row = request.queries.posts.get_post_for_update(request.db, post_id=post_id)
-    if row is None or row["deleted_at"] is not None:
-        raise http_error(404, "No such post")
-    if row["author_id"] != request.authenticated_userid:
-        raise http_error(403, "Only the author may change this post")
-    return row
-
-
 def _edit(request, post_id, text):
-    _owned_post(request, post_id)
-    request.queries.posts.update_text(request.db, post_id=post_id, text=text)
-    tags = _tag(request, post_id, text)
-    bump_after_commit(request, freshness.post(post_id), freshness.SEARCH, *_tag_names(tags))
+    domain.edit(request, request.authenticated_userid, post_id, text)
     return posts_by_ids(request, [post_id])[0]
 
 
 def _delete(request, post_id):
-    row = _owned_post(request, post_id)
-    request.queries.posts.soft_delete(request.db, post_id=post_id)
-    # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
-    tags = _tag(request, post_id, "")
-    bump_after_commit(request, freshness.post(post_id))
-    _lists_changed(request, row["author_id"], row["follower_ids"], tags)
+    domain.delete(request, request.authenticated_userid, post_id)
 
 
-def _tag(request, post_id, text):
-    """Link the post to exactly the tags of its text (none for a delete); returns the
-    names whose lists changed."""
-    rows = request.queries.hashtags.tag_post(request.db, post_id=post_id, names=hashtags.parse(text))
-    return sorted(r["name"] for r in rows)
-
-
-def _tag_names(tags):
-    return [freshness.tag_posts(t) for t in tags] + ([freshness.POPULAR] if tags else [])
-
-
-def _lists_changed(request, author_id, follower_ids, tags):
-    """A post appeared or went: every list and count that holds it is stale."""
-    names = [freshness.ALL_POSTS, freshness.SEARCH, freshness.user_posts(author_id), freshness.profile(author_id)]
-    names += [freshness.feed(f) for f in follower_ids]
-    bump_after_commit(request, *names, *_tag_names(tags))
+def _upload(request):
+    """The file of the optional `image` field (multipart/form-data only), or None."""
+    if request.content_type == "application/json":
+        upload = request.json_body.get("image") if isinstance(request.json_body, dict) else None
+    else:
+        upload = request.POST.get("image")
+    if upload is None or upload == "":
+        return None
+    if not isinstance(upload, cgi.FieldStorage):
+        raise field_error("image", "Must be a file sent as multipart/form-data")
+    return upload.file

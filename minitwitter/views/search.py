@@ -3,10 +3,11 @@
 from cornice import Service
 from cornice.validators import colander_validator
 
-from minitwitter import freshness, search
+from minitwitter import search
+from minitwitter.domain.search import post_keys
+from minitwitter.hydration import posts_by_ids, profile_json
 from minitwitter.pagination import envelope, read_numbered_page, read_page
-from minitwitter.rendering import posts_by_ids, profile_json
-from minitwitter.responses import cached_response
+from minitwitter.response_cache import cached_response
 
 search_posts = Service(name="search_posts", path="/api/search/posts", description="Posts by keyword and #tag")
 search_hashtags = Service(name="search_hashtags", path="/api/search/hashtags", description="Tags by prefix")
@@ -16,34 +17,13 @@ search_users = Service(name="search_users", path="/api/search/users", descriptio
 @search_posts.get(schema=search.PostSearchSchema(), validators=(colander_validator,))
 @cached_response
 def search_posts_view(request):
-    """Newest first by default (keyset pages, like every list); order=relevance pages by number.
-
-    Tags pick the query: a tag's links are an exact, index-ordered list, so a query with
-    tags walks them (newest first) and checks the words on each post; words alone use the
-    full-text index. count is null: counting every match would cost what the page saves.
-    """
+    """Newest first by default (keyset pages, like every list); order=relevance pages by
+    number (domain/search.py picks the query). count is null: counting every match would
+    cost what the page saves."""
     query = request.validated["querystring"]
-    terms = search.parse(query["q"])
     relevance = query["order"] == "relevance"
     page = search.relevance_page(request) if relevance else read_page(request)
-
-    def compute():
-        queries, db = request.queries.search, request.db
-        if not terms:  # only operators and punctuation: nothing can match
-            return []
-        if relevance and terms.text:
-            return list(
-                queries.search_posts_by_relevance(
-                    db, query=terms.text, tags=terms.tags, offset=page.offset, limit=page.limit
-                )
-            )
-        if terms.tags:
-            return list(queries.search_tagged_posts(db, tags=terms.tags, query=terms.text, **page.params))
-        return list(queries.search_posts(db, query=terms.text, **page.params))
-
-    # Any post, edit or delete may change any result: pages share one version.
-    name = f"search:{query['order']}:{page.before}:{page.offset}:{page.limit}:{query['q']}"
-    rows = request.cache.cached(name, compute, version_name=freshness.SEARCH)
+    rows = post_keys(request, query["q"], query["order"], page)
     return envelope(request, page, rows, posts_by_ids(request, [r["key"] for r in rows[: page.size]]))
 
 

@@ -5,8 +5,8 @@ from cornice.validators import colander_validator
 
 from minitwitter import schemas
 from minitwitter.errors import account_gone, http_error
-from minitwitter.rendering import profile
-from minitwitter.responses import cached_response
+from minitwitter.hydration import profile
+from minitwitter.response_cache import cached_response
 
 me = Service(name="me", path="/api/users/me", description="My profile, with email")
 user = Service(name="user", path=r"/api/users/{id:\d+}", description="A profile with counts")

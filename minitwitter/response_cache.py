@@ -10,7 +10,8 @@ a stale response is never served.
 A view may only read through request.cache (shared fields, pages of ids) or after
 request.cache.depend(name) (the viewer's own likes and follows: freshness.viewer).
 Anything else it reads must call request.cache.uncovered(), and the response is not
-stored. "Not found" is never stored either.
+stored. "Not found" is never stored either. The tests check this rule on every request
+they make (tests/cached_reads.py): a response stored after an uncovered read fails them.
 """
 
 import functools

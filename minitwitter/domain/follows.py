@@ -1,0 +1,43 @@
+"""Follows: follow and unfollow a user, both idempotent.
+
+- follow: follows.follow; a new follow puts a follow_email in the outbox (the followee
+  hears who followed them). Following yourself is Invalid.
+- unfollow: follows.unfollow; unfollowing yourself is a no-op like any repeated unfollow.
+- stale, when something changed: both profiles (followers_count, following_count), the
+  follower's feed and the follower's viewer fields (followed_by_me).
+The counts follow by trigger in the same transaction (migrations/).
+"""
+
+from minitwitter import freshness
+from minitwitter.domain import Invalid
+from minitwitter.freshness import bump_after_commit
+
+
+def follow(tx, follower_id, followee_id):
+    """True when this is a new follow."""
+    if followee_id == follower_id:
+        raise Invalid("You cannot follow yourself", field="id")
+    added = bool(tx.queries.follows.follow(tx.db, follower_id=follower_id, followee_id=followee_id))
+    if added:
+        tx.enqueue_task("follow_email", {"follower_id": follower_id, "followee_id": followee_id})
+        _follows_changed(tx, follower_id, followee_id)
+    return added
+
+
+def unfollow(tx, follower_id, followee_id):
+    """True when there was a follow to remove."""
+    removed = bool(tx.queries.follows.unfollow(tx.db, follower_id=follower_id, followee_id=followee_id))
+    if removed:
+        _follows_changed(tx, follower_id, followee_id)
+    return removed
+
+
+def _follows_changed(request, follower_id, followee_id):
+    """Both profiles' counts, the follower's feed and followed_by_me are stale."""
+    names = (
+        freshness.profile(follower_id),
+        freshness.profile(followee_id),
+        freshness.feed(follower_id),
+        freshness.viewer(follower_id),
+    )
+    bump_after_commit(request, *names)

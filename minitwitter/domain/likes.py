@@ -1,0 +1,31 @@
+"""Likes: like and unlike a post, both idempotent.
+
+- like: likes.like (a live post only); unlike: likes.unlike. The post's likes_count
+  follows by trigger in the same transaction (migrations/).
+- stale, when the like was new (or existed, for unlike): the post's cached body
+  (likes_count) and the liker's viewer fields (liked_by_me in their whole responses).
+- nothing goes to the outbox.
+"""
+
+from minitwitter import freshness
+from minitwitter.freshness import bump_after_commit
+
+
+def like(tx, user_id, post_id):
+    """True when this is a new like."""
+    added = bool(tx.queries.likes.like(tx.db, post_id=post_id, user_id=user_id))
+    if added:
+        _likes_changed(tx, user_id, post_id)
+    return added
+
+
+def unlike(tx, user_id, post_id):
+    """True when there was a like to remove."""
+    removed = bool(tx.queries.likes.unlike(tx.db, post_id=post_id, user_id=user_id))
+    if removed:
+        _likes_changed(tx, user_id, post_id)
+    return removed
+
+
+def _likes_changed(tx, user_id, post_id):
+    bump_after_commit(tx, freshness.post(post_id), freshness.viewer(user_id))  # likes_count, liked_by_me

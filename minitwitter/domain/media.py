@@ -1,0 +1,60 @@
+"""Post images: the stored file, its row, its thumbnail.
+
+- store: the upload validated and re-encoded into a file under media.root
+  (minitwitter/media.py does the image work); the file exists only if its post does,
+  so a rolled-back or retried request removes it. A refused image is Invalid (TooLarge
+  over the byte limit), naming the field `image`.
+- save: images.create_image, in the post's transaction; the outbox gets a thumbnail task.
+- make_thumbnail (the task, tasks.py): the thumbnail file, images.set_thumbnail; stale:
+  the post's cached body, which had no thumbnail yet.
+
+Files are served only while their post is live (views/images.py); a purged post's files
+go with it (posts.purge_deleted).
+"""
+
+from functools import partial
+
+from minitwitter import freshness, media
+from minitwitter.domain import Invalid, TooLarge
+from minitwitter.freshness import bump_after_commit
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MAX_IMAGE_PIXELS = 40_000_000
+
+
+def store(tx, fileobj, media_root):
+    """Validate, re-encode and store an uploaded image: a media.StoredImage."""
+    try:
+        stored = media.store_image(fileobj, media_root, max_bytes=MAX_IMAGE_BYTES, max_pixels=MAX_IMAGE_PIXELS)
+    except media.ImageError as e:
+        raise (TooLarge if e.code == 413 else Invalid)(e.message, field="image") from None
+    tx.after_rollback(partial(media.delete_files, media_root, stored.path))
+    return stored
+
+
+def save(tx, owner_id, stored):
+    """The images row for a stored file; its thumbnail is made by a task after commit."""
+    image_id = tx.queries.images.create_image(
+        tx.db,
+        owner_id=owner_id,
+        path=stored.path,
+        content_type=stored.content_type,
+        width=stored.width,
+        height=stored.height,
+        bytes=stored.bytes,
+        sha256=stored.sha256,
+    )
+    tx.enqueue_task("thumbnail", {"image_id": image_id})
+    return image_id
+
+
+def make_thumbnail(tx, image_id, media_root):
+    """Make an image's thumbnail: False when the image is gone (purged meanwhile)."""
+    image = tx.queries.images.get_image(tx.db, image_id=image_id)
+    if image is None:
+        return False
+    path = media.make_thumbnail(media_root, image["path"])
+    tx.queries.images.set_thumbnail(tx.db, image_id=image["id"], thumbnail_path=path)
+    if image["post_id"]:  # the post shows thumbnail_url once it exists
+        bump_after_commit(tx, freshness.post(image["post_id"]))
+    return True

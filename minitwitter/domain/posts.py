@@ -1,0 +1,105 @@
+"""Posts and hashtags: create, edit, soft-delete and purge a post; favourite hashtags.
+
+What each write does in its transaction, and what it makes stale (bumped after commit):
+
+- create: the image if any (media.store: its file; media.save: its row, and its thumbnail
+  in the outbox), posts.create_post, hashtags.tag_post; stale: _lists_changed (all posts, search, the
+  author's posts and profile, each follower's feed, the tags' lists, popular hashtags).
+- edit: posts.get_post_for_update, posts.update_text, hashtags.tag_post; stale: the
+  post, search, and the lists of the tags it gained or lost (and popular hashtags).
+- delete (soft): posts.get_post_for_update, posts.soft_delete, hashtags.tag_post to no
+  tag; stale: the post and _lists_changed. Its image stops being served (views/images.py).
+- purge (beat job, tasks.py): posts.purge_deleted, posts deleted long ago with their
+  image rows; nothing is stale (they left every list when deleted); files go after commit.
+- favourite, unfavourite a tag: hashtags.ensure_hashtag and add_favorite, or
+  remove_favorite; nothing cached shows favourites.
+
+Edits and deletes are the author's only (Forbidden), of a live post (NotFound). Counts
+(a user's posts, a tag's posts) follow in the same transaction by triggers (migrations/).
+Writes lock rows in one order, post before hashtags by name (sql/hashtags.sql).
+"""
+
+from functools import partial
+
+from minitwitter import freshness, hashtags, media
+from minitwitter.domain import Forbidden, NotFound
+from minitwitter.domain import media as post_media
+from minitwitter.freshness import bump_after_commit
+
+
+def create(tx, author_id, text, image=None, media_root=None):
+    """A new post, with its image if any (an uploaded file, stored under media_root): its id."""
+    image_id = post_media.save(tx, author_id, post_media.store(tx, image, media_root)) if image else None
+    created = tx.queries.posts.create_post(tx.db, author_id=author_id, text=text, image_id=image_id)
+    post_id = created["id"]
+    tags = _tag(tx, post_id, text)
+    _lists_changed(tx, author_id, created["follower_ids"], tags)
+    return post_id
+
+
+def edit(tx, user_id, post_id, text):
+    """Replace the text of `user_id`'s live post (its tags follow)."""
+    _owned_post(tx, user_id, post_id)
+    tx.queries.posts.update_text(tx.db, post_id=post_id, text=text)
+    tags = _tag(tx, post_id, text)
+    bump_after_commit(tx, freshness.post(post_id), freshness.SEARCH, *_tag_names(tags))
+
+
+def delete(tx, user_id, post_id):
+    """Soft-delete `user_id`'s live post: it leaves every list and count at once."""
+    row = _owned_post(tx, user_id, post_id)
+    tx.queries.posts.soft_delete(tx.db, post_id=post_id)
+    # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
+    tags = _tag(tx, post_id, "")
+    bump_after_commit(tx, freshness.post(post_id))
+    _lists_changed(tx, row["author_id"], row["follower_ids"], tags)
+
+
+def purge_deleted(tx, days, batch, media_root):
+    """Hard-delete up to `batch` posts soft-deleted over `days` ago, with their image rows;
+    their files go after the commit (a rolled-back purge must not lose an image). Returns
+    how many posts went."""
+    rows = list(tx.queries.posts.purge_deleted(tx.db, days=days, batch=batch))
+    files = [path for row in rows for path in (row["path"], row["thumbnail_path"])]
+    tx.after_commit(partial(media.delete_files, media_root, *files))
+    return len(rows)
+
+
+def add_favorite(tx, user_id, name):
+    """Favourite a tag (normalized), creating it if nobody used it yet; returns its stored name."""
+    tag = tx.queries.hashtags.ensure_hashtag(tx.db, name=name)
+    tx.queries.hashtags.add_favorite(tx.db, user_id=user_id, hashtag_id=tag["id"])
+    return tag["name"]
+
+
+def remove_favorite(tx, user_id, name):
+    tx.queries.hashtags.remove_favorite(tx.db, user_id=user_id, name=name)
+
+
+def _owned_post(tx, user_id, post_id):
+    """The live post, locked for this transaction, if `user_id` wrote it: else NotFound /
+    Forbidden. It comes with the author's followers, whose cached feeds a delete changes."""
+    row = tx.queries.posts.get_post_for_update(tx.db, post_id=post_id)
+    if row is None or row["deleted_at"] is not None:
+        raise NotFound("No such post")
+    if row["author_id"] != user_id:
+        raise Forbidden("Only the author may change this post")
+    return row
+
+
+def _tag(tx, post_id, text):
+    """Link the post to exactly the tags of its text (none for a delete); returns the
+    names whose lists changed."""
+    rows = tx.queries.hashtags.tag_post(tx.db, post_id=post_id, names=hashtags.parse(text))
+    return sorted(r["name"] for r in rows)
+
+
+def _tag_names(tags):
+    return [freshness.tag_posts(t) for t in tags] + ([freshness.POPULAR] if tags else [])
+
+
+def _lists_changed(request, author_id, follower_ids, tags):
+    """A post appeared or went: every list and count that holds it is stale."""
+    names = [freshness.ALL_POSTS, freshness.SEARCH, freshness.user_posts(author_id), freshness.profile(author_id)]
+    names += [freshness.feed(f) for f in follower_ids]
+    bump_after_commit(request, *names, *_tag_names(tags))

@@ -1,0 +1,37 @@
+"""Search: no write of its own, and which query answers a post search.
+
+Posts are found through their full-text column and their hashtag links, both kept by
+PostgreSQL in the writing transaction (migrations/); every post, edit and delete bumps
+freshness.SEARCH (posts.py), the one version every cached page of results shares.
+minitwitter/search.py parses the query; sql/search.sql holds the queries.
+"""
+
+from minitwitter import freshness, search
+
+
+def post_keys(request, q, order, page):
+    """The rows (keys) of one page of posts matching the query `q`, cached.
+
+    Tags pick the query: a tag's links are an exact, index-ordered list, so a query with
+    tags walks them (newest first) and checks the words on each post; words alone use the
+    full-text index. order=relevance ranks the words' matches and pages by number.
+    """
+    terms, relevance = search.parse(q), order == "relevance"
+
+    def compute():
+        queries, db = request.queries.search, request.db
+        if not terms:  # only operators and punctuation: nothing can match
+            return []
+        if relevance and terms.text:
+            return list(
+                queries.search_posts_by_relevance(
+                    db, query=terms.text, tags=terms.tags, offset=page.offset, limit=page.limit
+                )
+            )
+        if terms.tags:
+            return list(queries.search_tagged_posts(db, tags=terms.tags, query=terms.text, **page.params))
+        return list(queries.search_posts(db, query=terms.text, **page.params))
+
+    # Any post, edit or delete may change any result: pages share one version.
+    name = f"search:{order}:{page.before}:{page.offset}:{page.limit}:{q}"
+    return request.cache.cached(name, compute, version_name=freshness.SEARCH)

@@ -1,0 +1,100 @@
+"""The rule of minitwitter/response_cache.py, checked on every request the tests make.
+
+A response stored whole is served until a version it depends on changes, so everything
+its view read must be covered by a version: read through request.cache (a cached
+entry's compute, or the misses of get_versioned) or right after request.cache.depend().
+A view that reads anything else must call request.cache.uncovered(), and then its
+response is not stored. This watches every SQL statement a @cached_response view runs:
+
+- inside request.cache.cached(...) (its compute): covered;
+- otherwise it needs a version recorded since the previous statement: a get_versioned
+  that missed (the caller reads the misses next) or a depend() (the caller reads what it
+  covers next); one statement per version recorded;
+- any other statement is uncovered, and if the response is stored anyway, that is a
+  violation: conftest.py fails the test.
+"""
+
+import threading
+from contextlib import contextmanager
+
+import pytest
+
+from minitwitter.cache import Cache, RequestCache
+from minitwitter.db import CountingCursor
+
+
+class CachedReads:
+    def __init__(self):
+        self._local = threading.local()
+        self.violations = []  # (response key, [uncovered SQL])
+        self.stored = 0  # responses stored while watched
+
+    @property
+    def _state(self):
+        return getattr(self._local, "state", None)
+
+    @contextmanager
+    def installed(self):
+        with pytest.MonkeyPatch.context() as patch:
+            check = self
+            get_response, set_response = Cache.get_response, Cache.set_response
+            cached, get_versioned, depend = RequestCache.cached, RequestCache.get_versioned, RequestCache.depend
+            execute = CountingCursor.execute
+
+            def watched_get_response(cache, key):
+                hit = get_response(cache, key)
+                # A miss: the view runs now, on this thread, until set_response (or not).
+                check._local.state = {"depth": 0, "credit": 0, "uncovered": []} if hit is None else None
+                return hit
+
+            def watched_set_response(cache, key, deps, headers, body):
+                state, check._local.state = check._state, None
+                if state is not None:
+                    check.stored += 1
+                    if state["uncovered"]:
+                        check.violations.append((key, state["uncovered"]))
+                return set_response(cache, key, deps, headers, body)
+
+            def watched_cached(request_cache, *args, **kwargs):
+                state = check._state
+                if state is None:
+                    return cached(request_cache, *args, **kwargs)
+                state["depth"] += 1
+                try:
+                    return cached(request_cache, *args, **kwargs)
+                finally:
+                    state["depth"] -= 1
+
+            def watched_get_versioned(request_cache, names, version_names=None):
+                values, versions = get_versioned(request_cache, names, version_names)
+                state = check._state
+                if state is not None and state["depth"] == 0 and len(values) < len(names):
+                    state["credit"] = 1
+                return values, versions
+
+            def watched_depend(request_cache, name):
+                depend(request_cache, name)
+                state = check._state
+                if state is not None and state["depth"] == 0:
+                    state["credit"] = 1
+
+            def watched_execute(cursor, query, vars=None):
+                state = check._state
+                if state is not None and state["depth"] == 0:
+                    if state["credit"]:
+                        state["credit"] = 0
+                    else:
+                        state["uncovered"].append(query if isinstance(query, str) else query.decode())
+                return execute(cursor, query, vars)
+
+            patch.setattr(Cache, "get_response", watched_get_response)
+            patch.setattr(Cache, "set_response", watched_set_response)
+            patch.setattr(RequestCache, "cached", watched_cached)
+            patch.setattr(RequestCache, "get_versioned", watched_get_versioned)
+            patch.setattr(RequestCache, "depend", watched_depend)
+            patch.setattr(CountingCursor, "execute", watched_execute)
+            yield self
+
+    def take_violations(self):
+        found, self.violations = self.violations, []
+        return found

@@ -28,7 +28,7 @@ def create_post(request):
     created = request.queries.posts.create_post(request.db, author_id=me, text=text, image_id=image_id)
     post_id = created["id"]
     tags = _tag(request, post_id, text)
-    _lists_changed(request, me, created["follower_ids"], tags)
+    _lists_changed(request, me, tags)
     request.response.status = 201
     post = posts_by_ids(request, [post_id], liked=set())[0]  # nobody has liked it yet
     idempotency.finish(request, 201, post)
@@ -97,8 +97,7 @@ def delete_post_compat(request):
 
 
 def _owned_post(request, post_id):
-    """The live post, locked for this transaction, if the caller wrote it: else 404 / 403.
-    It comes with the author's followers, whose cached feeds a delete changes."""
+    """The live post, locked for this transaction, if the caller wrote it: else 404 / 403."""
     row = request.queries.posts.get_post_for_update(request.db, post_id=post_id)
     if row is None or row["deleted_at"] is not None:
         raise http_error(404, "No such post")
@@ -121,7 +120,7 @@ def _delete(request, post_id):
     # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
     tags = _tag(request, post_id, "")
     bump_after_commit(request, freshness.post(post_id))
-    _lists_changed(request, row["author_id"], row["follower_ids"], tags)
+    _lists_changed(request, row["author_id"], tags)
 
 
 def _tag(request, post_id, text):
@@ -135,8 +134,8 @@ def _tag_names(tags):
     return [freshness.tag_posts(t) for t in tags] + ([freshness.POPULAR] if tags else [])
 
 
-def _lists_changed(request, author_id, follower_ids, tags):
+def _lists_changed(request, author_id, tags):
     """A post appeared or went: every list and count that holds it is stale."""
     names = [freshness.ALL_POSTS, freshness.SEARCH, freshness.user_posts(author_id), freshness.profile(author_id)]
-    names += [freshness.feed(f) for f in follower_ids]
     bump_after_commit(request, *names, *_tag_names(tags))
+    freshness.feeds_changed(request, author_id)

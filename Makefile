@@ -12,7 +12,7 @@ INI ?= development.ini
 # outside make never do.
 export MINITWITTER_DEV_SERVICES ?= 1
 
-.PHONY: run test lint format migrate install clean populate bench faults stress cluster cluster-faults
+.PHONY: run test lint format migrate install clean populate bench faults stress cluster cluster-faults fanout
 
 # The bench needs the tools' `bench` extra (matplotlib) and wrk.
 BENCH_INSTALLED := $(VENV)/.bench-installed
@@ -89,6 +89,13 @@ cluster-faults: $(INSTALLED)
 STRESS_ARGS ?=
 stress: $(INSTALLED)
 	$(BIN)/minitwitter-stress production.ini $(STRESS_ARGS)
+
+# A post by an author with 100,000 followers (database minitwitter_fanout, port 6650): the
+# request's time and the time until the followers' feeds show it;
+# bench/results/fanout-<date>-<label>.md. FANOUT_ARGS="--followers 10000 --label small".
+FANOUT_ARGS ?=
+fanout: $(INSTALLED)
+	$(BIN)/minitwitter-fanout production.ini $(FANOUT_ARGS)
 
 clean:
 	rm -rf $(VENV) var *.egg-info tools/*.egg-info build tools/build

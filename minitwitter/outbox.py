@@ -16,7 +16,7 @@ from minitwitter.tasks import publish
 def enqueue(request, kind, payload):
     """Ask for task `kind` (see tasks.HANDLERS) with a JSON payload; returns the outbox id."""
     outbox_id = request.queries.outbox.enqueue(request.db, kind=kind, payload=Json(payload))
-    request.after_commit(partial(publish, outbox_id))
+    request.after_commit(partial(publish, outbox_id, kind))
     return outbox_id
 
 

@@ -38,6 +38,8 @@ DEFAULTS = {
     # unless it has not replayed the viewer's last commit, or lags more than the bound.
     "database.replica_urls": "",
     "replica.max_lag_ms": "1000",
+    # One server (redis://host:6379/0), or a Redis Cluster through any of its nodes
+    # (redis+cluster://host:7000,host:7001): then celery.broker_url must be set too.
     "redis.url": "",
     # Seconds; every Redis call is bounded, and a miss is served from PostgreSQL.
     "redis.timeout": "0.25",
@@ -66,6 +68,9 @@ DEFAULTS = {
     "var.path": "var",
     # The beat job hard-deletes posts soft-deleted longer ago than this.
     "posts.purge_after_days": "30",
+    # A post by an author with more followers than this leaves the bumps of their feeds to
+    # a worker (freshness.feeds_changed): the request's work does not grow with followers.
+    "fanout.inline_followers": "100",
     # Readers following more accounts than this get the timeline-walk feed plan.
     "feed.timeline_threshold": "1000",
     # Browser origins allowed to call the API (space-separated; never "*").
@@ -94,6 +99,7 @@ INT_KEYS = {
     "feed.timeline_threshold",
     "posts.purge_after_days",
     "mail.follow_email_hours",
+    "fanout.inline_followers",
 }
 FLOAT_KEYS = {"redis.timeout"}
 BOOL_KEYS = {"jwt.generate_secret"}
@@ -146,11 +152,21 @@ def load(settings, environ=None, require_secret=True):
         result["public_url"] = f"http://127.0.0.1:{result.get('port') or 6543}"
     if not result["celery.broker_url"]:
         result["celery.broker_url"] = result["redis.url"]
+    if _is_cluster(result["celery.broker_url"]):
+        raise SettingsError(
+            "CELERY_BROKER_URL must be set when REDIS_URL is a Redis Cluster (a cluster cannot be the broker): "
+            "e.g. amqp://guest:guest@127.0.0.1:5672// or redis://host:6379/0"
+        )
     if require_secret:
         _require_jwt_secret(result)
     if not result["database.url"]:
         raise SettingsError("DATABASE_URL is not set (nor database.url in the ini)")
     return result
+
+
+def _is_cluster(url):
+    """redis+cluster:// or rediss+cluster:// (minitwitter/cache.py)."""
+    return str(url).split("://", 1)[0].endswith("+cluster")
 
 
 def _require_jwt_secret(result):

@@ -9,6 +9,10 @@ the beat job `relay_outbox` publishes the row again. `deliver` sends at most one
 per row: it claims the row with FOR UPDATE SKIP LOCKED and marks it sent in the same
 transaction. To add a kind of email, write a function decorated with @email("kind");
 any other kind of work, @handler("kind").
+
+Rows of the kinds in QUEUES go to a queue of their own (a worker without -Q consumes
+every queue; `-Q fanout` runs workers for one), so a burst of fan-outs never delays an
+email.
 """
 
 import functools
@@ -21,9 +25,9 @@ from urllib.parse import unquote, urlsplit
 import psycopg2
 import psycopg2.extras
 from celery import Celery
-from kombu import Connection
+from kombu import Connection, Queue
 
-from minitwitter import idempotency
+from minitwitter import freshness, idempotency
 from minitwitter import queries as queries_module
 from minitwitter.cache import Cache, RequestCache
 from minitwitter.db import startup_options
@@ -38,6 +42,10 @@ RELAY_AFTER_SECONDS = 10
 RELAY_BATCH = 100
 SMTP_TIMEOUT = 10
 PURGE_BATCH = 500
+# Feeds bumped per Redis command by the fan-out: one server is blocked ~2 ms per batch.
+FANOUT_BATCH = 1000
+# Outbox kinds with a queue of their own; the others go to Celery's default queue.
+QUEUES = {"fanout": "fanout"}
 
 celery_app = Celery("minitwitter")
 celery_app.conf.update(
@@ -49,6 +57,8 @@ celery_app.conf.update(
     broker_connection_retry_on_startup=True,
     task_ignore_result=True,
     timezone="UTC",
+    task_default_queue="celery",
+    task_queues=[Queue("celery"), *(Queue(name) for name in sorted(set(QUEUES.values())))],
     beat_schedule={
         "relay-outbox": {"task": "minitwitter.relay_outbox", "schedule": 30.0},
         "purge-deleted-posts": {"task": "minitwitter.purge_deleted_posts", "schedule": 3600.0},
@@ -63,6 +73,7 @@ def configure(settings):
     celery_app.conf.broker_transport_options = {"socket_timeout": 2, "socket_connect_timeout": 2}
     celery_app.conf.beat_schedule_filename = f"{settings['var.path']}/celerybeat-schedule"
     celery_app.minitwitter_settings = settings
+    celery_app.minitwitter_cache = None  # made on first use, from these settings
     return celery_app
 
 
@@ -77,8 +88,9 @@ def broker_ok(url, timeout=1.0):
         return False
 
 
-def publish(outbox_id):
-    """Queue deliver(outbox_id); False, with a warning, when the broker cannot take it.
+def publish(outbox_id, kind=None):
+    """Queue deliver(outbox_id) (on its kind's queue); False, with a warning, when the
+    broker cannot take it.
 
     Runs after a request's commit, so it must be quick and never raise: the row is safe
     in the outbox and the relay publishes it later. Left alone, kombu keeps reconnecting
@@ -89,7 +101,7 @@ def publish(outbox_id):
     try:
         with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=0)
-            deliver.apply_async(args=[outbox_id], connection=conn, retry=False)
+            deliver.apply_async(args=[outbox_id], connection=conn, retry=False, queue=QUEUES.get(kind))
         return True
     except Exception as e:  # kombu raises transport-specific errors
         log.warning("outbox %s not published, the relay will retry: %s", outbox_id, e)
@@ -172,10 +184,10 @@ def relay_outbox(older_than=RELAY_AFTER_SECONDS, batch=RELAY_BATCH):
     queries = _queries(settings["sql.path"])
     conn = _db()
     with conn:
-        ids = [row["id"] for row in queries.outbox.pending(conn, older_than=older_than, batch=batch)]
+        rows = [(row["id"], row["kind"]) for row in queries.outbox.pending(conn, older_than=older_than, batch=batch)]
     published = 0
-    for outbox_id in ids:
-        if not publish(outbox_id):
+    for outbox_id, kind in rows:
+        if not publish(outbox_id, kind):
             break
         published += 1
     if published:
@@ -253,6 +265,24 @@ def thumbnail(queries, conn, payload, settings):
     """Make a post image's thumbnail (domain/media.py)."""
     job = _job(queries, conn)
     return media_domain.make_thumbnail(job, payload["image_id"], settings["media.root"]) and job.committed
+
+
+@handler("fanout")
+def fanout(queries, conn, payload, settings):
+    """A post of payload's author appeared or went: bump every follower's feed, a batch
+    of FANOUT_BATCH at a time (freshness.feeds_changed). Followers who follow later bump
+    their own feed. A bump Redis did not take fails the task: the row stays pending and
+    the relay runs it again (bumping twice is harmless)."""
+    cache, before = _cache(), freshness.MAX_ID
+    while True:
+        rows = list(
+            queries.follows.followers_before(conn, user_id=payload["author_id"], before=before, limit=FANOUT_BATCH)
+        )
+        if rows and not cache.bump(*(freshness.feed(r["follower_id"]) for r in rows)):
+            raise RuntimeError(f"fan-out of user {payload['author_id']}'s post: Redis did not take the bumps")
+        if len(rows) < FANOUT_BATCH:
+            return True
+        before = rows[-1]["id"]
 
 
 @email("welcome_email")

@@ -13,6 +13,16 @@ ON CONFLICT DO NOTHING;
 -- Index: follows_pkey.
 DELETE FROM follows WHERE follower_id = :follower_id AND followee_id = :followee_id;
 
+-- name: followers_before(user_id, before, limit)
+-- A batch of a user's followers, newest follow first, from `before` (a follows.id; the
+-- last batch's smallest): whose cached feeds a post changes (freshness.feeds_changed,
+-- tasks.fanout). Index: idx_follows_followee_id_id, index-only (it includes follower_id).
+SELECT id, follower_id
+  FROM follows
+ WHERE followee_id = :user_id AND id < :before
+ ORDER BY id DESC
+ LIMIT :limit;
+
 -- name: list_followers(user_id, viewer_id, before, offset, limit)
 -- Who follows a user, newest follow first, as profiles. Indexes: idx_follows_followee_id_id,
 -- users_pkey, follows_pkey (for followed_by_me).

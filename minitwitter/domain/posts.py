@@ -33,7 +33,7 @@ def create(tx, author_id, text, image=None, media_root=None):
     created = tx.queries.posts.create_post(tx.db, author_id=author_id, text=text, image_id=image_id)
     post_id = created["id"]
     tags = _tag(tx, post_id, text)
-    _lists_changed(tx, author_id, created["follower_ids"], tags)
+    _lists_changed(tx, author_id, tags)
     return post_id
 
 
@@ -52,7 +52,7 @@ def delete(tx, user_id, post_id):
     # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
     tags = _tag(tx, post_id, "")
     bump_after_commit(tx, freshness.post(post_id))
-    _lists_changed(tx, row["author_id"], row["follower_ids"], tags)
+    _lists_changed(tx, row["author_id"], tags)
 
 
 def purge_deleted(tx, days, batch, media_root):
@@ -98,8 +98,9 @@ def _tag_names(tags):
     return [freshness.tag_posts(t) for t in tags] + ([freshness.POPULAR] if tags else [])
 
 
-def _lists_changed(request, author_id, follower_ids, tags):
-    """A post appeared or went: every list and count that holds it is stale."""
+def _lists_changed(request, author_id, tags):
+    """A post appeared or went: every list and count that holds it is stale; its author's
+    followers' feeds too (inline for a few, else a fan-out task: freshness.feeds_changed)."""
     names = [freshness.ALL_POSTS, freshness.SEARCH, freshness.user_posts(author_id), freshness.profile(author_id)]
-    names += [freshness.feed(f) for f in follower_ids]
     bump_after_commit(request, *names, *_tag_names(tags))
+    freshness.feeds_changed(request, author_id)

@@ -440,8 +440,8 @@ def main(argv=None):
     parser.add_argument(
         "--redis",
         choices=("cluster", "single"),
-        default="single",
-        help="without REDIS_URL: a Redis Cluster of 3 masters + 3 replicas, or one redis-server (default)",
+        default="cluster",
+        help="without REDIS_URL: a Redis Cluster of 3 masters + 3 replicas (default), or one redis-server",
     )
     parser.add_argument(
         "--queues", default="celery", help="comma-separated Celery queues, a worker each (e.g. celery,fanout)"

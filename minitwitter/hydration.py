@@ -5,7 +5,7 @@ viewer's own (liked_by_me, followed_by_me) always come from PostgreSQL.
 """
 
 from minitwitter import freshness
-from minitwitter.shapes import IMAGE, POST, PROFILE
+from minitwitter.shapes import AVATAR, IMAGE, ME, POST, PROFILE
 
 
 def media_url(request, path):
@@ -83,12 +83,32 @@ def profile(request, user_id, following=None):
         following = viewer_id != user_id and request.queries.users.is_following(
             request.db, follower_id=viewer_id, followee_id=user_id
         )
-    return PROFILE.pick({**shared, "followed_by_me": bool(following)})
+    return PROFILE.pick({**_with_avatar(request, shared), "followed_by_me": bool(following)})
 
 
 def _jsonable(row):
     return None if row is None else dict(row, created_at=row["created_at"].isoformat())
 
 
-def profile_json(row):
-    return PROFILE.pick(row)
+def _with_avatar(request, row):
+    """The row with `avatar` for its avatar_* columns (URLs follow the host the client used)."""
+    avatar = None
+    if row["avatar_path"]:
+        avatar = AVATAR.pick(
+            {
+                "url": media_url(request, row["avatar_path"]),
+                "width": row["avatar_width"],
+                "height": row["avatar_height"],
+            }
+        )
+    return {**row, "avatar": avatar}
+
+
+def profile_json(request, row):
+    """A profile of a list's row (with followed_by_me)."""
+    return PROFILE.pick(_with_avatar(request, row))
+
+
+def me_json(request, row):
+    """The caller's own profile (users.get_me, users.create_user)."""
+    return ME.pick(_with_avatar(request, row))

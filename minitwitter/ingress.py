@@ -12,8 +12,9 @@ WebOb, Cornice or a view; each refusal is a 4xx in the one JSON shape naming wha
 - A JSON body is parsed once, here: invalid or deeply nested JSON is one 400, and a body that
   is not an object is refused; views get the result from `request.json_body`.
 - Forms are parsed once, here too: a field that is not UTF-8 is a 400 naming it; in
-  multipart bodies only `image` may be a file, and only one. (A known field given twice is
-  refused by its type, fields.py; unknown fields are ignored, repeated or not.)
+  multipart bodies only `image` (a post's) or `avatar` (a profile's) may be a file, one
+  each. (A known field given twice is refused by its type, fields.py; unknown fields are
+  ignored, repeated or not.)
 """
 
 import cgi
@@ -31,7 +32,7 @@ from minitwitter.errors import http_error
 ACCEPTED_TYPES = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
 FORM_TYPES = ACCEPTED_TYPES[1:]
 UTF8 = ("utf-8", "utf8")
-FILE_FIELDS = ("image",)  # the one file a request may carry (POST /api/posts/)
+FILE_FIELDS = ("image", "avatar")  # the files a request may carry (POST /api/posts/, PATCH /api/users/me/)
 JSON_BODY = "minitwitter.json_body"
 
 
@@ -150,7 +151,7 @@ def _check_body(request, max_body):
     if request.content_type == "multipart/form-data" and "boundary=" not in header:
         raise Refused(400, "header", "Content-Type", "No multipart boundary", "multipart/form-data needs a boundary")
     if not length:
-        if request.content_type not in ACCEPTED_TYPES:
+        if request.content_type not in ACCEPTED_TYPES or _charset(header) not in UTF8:
             request.environ.pop("CONTENT_TYPE", None)  # nothing to type: no body to misread
         return
     if request.content_type not in ACCEPTED_TYPES:
@@ -168,6 +169,8 @@ def json_body(request):
     """request.json_body: what the ingress parsed (WebOb's would parse again, with another parser)."""
     if JSON_BODY in request.environ:
         return request.environ[JSON_BODY]
+    if not request.content_length:
+        return {}  # no body: no fields
     return json.loads(request.body.decode("utf-8"))
 
 

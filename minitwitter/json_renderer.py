@@ -18,7 +18,7 @@ class OrjsonRenderer:
         request = system.get("request")
         if request is not None:
             response = request.response
-            if response.status_code == 204:
+            if response.status_code == 204 or (response.status_code == 202 and value is None):
                 response.content_type = None
                 return b""
             response.content_type = "application/json"

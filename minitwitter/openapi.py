@@ -39,6 +39,12 @@ SUCCESS = {
     "token_refresh_post": (200, shapes.TOKENS),
     "token_revoke_post": (204, None),
     "me_get": (200, shapes.ME),
+    "me_patch": (200, shapes.ME),
+    "me_delete": (204, None),
+    "password_post": (204, None),
+    "verify_email_post": (204, None),
+    "password_reset_post": (202, None),
+    "password_reset_confirm_post": (204, None),
     "user_get": (200, shapes.PROFILE),
     "follow_post": (200, shapes.PROFILE),
     "follow_delete": (200, shapes.PROFILE),
@@ -69,6 +75,8 @@ SUCCESS = {
     "health_get": (200, shapes.HEALTH),
     "media_get": (200, "image"),
 }
+# A second success some operations answer: status -> description (no body).
+OTHER_SUCCESS = {"verify_email_post": {202: "No token given: a new verification email is on its way"}}
 ERRORS = {
     400: "Invalid input; `details` names each field (location and name)",
     401: "No valid access token (or, when logging in, refreshing or logging out: bad credentials)",
@@ -90,6 +98,7 @@ EXTRA_ERRORS = {
     "token_refresh_post": {401},
     "token_revoke_post": {401},
     "me_get": {404},  # a valid token for an account that no longer exists
+    "password_reset_post": {429},
     "posts_post": {422},
     "posts_put": {403, 404},
     "posts_delete": {403, 404},
@@ -133,7 +142,8 @@ def _json(schema):
 def _success(operation_id):
     status, shape = SUCCESS[operation_id]
     if shape is None:
-        return status, {"description": "Done; no content", "headers": REQUEST_ID}
+        description = "Accepted: an email is on its way; no content" if status == 202 else "Done; no content"
+        return status, {"description": description, "headers": REQUEST_ID}
     if shape == "image":
         return status, {"description": "The image", "headers": REQUEST_ID, "content": IMAGE_CONTENT}
     headers = {**REQUEST_ID, **(LINK if shape in (_POSTS, _PROFILES) else {})}
@@ -159,6 +169,8 @@ def _error_codes(operation_id, method, op):
 def responses(operation_id, method, op):
     status, success = _success(operation_id)
     answers = {str(status): success}
+    for other, description in OTHER_SUCCESS.get(operation_id, {}).items():
+        answers[str(other)] = {"description": description, "headers": REQUEST_ID}
     for code in sorted(_error_codes(operation_id, method, op)):
         headers = {**REQUEST_ID, **HEADERS.get(code, {})}
         answers[str(code)] = {"description": ERRORS[code], "headers": headers, "content": _json(shapes.ERROR.ref)}
@@ -208,6 +220,8 @@ LINKS = {
     "follow_post": _USER_LINKS,
     "favorite_hashtag_post": _TAG_LINKS,
 }
+# The routes taking a file (multipart/form-data), and its field.
+FILE_FIELDS = {("posts", "POST"): "image", ("me", "PATCH"): "avatar"}
 # The image part of a multipart post: the types media.store_image keeps (it decodes the file
 # to tell, whatever the part's Content-Type says).
 IMAGE_TYPES = ", ".join(shapes.IMAGE_TYPES)
@@ -237,7 +251,7 @@ def node_schema(node):
         if isinstance(validator, colander.Regex):
             schema["pattern"] = validator.match_object.pattern
     schema.update(getattr(node, "json_schema", {}))  # what a custom validator checks
-    if node.missing is not colander.required and node.missing is not None:
+    if node.missing not in (colander.required, colander.drop, None):
         schema["default"] = node.missing
     if node.description:
         schema["description"] = node.description
@@ -275,13 +289,14 @@ def operation(service, method, args):
     if "body" in parts:
         body = node_schema(parts["body"])
         content = {"application/json": {"schema": body}, "application/x-www-form-urlencoded": {"schema": body}}
-        if service.name == "posts" and method == "POST":  # the one route taking a file
+        file_field = FILE_FIELDS.get((service.name, method))
+        if file_field:
             content["multipart/form-data"] = {
                 "schema": {
                     **body,
-                    "properties": {**body["properties"], "image": {"type": "string", "format": "binary"}},
+                    "properties": {**body["properties"], file_field: {"type": "string", "format": "binary"}},
                 },
-                "encoding": {"image": {"contentType": IMAGE_TYPES}},
+                "encoding": {file_field: {"contentType": IMAGE_TYPES}},
             }
         op["requestBody"] = {"required": True, "content": content}
     if args.get("permission") != NO_PERMISSION_REQUIRED:

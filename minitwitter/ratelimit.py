@@ -3,6 +3,7 @@
     ratelimit.login  = 25/300    per IP and per account   (POST /api/token/)
     ratelimit.signup = 5/1800    per IP                    (POST /api/users/)
     ratelimit.writes = 300/300   per account               (any authenticated write)
+    ratelimit.password_reset = 5/900  per IP and per email (POST /api/password_reset/)
 
 Over a limit: 429 with Retry-After; every limited answer carries X-RateLimit-Limit,
 -Remaining and -Reset. Redis down: the limiter fails open (and logs), since refusing
@@ -70,6 +71,6 @@ def tween_factory(handler, registry):
 
 
 def includeme(config):
-    for name in ("login", "signup", "writes"):
+    for name in ("login", "signup", "writes", "password_reset"):
         parse(config.registry.settings[f"ratelimit.{name}"])  # refuse to start on a typo
     config.add_tween("minitwitter.ratelimit.tween_factory", under="minitwitter.ingress.tween_factory")

@@ -1,6 +1,7 @@
 """Input schemas (colander), shared by the views. Unknown fields are ignored, so a
 client cannot set author_id, likes_count or id through a body."""
 
+import re
 import unicodedata
 
 import colander
@@ -167,3 +168,69 @@ class TagSchema(colander.MappingSchema):
 class TagPageSchema(colander.MappingSchema):
     path = TagPath()
     querystring = PageQuery()
+
+
+# The account lifecycle (views/users.py, views/auth.py).
+MAX_DISPLAY_NAME, MAX_BIO = 50, 300
+NAME_CONTROLS = CONTROLS  # a display name is one line
+BIO_CONTROLS = TEXT_CONTROLS  # a bio may hold newlines and tabs
+
+
+def profile_text(max_length, controls):
+    """An optional profile field: 0 to max_length characters once trimmed, none of `controls`."""
+
+    def validator(node, value):
+        if len(value) > max_length:
+            raise colander.Invalid(node, f"Must be at most {max_length} characters")
+        if re.search(f"[{controls}]", value) or any(unicodedata.category(c) == "Cs" for c in value):
+            raise colander.Invalid(node, "Must not contain control characters")
+
+    schema = {"maxLength": max_length, "pattern": f"^[^{controls}]*$", "description": f"0 to {max_length} characters"}
+    # allow_empty: "" clears the field (colander takes "" for no value otherwise).
+    return colander.SchemaNode(
+        Text(allow_empty=True), preparer=_strip, validator=validator, json_schema=schema, missing=colander.drop
+    )
+
+
+class ProfileBody(colander.MappingSchema):
+    display_name = profile_text(MAX_DISPLAY_NAME, NAME_CONTROLS)
+    bio = profile_text(MAX_BIO, BIO_CONTROLS)
+
+
+def new_password(**kw):
+    return text(nfc=False, validator=password_validator, json_schema=PASSWORD_SCHEMA, **kw)
+
+
+def given_password(**kw):
+    """A password to check (never stored): anything up to 1,024 characters, as at log-in."""
+    return text(nfc=False, validator=colander.Length(min=1, max=1024), **kw)
+
+
+class PasswordChangeBody(colander.MappingSchema):
+    current_password = given_password()
+    new_password = new_password()
+
+
+class PasswordBody(colander.MappingSchema):
+    password = given_password()
+
+
+# What issue_token makes: secrets.token_urlsafe(32), 43 URL-safe characters.
+TOKEN_SCHEMA = {"pattern": "^[A-Za-z0-9_-]+$", "description": "The `token` of the emailed link"}
+
+
+def emailed_token(**kw):
+    return text(validator=colander.Length(min=1, max=100), json_schema=TOKEN_SCHEMA, **kw)
+
+
+class VerifyEmailBody(colander.MappingSchema):
+    token = emailed_token(missing=colander.drop, description="Without it: send a new verification email (202)")
+
+
+class PasswordResetBody(colander.MappingSchema):
+    email = text(validator=colander.All(colander.Length(max=254), FullMatch(EMAIL_PATTERN, "Invalid email address")))
+
+
+class PasswordResetConfirmBody(colander.MappingSchema):
+    token = emailed_token()
+    new_password = new_password()

@@ -3,9 +3,14 @@
 - One algorithm, HS256, pinned on decode; exp, iat, iss, aud, sub and a token type
   ("typ": "access" or "refresh") are required, so the two kinds never stand in for
   each other.
-- An access token is verified from its claims alone: no database hit per request, and
-  a token already verified is remembered until it expires (most requests come from a
-  client that sent the same token a moment ago).
+- An access token is verified from its claims, and its account once: the account must
+  exist and be in the session generation the token carries (claim `gen`; a password
+  change or reset adds one, users.session_generation). A token verified is remembered
+  until it expires (most requests come from a client that sent the same token a moment
+  ago), and its account checked again at most every jwt.recheck_seconds (5): so after a
+  password change, a reset or a deletion, the account's access tokens stop working at once
+  in the process that made the change (forget_user) and within that interval in every
+  other one: one indexed lookup per token, process and interval, none per request.
 - Refresh tokens rotate; their state lives in the refresh_tokens table (domain/accounts.py).
 """
 
@@ -33,7 +38,9 @@ class Tokens:
         self.audience = settings["jwt.audience"]
         self.access_ttl = settings["jwt.access_ttl"]
         self.refresh_ttl = settings["jwt.refresh_ttl"]
-        self._verified = {}  # access token -> its claims, for tokens that passed decode()
+        self.recheck_seconds = settings["jwt.recheck_seconds"]
+        # access token -> (its claims, when its account was last checked: time.monotonic())
+        self._verified = {}
 
     def _encode(self, user_id, typ, ttl, **extra):
         now = datetime.datetime.now(datetime.UTC)
@@ -48,8 +55,8 @@ class Tokens:
         }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
-    def access(self, user_id):
-        return self._encode(user_id, ACCESS, self.access_ttl)
+    def access(self, user_id, generation=0):
+        return self._encode(user_id, ACCESS, self.access_ttl, gen=generation)
 
     def refresh(self, user_id, jti, family):
         return self._encode(user_id, REFRESH, self.refresh_ttl, jti=str(jti), fam=str(family))
@@ -76,6 +83,9 @@ class Tokens:
             claims["user_id"] = int(claims["sub"])
             if not 1 <= claims["user_id"] <= MAX_USER_ID:
                 raise ValueError("sub out of range")
+            claims["gen"] = claims.get("gen", 0)  # tokens made before generations: the first
+            if type(claims["gen"]) is not int:
+                raise ValueError("gen is not an integer")
             if typ == REFRESH:
                 claims["jti"] = uuid.UUID(claims["jti"])
                 claims["fam"] = uuid.UUID(claims["fam"])
@@ -83,22 +93,35 @@ class Tokens:
             raise jwt.InvalidTokenError("malformed claims") from e
         return claims
 
-    def verify_access(self, token, user_exists):
-        """decode(token, ACCESS) for a user that exists (user_exists(id) -> bool, asked once),
-        remembered until the token expires."""
-        claims = self._verified.get(token)
-        if claims is None or claims["exp"] <= time.time():
-            claims = self.decode(token, ACCESS)
-            if not user_exists(claims["user_id"]):
-                raise jwt.InvalidTokenError(NO_ACCOUNT)
-            if len(self._verified) >= VERIFIED_TOKENS_MAX:
-                self._verified.clear()  # bounded memory; the next requests verify again
-            self._verified[token] = claims
+    def verify_access(self, token, session_generation):
+        """decode(token, ACCESS) for an account that exists and is still in the token's
+        generation (session_generation(id) -> int, or None for no account), remembered until
+        the token expires and its account asked again every recheck_seconds."""
+        remembered = self._verified.get(token)
+        now = time.monotonic()
+        if remembered is not None and remembered[0]["exp"] > time.time() and now - remembered[1] < self.recheck_seconds:
+            return remembered[0]
+        claims = self.decode(token, ACCESS)
+        generation = session_generation(claims["user_id"])
+        if generation is None:
+            self._verified.pop(token, None)
+            raise jwt.InvalidTokenError(NO_ACCOUNT)
+        if claims["gen"] != generation:
+            self._verified.pop(token, None)
+            raise jwt.InvalidTokenError(ENDED)
+        if len(self._verified) >= VERIFIED_TOKENS_MAX:
+            self._verified.clear()  # bounded memory; the next requests verify again
+        self._verified[token] = (claims, now)
         return claims
 
     def forget(self, token):
         """Stop trusting a token remembered as verified (its account is gone)."""
         self._verified.pop(token, None)
+
+    def forget_user(self, user_id):
+        """Stop trusting every remembered token of an account (its sessions ended)."""
+        for token in [t for t, (claims, _) in list(self._verified.items()) if claims["user_id"] == user_id]:
+            self._verified.pop(token, None)
 
     @staticmethod
     def new_id():
@@ -127,6 +150,7 @@ class Passwords:
 
 
 NO_ACCOUNT = "no such account"
+ENDED = "sessions ended"
 
 
 def token_error(kind, exc):
@@ -135,13 +159,15 @@ def token_error(kind, exc):
         return f"The {kind} token has expired" + (": refresh it" if kind == ACCESS else ": log in again")
     if str(exc) == NO_ACCOUNT:
         return f"The account of this {kind} token no longer exists"
+    if str(exc) == ENDED:
+        return f"The {kind} token was issued before the account's password changed: log in again"
     if isinstance(exc, jwt.ImmatureSignatureError):
         return f"The {kind} token is not valid yet"
     return f"The {kind} token is not valid: log in again" if kind == REFRESH else f"The {kind} token is not valid"
 
 
-def _user_exists(request, user_id):
-    return request.queries.users.user_exists(request.db, user_id=user_id)
+def _session_generation(request, user_id):
+    return request.queries.users.session_generation(request.db, user_id=user_id)
 
 
 class JWTSecurityPolicy:
@@ -153,7 +179,9 @@ class JWTSecurityPolicy:
         if scheme.lower() != "bearer" or not token.strip():
             return None
         try:
-            return request.registry.tokens.verify_access(token.strip(), lambda user_id: _user_exists(request, user_id))
+            return request.registry.tokens.verify_access(
+                token.strip(), lambda user_id: _session_generation(request, user_id)
+            )
         except jwt.InvalidTokenError as e:
             request.environ["minitwitter.auth_error"] = token_error("access", e)
             return None

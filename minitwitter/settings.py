@@ -25,6 +25,7 @@ ENV_OVERRIDES = {
     "RATELIMIT_LOGIN": "ratelimit.login",
     "RATELIMIT_SIGNUP": "ratelimit.signup",
     "RATELIMIT_WRITES": "ratelimit.writes",
+    "RATELIMIT_PASSWORD_RESET": "ratelimit.password_reset",
 }
 
 DEFAULTS = {
@@ -49,6 +50,10 @@ DEFAULTS = {
     "jwt.audience": "minitwitter-api",
     "jwt.access_ttl": "900",
     "jwt.refresh_ttl": "1209600",
+    # A process re-checks a remembered access token's account (it exists, its password has
+    # not changed since) at most this often: the delay before an ended session's access
+    # tokens stop working in the other processes (security.py).
+    "jwt.recheck_seconds": "5",
     "bcrypt.rounds": "12",
     "smtp.url": "smtp://127.0.0.1:8025",
     "mail.from": "minitwitter <no-reply@minitwitter.local>",
@@ -57,6 +62,14 @@ DEFAULTS = {
     # The link in that email: a page a person can open, on the web client at public_url
     # (the API itself needs a token). {public_url}, {username} and {id} are filled in.
     "mail.profile_link": "{public_url}/@{username}",
+    # The links of the verification (sent at sign-up and on request) and password reset
+    # emails, on the web client: {public_url} and {token} are filled in; the client sends
+    # the token to POST /api/users/me/verify_email/ or /api/password_reset/confirm/.
+    "mail.verify_link": "{public_url}/verify_email?token={token}",
+    "mail.reset_link": "{public_url}/password_reset?token={token}",
+    # How long an emailed token works (it works once).
+    "accounts.verify_token_hours": "48",
+    "accounts.reset_token_minutes": "60",
     # Base of links in emails; defaults to http://127.0.0.1:<PORT or 6543>.
     "public_url": "",
     "media.root": "var/media",
@@ -79,6 +92,8 @@ DEFAULTS = {
     "ratelimit.login": "25/300",
     "ratelimit.signup": "5/1800",
     "ratelimit.writes": "300/300",
+    # Password reset requests, per address and per email asked for.
+    "ratelimit.password_reset": "5/900",
     # Runs of a write whose transaction hit a deadlock or serialization failure (db.py).
     "retry.attempts": "3",
     # 6 MB: a 5 MB image plus the multipart envelope.
@@ -100,6 +115,9 @@ INT_KEYS = {
     "posts.purge_after_days",
     "mail.follow_email_hours",
     "fanout.inline_followers",
+    "jwt.recheck_seconds",
+    "accounts.verify_token_hours",
+    "accounts.reset_token_minutes",
 }
 FLOAT_KEYS = {"redis.timeout"}
 BOOL_KEYS = {"jwt.generate_secret"}

@@ -81,9 +81,19 @@ POST = Shape(
     created_at=TIME,
     updated_at=nullable(TIME),
 )
+AVATAR = Shape(
+    "Avatar",
+    "A profile's picture, re-encoded by the server",
+    url=URL,
+    width={"type": "integer", "minimum": 1},
+    height={"type": "integer", "minimum": 1},
+)
 _PROFILE = {
     "id": ID,
     "username": TEXT,
+    "display_name": {"type": "string", "maxLength": 50, "description": "Empty when not set"},
+    "bio": {"type": "string", "maxLength": 300, "description": "Empty when not set"},
+    "avatar": nullable(AVATAR.ref),
     "created_at": TIME,
     "followers_count": COUNT,
     "following_count": COUNT,
@@ -95,6 +105,7 @@ ME = Shape(
     "The caller's own profile, with email (followed_by_me is always false)",
     **_PROFILE,
     email=TEXT,
+    email_verified={**BOOL, "description": "Whether the link of a verification email was followed"},
     followed_by_me=BOOL,
 )
 TOKENS = Shape(

@@ -32,6 +32,7 @@ from minitwitter import queries as queries_module
 from minitwitter.cache import Cache, RequestCache
 from minitwitter.db import startup_options
 from minitwitter.domain import Job
+from minitwitter.domain import accounts as accounts_domain
 from minitwitter.domain import media as media_domain
 from minitwitter.domain import posts as posts_domain
 
@@ -287,11 +288,54 @@ def fanout(queries, conn, payload, settings):
 
 @email("welcome_email")
 def welcome_email(queries, conn, payload, settings):
+    """Sign-up's email: welcome, and the link that verifies the address."""
     user = queries.outbox.mail_user(conn, user_id=payload["user_id"])
     if user is None:
         return None
-    body = f"Hello {user['username']},\n\nyour minitwitter account is ready. Welcome!\n"
+    link = _token_link(queries, conn, settings, user, "verify_email")
+    body = (
+        f"Hello {user['username']},\n\nyour minitwitter account is ready. Welcome!\n\n"
+        f"Confirm that this address is yours: {link}\n"
+    )
     return compose(settings, user["email"], f"Welcome to minitwitter, {user['username']}", body)
+
+
+@email("verify_email")
+def verify_email(queries, conn, payload, settings):
+    """A new verification link, asked for (POST /api/users/me/verify_email/ without a token)."""
+    user = queries.outbox.mail_user(conn, user_id=payload["user_id"])
+    if user is None or queries.accounts.email_verified(conn, user_id=user["id"]):
+        return None
+    link = _token_link(queries, conn, settings, user, "verify_email")
+    body = f"Hello {user['username']},\n\nconfirm that this address is yours: {link}\n"
+    return compose(settings, user["email"], "Confirm your email address", body)
+
+
+@email("password_reset_email")
+def password_reset_email(queries, conn, payload, settings):
+    """A password reset link, if an account has the address asked for (nothing otherwise)."""
+    user = queries.accounts.mail_user_by_email(conn, email=payload["email"])
+    if user is None:
+        return None
+    link = _token_link(queries, conn, settings, user, "password_reset")
+    minutes = settings["accounts.reset_token_minutes"]
+    body = (
+        f"Hello {user['username']},\n\nsomeone asked to reset your minitwitter password. To choose a new "
+        f"one, open this link within {minutes} minutes (it works once): {link}\n\n"
+        "If it was not you, ignore this email: your password stays as it is.\n"
+    )
+    return compose(settings, user["email"], "Reset your minitwitter password", body)
+
+
+def _token_link(queries, conn, settings, user, purpose):
+    """A link holding a new single-use token (domain/accounts.py stores its hash, in the
+    transaction that sends the email: an email that fails to go leaves no token)."""
+    if purpose == "verify_email":
+        seconds, template = settings["accounts.verify_token_hours"] * 3600, settings["mail.verify_link"]
+    else:
+        seconds, template = settings["accounts.reset_token_minutes"] * 60, settings["mail.reset_link"]
+    token = accounts_domain.issue_token(_job(queries, conn), user, purpose, seconds)
+    return template.format(public_url=settings["public_url"], token=token)
 
 
 @email("follow_email")

@@ -3,7 +3,7 @@
 
 -- name: follow(follower_id, followee_id)!
 -- Idempotent: 1 for a new follow, 0 for a repeat (which sends no email) or an unknown
--- user (which the view answers with a 404). Indexes: users_pkey, follows_pkey.
+-- user (which the view answers with a 404). Indexes: users_pkey, images_pkey (avatar), follows_pkey.
 INSERT INTO follows (follower_id, followee_id)
 SELECT :follower_id, :followee_id
  WHERE EXISTS (SELECT 1 FROM users WHERE id = :followee_id)
@@ -25,13 +25,15 @@ SELECT id, follower_id
 
 -- name: list_followers(user_id, viewer_id, before, offset, limit)
 -- Who follows a user, newest follow first, as profiles. Indexes: idx_follows_followee_id_id,
--- users_pkey, follows_pkey (for followed_by_me).
+-- users_pkey, images_pkey (avatar), follows_pkey (for followed_by_me).
 SELECT f.id AS key, u.id, u.username, u.created_at, u.followers_count, u.following_count,
-       u.posts_count,
+       u.posts_count, u.display_name, u.bio,
+       av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height,
        EXISTS (SELECT 1 FROM follows m
                 WHERE m.follower_id = :viewer_id AND m.followee_id = u.id) AS followed_by_me
   FROM follows f
   JOIN users u ON u.id = f.follower_id
+  LEFT JOIN images av ON av.id = u.avatar_image_id
  WHERE f.followee_id = :user_id AND f.id < :before
  ORDER BY f.id DESC
 OFFSET :offset
@@ -39,13 +41,15 @@ OFFSET :offset
 
 -- name: list_following(user_id, viewer_id, before, offset, limit)
 -- Whom a user follows, newest follow first, as profiles. Indexes: idx_follows_follower_id_id,
--- users_pkey, follows_pkey (for followed_by_me).
+-- users_pkey, images_pkey (avatar), follows_pkey (for followed_by_me).
 SELECT f.id AS key, u.id, u.username, u.created_at, u.followers_count, u.following_count,
-       u.posts_count,
+       u.posts_count, u.display_name, u.bio,
+       av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height,
        EXISTS (SELECT 1 FROM follows m
                 WHERE m.follower_id = :viewer_id AND m.followee_id = u.id) AS followed_by_me
   FROM follows f
   JOIN users u ON u.id = f.followee_id
+  LEFT JOIN images av ON av.id = u.avatar_image_id
  WHERE f.follower_id = :user_id AND f.id < :before
  ORDER BY f.id DESC
 OFFSET :offset

@@ -19,13 +19,15 @@ SELECT post_id FROM likes WHERE post_id = ANY(:ids) AND user_id = :user_id;
 
 -- name: list_likers(post_id, viewer_id, before, offset, limit)
 -- Who liked a post, newest like first, as profiles. Indexes: idx_likes_post_id_id,
--- users_pkey, follows_pkey (follower_id, followee_id).
+-- users_pkey, images_pkey (avatar), follows_pkey (follower_id, followee_id).
 SELECT l.id AS key, u.id, u.username, u.created_at, u.followers_count, u.following_count,
-       u.posts_count,
+       u.posts_count, u.display_name, u.bio,
+       av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height,
        EXISTS (SELECT 1 FROM follows f
                 WHERE f.follower_id = :viewer_id AND f.followee_id = u.id) AS followed_by_me
   FROM likes l
   JOIN users u ON u.id = l.user_id
+  LEFT JOIN images av ON av.id = u.avatar_image_id
  WHERE l.post_id = :post_id AND l.id < :before
  ORDER BY l.id DESC
 OFFSET :offset

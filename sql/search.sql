@@ -99,9 +99,12 @@ OFFSET :offset
 -- through USING ~<~ (its operator family's order), the ORDER BY, so the scan stops at
 -- :limit; follows_pkey (follower_id, followee_id) for followed_by_me.
 SELECT u.id, u.username, u.created_at, u.followers_count, u.following_count, u.posts_count,
+       u.display_name, u.bio,
+       av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height,
        EXISTS (SELECT 1 FROM follows f
                 WHERE f.follower_id = :viewer_id AND f.followee_id = u.id) AS followed_by_me
   FROM users u
+  LEFT JOIN images av ON av.id = u.avatar_image_id
  WHERE lower(u.username) LIKE :pattern
  ORDER BY lower(u.username) USING ~<~
 OFFSET :offset

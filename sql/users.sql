@@ -6,20 +6,23 @@
 INSERT INTO users (username, email, password_hash)
 VALUES (:username, :email, :password_hash)
 RETURNING id, username, email, created_at, followers_count, following_count, posts_count,
-          FALSE AS followed_by_me;
+          display_name, bio, NULL AS avatar_path, NULL AS avatar_width, NULL AS avatar_height,
+          FALSE AS email_verified, FALSE AS followed_by_me;
 
 -- name: get_login(username)^
 -- Log in by username, any case. Index: idx_users_username_lower.
-SELECT id, password_hash
+SELECT id, password_hash, session_generation
   FROM users
  WHERE lower(username) = lower(:username);
 
 -- name: get_user(user_id)^
 -- A profile's shared fields (cached in Redis; followed_by_me comes from is_following).
--- Index: users_pkey.
-SELECT id, username, created_at, followers_count, following_count, posts_count
-  FROM users
- WHERE id = :user_id;
+-- Index: users_pkey; images_pkey for the avatar.
+SELECT u.id, u.username, u.created_at, u.followers_count, u.following_count, u.posts_count,
+       u.display_name, u.bio, av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height
+  FROM users u
+  LEFT JOIN images av ON av.id = u.avatar_image_id
+ WHERE u.id = :user_id;
 
 -- name: is_following(follower_id, followee_id)$
 -- Index: follows_pkey (follower_id, followee_id).
@@ -27,12 +30,16 @@ SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = :follower_id AND follow
 
 -- name: get_me(user_id)^
 -- The viewer's own profile, with email. Index: users_pkey.
-SELECT id, username, email, created_at, followers_count, following_count, posts_count,
-       FALSE AS followed_by_me
-  FROM users
- WHERE id = :user_id;
+-- images_pkey for the avatar.
+SELECT u.id, u.username, u.email, u.created_at, u.followers_count, u.following_count, u.posts_count,
+       u.display_name, u.bio, av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height,
+       u.email_verified_at IS NOT NULL AS email_verified, FALSE AS followed_by_me
+  FROM users u
+  LEFT JOIN images av ON av.id = u.avatar_image_id
+ WHERE u.id = :user_id;
 
--- name: user_exists(user_id)$
--- Does the account an access token names still exist? Asked once per token and process
--- (security.py remembers the answer with the token). Index: users_pkey.
-SELECT EXISTS (SELECT 1 FROM users WHERE id = :user_id);
+-- name: session_generation(user_id)$
+-- The generation of the account an access token names (its `gen` claim must equal it), or
+-- NULL when the account no longer exists. Asked once per token and process, then again at
+-- most every jwt.recheck_seconds (security.py). Index: users_pkey.
+SELECT session_generation FROM users WHERE id = :user_id;

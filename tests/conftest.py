@@ -26,6 +26,7 @@ from minitwitter.devservices import DevServices, RedisClusterServers, database_n
 from minitwitter.scripts import migrate
 
 TABLES = [
+    "account_tokens",
     "follow_emails",
     "idempotency_keys",
     "outbox",
@@ -104,6 +105,7 @@ def settings(services):
         "ratelimit.login": "100000/300",
         "ratelimit.signup": "100000/300",
         "ratelimit.writes": "100000/300",
+        "ratelimit.password_reset": "100000/300",
     }
 
 

@@ -64,6 +64,9 @@ def test_likers_newest_first(app, alice, make_user):
     assert set(page["results"][0]) == {
         "id",
         "username",
+        "display_name",
+        "bio",
+        "avatar",
         "created_at",
         "followers_count",
         "following_count",

@@ -296,6 +296,9 @@ def test_users_by_prefix_any_case(app, alice, bob, make_user):
     assert found_users[2] == {
         "id": alina["id"],
         "username": "Alina",
+        "display_name": "",
+        "bio": "",
+        "avatar": None,
         "created_at": alina["created_at"],
         "followers_count": 1,
         "following_count": 0,

@@ -9,6 +9,9 @@ def test_profile_has_counts_and_no_email(app, alice, bob):
     assert body == {
         "id": bob["id"],
         "username": "bob",
+        "display_name": "",
+        "bio": "",
+        "avatar": None,
         "created_at": bob["created_at"],
         "followers_count": 0,
         "following_count": 0,

@@ -4,7 +4,8 @@ the outbox (tasks.py carries it out).
 
 | module      | owns                                                                    |
 |-------------|-------------------------------------------------------------------------|
-| accounts.py | sign-up (and its welcome email), log in, refresh tokens and their families |
+| accounts.py | sign-up (and its welcome email), log in, refresh tokens and their families; |
+|             | the profile, password change and reset, email verification, deletion    |
 | posts.py    | posts and their hashtags: create, edit, delete, purge; favourite hashtags |
 | likes.py    | like, unlike                                                            |
 | follows.py  | follow (and its email), unfollow                                        |

@@ -1,4 +1,5 @@
-"""Accounts and tokens: sign-up, log in, refresh-token rotation and revocation.
+"""Accounts and tokens: sign-up, log in, refresh-token rotation and revocation; the
+profile, passwords, email verification, password reset and deletion.
 
 - sign up: users.create_user; the outbox gets a welcome_email; a username or email taken
   (their unique indexes, case-insensitive) is a Conflict naming the field.
@@ -10,18 +11,38 @@
   or expired is a replay, so its whole family is revoked (tokens.revoke_family) in a
   transaction of its own, which sticks although the request answers 401 and rolls back.
 - revoke (log out): tokens.revoke_family.
+- profile: accounts.update_profile, accounts.set_avatar (the image stored and checked as a
+  post's, media.py; the replaced one's row now, its files after commit); stale: the profile.
+- sessions end (a password change or reset, deletion): users.session_generation goes up
+  (access tokens carry it: security.py), tokens.revoke_user_tokens, the outstanding reset
+  links void (accounts.retire_tokens), and this process forgets the remembered access
+  tokens after commit; other processes within jwt.recheck_seconds.
+- emailed tokens (verification at sign-up and on request, password reset): made by the
+  worker when it sends the email (issue_token, in the outbox row's claim transaction), so
+  the token itself is stored nowhere: account_tokens keeps its SHA-256. Spent once
+  (accounts.spend_token), within its lifetime, for the address it was mailed to.
+- a reset request writes the same outbox row whether the address has an account or not
+  (the worker finds out), so both answers take the same work and time.
+- deletion: one transaction (accounts.delete_*, in the lock order of migration 0006); every
+  count that included the account follows by trigger; stale: each post it liked, each
+  account on the other side of a follow (and its followers' feeds), its posts, lists and
+  tags, popular hashtags, search; its files go after commit.
 
-Nothing here is cached: profiles are bumped by what changes their counts (posts.py,
-follows.py), and a new account has no cached entry yet.
+A new account has no cached entry yet; profiles are bumped by what changes them.
 """
 
+import hashlib
 import logging
+import secrets
 from functools import partial
 
 import jwt
 import psycopg2.errors
 
-from minitwitter.domain import Conflict, Unauthorized
+from minitwitter import freshness, media
+from minitwitter.domain import Conflict, Invalid, Unauthorized
+from minitwitter.domain import media as images
+from minitwitter.freshness import bump_after_commit
 from minitwitter.security import REFRESH, token_error
 
 log = logging.getLogger(__name__)
@@ -48,7 +69,7 @@ def log_in(tx, passwords, tokens, username, password):
     ok = passwords.check(password, row["password_hash"] if row else None)
     if not (row and ok):
         raise Unauthorized("Invalid username or password")
-    return _issue_pair(tx, tokens, row["id"], family=tokens.new_id())
+    return _issue_pair(tx, tokens, row["id"], row["session_generation"], family=tokens.new_id())
 
 
 def refresh(tx, tokens, refresh_token):
@@ -60,7 +81,7 @@ def refresh(tx, tokens, refresh_token):
         # so the whole family goes, and that must stick although this request fails.
         tx.after_rollback(partial(_revoke_family_alone, tx, claims["fam"]))
         raise Unauthorized("Refresh token is no longer valid")
-    return _issue_pair(tx, tokens, row["user_id"], family=row["family"])
+    return _issue_pair(tx, tokens, row["user_id"], row["session_generation"], family=row["family"])
 
 
 def revoke(tx, tokens, refresh_token):
@@ -76,13 +97,13 @@ def _claims(tokens, refresh_token):
         raise Unauthorized(token_error(REFRESH, e), field="refresh") from None
 
 
-def _issue_pair(tx, tokens, user_id, family):
+def _issue_pair(tx, tokens, user_id, generation, family):
     jti = tokens.new_id()
     tx.queries.tokens.create_refresh_token(
         tx.db, jti=jti, user_id=user_id, family=family, expires_at=tokens.refresh_expiry()
     )
     return {
-        "access": tokens.access(user_id),
+        "access": tokens.access(user_id, generation),
         "refresh": tokens.refresh(user_id, jti, family),
         "token_type": "Bearer",
         "expires_in": tokens.access_ttl,
@@ -102,3 +123,129 @@ def _revoke_family_alone(request, family):
     finally:
         pool.putconn(conn, broken=broken)
     log.warning("refresh token replayed: family %s revoked", family)
+
+
+# The profile
+
+
+def update_profile(tx, user_id, display_name=None, bio=None, avatar=None, media_root=None):
+    """Change the fields given (None keeps one); `avatar`, an uploaded file, replaces the avatar."""
+    tx.queries.accounts.update_profile(tx.db, user_id=user_id, display_name=display_name, bio=bio)
+    if avatar is not None:
+        image_id = images.save(tx, user_id, images.store(tx, avatar, media_root, field="avatar"), thumbnail=False)
+        replaced = tx.queries.accounts.set_avatar(tx.db, user_id=user_id, image_id=image_id)
+        if replaced is not None:
+            old = tx.queries.images.delete_image(tx.db, image_id=replaced)
+            tx.after_commit(partial(media.delete_files, media_root, old["path"], old["thumbnail_path"]))
+    bump_after_commit(tx, freshness.profile(user_id))
+
+
+# Passwords and sessions
+
+
+def change_password(tx, passwords, tokens, user_id, current_password, new_password):
+    """A new password for someone who knows the current one; every session ends."""
+    if not passwords.check(current_password, tx.queries.accounts.get_password(tx.db, user_id=user_id)):
+        raise Invalid("Wrong password", field="current_password")
+    _set_password(tx, passwords, tokens, user_id, new_password)
+
+
+def request_password_reset(tx, email):
+    """Mail a reset link to the account with this address, if there is one. The request
+    does the same work either way: the worker looks the address up (password_reset_email)."""
+    tx.enqueue_task("password_reset_email", {"email": email})
+
+
+def reset_password(tx, passwords, tokens, token, new_password):
+    """Spend a reset token for a new password; every session ends. The link proved the address."""
+    user_id = _spend(tx, token, "password_reset")
+    tx.queries.accounts.mark_email_verified(tx.db, user_id=user_id)
+    _set_password(tx, passwords, tokens, user_id, new_password)
+
+
+def _set_password(tx, passwords, tokens, user_id, password):
+    tx.queries.accounts.set_password(tx.db, user_id=user_id, password_hash=passwords.hash(password))
+    _end_sessions(tx, tokens, user_id)
+
+
+def _end_sessions(tx, tokens, user_id):
+    """Every refresh token, every reset link mailed, and (with the generation set_password
+    raised, or the account gone) every access token of the account stop working."""
+    tx.queries.tokens.revoke_user_tokens(tx.db, user_id=user_id)
+    tx.queries.accounts.retire_tokens(tx.db, user_id=user_id, purpose="password_reset")
+    tx.after_commit(partial(tokens.forget_user, user_id))
+
+
+# Email verification
+
+
+def request_verification(tx, user_id):
+    """Mail a new verification link (none if the address is verified by then)."""
+    tx.enqueue_task("verify_email", {"user_id": user_id})
+
+
+def verify_email(tx, user_id, token):
+    """Spend a verification token of this account: its address is verified."""
+    if _spend(tx, token, "verify_email") != user_id:
+        raise Invalid(INVALID_TOKEN, field="token")
+    tx.queries.accounts.mark_email_verified(tx.db, user_id=user_id)
+    bump_after_commit(tx, freshness.profile(user_id))
+
+
+INVALID_TOKEN = "Invalid, used or expired token: ask for a new email"
+
+
+def issue_token(tx, user, purpose, seconds):
+    """A new single-use token for `user` (a row with id and email), stored hashed: the
+    token, for the email's link. In the worker, in the transaction that sends the email."""
+    token = secrets.token_urlsafe(32)
+    tx.queries.accounts.create_token(
+        tx.db, token_hash=_hash(token), user_id=user["id"], purpose=purpose, email=user["email"], seconds=seconds
+    )
+    return token
+
+
+def _spend(tx, token, purpose):
+    user_id = tx.queries.accounts.spend_token(tx.db, token_hash=_hash(token), purpose=purpose)
+    if user_id is None:
+        raise Invalid(INVALID_TOKEN, field="token")
+    return user_id["user_id"]
+
+
+def _hash(token):
+    return hashlib.sha256(token.encode()).digest()
+
+
+# Deletion
+
+
+def delete_account(tx, passwords, tokens, user_id, password, media_root):
+    """The account and everything it made go, in this transaction; every count that
+    included them drops (triggers), its tokens stop working, its username and email are free."""
+    if not passwords.check(password, tx.queries.accounts.get_password(tx.db, user_id=user_id)):
+        raise Invalid("Wrong password", field="password")
+    q = tx.queries.accounts
+    liked = {r["post_id"] for r in q.delete_likes(tx.db, user_id=user_id)}
+    follows = list(q.delete_follows(tx.db, user_id=user_id))
+    gone = list(q.delete_posts(tx.db, user_id=user_id))
+    files = [path for r in q.delete_images(tx.db, user_id=user_id) for path in (r["path"], r["thumbnail_path"])]
+    q.delete_user(tx.db, user_id=user_id)  # cascades: tokens, favourite tags, follow emails, ...
+    posts = [int(r["value"]) for r in gone if r["kind"] == "post"]
+    tags = [r["value"] for r in gone if r["kind"] == "tag"]
+    names = [
+        *(freshness.post(i) for i in liked | set(posts)),
+        *(freshness.profile(r["other_id"]) for r in follows),
+        *(freshness.feed(r["other_id"]) for r in follows if r["follows_me"]),
+        *(freshness.tag_posts(t) for t in tags),
+        *([freshness.POPULAR] if tags else []),
+        freshness.ALL_POSTS,
+        freshness.SEARCH,
+        freshness.user_posts(user_id),
+        freshness.profile(user_id),
+        freshness.feed(user_id),
+        freshness.viewer(user_id),
+    ]
+    bump_after_commit(tx, *names)
+    tx.after_commit(partial(media.delete_files, media_root, *files))
+    tx.after_commit(partial(tokens.forget_user, user_id))
+    return {"posts": len(posts), "likes": len(liked), "follows": len(follows)}

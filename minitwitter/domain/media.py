@@ -22,18 +22,19 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000
 
 
-def store(tx, fileobj, media_root):
-    """Validate, re-encode and store an uploaded image: a media.StoredImage."""
+def store(tx, fileobj, media_root, field="image"):
+    """Validate, re-encode and store an uploaded image (the input `field`): a media.StoredImage."""
     try:
         stored = media.store_image(fileobj, media_root, max_bytes=MAX_IMAGE_BYTES, max_pixels=MAX_IMAGE_PIXELS)
     except media.ImageError as e:
-        raise (TooLarge if e.code == 413 else Invalid)(e.message, field="image") from None
+        raise (TooLarge if e.code == 413 else Invalid)(e.message, field=field) from None
     tx.after_rollback(partial(media.delete_files, media_root, stored.path))
     return stored
 
 
-def save(tx, owner_id, stored):
-    """The images row for a stored file; its thumbnail is made by a task after commit."""
+def save(tx, owner_id, stored, thumbnail=True):
+    """The images row for a stored file; its thumbnail is made by a task after commit
+    (a post's image; an avatar is shown at its own size)."""
     image_id = tx.queries.images.create_image(
         tx.db,
         owner_id=owner_id,
@@ -44,7 +45,8 @@ def save(tx, owner_id, stored):
         bytes=stored.bytes,
         sha256=stored.sha256,
     )
-    tx.enqueue_task("thumbnail", {"image_id": image_id})
+    if thumbnail:
+        tx.enqueue_task("thumbnail", {"image_id": image_id})
     return image_id
 
 

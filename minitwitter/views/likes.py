@@ -37,7 +37,9 @@ def list_likers(request):
             request.db, post_id=post_id, viewer_id=request.authenticated_userid, **page.params
         )
     )
-    return envelope(request, page, rows, [profile_json(r) for r in rows[: page.size]], count=post["likes_count"])
+    return envelope(
+        request, page, rows, [profile_json(request, r) for r in rows[: page.size]], count=post["likes_count"]
+    )
 
 
 def _post_or_404(request, post_id, liked):

@@ -28,7 +28,7 @@ def create_post(request):
     if replay is not None:
         return replay
     me, media_root = request.authenticated_userid, request.registry.settings["media.root"]
-    post_id = domain.create(request, me, text, image=_upload(request), media_root=media_root)
+    post_id = domain.create(request, me, text, image=upload(request, "image"), media_root=media_root)
     request.response.status = 201
     post = posts_by_ids(request, [post_id], liked=set())[0]  # nobody has liked it yet
     idempotency.finish(request, 201, post)
@@ -110,14 +110,14 @@ def _delete(request, post_id):
     domain.delete(request, request.authenticated_userid, post_id)
 
 
-def _upload(request):
-    """The file of the optional `image` field (multipart/form-data only), or None."""
+def upload(request, field):
+    """The file of an optional file field (multipart/form-data only), or None."""
     if request.content_type == "application/json":
-        upload = request.json_body.get("image") if isinstance(request.json_body, dict) else None
+        found = request.json_body.get(field) if isinstance(request.json_body, dict) else None
     else:
-        upload = request.POST.get("image")
-    if upload is None or upload == "":
+        found = request.POST.get(field)
+    if found is None or found == "":
         return None
-    if not isinstance(upload, cgi.FieldStorage):
-        raise field_error("image", "Must be a file sent as multipart/form-data")
-    return upload.file
+    if not isinstance(found, cgi.FieldStorage):
+        raise field_error(field, "Must be a file sent as multipart/form-data")
+    return found.file

@@ -61,4 +61,4 @@ def search_users_view(request):
                 limit=page.limit,
             )
         )
-    return envelope(request, page, rows, [profile_json(row) for row in rows[: page.size]])
+    return envelope(request, page, rows, [profile_json(request, row) for row in rows[: page.size]])

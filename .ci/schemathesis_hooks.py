@@ -1,5 +1,6 @@
 """schemathesis hooks for .ci/schemathesis (schemathesis.toml loads this file), all about
-the one route that takes a file: POST /api/posts/ with a multipart `image`.
+the routes that take a file: POST /api/posts/ with a multipart `image`, PATCH /api/users/me/
+with a multipart `avatar`.
 
 - The document lists the image types the server keeps (image/gif, image/jpeg, image/png,
   image/webp); it decodes the file to tell, so a schema-valid `image` of random bytes
@@ -44,18 +45,19 @@ for _media_type, _fmt in PILLOW_FORMATS.items():
     schemathesis.openapi.media_type(_media_type, _images(_fmt))
 
 
-def _text_type_changed_only(meta):
-    """Whether the case's one violation is `text` of another JSON type (null, 5, true...)."""
+def _type_changed_only(meta, fields=("text",)):
+    """Whether the case's one violation is one of `fields` of another JSON type (null, 5, true...)."""
     data = meta.phase.data
+    pointers = tuple(f"/properties/{field}" for field in fields)
     if data.mutations:
         return all(
             mutation.operator == OperatorKind.CHANGE_TYPE
             and mutation.parameter_location == ParameterLocation.BODY
-            and mutation.schema_pointer.endswith("/properties/text")
+            and mutation.schema_pointer.endswith(pointers)
             for mutation in data.mutations
         )
     return getattr(data, "scenario", None) == CoverageScenario.INCORRECT_TYPE and (data.location or "").endswith(
-        "/properties/text"
+        pointers
     )
 
 
@@ -76,4 +78,16 @@ def only_truly_labelled_multipart_cases(context, case):
         return True
     if meta.generation.mode == GenerationMode.POSITIVE:
         return body.get("text") != ""
-    return not ("image" in body and _text_type_changed_only(meta))
+    return not ("image" in body and _type_changed_only(meta))
+
+
+@schemathesis.hook("filter_case").apply_to(operation_id="me_patch")
+def only_truly_labelled_avatar_cases(context, case):
+    """The same for PATCH /api/users/me/ with an `avatar` part: `display_name` or `bio` of
+    another JSON type is sent as its text in a form (5 as "5"), a valid profile field."""
+    body, meta = case.body, case.meta
+    if case.media_type != "multipart/form-data" or not isinstance(body, dict) or meta is None:
+        return True
+    if meta.generation.mode == GenerationMode.POSITIVE:
+        return True
+    return not ("avatar" in body and _type_changed_only(meta, ("display_name", "bio")))

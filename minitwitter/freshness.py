@@ -7,7 +7,7 @@ after its commit (cache.py explains why that is race-free). Viewer-specific fiel
 | cached                      | version name        | bumped by                              |
 |-----------------------------|---------------------|----------------------------------------|
 | a post's shared fields      | post:<id>           | edit, delete, like, unlike, thumbnail  |
-| a profile's shared fields   | user:<id>           | follow/unfollow (both), post, delete, profile edit, verification, an account deleted (every account it followed or was followed by) |
+| a profile's shared fields   | user:<id>           | follows (both), posts, profile edits, a deletion (**) |
 | ids of a page of all posts  | posts:all           | post, delete                           |
 | ids of a page of a user's   | posts:user:<id>     | their post, delete                     |
 | ids of a page of a tag's    | posts:tag:<name>    | post, edit, delete with that tag       |
@@ -17,7 +17,7 @@ after its commit (cache.py explains why that is race-free). Viewer-specific fiel
 | pages of search results     | posts:search        | any post, edit, delete                 |
 | the viewer's likes, follows | viewer:<id>         | their like, unlike, follow, unfollow   |
 
-An account deleted (domain/accounts.delete_account) bumps what each of its rows was in: every
+(**) An account deleted (domain/accounts.delete_account) bumps what each of its rows was in: every
 post it liked, its posts, their tags' lists and popular hashtags, all posts, search, its
 followers' feeds, and the profile of everyone on the other side of its follows.
 

@@ -177,7 +177,8 @@ BIO_CONTROLS = TEXT_CONTROLS  # a bio may hold newlines and tabs
 
 
 def profile_text(max_length, controls):
-    """An optional profile field: 0 to max_length characters once trimmed, none of `controls`."""
+    """An optional profile field: 0 to max_length characters, none of `controls`. Kept as given
+    (not trimmed, so that what the document's maxLength says is what is checked)."""
 
     def validator(node, value):
         if len(value) > max_length:
@@ -187,9 +188,7 @@ def profile_text(max_length, controls):
 
     schema = {"maxLength": max_length, "pattern": f"^[^{controls}]*$", "description": f"0 to {max_length} characters"}
     # allow_empty: "" clears the field (colander takes "" for no value otherwise).
-    return colander.SchemaNode(
-        Text(allow_empty=True), preparer=_strip, validator=validator, json_schema=schema, missing=colander.drop
-    )
+    return colander.SchemaNode(Text(allow_empty=True), validator=validator, json_schema=schema, missing=colander.drop)
 
 
 class ProfileBody(colander.MappingSchema):

@@ -8,13 +8,14 @@ UPDATE users
        bio = coalesce(:bio, bio)
  WHERE id = :user_id;
 
--- name: set_avatar(user_id, image_id)$
--- The new avatar; returns the one it replaces (or NULL). Index: users_pkey.
-UPDATE users u
-   SET avatar_image_id = :image_id
-  FROM users old
- WHERE u.id = :user_id AND old.id = u.id
-RETURNING old.avatar_image_id;
+-- name: lock_avatar(user_id)$
+-- The avatar about to be replaced, the row locked first: of two concurrent changes the
+-- second replaces the first's. Index: users_pkey.
+SELECT avatar_image_id FROM users WHERE id = :user_id FOR UPDATE;
+
+-- name: set_avatar(user_id, image_id)!
+-- Index: users_pkey.
+UPDATE users SET avatar_image_id = :image_id WHERE id = :user_id;
 
 -- name: get_password(user_id)$
 -- Index: users_pkey.

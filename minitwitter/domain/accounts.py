@@ -11,7 +11,7 @@ profile, passwords, email verification, password reset and deletion.
   or expired is a replay, so its whole family is revoked (tokens.revoke_family) in a
   transaction of its own, which sticks although the request answers 401 and rolls back.
 - revoke (log out): tokens.revoke_family.
-- profile: accounts.update_profile, accounts.set_avatar (the image stored and checked as a
+- profile: accounts.update_profile, accounts.lock_avatar and set_avatar (the image stored and checked as a
   post's, media.py; the replaced one's row now, its files after commit); stale: the profile.
 - sessions end (a password change or reset, deletion): users.session_generation goes up
   (access tokens carry it: security.py), tokens.revoke_user_tokens, the outstanding reset
@@ -133,7 +133,8 @@ def update_profile(tx, user_id, display_name=None, bio=None, avatar=None, media_
     tx.queries.accounts.update_profile(tx.db, user_id=user_id, display_name=display_name, bio=bio)
     if avatar is not None:
         image_id = images.save(tx, user_id, images.store(tx, avatar, media_root, field="avatar"), thumbnail=False)
-        replaced = tx.queries.accounts.set_avatar(tx.db, user_id=user_id, image_id=image_id)
+        replaced = tx.queries.accounts.lock_avatar(tx.db, user_id=user_id)
+        tx.queries.accounts.set_avatar(tx.db, user_id=user_id, image_id=image_id)
         if replaced is not None:
             old = tx.queries.images.delete_image(tx.db, image_id=replaced)
             tx.after_commit(partial(media.delete_files, media_root, old["path"], old["thumbnail_path"]))

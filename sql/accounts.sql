@@ -67,45 +67,80 @@ UPDATE users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id
 -- Index: users_pkey.
 SELECT email_verified_at IS NOT NULL FROM users WHERE id = :user_id;
 
--- Deletion, in the order that takes locks as every other write does (migration 0006:
--- posts before users by id before hashtags by name): the account's likes (their posts'
--- likes_count), its follows (both sides' counts), its posts (posts_count, post_totals, the
--- tags' posts_count, by the triggers of 0001 and 0008), its images, then the row, whose
--- cascades take the rest (tokens, favourite tags, follow emails, anything later tables hang
--- on users with ON DELETE CASCADE).
+-- Deletion, in one transaction, in the order that takes locks as every other write does
+-- (migration 0006: posts before users by id before hashtags by name): the account's likes,
+-- its follows, its posts, its images, then the row, whose cascades take the rest (tokens,
+-- favourite tags, follow emails, anything later tables hang on users with ON DELETE CASCADE).
+-- The count triggers step aside (bulk_delete) and each count drops by one set-based update:
+-- a row per trigger would update one users row or tag row once per post (migration 0010).
+
+-- name: bulk_delete()$
+-- For this transaction only (SET LOCAL), so the pooled connection keeps nothing of it.
+SELECT set_config('minitwitter.bulk_delete', 'on', true);
 
 -- name: delete_likes(user_id)
--- Returns the posts whose likes_count dropped. Index: idx_likes_user_id.
-DELETE FROM likes WHERE user_id = :user_id RETURNING post_id;
+-- The account's likes, and their posts' likes_count; returns those posts.
+-- Indexes: idx_likes_user_id, posts_pkey.
+WITH gone AS (
+    DELETE FROM likes WHERE user_id = :user_id RETURNING post_id
+)
+UPDATE posts p
+   SET likes_count = p.likes_count - 1
+  FROM gone
+ WHERE p.id = gone.post_id
+RETURNING p.id AS post_id;
 
 -- name: delete_follows(user_id)
--- Both directions; returns the other side's id and whether it followed the account.
--- Indexes: follows_pkey (follower_id, ...), idx_follows_followee_id_id.
-DELETE FROM follows
- WHERE follower_id = :user_id OR followee_id = :user_id
-RETURNING CASE WHEN follower_id = :user_id THEN followee_id ELSE follower_id END AS other_id,
-          followee_id = :user_id AS follows_me;
+-- Both directions, and the other side's counts (a mutual follow changes both of its
+-- counts); returns the other side and whether it followed the account.
+-- Indexes: follows_pkey (follower_id, ...), idx_follows_followee_id_id, users_pkey.
+WITH gone AS (
+    DELETE FROM follows
+     WHERE follower_id = :user_id OR followee_id = :user_id
+    RETURNING follower_id, followee_id
+), others AS (
+    SELECT CASE WHEN follower_id = :user_id THEN followee_id ELSE follower_id END AS other_id,
+           count(*) FILTER (WHERE follower_id = :user_id) AS lost_followers,
+           count(*) FILTER (WHERE followee_id = :user_id) AS lost_following
+      FROM gone
+     GROUP BY 1
+)
+UPDATE users u
+   SET followers_count = u.followers_count - o.lost_followers,
+       following_count = u.following_count - o.lost_following
+  FROM others o
+ WHERE u.id = o.other_id
+RETURNING u.id AS other_id, o.lost_following > 0 AS follows_me;
+
+-- name: uncount_posts(user_id)
+-- Before its posts go: the live ones leave post_totals and their tags' posts_count; returns
+-- those tags. Indexes: idx_posts_author_id_id_live, idx_post_hashtags_post_id, hashtags_pkey.
+WITH live AS (
+    SELECT id FROM posts WHERE author_id = :user_id AND deleted_at IS NULL
+), totals AS (
+    UPDATE post_totals t
+       SET live = t.live - c.n
+      FROM (SELECT mod(id, 16) AS slot, count(*) AS n FROM live GROUP BY 1) c
+     WHERE t.slot = c.slot
+)
+UPDATE hashtags h
+   SET posts_count = h.posts_count - c.n
+  FROM (SELECT ph.hashtag_id, count(*) AS n
+          FROM post_hashtags ph JOIN live ON live.id = ph.post_id
+         GROUP BY 1) c
+ WHERE h.id = c.hashtag_id
+RETURNING h.name;
 
 -- name: delete_posts(user_id)
--- Every post of the account, live or soft-deleted, with the tags of the live ones (their
--- lists and counts change). Cascades take their likes and tag links.
--- Indexes: idx_posts_author_id_id_live, idx_post_hashtags_post_id, hashtags_pkey;
--- posts has no index on author_id alone, so soft-deleted posts are found by a scan of
+-- Every post of the account, live or soft-deleted; cascades take their likes and tag links
+-- (their counts went with uncount_posts, or with the posts). Indexes: idx_posts_author_id_id_live;
+-- posts has no index on author_id alone, so soft-deleted posts are found through
 -- idx_posts_deleted_at (they are few: the beat job purges them).
-WITH doomed AS (
-    SELECT id FROM posts WHERE author_id = :user_id AND deleted_at IS NULL
-     UNION ALL
-    SELECT id FROM posts WHERE author_id = :user_id AND deleted_at IS NOT NULL
-), tags AS (
-    SELECT DISTINCT h.name
-      FROM post_hashtags ph JOIN hashtags h ON h.id = ph.hashtag_id
-     WHERE ph.post_id IN (SELECT id FROM doomed)
-), gone AS (
-    DELETE FROM posts p WHERE p.id IN (SELECT id FROM doomed) RETURNING p.id
-)
-SELECT 'post' AS kind, id::text AS value FROM gone
- UNION ALL
-SELECT 'tag', name FROM tags;
+DELETE FROM posts
+ WHERE id IN (SELECT id FROM posts WHERE author_id = :user_id AND deleted_at IS NULL
+               UNION ALL
+              SELECT id FROM posts WHERE author_id = :user_id AND deleted_at IS NOT NULL)
+RETURNING id;
 
 -- name: delete_images(user_id)
 -- Its images (post images and avatars) once nothing points at them; returns the files.

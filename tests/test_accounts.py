@@ -339,6 +339,10 @@ def test_deleting_an_account_removes_its_data_and_fixes_every_count(app, db, mak
     assert_error(me(app, alice, status=401), 401)
     assert_error(app.post_json("/api/token/refresh/", {"refresh": alice["refresh"]}, status=401), 401)
     assert signup(app, "alice")["id"] != alice["id"]
+    # The count triggers stepped aside for that transaction only.
+    app.post_json("/api/posts/", {"text": "after #shared"}, headers=bob.headers, status=201)
+    assert app.get("/api/posts/", headers=bob.headers).json["count"] == 2
+    assert app.get(f"/api/users/{bob['id']}/", headers=bob.headers).json["posts_count"] == 2
 
 
 def test_deleting_needs_the_password_field(app, alice):

@@ -23,8 +23,9 @@ profile, passwords, email verification, password reset and deletion.
   (accounts.spend_token), within its lifetime, for the address it was mailed to.
 - a reset request writes the same outbox row whether the address has an account or not
   (the worker finds out), so both answers take the same work and time.
-- deletion: one transaction (accounts.delete_*, in the lock order of migration 0006); every
-  count that included the account follows by trigger; stale: each post it liked, each
+- deletion: one transaction (accounts.delete_*, in the lock order of migration 0006); the
+  count triggers step aside (accounts.bulk_delete) and every count that included the
+  account drops by one set-based update each (migration 0010 says why); stale: each post it liked, each
   account on the other side of a follow (and its followers' feeds), its posts, lists and
   tags, popular hashtags, search; its files go after commit.
 
@@ -222,17 +223,17 @@ def _hash(token):
 
 def delete_account(tx, passwords, tokens, user_id, password, media_root):
     """The account and everything it made go, in this transaction; every count that
-    included them drops (triggers), its tokens stop working, its username and email are free."""
+    included them drops, its tokens stop working, its username and email are free."""
     if not passwords.check(password, tx.queries.accounts.get_password(tx.db, user_id=user_id)):
         raise Invalid("Wrong password", field="password")
     q = tx.queries.accounts
+    q.bulk_delete(tx.db)  # the count triggers step aside: each count drops by one update below
     liked = {r["post_id"] for r in q.delete_likes(tx.db, user_id=user_id)}
     follows = list(q.delete_follows(tx.db, user_id=user_id))
-    gone = list(q.delete_posts(tx.db, user_id=user_id))
+    tags = sorted({r["name"] for r in q.uncount_posts(tx.db, user_id=user_id)})
+    posts = [r["id"] for r in q.delete_posts(tx.db, user_id=user_id)]
     files = [path for r in q.delete_images(tx.db, user_id=user_id) for path in (r["path"], r["thumbnail_path"])]
     q.delete_user(tx.db, user_id=user_id)  # cascades: tokens, favourite tags, follow emails, ...
-    posts = [int(r["value"]) for r in gone if r["kind"] == "post"]
-    tags = [r["value"] for r in gone if r["kind"] == "tag"]
     names = [
         *(freshness.post(i) for i in liked | set(posts)),
         *(freshness.profile(r["other_id"]) for r in follows),

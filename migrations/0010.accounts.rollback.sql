@@ -47,14 +47,13 @@ END;
 $$ LANGUAGE plpgsql;
 
 CREATE OR REPLACE FUNCTION follows_count_changed() RETURNS TRIGGER AS $$
+DECLARE
+    edge follows := CASE WHEN TG_OP = 'INSERT' THEN NEW ELSE OLD END;
+    delta INTEGER := CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END;
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        UPDATE users SET following_count = following_count + 1 WHERE id = NEW.follower_id;
-        UPDATE users SET followers_count = followers_count + 1 WHERE id = NEW.followee_id;
-    ELSE
-        UPDATE users SET following_count = following_count - 1 WHERE id = OLD.follower_id;
-        UPDATE users SET followers_count = followers_count - 1 WHERE id = OLD.followee_id;
-    END IF;
+    PERFORM 1 FROM users WHERE id IN (edge.follower_id, edge.followee_id) ORDER BY id FOR NO KEY UPDATE;
+    UPDATE users SET following_count = following_count + delta WHERE id = edge.follower_id;
+    UPDATE users SET followers_count = followers_count + delta WHERE id = edge.followee_id;
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;

@@ -75,6 +75,9 @@ SUCCESS = {
     "health_get": (200, shapes.HEALTH),
     "media_get": (200, "image"),
 }
+# Operations whose body may be left out (every field of it is optional: no body, no change
+# or, for verify_email, a new email).
+OPTIONAL_BODY = {"me_patch", "verify_email_post"}
 # A second success some operations answer: status -> description (no body).
 OTHER_SUCCESS = {"verify_email_post": {202: "No token given: a new verification email is on its way"}}
 ERRORS = {
@@ -298,7 +301,7 @@ def operation(service, method, args):
                 },
                 "encoding": {file_field: {"contentType": IMAGE_TYPES}},
             }
-        op["requestBody"] = {"required": True, "content": content}
+        op["requestBody"] = {"required": operation_id not in OPTIONAL_BODY, "content": content}
     if args.get("permission") != NO_PERMISSION_REQUIRED:
         op["security"] = [{"bearer": []}]
     op["responses"] = responses(operation_id, method, op)

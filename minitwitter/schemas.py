@@ -219,7 +219,10 @@ TOKEN_SCHEMA = {"pattern": "^[A-Za-z0-9_-]+$", "description": "The `token` of th
 
 
 def emailed_token(**kw):
-    return text(validator=colander.Length(min=1, max=100), json_schema=TOKEN_SCHEMA, **kw)
+    # allow_empty: an empty token is a bad token (400), not a token left out.
+    return colander.SchemaNode(
+        Text(allow_empty=True), validator=colander.Length(min=1, max=100), json_schema=TOKEN_SCHEMA, **kw
+    )
 
 
 class VerifyEmailBody(colander.MappingSchema):

@@ -115,9 +115,9 @@ def _parse_form(request):
     except Exception:  # cgi raises ValueError, TypeError, KeyError... on malformed bodies
         raise Refused(400, "body", "", "Not a valid form body (" + request.content_type + ")") from None
     fields = MultiDict()
-    if request.content_type == "multipart/form-data" and not all(part.name for part in parsed.list or [None]):
-        # RFC 7578: one part or more, each named by its Content-Disposition.
-        raise Refused(400, "body", "", "Every part of multipart/form-data needs a name, and there must be one")
+    if request.content_type == "multipart/form-data" and any(part.name is None for part in parsed.list or ()):
+        # RFC 7578: each part is named by its Content-Disposition (a JSON array sent as a form).
+        raise Refused(400, "body", "", "Every part of multipart/form-data needs a name")
     for part in parsed.list or ():
         name = part.name or ""
         if _has_surrogates(name):

@@ -105,7 +105,8 @@ def test_d3_named_readers(d3_shaped, db):
     following = "SELECT following_count, followers_count, posts_count FROM users WHERE id = %s"
     assert one(following, users["typical"])[0] == dataset.typical_follows
     assert one(following, users["newcomer"]) == (0, 0, 0)
-    assert one(following, users["celebrity"])[1] >= dataset.celebrity_followers
+    # Its followers from the popularity draws, topped up to celebrity_followers, and the heavy reader.
+    assert one(following, users["celebrity"])[1] in (dataset.celebrity_followers, dataset.celebrity_followers + 1)
     assert one(following, users["heavy_reader"])[0] >= dataset.heavy_follows
     # The quiet reader follows only accounts that posted fewer than 10 times (deleted posts too).
     quiet = one(following, users["quiet_reader"])[0]

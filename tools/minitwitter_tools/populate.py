@@ -71,7 +71,7 @@ DATASETS = {
                   likes=20_000_000, popularity=1.1, celebrity_followers=500_000),
     "tiny": Dataset(users=200, posts=5_000, hashtags=100, follows_per_user=20, heavy_follows=150, likes=10_000),
     "d3tiny": Dataset(users=3_000, posts=20_000, hashtags=200, follows_per_user=10, heavy_follows=300,
-                      likes=20_000, popularity=1.1, celebrity_followers=1_500, quiet_follows=200),
+                      likes=20_000, popularity=1.1, celebrity_followers=2_400, quiet_follows=200),
 }  # fmt: skip
 # D3's named readers are the last users, in this order (the heavy reader last, as in D1).
 NAMED_READERS = ("typical", "quiet_reader", "newcomer", "celebrity", HEAVY_READER)
@@ -188,8 +188,8 @@ def _named(dataset):
 def _named_follows(rng, d, named, follows, popularity, posts_by_author):
     """Replace the named readers' follows (int64 keys follower * n + followee) by their own:
     typical follows typical_follows accounts by popularity; the quiet reader quiet_follows
-    accounts that posted fewer than 10 times; the newcomer nobody; celebrity_followers
-    ordinary users follow the celebrity (besides those who drew it)."""
+    accounts that posted fewer than 10 times; the newcomer nobody; the celebrity is followed
+    by celebrity_followers ordinary users (those who drew it, topped up) and the heavy reader."""
     n = d.users
     ordinary = np.arange(n - len(NAMED_READERS))
     heavy = named[HEAVY_READER]
@@ -199,7 +199,9 @@ def _named_follows(rng, d, named, follows, popularity, posts_by_author):
     typical = rng.choice(ordinary, d.typical_follows, replace=False, p=p)
     quiet_pool = ordinary[posts_by_author[ordinary] < 10]
     quiet = rng.choice(quiet_pool, min(d.quiet_follows, len(quiet_pool)), replace=False)
-    fans = rng.choice(ordinary, d.celebrity_followers, replace=False)
+    # Top the celebrity's followers up to celebrity_followers (the popularity draws gave it some).
+    drawn = np.isin(ordinary * n + named["celebrity"], follows)
+    fans = rng.choice(ordinary[~drawn], max(0, d.celebrity_followers - int(drawn.sum())), replace=False)
     added = np.concatenate(
         [
             named["typical"] * n + typical,

@@ -295,17 +295,59 @@ def parse_wrk(out):
     return result
 
 
-def measure(urls, variants, tokens, timing, conn):
+def measure(urls, variants, tokens, timing, conn, parts=None):
     """Warm up, then measure; with the PostgreSQL sessions opened per request (a pool that
-    keeps its connections opens none)."""
+    keeps its connections opens none) and, given `parts`, the CPU each part spent per request."""
     wrk(urls, variants, tokens, timing[0], latency=False)
     drain(urls)
     sessions_before = sessions(conn)
+    cpu_before = parts.cpu() if parts else None
     result = wrk(urls, variants, tokens, timing[1])
+    if parts:
+        spent = parts.cpu(since=cpu_before)
+        result["cpu_ms"] = {part: round(1000 * s / max(1, result["rps"] * timing[1]), 3) for part, s in spent.items()}
     drain(urls)
     time.sleep(1)  # a session is counted when it ends
     result["connects"] = (sessions(conn) - sessions_before) / max(1, result["rps"] * timing[1])
     return result
+
+
+class Parts:
+    """The processes serving the rows, all on this machine: CPU seconds each part has used
+    (/proc/<pid>/stat), to size a deployment from: the API processes, haproxy, the
+    PostgreSQL backends of the bench database and the redis-server."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, servers, haproxy, conn, redis_url):
+        self.servers, self.haproxy, self.conn, self.redis_url = servers, haproxy, conn, redis_url
+
+    def pids(self):
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            backends = [row[0] for row in cur.fetchall()]
+        return {
+            "api": [child.pid for child in self.servers.children],
+            "haproxy": [self.haproxy.child.pid] if self.haproxy else [],
+            "postgres": backends,
+            "redis": [redis.Redis.from_url(self.redis_url).info("server")["process_id"]],
+        }
+
+    def cpu(self, since=None):
+        """{part: {pid: CPU seconds}}; with `since`, {part: seconds spent since then}."""
+        now = {part: {pid: self._seconds(pid) for pid in pids} for part, pids in self.pids().items()}
+        if since is None:
+            return now
+        return {part: sum(s - since[part].get(pid, 0.0) for pid, s in now[part].items()) for part in now}
+
+    def _seconds(self, pid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / self.TICK
 
 
 def drain(urls):
@@ -377,6 +419,11 @@ def markdown(report):
             for r in report["rows"]
         ],
     )
+    with_cpu = [r for r in report["rows"] if "cpu_ms" in r]
+    if with_cpu:
+        names = list(with_cpu[0]["cpu_ms"])
+        lines.append("\nCPU per request, ms, by part (/proc/<pid>/stat over the measured seconds; on shared cores):\n")
+        lines += table(["id", *names], [[r["id"], *(f"{r['cpu_ms'][n]:.2f}" for n in names)] for r in with_cpu])
     if report["sweep"]:
         lines.append("\nR4 by waitress threads (database.pool_max = threads):\n")
         header = ["threads", "req/s", "p50 ms", "p99 ms", "errors", "connects"]
@@ -438,11 +485,12 @@ def run_rows(args, env, conn, timing, report):
     bare = Servers(args.ini, env, args.bare_port, args.threads, args.processes, bare=True)  # L0 as the rows run
     with contextlib.ExitStack() as stack:
         bare = stack.enter_context(bare)
-        servers = stack.enter_context(Servers(args.ini, env, args.port, args.threads, args.processes))
+        servers = backends = stack.enter_context(Servers(args.ini, env, args.port, args.threads, args.processes))
         report["threads"] = servers.threads
         if args.haproxy:
             bare = stack.enter_context(Haproxy(bare, args.haproxy + 1))
             servers = stack.enter_context(Haproxy(servers, args.haproxy))
+        parts = Parts(backends, servers if args.haproxy else None, conn, args.redis_url)
         tokens = Tokens(servers.urls[0])
         f = fixtures(conn, servers.urls[0], tokens)
         table = rows(f)
@@ -458,7 +506,7 @@ def run_rows(args, env, conn, timing, report):
                 if row["status"] in (0, 404, 405):  # e.g. search before its route exists
                     row["note"] = f"missing (HTTP {row['status']})"
                 else:
-                    row.update(measure(urls, variants, tokens, timing, conn))
+                    row.update(measure(urls, variants, tokens, timing, conn, None if row_id == "L0" else parts))
                     row["queries"] = 0 if row_id == "L0" else queries_per_request(app, variants, tokens)
                     if row_id != "L0":  # the machine drifts: each row's ratio is to an L0 run just after it
                         row["l0_rps"] = wrk(bare.urls, l0, tokens, timing[1] // 2)["rps"]

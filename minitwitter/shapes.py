@@ -151,10 +151,10 @@ def page(item):
     return Shape(
         f"{item.name}Page",
         f"A page of {item.name} objects. count is the exact total where one is kept: all posts, "
-        "a user's posts, a tag's posts, followers, following, likers, my favourite tags. It is "
-        "null on the feed (a per-reader total would be a row every followee's post updates), "
-        "search (counting every match reads them all) and my favourite tags' posts (a post under "
-        "several tags counts once: a count needs them all). page is null on cursor pages; next "
+        "a user's posts, a tag's posts, followers, following, likers, my favourite tags, a post's "
+        "replies. It is null on the feed (a per-reader total would be a row every followee's post "
+        "updates), search (counting every match reads them all), my favourite tags' posts (a post "
+        "under several tags counts once: a count needs them all) and my bookmarks. page is null on cursor pages; next "
         "and previous are links to follow as they are; previous is null on cursor pages (a keyset "
         "cursor walks forward: keep the cursors you followed; page 1 is the link without one).",
         count=nullable(COUNT),

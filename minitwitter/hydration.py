@@ -42,7 +42,7 @@ def _shared_post(row):
 _NOT_MINE = {"liked": False, "reposted": False, "bookmarked": False}
 
 
-def _post_json(request, shared, mine, reposted_by=None):
+def _post_json(request, shared, mine):
     image = shared["image"]
     if image:  # URLs follow the host the client used, so they are built here, not cached
         urls = {"url": media_url(request, image["path"]), "thumbnail_url": media_url(request, image["thumbnail_path"])}
@@ -52,7 +52,8 @@ def _post_json(request, shared, mine, reposted_by=None):
         "reposted_by_me": mine["reposted"],
         "bookmarked_by_me": mine["bookmarked"],
     }
-    return POST.pick({**shared, **viewer, "image": image, "reposted_by": reposted_by})
+    # reposted_by: set by feed_items in the home feed, the one list that shows reposts
+    return POST.pick({**shared, **viewer, "image": image, "reposted_by": None})
 
 
 def posts_by_ids(request, ids, new=False):

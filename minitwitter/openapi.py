@@ -265,6 +265,18 @@ def node_schema(node):
     return schema
 
 
+def _form_schema(body):
+    """A body's schema as a form: a form has no null (JSON's `"in_reply_to": null` is a
+    field left out of a form), so a nullable field is its plain type there."""
+    properties = {}
+    for name, schema in body["properties"].items():
+        if isinstance(schema.get("type"), list):
+            kinds = [kind for kind in schema["type"] if kind != "null"]
+            schema = {**schema, "type": kinds[0] if len(kinds) == 1 else kinds}
+        properties[name] = schema
+    return {**body, "properties": properties}
+
+
 def _parts(args):
     """{"body": node, "querystring": node, "path": node} of a view's schema."""
     schema = args.get("schema")
@@ -295,12 +307,13 @@ def operation(service, method, args):
         op["parameters"] = parameters
     if "body" in parts:
         body = node_schema(parts["body"])
-        content = {"application/json": {"schema": body}, "application/x-www-form-urlencoded": {"schema": body}}
+        form = _form_schema(body)
+        content = {"application/json": {"schema": body}, "application/x-www-form-urlencoded": {"schema": form}}
         if service.name == "posts" and method == "POST":  # the one route taking a file
             content["multipart/form-data"] = {
                 "schema": {
-                    **body,
-                    "properties": {**body["properties"], "image": {"type": "string", "format": "binary"}},
+                    **form,
+                    "properties": {**form["properties"], "image": {"type": "string", "format": "binary"}},
                 },
                 "encoding": {"image": {"contentType": IMAGE_TYPES}},
             }

@@ -349,3 +349,13 @@ def test_new_routes_need_a_token(app):
         ("post", "/api/posts/1/bookmark/"),
     ]:
         assert_error(getattr(app, method)(url, status=401), 401)
+
+
+def test_in_reply_to_is_nullable_in_json_not_in_a_form(app, alice):
+    content = app.get("/api/openapi.json").json["paths"]["/api/posts/"]["post"]["requestBody"]["content"]
+    assert content["application/json"]["schema"]["properties"]["in_reply_to"]["type"] == ["integer", "null"]
+    for form in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        assert content[form]["schema"]["properties"]["in_reply_to"]["type"] == "integer"
+    # In a form, "null" is a string like any other: not an id.
+    response = app.post("/api/posts/", {"text": "x", "in_reply_to": "null"}, headers=alice.headers, status=400)
+    assert_error(response, 400, "in_reply_to")

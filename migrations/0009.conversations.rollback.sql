@@ -1,6 +1,7 @@
 DROP TABLE bookmarks;
 DROP TRIGGER tgr_reposts_count ON reposts;
 DROP FUNCTION reposts_count_changed();
+DROP INDEX idx_reposts_post_id_id;
 DROP TABLE reposts;
 DROP TABLE post_mentions;
 DROP TRIGGER tgr_post_replies_count ON posts;

@@ -62,10 +62,14 @@ CREATE TABLE reposts (
     post_id    BIGINT NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
     user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    -- reposts.repost (one per pair), posts.viewer_flags, the feed's "a newer repost of
-    -- this post by a followee" check, and the delete of a post's reposts.
+    -- reposts.repost (one per pair), posts.viewer_flags, the feed's "a repost of this
+    -- post by a followee" check, and the delete of a post's reposts.
     PRIMARY KEY (post_id, user_id)
 );
+-- The feed's "a later repost of this post by a followee" check: it starts at the next
+-- repost of the post and stops at the first by a followee, so a post reposted by
+-- thousands of followees costs each of its reposts one step, not a scan of them all.
+CREATE INDEX idx_reposts_post_id_id ON reposts (post_id, id);
 -- feed.feed_by_followee: one followee's reposts, newest first.
 CREATE INDEX idx_reposts_user_id_id ON reposts (user_id, id DESC);
 -- (feed.feed_by_timeline walks every repost newest first on the UNIQUE index on id.)

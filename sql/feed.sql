@@ -12,7 +12,8 @@
 -- Reads at most 2 x (offset + limit) rows per followee, whatever their history holds
 -- (plus one probe per candidate for a later repost, which finds nothing for most posts).
 -- Indexes: follows_pkey (follower_id, followee_id), idx_posts_author_id_id_live,
--- idx_reposts_user_id_id, reposts_pkey (post_id, user_id), users_pkey.
+-- idx_reposts_user_id_id, reposts_pkey (post_id, user_id) and idx_reposts_post_id_id
+-- (post_id, id) for the later-repost checks, users_pkey.
 SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
   FROM (
         SELECT t.key, t.post_id, t.reposter_id
@@ -55,7 +56,7 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
 -- Many followees: walk all live posts and all reposts newest first and keep those by a
 -- followee; with thousands of followees a page fills within a few hundred rows.
 -- Indexes: idx_posts_id_live, reposts_id_key (the UNIQUE index on reposts.id),
--- follows_pkey, reposts_pkey, users_pkey.
+-- follows_pkey, reposts_pkey, idx_reposts_post_id_id, users_pkey.
 SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
   FROM (
         (SELECT p.id AS key, p.id AS post_id, NULL::BIGINT AS reposter_id

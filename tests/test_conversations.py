@@ -306,7 +306,7 @@ def test_feed_plans_with_reposts_on_thousands_of_rows(wsgi_app, db):
         cur.execute("ANALYZE users, follows, posts, reposts")
     page = {"user_id": 1, "before": 2**63 - 1, "offset": 0, "limit": 21}
     by_followee = explain(db, wsgi_app.registry.queries.feed.feed_by_followee, page)
-    assert "idx_reposts_user_id_id" in by_followee and "reposts_pkey" in by_followee, by_followee
+    assert "idx_reposts_user_id_id" in by_followee and "idx_reposts_post_id_id" in by_followee, by_followee
     by_timeline = explain(db, wsgi_app.registry.queries.feed.feed_by_timeline, page)
     assert "Merge Append" in by_timeline and "Sort  (" not in by_timeline, by_timeline
 

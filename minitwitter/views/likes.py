@@ -17,20 +17,20 @@ likers = Service(name="likers", path=r"/api/posts/{id:\d+}/likes", description="
 def like_post(request):
     post_id = request.validated["path"]["id"]
     domain.like(request, request.authenticated_userid, post_id)
-    return _post_or_404(request, post_id, liked={post_id})
+    return post_or_404(request, post_id)
 
 
 @like.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def unlike_post(request):
     post_id = request.validated["path"]["id"]
     domain.unlike(request, request.authenticated_userid, post_id)
-    return _post_or_404(request, post_id, liked=set())
+    return post_or_404(request, post_id)
 
 
 @likers.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
 def list_likers(request):
     post_id = request.validated["path"]["id"]
-    post = _post_or_404(request, post_id, liked=set())  # its likes_count is the likers' count
+    post = post_or_404(request, post_id)  # its likes_count is the likers' count
     page = read_page(request)
     rows = list(
         request.queries.likes.list_likers(
@@ -40,8 +40,9 @@ def list_likers(request):
     return envelope(request, page, rows, [profile_json(r) for r in rows[: page.size]], count=post["likes_count"])
 
 
-def _post_or_404(request, post_id, liked):
-    found = posts_by_ids(request, [post_id], liked=liked)
+def post_or_404(request, post_id):
+    """The live post as the viewer sees it, after a write of theirs; else a 404."""
+    found = posts_by_ids(request, [post_id])
     if not found:
         raise http_error(404, "No such post")
     return found[0]

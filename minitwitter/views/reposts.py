@@ -4,44 +4,21 @@ domain/reposts.py and domain/bookmarks.py); my bookmarks."""
 from cornice import Service
 from cornice.validators import colander_validator
 
-from minitwitter import schemas
 from minitwitter.domain import bookmarks as bookmarks_domain
 from minitwitter.domain import reposts as reposts_domain
 from minitwitter.hydration import posts_by_ids
 from minitwitter.pagination import PageSchema, envelope, read_page
-from minitwitter.views.likes import post_or_404
+from minitwitter.views.likes import ON_A_POST, post_action
 
 repost = Service(name="repost", path=r"/api/posts/{id:\d+}/repost", description="Repost a post, or undo it")
 bookmark = Service(name="bookmark", path=r"/api/posts/{id:\d+}/bookmark", description="Bookmark a post, or remove it")
 bookmarks = Service(name="bookmarks", path="/api/bookmarks", description="My bookmarked posts, newest bookmark first")
 
 
-@repost.post(schema=schemas.IdPathSchema(), validators=(colander_validator,))
-def repost_post(request):
-    post_id = request.validated["path"]["id"]
-    reposts_domain.repost(request, request.authenticated_userid, post_id)
-    return post_or_404(request, post_id)
-
-
-@repost.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
-def unrepost_post(request):
-    post_id = request.validated["path"]["id"]
-    reposts_domain.unrepost(request, request.authenticated_userid, post_id)
-    return post_or_404(request, post_id)
-
-
-@bookmark.post(schema=schemas.IdPathSchema(), validators=(colander_validator,))
-def bookmark_post(request):
-    post_id = request.validated["path"]["id"]
-    bookmarks_domain.bookmark(request, request.authenticated_userid, post_id)
-    return post_or_404(request, post_id)
-
-
-@bookmark.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
-def unbookmark_post(request):
-    post_id = request.validated["path"]["id"]
-    bookmarks_domain.unbookmark(request, request.authenticated_userid, post_id)
-    return post_or_404(request, post_id)
+repost.post(**ON_A_POST)(post_action(reposts_domain.repost))
+repost.delete(**ON_A_POST)(post_action(reposts_domain.unrepost))
+bookmark.post(**ON_A_POST)(post_action(bookmarks_domain.bookmark))
+bookmark.delete(**ON_A_POST)(post_action(bookmarks_domain.unbookmark))
 
 
 @bookmarks.get(schema=PageSchema(), validators=(colander_validator,))

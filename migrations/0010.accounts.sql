@@ -1,7 +1,7 @@
 -- The account lifecycle: profile fields, email verification, sessions that end on a
 -- password change, reset or deletion, and the single-use tokens emailed for verification
 -- and password reset (domain/accounts.py).
--- depends: 0008.list_counts
+-- depends: 0009.conversations
 
 ALTER TABLE users
     ADD COLUMN display_name TEXT NOT NULL DEFAULT '' CHECK (char_length(display_name) <= 50),

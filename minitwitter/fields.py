@@ -57,3 +57,11 @@ class Integer(colander.Integer):
         if isinstance(cstruct, str) and not _DIGITS.fullmatch(cstruct):
             raise colander.Invalid(node, "Must be an integer (ASCII digits)")
         return int(cstruct)
+
+
+class NullableInteger(Integer):
+    """An Integer that JSON may also give as null, which counts as absent (the node's
+    `missing`): `"in_reply_to": null` is a post that replies to nothing."""
+
+    def deserialize(self, node, cstruct):
+        return colander.null if cstruct is None else super().deserialize(node, cstruct)

@@ -6,23 +6,29 @@ after its commit (cache.py explains why that is race-free). Viewer-specific fiel
 
 | cached                      | version name        | bumped by                              |
 |-----------------------------|---------------------|----------------------------------------|
-| a post's shared fields      | post:<id>           | edit, delete, like, unlike, thumbnail  |
+| a post's shared fields      | post:<id>           | edit, delete, like, unlike, thumbnail, |
+|                             |                     | repost, unrepost, a reply or its delete|
+| ids of a page of replies    | replies:<id>        | a reply to the post, its delete        |
 | a profile's shared fields   | user:<id>           | follows (both), posts, profile edits, a deletion (**) |
 | ids of a page of all posts  | posts:all           | post, delete                           |
 | ids of a page of a user's   | posts:user:<id>     | their post, delete                     |
 | ids of a page of a tag's    | posts:tag:<name>    | post, edit, delete with that tag       |
-| ids of a page of a feed     | feed:<id>           | follow/unfollow, a followee's post/delete (*) |
+| ids of a page of a feed     | feed:<id>           | follow/unfollow, a followee's post/delete, |
+|                             |                     | repost/unrepost, a reposted post's delete (*) |
 | popular hashtags            | popular_hashtags    | any post, edit or delete with tags     |
 | a tag's row (posts_count)   | posts:tag:<name>    | (as its pages)                         |
 | pages of search results     | posts:search        | any post, edit, delete                 |
-| the viewer's likes, follows | viewer:<id>         | their like, unlike, follow, unfollow   |
+| the viewer's likes, follows,| viewer:<id>         | their like, unlike, follow, unfollow,  |
+| reposts and bookmarks       |                     | repost, unrepost, bookmark, unbookmark |
 
 (**) An account deleted (domain/accounts.delete_account) bumps what each of its rows was in: every
 post it liked, its posts, their tags' lists and popular hashtags, all posts, search, its
 followers' feeds, and the profile of everyone on the other side of its follows.
 
 The last one covers no entry of its own: whole responses (response_cache.py) depend on it
-because liked_by_me and followed_by_me, read from PostgreSQL, are in them.
+because liked_by_me, reposted_by_me, bookmarked_by_me and followed_by_me, read from
+PostgreSQL, are in them. A repost is to its reposter's followers' feeds what a post is
+to its author's: feeds_changed(reposter), inline or through the fan-out task.
 
 (*) The one write whose bumps grow with the data: a post by an author with F followers
 changes F feeds. Up to fanout.inline_followers of them are bumped by the request, after
@@ -57,6 +63,10 @@ def tag_posts(name):
     return f"posts:tag:{name}"
 
 
+def replies(post_id):
+    return f"replies:{post_id}"
+
+
 def feed(user_id):
     return f"feed:{user_id}"
 
@@ -74,7 +84,8 @@ def bump_after_commit(request, *names):
 
 
 def feeds_changed(request, author_id):
-    """A post of `author_id` appeared or went: its followers' feeds are stale (see (*) above)."""
+    """A post (or a repost) of `author_id` appeared or went: its followers' feeds are stale
+    (see (*) above)."""
     limit = request.registry.settings["fanout.inline_followers"]
     rows = list(request.queries.follows.followers_before(request.db, user_id=author_id, before=MAX_ID, limit=limit + 1))
     if len(rows) > limit:

@@ -1,11 +1,12 @@
 """Rows to the JSON shapes of shapes.py (docs/API.md): posts (hydrated a page at a time) and profiles.
 
 The fields every viewer shares come from Redis when fresh (freshness.py); the
-viewer's own (liked_by_me, followed_by_me) always come from PostgreSQL.
+viewer's own (liked_by_me, reposted_by_me, bookmarked_by_me, followed_by_me) always come
+from PostgreSQL.
 """
 
 from minitwitter import freshness
-from minitwitter.shapes import AVATAR, IMAGE, ME, POST, PROFILE
+from minitwitter.shapes import AUTHOR, AVATAR, IMAGE, ME, POST, PROFILE
 
 
 def media_url(request, path):
@@ -29,23 +30,36 @@ def _shared_post(row):
         "hashtags": row["hashtags"],
         "image": image,
         "likes_count": row["likes_count"],
+        "in_reply_to": row["in_reply_to"],
+        "mentions": row["mentions"],
+        "replies_count": row["replies_count"],
+        "reposts_count": row["reposts_count"],
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat() if row["updated_at"] else None,
     }
 
 
-def _post_json(request, shared, liked):
+_NOT_MINE = {"liked": False, "reposted": False, "bookmarked": False}
+
+
+def _post_json(request, shared, mine):
     image = shared["image"]
     if image:  # URLs follow the host the client used, so they are built here, not cached
         urls = {"url": media_url(request, image["path"]), "thumbnail_url": media_url(request, image["thumbnail_path"])}
         image = IMAGE.pick({**image, **urls})
-    return POST.pick({**shared, "image": image, "liked_by_me": liked})
+    viewer = {
+        "liked_by_me": mine["liked"],
+        "reposted_by_me": mine["reposted"],
+        "bookmarked_by_me": mine["bookmarked"],
+    }
+    # reposted_by: set by feed_items in the home feed, the one list that shows reposts
+    return POST.pick({**shared, **viewer, "image": image, "reposted_by": None})
 
 
-def posts_by_ids(request, ids, liked=None):
+def posts_by_ids(request, ids, new=False):
     """The live posts with these ids, in the order given: cached shared fields (one
-    query for the misses) and the viewer's likes (one query, unless the caller knows
-    them: `liked`, the ids among `ids` the viewer likes)."""
+    query for the misses) and the viewer's own fields (one query, unless the post is
+    `new`: nobody has liked, reposted or bookmarked it yet)."""
     if not ids:
         return []
     names = [freshness.post(i) for i in ids]
@@ -57,11 +71,28 @@ def posts_by_ids(request, ids, liked=None):
         }
         request.cache.set_versioned(fresh, versions)
         found.update(fresh)
-    if liked is None:
+    mine = {}
+    if not new:
         request.cache.depend(freshness.viewer(request.authenticated_userid))
-        rows = request.queries.likes.liked_among(request.db, user_id=request.authenticated_userid, ids=list(ids))
-        liked = {r["post_id"] for r in rows}
-    return [_post_json(request, found[name], i in liked) for i, name in zip(ids, names, strict=True) if name in found]
+        rows = request.queries.posts.viewer_flags(request.db, user_id=request.authenticated_userid, ids=list(ids))
+        mine = {r["post_id"]: r for r in rows}
+    return [
+        _post_json(request, found[name], mine.get(i, _NOT_MINE))
+        for i, name in zip(ids, names, strict=True)
+        if name in found
+    ]
+
+
+def feed_items(request, rows):
+    """A page of the home feed: each row's post, with `reposted_by` on a repost."""
+    posts = {p["id"]: p for p in posts_by_ids(request, [r["post_id"] for r in rows])}
+    return [{**posts[r["post_id"]], "reposted_by": _reposter(r)} for r in rows if r["post_id"] in posts]
+
+
+def _reposter(row):
+    if row["reposter_id"] is None:
+        return None
+    return AUTHOR.pick({"id": row["reposter_id"], "username": row["reposter_username"]})
 
 
 def shared_profile(request, user_id):

@@ -19,7 +19,7 @@ HEADER = "Idempotency-Key"
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII
 
 
-def begin(request, text):
+def begin(request, text, in_reply_to=None):
     """None to go on creating, or the stored answer to replay (status already set)."""
     key = request.headers.get(HEADER)
     if key is None:
@@ -29,7 +29,7 @@ def begin(request, text):
     user_id, queries = request.authenticated_userid, request.queries.idempotency
     if not queries.try_lock(request.db, user_id=user_id, key=key):
         raise http_error(409, "A request with this Idempotency-Key is in progress", headers={"Retry-After": "1"})
-    sha = _fingerprint(request, text)
+    sha = _fingerprint(request, text if in_reply_to is None else f"{text}\x00in_reply_to={in_reply_to}")
     stored = queries.get_response(request.db, user_id=user_id, key=key)
     if stored is None:
         request.environ["minitwitter.idempotency"] = (key, sha)

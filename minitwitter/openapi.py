@@ -63,6 +63,12 @@ SUCCESS = {
     "like_post": (200, shapes.POST),
     "like_delete": (200, shapes.POST),
     "likers_get": (200, _PROFILES),
+    "replies_get": (200, _POSTS),
+    "repost_post": (200, shapes.POST),
+    "repost_delete": (200, shapes.POST),
+    "bookmark_post": (200, shapes.POST),
+    "bookmark_delete": (200, shapes.POST),
+    "bookmarks_get": (200, _POSTS),
     "tag_posts_get": (200, _POSTS),
     "popular_hashtags_get": (200, _TAGS),
     "favorite_hashtag_post": (200, shapes.FAVORITE),
@@ -102,7 +108,7 @@ EXTRA_ERRORS = {
     "token_revoke_post": {401},
     "me_get": {404},  # a valid token for an account that no longer exists
     "password_reset_post": {429},
-    "posts_post": {422},
+    "posts_post": {404, 422},  # 404: in_reply_to names no live post
     "posts_put": {403, 404},
     "posts_delete": {403, 404},
     "post_put": {403},
@@ -194,7 +200,20 @@ def _by_id(*operation_ids):
 
 
 _USER_LINKS = _by_id("user_get", "user_posts_get", "followers_get", "following_get", "follow_post", "follow_delete")
-_POST_LINKS = _by_id("post_get", "post_put", "post_patch", "post_delete", "like_post", "like_delete", "likers_get")
+_POST_LINKS = _by_id(
+    "post_get",
+    "post_put",
+    "post_patch",
+    "post_delete",
+    "like_post",
+    "like_delete",
+    "likers_get",
+    "replies_get",
+    "repost_post",
+    "repost_delete",
+    "bookmark_post",
+    "bookmark_delete",
+)
 # The refresh token of a pair, rotated or revoked.
 _REFRESH_LINKS = {
     operation_id: {"requestBody": {"refresh": "$response.body#/refresh"}}
@@ -219,6 +238,8 @@ LINKS = {
         # The older clients' edit and delete, with the id in the body.
         "posts_put": {"requestBody": {"id_post": _ID, "text": "$response.body#/text"}},
         "posts_delete": {"requestBody": {"id_post": _ID}},
+        # A reply to the post just made.
+        "posts_post": {"requestBody": {"text": "$response.body#/text", "in_reply_to": _ID}},
     },
     "follow_post": _USER_LINKS,
     "favorite_hashtag_post": _TAG_LINKS,
@@ -261,6 +282,18 @@ def node_schema(node):
     return schema
 
 
+def _form_schema(body):
+    """A body's schema as a form: a form has no null (JSON's `"in_reply_to": null` is a
+    field left out of a form), so a nullable field is its plain type there."""
+    properties = {}
+    for name, schema in body["properties"].items():
+        if isinstance(schema.get("type"), list):
+            kinds = [kind for kind in schema["type"] if kind != "null"]
+            schema = {**schema, "type": kinds[0] if len(kinds) == 1 else kinds}
+        properties[name] = schema
+    return {**body, "properties": properties}
+
+
 def _parts(args):
     """{"body": node, "querystring": node, "path": node} of a view's schema."""
     schema = args.get("schema")
@@ -291,13 +324,14 @@ def operation(service, method, args):
         op["parameters"] = parameters
     if "body" in parts:
         body = node_schema(parts["body"])
-        content = {"application/json": {"schema": body}, "application/x-www-form-urlencoded": {"schema": body}}
+        form = _form_schema(body)
+        content = {"application/json": {"schema": body}, "application/x-www-form-urlencoded": {"schema": form}}
         file_field = FILE_FIELDS.get((service.name, method))
         if file_field:
             content["multipart/form-data"] = {
                 "schema": {
-                    **body,
-                    "properties": {**body["properties"], file_field: {"type": "string", "format": "binary"}},
+                    **form,
+                    "properties": {**form["properties"], file_field: {"type": "string", "format": "binary"}},
                 },
                 "encoding": {file_field: {"contentType": IMAGE_TYPES}},
             }

@@ -4,6 +4,8 @@ Every list query takes (before, offset, limit) and returns rows with a `key` col
 - page mode: before = +infinity, offset = (page - 1) * page_size;
 - cursor mode: before = the key the cursor carries, offset = 0, so page 5,000 costs
   what page 1 costs.
+A list in ascending order (a post's replies) takes (after, offset, limit) instead
+(Page.ascending_params): the cursor's key is then a lower bound.
 A request with neither is page 1 whose `next` link is a cursor; only a request that
 asks for `page` gets page-number links.
 limit is page_size + 1: the extra row says whether a next page exists.
@@ -90,6 +92,12 @@ class Page:
     def params(self):
         """Keyword arguments for a list query."""
         return {"before": self.before, "offset": self.offset, "limit": self.limit}
+
+    @property
+    def ascending_params(self):
+        """Keyword arguments for a list in ascending key order (oldest first): its cursor
+        carries the last key seen as a lower bound, `after`."""
+        return {"after": self.before if self.number is None else 0, "offset": self.offset, "limit": self.limit}
 
 
 def read_page(request):

@@ -7,7 +7,7 @@ import unicodedata
 import colander
 
 from minitwitter import hashtags
-from minitwitter.fields import Integer, Text
+from minitwitter.fields import Integer, NullableInteger, Text
 from minitwitter.pagination import PageQuery
 from minitwitter.security import BCRYPT_MAX_BYTES
 
@@ -108,6 +108,16 @@ def object_id(**kw):
 
 class PostBody(colander.MappingSchema):
     text = post_text()
+
+
+class CreatePostBody(PostBody):
+    in_reply_to = colander.SchemaNode(
+        NullableInteger(),
+        validator=colander.Range(1, 2**63 - 1),
+        missing=None,
+        json_schema={"type": ["integer", "null"]},
+        description="The id of the live post this one replies to; absent or null for none",
+    )
 
 
 class CompatEditBody(colander.MappingSchema):

@@ -28,10 +28,11 @@ import socket
 import threading
 import time
 
+import orjson
 from waitress import create_server, wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
-from waitress.task import WSGITask
+from waitress.task import ErrorTask, WSGITask
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +79,24 @@ class ClosingTask(WSGITask):
         super().set_close_on_finish()
 
 
+class JsonErrorTask(ErrorTask):
+    """What waitress answers itself (a request it cannot parse: a bad Content-Length, a header
+    too large, a malformed request line; or the app failing before it answers) is in the API's
+    one JSON error shape, not waitress's text/plain page."""
+
+    def execute(self):
+        error = self.request.error
+        self.status = f"{error.code} {error.reason}"
+        body = orjson.dumps({"code": error.code, "error": error.reason, "message": error.body, "details": []})
+        self.response_headers.append(("Content-Type", "application/json"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
 class Channel(HTTPChannel):
     task_class = ClosingTask
+    error_task_class = JsonErrorTask
 
 
 class GracefulServer:

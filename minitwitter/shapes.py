@@ -58,7 +58,7 @@ class Shape:
         return {field: values[field] for field in self.fields}
 
 
-AUTHOR = Shape("Author", "A post's author", id=ID, username=TEXT)
+AUTHOR = Shape("Author", "A user a post names: its author, a mention, who reposted it", id=ID, username=TEXT)
 IMAGE = Shape(
     "Image",
     "A post's image, re-encoded by the server; the thumbnail is null until a worker has made it",
@@ -78,6 +78,19 @@ POST = Shape(
     image=nullable(IMAGE.ref),
     likes_count=COUNT,
     liked_by_me=BOOL,
+    in_reply_to={**nullable(ID), "description": "The post this one replies to (it may since have been deleted)"},
+    mentions={
+        **array(AUTHOR.ref),
+        "description": "The existing users the text names as @username (any case), in order of first appearance",
+    },
+    replies_count={**COUNT, "description": "Live direct replies"},
+    reposts_count=COUNT,
+    reposted_by_me=BOOL,
+    bookmarked_by_me=BOOL,
+    reposted_by={
+        **nullable(AUTHOR.ref),
+        "description": "In the home feed, the account I follow that reposted this post; null elsewhere",
+    },
     created_at=TIME,
     updated_at=nullable(TIME),
 )
@@ -149,10 +162,10 @@ def page(item):
     return Shape(
         f"{item.name}Page",
         f"A page of {item.name} objects. count is the exact total where one is kept: all posts, "
-        "a user's posts, a tag's posts, followers, following, likers, my favourite tags. It is "
-        "null on the feed (a per-reader total would be a row every followee's post updates), "
-        "search (counting every match reads them all) and my favourite tags' posts (a post under "
-        "several tags counts once: a count needs them all). page is null on cursor pages; next "
+        "a user's posts, a tag's posts, followers, following, likers, my favourite tags, a post's "
+        "replies. It is null on the feed (a per-reader total would be a row every followee's post "
+        "updates), search (counting every match reads them all), my favourite tags' posts (a post "
+        "under several tags counts once: a count needs them all) and my bookmarks. page is null on cursor pages; next "
         "and previous are links to follow as they are; previous is null on cursor pages (a keyset "
         "cursor walks forward: keep the cursors you followed; page 1 is the link without one).",
         count=nullable(COUNT),

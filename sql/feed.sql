@@ -1,32 +1,88 @@
--- The home feed: the live posts of the accounts a user follows, newest first.
+-- The home feed: the live posts of the accounts a user follows and the posts they
+-- reposted, newest first. Post ids and repost ids come from one sequence (migrations/0009),
+-- so one key orders both: a post at its creation, a repost at the time of the repost.
+-- Each post appears once, at its newest occurrence for this reader: a plain post is left
+-- out when a followee reposted it, a repost when a followee reposted the same post later.
+-- That rule does not depend on the page, so keyset pages never repeat or skip a post.
+-- Rows: key (the cursor), post_id, and reposter_id, reposter_username (null on a plain post).
 -- Two plans for one question, chosen by the reader's following_count (views/feed.py):
 
 -- name: feed_by_followee(user_id, before, offset, limit)
--- Few followees: the top (offset + limit) posts of each followee, merged. Reads at most
--- (offset + limit) rows per followee, whatever their history holds.
--- Indexes: follows_pkey (follower_id, followee_id), idx_posts_author_id_id_live.
-SELECT t.id AS key
-  FROM follows f
- CROSS JOIN LATERAL (
-        SELECT p.id
-          FROM posts p
-         WHERE p.author_id = f.followee_id AND p.deleted_at IS NULL AND p.id < :before
-         ORDER BY p.id DESC
-         LIMIT :offset + :limit
-       ) t
- WHERE f.follower_id = :user_id
- ORDER BY t.id DESC
-OFFSET :offset
- LIMIT :limit;
+-- Few followees: the top (offset + limit) posts and reposts of each followee, merged.
+-- Reads at most 2 x (offset + limit) rows per followee, whatever their history holds
+-- (plus one probe per candidate for a later repost, which finds nothing for most posts).
+-- Indexes: follows_pkey (follower_id, followee_id), idx_posts_author_id_id_live,
+-- idx_reposts_user_id_id, reposts_pkey (post_id, user_id) and idx_reposts_post_id_id
+-- (post_id, id) for the later-repost checks, users_pkey.
+SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
+  FROM (
+        SELECT t.key, t.post_id, t.reposter_id
+          FROM follows f
+         CROSS JOIN LATERAL (
+                SELECT p.id AS key, p.id AS post_id, NULL::BIGINT AS reposter_id
+                  FROM posts p
+                 WHERE p.author_id = f.followee_id AND p.deleted_at IS NULL AND p.id < :before
+                   AND NOT EXISTS (SELECT 1
+                                     FROM reposts r
+                                     JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r.user_id
+                                    WHERE r.post_id = p.id)
+                 ORDER BY p.id DESC
+                 LIMIT :offset + :limit
+               ) t
+         WHERE f.follower_id = :user_id
+         UNION ALL
+        SELECT t.key, t.post_id, t.reposter_id
+          FROM follows f
+         CROSS JOIN LATERAL (
+                SELECT r.id AS key, r.post_id, r.user_id AS reposter_id
+                  FROM reposts r
+                 WHERE r.user_id = f.followee_id AND r.id < :before
+                   AND NOT EXISTS (SELECT 1
+                                     FROM reposts r2
+                                     JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r2.user_id
+                                    WHERE r2.post_id = r.post_id AND r2.id > r.id)
+                 ORDER BY r.id DESC
+                 LIMIT :offset + :limit
+               ) t
+         WHERE f.follower_id = :user_id
+         ORDER BY key DESC
+        OFFSET :offset
+         LIMIT :limit
+       ) i
+  LEFT JOIN users u ON u.id = i.reposter_id
+ ORDER BY i.key DESC;
 
 -- name: feed_by_timeline(user_id, before, offset, limit)
--- Many followees: walk all live posts newest first and keep those by a followee; with
--- thousands of followees a page fills within a few hundred rows.
--- Indexes: idx_posts_id_live, follows_pkey.
-SELECT p.id AS key
-  FROM posts p
- WHERE p.deleted_at IS NULL AND p.id < :before
-   AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :user_id AND f.followee_id = p.author_id)
- ORDER BY p.id DESC
-OFFSET :offset
- LIMIT :limit;
+-- Many followees: walk all live posts and all reposts newest first and keep those by a
+-- followee; with thousands of followees a page fills within a few hundred rows.
+-- Indexes: idx_posts_id_live, reposts_id_key (the UNIQUE index on reposts.id),
+-- follows_pkey, reposts_pkey, idx_reposts_post_id_id, users_pkey.
+SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
+  FROM (
+        (SELECT p.id AS key, p.id AS post_id, NULL::BIGINT AS reposter_id
+           FROM posts p
+          WHERE p.deleted_at IS NULL AND p.id < :before
+            AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :user_id AND f.followee_id = p.author_id)
+            AND NOT EXISTS (SELECT 1
+                              FROM reposts r
+                              JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r.user_id
+                             WHERE r.post_id = p.id)
+          ORDER BY p.id DESC
+          LIMIT :offset + :limit)
+         UNION ALL
+        (SELECT r.id AS key, r.post_id, r.user_id AS reposter_id
+           FROM reposts r
+          WHERE r.id < :before
+            AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :user_id AND f.followee_id = r.user_id)
+            AND NOT EXISTS (SELECT 1
+                              FROM reposts r2
+                              JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r2.user_id
+                             WHERE r2.post_id = r.post_id AND r2.id > r.id)
+          ORDER BY r.id DESC
+          LIMIT :offset + :limit)
+         ORDER BY key DESC
+        OFFSET :offset
+         LIMIT :limit
+       ) i
+  LEFT JOIN users u ON u.id = i.reposter_id
+ ORDER BY i.key DESC;

@@ -13,10 +13,6 @@ ON CONFLICT DO NOTHING;
 -- Index: likes_pkey.
 DELETE FROM likes WHERE post_id = :post_id AND user_id = :user_id;
 
--- name: liked_among(user_id, ids)
--- Which posts of a page the viewer liked. Index: likes_pkey (post_id, user_id).
-SELECT post_id FROM likes WHERE post_id = ANY(:ids) AND user_id = :user_id;
-
 -- name: list_likers(post_id, viewer_id, before, offset, limit)
 -- Who liked a post, newest like first, as profiles. Indexes: idx_likes_post_id_id,
 -- users_pkey, images_pkey (avatar), follows_pkey (follower_id, followee_id).

@@ -4,15 +4,45 @@
 -- then get_posts hydrates those ids in one query. Soft-deleted posts are kept out
 -- by partial indexes WHERE deleted_at IS NULL.
 
--- name: create_post(author_id, text, image_id)^
--- tgr_posts_count adds one to users.posts_count. Returns the new id.
-INSERT INTO posts (author_id, text, image_id)
-VALUES (:author_id, :text, :image_id)
+-- name: create_post(author_id, text, image_id, in_reply_to)^
+-- tgr_posts_count adds one to users.posts_count; a reply, one to its parent's
+-- replies_count (tgr_post_replies_count: the parent is locked already, lock_live_post).
+-- Returns the new id.
+INSERT INTO posts (author_id, text, image_id, in_reply_to)
+VALUES (:author_id, :text, :image_id, :in_reply_to)
 RETURNING id;
 
+-- name: lock_live_post(post_id)^
+-- The live post a reply answers or a repost repeats, locked (FOR NO KEY UPDATE: its
+-- count changes) so that a concurrent delete waits, or wins and this finds nothing: a
+-- reply or a repost never points at a post deleted under it. Index: posts_pkey.
+SELECT id, author_id
+  FROM posts
+ WHERE id = :post_id AND deleted_at IS NULL
+   FOR NO KEY UPDATE;
+
+-- name: set_mentions(post_id, names)
+-- Make the post's mentions exactly the existing users among :names (lower-cased
+-- usernames in order of first appearance; '{}' for none); returns the ids newly
+-- mentioned (what a notification would go to). Indexes: idx_users_username_lower,
+-- post_mentions_pkey.
+WITH named AS (
+    SELECT u.id, n.position
+      FROM unnest(CAST(:names AS TEXT[])) WITH ORDINALITY AS n (name, position)
+      JOIN users u ON lower(u.username) = n.name
+), unmentioned AS (
+    DELETE FROM post_mentions pm
+     WHERE pm.post_id = :post_id AND pm.user_id NOT IN (SELECT id FROM named)
+), mentioned AS (
+    INSERT INTO post_mentions (post_id, user_id, position)
+    SELECT :post_id, id, position FROM named
+    ON CONFLICT (post_id, user_id) DO UPDATE SET position = EXCLUDED.position
+    RETURNING user_id, xmax = 0 AS inserted
+)
+SELECT user_id FROM mentioned WHERE inserted;
 -- name: get_post_for_update(post_id)^
 -- The row an edit or delete works on, locked so a concurrent edit waits. Index: posts_pkey.
-SELECT id, author_id, image_id, deleted_at
+SELECT id, author_id, image_id, in_reply_to, deleted_at
   FROM posts
  WHERE id = :post_id
    FOR UPDATE OF posts;
@@ -31,11 +61,14 @@ UPDATE posts
 
 -- name: get_posts(ids)
 -- Hydrate a page: author, image and hashtags, in one query whatever the page holds.
--- Only the fields every viewer shares (they are cached in Redis); liked_by_me comes
--- from likes.liked_among. Indexes: posts_pkey, users_pkey, images_pkey,
--- idx_post_hashtags_post_id.
+-- Only the fields every viewer shares (they are cached in Redis); liked_by_me,
+-- reposted_by_me and bookmarked_by_me come from viewer_flags. Indexes: posts_pkey,
+-- users_pkey, images_pkey, idx_post_hashtags_post_id, post_mentions_pkey.
 SELECT p.id, p.author_id, u.username AS author_username, p.text, p.created_at, p.updated_at,
-       p.likes_count,
+       p.likes_count, p.in_reply_to, p.replies_count, p.reposts_count,
+       coalesce((SELECT json_agg(json_build_object('id', m.id, 'username', m.username) ORDER BY pm.position)
+                   FROM post_mentions pm JOIN users m ON m.id = pm.user_id
+                  WHERE pm.post_id = p.id), '[]') AS mentions,
        i.path AS image_path, i.thumbnail_path AS image_thumbnail_path, i.width AS image_width,
        i.height AS image_height, i.content_type AS image_content_type,
        ARRAY(SELECT h.name
@@ -53,6 +86,26 @@ SELECT id AS key
   FROM posts
  WHERE deleted_at IS NULL AND id < :before
  ORDER BY id DESC
+OFFSET :offset
+ LIMIT :limit;
+
+-- name: viewer_flags(user_id, ids)
+-- The viewer's own fields of a page of posts, in one query: liked_by_me, reposted_by_me,
+-- bookmarked_by_me. Indexes: likes_pkey (post_id, user_id), reposts_pkey (post_id,
+-- user_id), bookmarks_pkey (user_id, post_id).
+SELECT i.id AS post_id,
+       EXISTS (SELECT 1 FROM likes l WHERE l.post_id = i.id AND l.user_id = :user_id) AS liked,
+       EXISTS (SELECT 1 FROM reposts r WHERE r.post_id = i.id AND r.user_id = :user_id) AS reposted,
+       EXISTS (SELECT 1 FROM bookmarks b WHERE b.user_id = :user_id AND b.post_id = i.id) AS bookmarked
+  FROM unnest(CAST(:ids AS BIGINT[])) AS i (id);
+
+-- name: list_replies(post_id, after, offset, limit)
+-- A post's live direct replies, OLDEST first (a conversation reads down): keyset on
+-- id > :after. Index: idx_posts_in_reply_to_id_live (in_reply_to, id).
+SELECT id AS key
+  FROM posts
+ WHERE in_reply_to = :post_id AND deleted_at IS NULL AND id > :after
+ ORDER BY id
 OFFSET :offset
  LIMIT :limit;
 

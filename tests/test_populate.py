@@ -80,3 +80,44 @@ def test_deterministic():
     assert all((first[k] == second[k]).all() for k in ("author", "tags", "follower", "like_post"))
     common, rare = populate.search_words(populate.DATASETS["tiny"])
     assert common != rare
+
+
+@pytest.fixture
+def d3_shaped(services, db):
+    """D3's shape at 1/300 of its size: named readers, quiet accounts, a celebrity."""
+    out = io.StringIO()
+    dataset = populate.DATASETS["d3tiny"]
+    mismatches = populate.populate(services["DATABASE_URL"], dataset, rounds=4, force=True, out=out)
+    return dataset, mismatches, out.getvalue()
+
+
+def test_d3_named_readers(d3_shaped, db):
+    dataset, mismatches, report = d3_shaped
+    assert mismatches == {}, report
+    users = dict(fetch(db, "SELECT username, id FROM users WHERE username NOT LIKE 'user%'"))
+    assert sorted(users) == sorted(populate.NAMED_READERS)
+
+    def one(sql, *args):
+        with db.cursor() as cur:
+            cur.execute(sql, args)
+            return cur.fetchone()
+
+    following = "SELECT following_count, followers_count, posts_count FROM users WHERE id = %s"
+    assert one(following, users["typical"])[0] == dataset.typical_follows
+    assert one(following, users["newcomer"]) == (0, 0, 0)
+    # Its followers from the popularity draws, topped up to celebrity_followers, and the heavy reader.
+    assert one(following, users["celebrity"])[1] in (dataset.celebrity_followers, dataset.celebrity_followers + 1)
+    assert one(following, users["heavy_reader"])[0] >= dataset.heavy_follows
+    # The quiet reader follows only accounts that posted fewer than 10 times (deleted posts too).
+    quiet = one(following, users["quiet_reader"])[0]
+    assert quiet == dataset.quiet_follows
+    [(busiest,)] = fetch(
+        db,
+        f"""SELECT max(n) FROM (SELECT f.followee_id, count(p.id) AS n FROM follows f
+                                 LEFT JOIN posts p ON p.author_id = f.followee_id
+                                WHERE f.follower_id = {users["quiet_reader"]} GROUP BY 1) x""",
+    )
+    assert busiest < 10
+    # The celebrity is the busiest author: a celebrity's post is what fan-out is measured on.
+    [(top_author,)] = fetch(db, "SELECT author_id FROM posts GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")
+    assert top_author == users["celebrity"]

@@ -6,6 +6,7 @@ PostgreSQL nor Redis; `make faults` (scenario 5) does the same against the real 
 """
 
 import http.client
+import json
 import os
 import signal
 import socket
@@ -159,3 +160,30 @@ def test_a_response_without_a_body_keeps_the_connection_alive(pserve, status):
     asked_to_close = http.client.HTTPConnection("127.0.0.1", process.port, timeout=20)
     asked_to_close.request("GET", f"/?status={status}", headers={"Connection": "close"})
     assert asked_to_close.getresponse().getheader("Connection") == "close"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+    ],
+    ids=["bad-content-length", "unknown-transfer-encoding", "malformed-header"],
+)
+def test_what_waitress_refuses_itself_is_json_too(pserve, raw):
+    """Requests waitress cannot parse never reach the app: it answers them itself, now in the
+    API's one error shape instead of a text/plain page."""
+    process = pserve()
+    with socket.create_connection(("127.0.0.1", process.port), timeout=10) as sock:
+        sock.sendall(raw)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status = int(head.split()[1])
+    assert 400 <= status < 500 or status == 501, answer[:300]  # 501: a transfer coding it lacks
+    assert b"Content-Type: application/json" in head, answer[:300]
+    error = json.loads(body)
+    assert set(error) == {"code", "error", "message", "details"} and error["code"] == status

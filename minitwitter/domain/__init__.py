@@ -6,8 +6,11 @@ the outbox (tasks.py carries it out).
 |-------------|-------------------------------------------------------------------------|
 | accounts.py | sign-up (and its welcome email), log in, refresh tokens and their families; |
 |             | the profile, password change and reset, email verification, deletion    |
-| posts.py    | posts and their hashtags: create, edit, delete, purge; favourite hashtags |
+| posts.py    | posts, their hashtags and mentions: create (replies too), edit, delete, |
+|             | purge; favourite hashtags                                               |
 | likes.py    | like, unlike                                                            |
+| reposts.py  | repost, undo (a post's delete takes its reposts: posts.py)              |
+| bookmarks.py| bookmark, remove                                                        |
 | follows.py  | follow (and its email), unfollow                                        |
 | media.py    | post images: the stored file, its row, its thumbnail                    |
 | search.py   | no write of its own: which query answers a search, and its one version  |

@@ -2,13 +2,21 @@
 
 What each write does in its transaction, and what it makes stale (bumped after commit):
 
-- create: the image if any (media.store: its file; media.save: its row, and its thumbnail
-  in the outbox), posts.create_post, hashtags.tag_post; stale: _lists_changed (all posts, search, the
-  author's posts and profile, each follower's feed, the tags' lists, popular hashtags).
-- edit: posts.get_post_for_update, posts.update_text, hashtags.tag_post; stale: the
-  post, search, and the lists of the tags it gained or lost (and popular hashtags).
+- create: a reply first locks its parent, which must be live (posts.lock_live_post); the
+  image if any (media.store: its file; media.save: its row, and its thumbnail in the
+  outbox), posts.create_post, hashtags.tag_post, posts.set_mentions; stale: _lists_changed
+  (all posts, search, the author's posts and profile, each follower's feed, the tags'
+  lists, popular hashtags), and for a reply the parent (replies_count) and its replies.
+- edit: posts.get_post_for_update, posts.update_text, hashtags.tag_post,
+  posts.set_mentions; stale: the post, search, and the lists of the tags it gained or
+  lost (and popular hashtags).
 - delete (soft): posts.get_post_for_update, posts.soft_delete, hashtags.tag_post to no
-  tag; stale: the post and _lists_changed. Its image stops being served (views/images.py).
+  tag, reposts.delete_post_reposts (every repost of it goes); stale: the post,
+  _lists_changed, the feeds of each reposter's followers, and for a reply its parent
+  (replies_count) and its replies. Its image stops being served (views/images.py).
+
+Events another feature hooks into (notifications) have one function each, called once
+per event: replied, mentioned (and domain/reposts.py: reposted).
 - purge (beat job, tasks.py): posts.purge_deleted, posts deleted long ago with their
   image rows; nothing is stale (they left every list when deleted); files go after commit.
 - favourite, unfavourite a tag: hashtags.ensure_hashtag and add_favorite, or
@@ -21,38 +29,73 @@ Writes lock rows in one order, post before hashtags by name (sql/hashtags.sql).
 
 from functools import partial
 
-from minitwitter import freshness, hashtags, media
+from minitwitter import freshness, hashtags, media, mentions
 from minitwitter.domain import Forbidden, NotFound
 from minitwitter.domain import media as post_media
 from minitwitter.freshness import bump_after_commit
 
 
-def create(tx, author_id, text, image=None, media_root=None):
-    """A new post, with its image if any (an uploaded file, stored under media_root): its id."""
+def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):
+    """A new post, with its image if any (an uploaded file, stored under media_root), in
+    reply to the live post `in_reply_to` if given (else NotFound, naming it): its id."""
+    parent = live_post(tx, in_reply_to, field="in_reply_to") if in_reply_to is not None else None
     image_id = post_media.save(tx, author_id, post_media.store(tx, image, media_root)) if image else None
-    created = tx.queries.posts.create_post(tx.db, author_id=author_id, text=text, image_id=image_id)
+    created = tx.queries.posts.create_post(
+        tx.db, author_id=author_id, text=text, image_id=image_id, in_reply_to=in_reply_to
+    )
     post_id = created["id"]
     tags = _tag(tx, post_id, text)
     _lists_changed(tx, author_id, tags)
+    if parent is not None:
+        replied(tx, post_id, author_id, parent)
+    mentioned(tx, post_id, author_id, _mention(tx, post_id, text, new=True))
     return post_id
 
 
 def edit(tx, user_id, post_id, text):
-    """Replace the text of `user_id`'s live post (its tags follow)."""
+    """Replace the text of `user_id`'s live post (its tags and mentions follow)."""
     _owned_post(tx, user_id, post_id)
     tx.queries.posts.update_text(tx.db, post_id=post_id, text=text)
     tags = _tag(tx, post_id, text)
     bump_after_commit(tx, freshness.post(post_id), freshness.SEARCH, *_tag_names(tags))
+    mentioned(tx, post_id, user_id, _mention(tx, post_id, text))
 
 
 def delete(tx, user_id, post_id):
-    """Soft-delete `user_id`'s live post: it leaves every list and count at once."""
+    """Soft-delete `user_id`'s live post: it leaves every list, count and feed at once,
+    with every repost of it."""
     row = _owned_post(tx, user_id, post_id)
     tx.queries.posts.soft_delete(tx.db, post_id=post_id)
     # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
     tags = _tag(tx, post_id, "")
     bump_after_commit(tx, freshness.post(post_id))
     _lists_changed(tx, row["author_id"], tags)
+    for reposter in tx.queries.reposts.delete_post_reposts(tx.db, post_id=post_id):
+        freshness.feeds_changed(tx, reposter["user_id"])
+    if row["in_reply_to"] is not None:  # tgr_post_replies_count took one from the parent
+        bump_after_commit(tx, freshness.post(row["in_reply_to"]), freshness.replies(row["in_reply_to"]))
+
+
+def live_post(tx, post_id, field=None):
+    """The live post `post_id` (id, author_id), locked until the transaction ends so that
+    it cannot be deleted under what is being written about it; else NotFound."""
+    row = tx.queries.posts.lock_live_post(tx.db, post_id=post_id)
+    if row is None:
+        raise NotFound("No such post", field=field)
+    return row
+
+
+def replied(tx, post_id, author_id, parent):
+    """`author_id` replied to `parent` (its live, locked row) with post `post_id`: the
+    parent's replies_count (by trigger) and its list of replies changed. A reply
+    notification belongs here."""
+    bump_after_commit(tx, freshness.post(parent["id"]), freshness.replies(parent["id"]))
+
+
+def mentioned(tx, post_id, author_id, user_ids):
+    """Post `post_id` by `author_id` now mentions `user_ids` (existing users, newly named
+    by a create or an edit; the author may be among them). Nothing cached lists a user's
+    mentions; a mention notification belongs here."""
 
 
 def purge_deleted(tx, days, batch, media_root):
@@ -85,6 +128,16 @@ def _owned_post(tx, user_id, post_id):
     if row["author_id"] != user_id:
         raise Forbidden("Only the author may change this post")
     return row
+
+
+def _mention(tx, post_id, text, new=False):
+    """Make the post's mentions exactly the existing users its text names; returns the ids
+    newly mentioned. A new post naming nobody costs no statement."""
+    names = mentions.parse(text)
+    if new and not names:
+        return []
+    rows = tx.queries.posts.set_mentions(tx.db, post_id=post_id, names=names)
+    return [r["user_id"] for r in rows]
 
 
 def _tag(tx, post_id, text):

@@ -1,11 +1,12 @@
-"""GET /api/feed/: the live posts of the accounts I follow, newest first."""
+"""GET /api/feed/: the live posts of the accounts I follow and the posts they reposted,
+newest first (a repost at its time, with `reposted_by`; each post once: sql/feed.sql)."""
 
 from cornice import Service
 from cornice.validators import colander_validator
 
 from minitwitter import freshness
 from minitwitter.freshness import cached_page
-from minitwitter.hydration import posts_by_ids, shared_profile
+from minitwitter.hydration import feed_items, shared_profile
 from minitwitter.pagination import PageSchema, envelope, read_page
 from minitwitter.response_cache import cached_response
 
@@ -27,4 +28,4 @@ def get_feed(request):
         return query(request.db, user_id=me, **page.params)
 
     rows = cached_page(request, freshness.feed(me), page, compute)
-    return envelope(request, page, rows, posts_by_ids(request, [r["key"] for r in rows[: page.size]]))
+    return envelope(request, page, rows, feed_items(request, rows[: page.size]))

@@ -50,4 +50,5 @@ def _list(request, query, count_field):
     user = _profile(request, request.validated["path"]["id"])
     page = read_page(request)
     rows = list(query(request.db, user_id=user["id"], viewer_id=request.authenticated_userid, **page.params))
-    return envelope(request, page, rows, [profile_json(request, r) for r in rows[: page.size]], count=user[count_field])
+    results = [profile_json(request, r) for r in rows[: page.size]]
+    return envelope(request, page, rows, results, count=user[count_field])

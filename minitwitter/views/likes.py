@@ -13,24 +13,28 @@ like = Service(name="like", path=r"/api/posts/{id:\d+}/like", description="Like 
 likers = Service(name="likers", path=r"/api/posts/{id:\d+}/likes", description="Who liked a post")
 
 
-@like.post(schema=schemas.IdPathSchema(), validators=(colander_validator,))
-def like_post(request):
-    post_id = request.validated["path"]["id"]
-    domain.like(request, request.authenticated_userid, post_id)
-    return _post_or_404(request, post_id, liked={post_id})
+def post_action(write):
+    """The view of an idempotent action on a post (like, repost, bookmark and their undo):
+    `write(request, me, post_id)`, then the post as the caller now sees it."""
+
+    def view(request):
+        post_id = request.validated["path"]["id"]
+        write(request, request.authenticated_userid, post_id)
+        return post_or_404(request, post_id)
+
+    view.__name__ = view.__qualname__ = f"{write.__name__}_view"
+    return view
 
 
-@like.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
-def unlike_post(request):
-    post_id = request.validated["path"]["id"]
-    domain.unlike(request, request.authenticated_userid, post_id)
-    return _post_or_404(request, post_id, liked=set())
+ON_A_POST = {"schema": schemas.IdPathSchema(), "validators": (colander_validator,)}
+like.post(**ON_A_POST)(post_action(domain.like))
+like.delete(**ON_A_POST)(post_action(domain.unlike))
 
 
 @likers.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
 def list_likers(request):
     post_id = request.validated["path"]["id"]
-    post = _post_or_404(request, post_id, liked=set())  # its likes_count is the likers' count
+    post = post_or_404(request, post_id)  # its likes_count is the likers' count
     page = read_page(request)
     rows = list(
         request.queries.likes.list_likers(
@@ -42,8 +46,9 @@ def list_likers(request):
     )
 
 
-def _post_or_404(request, post_id, liked):
-    found = posts_by_ids(request, [post_id], liked=liked)
+def post_or_404(request, post_id):
+    """The live post as the viewer sees it, after a write of theirs; else a 404."""
+    found = posts_by_ids(request, [post_id])
     if not found:
         raise http_error(404, "No such post")
     return found[0]

@@ -19,18 +19,21 @@ from minitwitter.response_cache import cached_response
 posts = Service(name="posts", path="/api/posts", description="All posts; create (older clients also edit, delete)")
 post = Service(name="post", path=r"/api/posts/{id:\d+}", description="One post")
 user_posts = Service(name="user_posts", path=r"/api/users/{id:\d+}/posts", description="A user's posts")
+replies = Service(name="replies", path=r"/api/posts/{id:\d+}/replies", description="Direct replies, oldest first")
 
 
-@posts.post(schema=schemas.PostBody(), validators=(colander_body_validator,))
+@posts.post(schema=schemas.CreatePostBody(), validators=(colander_body_validator,))
 def create_post(request):
-    text = request.validated["text"]
-    replay = idempotency.begin(request, text)  # a retry with the same Idempotency-Key
+    text, in_reply_to = request.validated["text"], request.validated["in_reply_to"]
+    replay = idempotency.begin(request, text, in_reply_to)  # a retry with the same Idempotency-Key
     if replay is not None:
         return replay
     me, media_root = request.authenticated_userid, request.registry.settings["media.root"]
-    post_id = domain.create(request, me, text, image=upload(request, "image"), media_root=media_root)
+    post_id = domain.create(
+        request, me, text, image=upload(request, "image"), media_root=media_root, in_reply_to=in_reply_to
+    )
     request.response.status = 201
-    post = posts_by_ids(request, [post_id], liked=set())[0]  # nobody has liked it yet
+    post = posts_by_ids(request, [post_id], new=True)[0]
     idempotency.finish(request, 201, post)
     return post
 
@@ -75,6 +78,24 @@ def get_post(request):
     if not found:
         raise http_error(404, "No such post")
     return found[0]
+
+
+@replies.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
+@cached_response
+def list_replies(request):
+    post_id = request.validated["path"]["id"]
+    found = posts_by_ids(request, [post_id])
+    if not found:
+        raise http_error(404, "No such post")
+    page = read_page(request)
+    rows = cached_page(
+        request,
+        freshness.replies(post_id),
+        page,
+        lambda: request.queries.posts.list_replies(request.db, post_id=post_id, **page.ascending_params),
+    )
+    results = posts_by_ids(request, [r["key"] for r in rows[: page.size]])
+    return envelope(request, page, rows, results, count=found[0]["replies_count"])
 
 
 @post.put(schema=schemas.PostEditSchema(), validators=(colander_validator,))

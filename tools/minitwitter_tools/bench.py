@@ -13,6 +13,7 @@ counts again, and stops every server it started.
 """
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -143,6 +144,38 @@ class Servers:
         self.children = []
 
 
+class Haproxy:
+    """haproxy on `port` in front of `servers` (make cluster's configuration: leastconn,
+    health checks on /api/health/): the rows go through it, as they do in production."""
+
+    def __init__(self, servers, port):
+        from minitwitter_tools import cluster
+
+        self.servers, self.port, self.dir = servers, port, Path(tempfile.mkdtemp(prefix="minitwitter-haproxy-"))
+        (self.dir / "503.http").write_text(cluster.HAPROXY_503)
+        backends = "\n".join(f"    server web{i} 127.0.0.1:{p} check" for i, p in enumerate(servers.ports))
+        cfg = cluster.HAPROXY_CFG.format(port=port, servers=backends, maxconn=64, errorfile=self.dir / "503.http")
+        cfg = cfg.replace("GET /api/health/", f"GET {servers.ready}")  # the bare app has only /
+        (self.dir / "haproxy.cfg").write_text(cfg)
+        self.urls, self.ports, self.child = [f"http://127.0.0.1:{port}"], servers.ports, None
+
+    def __enter__(self):
+        command = ["haproxy", "-f", str(self.dir / "haproxy.cfg"), "-db"]
+        self.child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while call(self.urls[0] + self.servers.ready)[0] != 200:
+            if time.monotonic() > deadline:
+                self.__exit__()
+                raise SystemExit("haproxy has no healthy server")
+            time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc):
+        self.child.terminate()
+        self.child.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 def call(url, method="GET", body=None, token=None):
     """(status, JSON body or None) of one request; status 0 when nothing answers."""
     headers = {"Content-Type": "application/json", **({"Authorization": token} if token else {})}
@@ -262,17 +295,59 @@ def parse_wrk(out):
     return result
 
 
-def measure(urls, variants, tokens, timing, conn):
+def measure(urls, variants, tokens, timing, conn, parts=None):
     """Warm up, then measure; with the PostgreSQL sessions opened per request (a pool that
-    keeps its connections opens none)."""
+    keeps its connections opens none) and, given `parts`, the CPU each part spent per request."""
     wrk(urls, variants, tokens, timing[0], latency=False)
     drain(urls)
     sessions_before = sessions(conn)
+    cpu_before = parts.cpu() if parts else None
     result = wrk(urls, variants, tokens, timing[1])
+    if parts:
+        spent = parts.cpu(since=cpu_before)
+        result["cpu_ms"] = {part: round(1000 * s / max(1, result["rps"] * timing[1]), 3) for part, s in spent.items()}
     drain(urls)
     time.sleep(1)  # a session is counted when it ends
     result["connects"] = (sessions(conn) - sessions_before) / max(1, result["rps"] * timing[1])
     return result
+
+
+class Parts:
+    """The processes serving the rows, all on this machine: CPU seconds each part has used
+    (/proc/<pid>/stat), to size a deployment from: the API processes, haproxy, the
+    PostgreSQL backends of the bench database and the redis-server."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, servers, haproxy, conn, redis_url):
+        self.servers, self.haproxy, self.conn, self.redis_url = servers, haproxy, conn, redis_url
+
+    def pids(self):
+        with self.conn, self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            backends = [row[0] for row in cur.fetchall()]
+        return {
+            "api": [child.pid for child in self.servers.children],
+            "haproxy": [self.haproxy.child.pid] if self.haproxy else [],
+            "postgres": backends,
+            "redis": [redis.Redis.from_url(self.redis_url).info("server")["process_id"]],
+        }
+
+    def cpu(self, since=None):
+        """{part: {pid: CPU seconds}}; with `since`, {part: seconds spent since then}."""
+        now = {part: {pid: self._seconds(pid) for pid in pids} for part, pids in self.pids().items()}
+        if since is None:
+            return now
+        return {part: sum(s - since[part].get(pid, 0.0) for pid, s in now[part].items()) for part in now}
+
+    def _seconds(self, pid):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / self.TICK
 
 
 def drain(urls):
@@ -327,7 +402,7 @@ def markdown(report):
     lines = [
         f"# minitwitter bench, {report['date']}\n",
         f"{report['dataset']}; `pserve {report['ini']}`, waitress threads={report['threads']}, "
-        f"{report['processes']} process(es), "
+        f"{report['processes']} process(es){' behind haproxy' if report.get('haproxy') else ''}, "
         f"on {report['cores']} cores shared with wrk. Each row: {report['warm_up_s']} s warm-up, then "
         f"`wrk -t2 -c32 -d{report['measure_s']}s --latency`; × L0 is the ratio to an L0 run right after the "
         "row (L0's own line is its first run). Queries: statements per request, caches warm. "
@@ -344,6 +419,11 @@ def markdown(report):
             for r in report["rows"]
         ],
     )
+    with_cpu = [r for r in report["rows"] if "cpu_ms" in r]
+    if with_cpu:
+        names = list(with_cpu[0]["cpu_ms"])
+        lines.append("\nCPU per request, ms, by part (/proc/<pid>/stat over the measured seconds; on shared cores):\n")
+        lines += table(["id", *names], [[r["id"], *(f"{r['cpu_ms'][n]:.2f}" for n in names)] for r in with_cpu])
     if report["sweep"]:
         lines.append("\nR4 by waitress threads (database.pool_max = threads):\n")
         header = ["threads", "req/s", "p50 ms", "p99 ms", "errors", "connects"]
@@ -402,9 +482,16 @@ def chart(report, path):
 def run_rows(args, env, conn, timing, report):
     """Every row against one set of servers, with the bare app beside them for L0."""
     app = make_app({}, **{**get_appsettings(args.ini), **RATE_LIMITS})  # in-process, for the query counts
-    bare = Servers(args.ini, env, args.port + 50, args.threads, args.processes, bare=True)  # L0 as the rows run
-    with bare, Servers(args.ini, env, args.port, args.threads, args.processes) as servers:
-        report["threads"], tokens = servers.threads, Tokens(servers.urls[0])
+    bare = Servers(args.ini, env, args.bare_port, args.threads, args.processes, bare=True)  # L0 as the rows run
+    with contextlib.ExitStack() as stack:
+        bare = stack.enter_context(bare)
+        servers = backends = stack.enter_context(Servers(args.ini, env, args.port, args.threads, args.processes))
+        report["threads"] = servers.threads
+        if args.haproxy:
+            bare = stack.enter_context(Haproxy(bare, args.haproxy + 1))
+            servers = stack.enter_context(Haproxy(servers, args.haproxy))
+        parts = Parts(backends, servers if args.haproxy else None, conn, args.redis_url)
+        tokens = Tokens(servers.urls[0])
         f = fixtures(conn, servers.urls[0], tokens)
         table = rows(f)
         l0 = table[0][2]
@@ -419,7 +506,7 @@ def run_rows(args, env, conn, timing, report):
                 if row["status"] in (0, 404, 405):  # e.g. search before its route exists
                     row["note"] = f"missing (HTTP {row['status']})"
                 else:
-                    row.update(measure(urls, variants, tokens, timing, conn))
+                    row.update(measure(urls, variants, tokens, timing, conn, None if row_id == "L0" else parts))
                     row["queries"] = 0 if row_id == "L0" else queries_per_request(app, variants, tokens)
                     if row_id != "L0":  # the machine drifts: each row's ratio is to an L0 run just after it
                         row["l0_rps"] = wrk(bare.urls, l0, tokens, timing[1] // 2)["rps"]
@@ -446,8 +533,14 @@ def main(argv=None):
     parser.add_argument("--processes", type=int, default=1, help="pserve processes, one port each, wrk split over them")
     parser.add_argument("--only", help="comma-separated row ids, e.g. L0,R4 (and no sweep)")
     parser.add_argument("--sweep", default="1,2,4,8", help="waitress thread counts to run R4 with ('' for none)")
-    parser.add_argument("--port", type=int, default=6560)
+    parser.add_argument("--port", type=int, default=6560, help="the first pserve's port")
+    parser.add_argument("--bare-port", type=int, help="the first bare app's port (L0; default: --port + 50)")
+    parser.add_argument(
+        "--haproxy", type=int, metavar="PORT", help="the rows' wrk through haproxy on PORT (L0's on PORT + 1)"
+    )
+    parser.add_argument("--label", help="written as bench/results/<date>-<label>.* (e.g. haproxy-2p)")
     args = parser.parse_args(argv)
+    args.bare_port = args.bare_port or args.port + 50
     timing = (2, 5) if args.quick else (5, 20)
     dataset = "D1" if args.scale == 1 else "D2" if args.scale == 10 else f"D1x{args.scale}"
     suffix = "" if args.scale == 1 else f"_{dataset.lower()}"
@@ -464,7 +557,14 @@ def main(argv=None):
     ensure_database(args.database_url)
     migrate.apply(args.database_url)
     conn = psycopg2.connect(args.database_url)
-    report.update(processes=args.processes, warm_up_s=timing[0], measure_s=timing[1], rows=[], sweep=[])
+    report.update(
+        haproxy=bool(args.haproxy),
+        processes=args.processes,
+        warm_up_s=timing[0],
+        measure_s=timing[1],
+        rows=[],
+        sweep=[],
+    )
     if args.populate or populate.is_empty(conn):
         d1, started = populate.DATASETS["d1"], time.monotonic()
         data = dataclasses.replace(d1, posts=d1.posts * args.scale, likes=d1.likes * args.scale)
@@ -481,7 +581,7 @@ def main(argv=None):
     report["count_mismatches_after"] = {k: v for k, v in populate.check_counts(conn).items() if v}
     conn.close()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    base = RESULTS / (date + suffix.replace("_", "-"))
+    base = RESULTS / (date + suffix.replace("_", "-") + (f"-{args.label}" if args.label else ""))
     d1_report = RESULTS / f"{date}.json"
     if args.scale != 1 and d1_report.exists():  # the growth curve: this dataset against D1
         report["d1"] = {r["id"]: r for r in json.loads(d1_report.read_text())["rows"] if "rps" in r}

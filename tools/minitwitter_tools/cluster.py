@@ -393,7 +393,10 @@ class Topology:
     def start_celery(self):
         celery = [BIN / "minitwitter-celery", self.ini]
         for queue in self.queues:
-            command = [*celery, "worker", "-Q", queue, "-n", f"{queue}@%h", "--concurrency=2", "--loglevel=INFO"]
+            # The node name holds this cluster's port: two clusters on one host and broker
+            # would otherwise fight over the worker's exclusive pidbox queue and one would exit.
+            node = f"{queue}-{self.port}@%h"
+            command = [*celery, "worker", "-Q", queue, "-n", node, "--concurrency=2", "--loglevel=INFO"]
             log_path = self.root / f"worker-{queue}.log"
             self.workers.append(Process(f"worker {queue}", command, env=self.env, log_path=log_path).start())
         schedule = self.root / "celerybeat-schedule"

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from minitwitter_tools.cluster import Topology, http_status
-from minitwitter_tools.faults import UNLIMITED, Inbox, Load, between, signup, stats
+from minitwitter_tools.faults import UNLIMITED, Client, Inbox, Load, between, signup, stats
 
 log = logging.getLogger("minitwitter.cluster_faults")
 RESULTS = Path("bench/results")
@@ -106,11 +106,54 @@ def scenario_redis(topology, users, seconds=8.0, at=2.0):
     with Load(topology.port, 2, _reads(topology, users)) as reads, Load(topology.port, 2, _writes(users)) as writes:
         reads.at(at)
         topology.redis.nodes[masters[0]].kill()
+        killed = time.monotonic()
+        promoted = _wait_master_replaced(topology.redis, masters[0], timeout=seconds)
         reads.at(seconds)
     result = stats(reads.results + writes.results)
     result["killed_master"] = masters[0]
-    result["ok"] = result["failures"] == 0
+    result["window_ms"] = round((promoted - killed) * 1000) if promoted else None
+    result["after_kill"] = stats(between(reads.results + writes.results, killed, float("inf")))
+    if promoted:
+        result["in_window"] = stats(between(reads.results + writes.results, killed, promoted))
+    result["stale_reads"] = _stale_reads(topology, users, writes.results)
+    result["ok"] = result["failures"] == 0 and promoted is not None and result["stale_reads"] == 0
     return result
+
+
+def _stale_reads(topology, users, writes):
+    """After the failover, the lists every reader was reading (each page size) must begin
+    with the last post acknowledged: never staler than the last committed write, also for
+    a write whose version bump was sent while its key's master was dead."""
+    posted = [(r.body["id"], r.body["author"]["id"]) for r in writes if r.ok]
+    if not posted:
+        return None
+    newest = max(posted)[0]
+    newest_by = {author: max(i for i, a in posted if a == author) for _, author in posted}
+    client, stale = Client(topology.port), 0
+    for token, _ in users:
+        for size in range(1, 51):
+            pages = [(f"/api/posts/?page_size={size}", newest)]
+            pages += [(f"/api/users/{a}/posts/?page_size={size}", i) for a, i in newest_by.items()]
+            for path, expected in pages:
+                page = client.request("GET", path, token=token)
+                stale += not (page.ok and page.body["results"] and page.body["results"][0]["id"] == expected)
+    client.close()
+    return stale
+
+
+def _wait_master_replaced(redis, dead_port, timeout):
+    """When the cluster is whole again without the dead master (marked fail, its slots
+    served by its promoted replica): the end of the failover window, or None."""
+    deadline = time.monotonic() + timeout
+    alive = str(next(p for p in redis.ports if p != dead_port))
+    while time.monotonic() < deadline:
+        info = subprocess.run(["redis-cli", "-p", alive, "cluster", "info"], capture_output=True, text=True).stdout
+        nodes = subprocess.run(["redis-cli", "-p", alive, "cluster", "nodes"], capture_output=True, text=True).stdout
+        dead = next((line.split() for line in nodes.splitlines() if f":{dead_port}@" in line), None)
+        if "cluster_state:ok" in info and dead and "fail" in dead[2].split(",") and len(dead) == 8:
+            return time.monotonic()
+        time.sleep(0.05)
+    return None
 
 
 def scenario_rabbitmq(topology, inbox, follows=30):
@@ -124,14 +167,18 @@ def scenario_rabbitmq(topology, inbox, follows=30):
 
     with Load(topology.port, 1, next_request, pause=0.2, requests=follows) as load:
         load.at(1.0)
+        began = time.monotonic()
         subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=60)
         subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=60)
+        ended = time.monotonic()
         load.join()
     result = stats(load.results)
+    result.update(window_ms=round((ended - began) * 1000), in_window=len(between(load.results, began, ended)))
     deadline = time.monotonic() + 120  # the relay re-publishes rows older than 10 s, every 30 s
     while time.monotonic() < deadline:
         subjects = [m["Subject"] for m in inbox.messages if "followed you" in m["Subject"]]
         if len(subjects) >= follows:
+            result["all_emails_after_s"] = round(time.monotonic() - began, 1)
             break
         time.sleep(1)
     time.sleep(3)  # a duplicate would arrive now
@@ -142,18 +189,25 @@ def scenario_rabbitmq(topology, inbox, follows=30):
 
 
 def report(results, args):
+    """Merged with the rows of the same day's earlier runs (a row per scenario, the last run's)."""
     date = datetime.date.today().isoformat()
+    path = RESULTS / f"cluster-faults-{date}.json"
+    merged = json.loads(path.read_text()) if path.exists() else {}
+    for r in results.values():
+        r["topology"] = f"{args.processes} API processes, Redis {args.redis}"
+    merged.update(results)
     lines = [
         f"# Faults on the cluster topology, {date}",
         "",
-        f"`minitwitter-cluster-faults {args.ini}`: haproxy, {args.processes} API processes (waitress,",
-        "threads=4), PgBouncer (transaction mode), PostgreSQL primary + streaming replica, Redis"
-        f" ({args.redis}), RabbitMQ, a Celery worker and beat, on one shared 2-core machine.",
+        f"`minitwitter-cluster-faults {args.ini}`: haproxy, API processes (waitress, threads=4),",
+        "PgBouncer (transaction mode), PostgreSQL primary + streaming replica, Redis (single or a",
+        "Cluster of 3 masters + 3 replicas: see each row), RabbitMQ, a Celery worker and beat,",
+        "on one shared 2-core machine (other test suites running meanwhile).",
         "",
         "| scenario | requests | failed | p50 ms | p99 ms | detail | holds |",
         "|---|---|---|---|---|---|---|",
     ]
-    for name, r in results.items():
+    for name, r in merged.items():
         detail = {k: v for k, v in r.items() if k not in ("requests", "failures", "p50_ms", "p99_ms", "ok")}
         lines.append(
             f"| {name} | {r['requests']} | {r['failures']} | {r['p50_ms']} | {r['p99_ms']} | "
@@ -161,7 +215,7 @@ def report(results, args):
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"cluster-faults-{date}.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / f"cluster-faults-{date}.json").write_text(json.dumps(results, indent=2) + "\n")
+    path.write_text(json.dumps(merged, indent=2) + "\n")
     print("\n".join(lines))
 
 

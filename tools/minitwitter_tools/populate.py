@@ -52,13 +52,29 @@ class Dataset:
     likes: int
     vocabulary: int = 20_000
     days: int = 365
+    # Zipf exponent of who posts and who is followed: the larger, the longer the tail of
+    # quiet accounts and the bigger the top ones.
+    popularity: float = 0.9
+    # D3's named readers (NAMED_READERS): a typical reader, a quiet reader following only
+    # accounts that posted fewer than 10 times, a newcomer following nobody, and a celebrity
+    # with this many followers. 0: only the heavy reader, as D1.
+    celebrity_followers: int = 0
+    typical_follows: int = 50
+    quiet_follows: int = 2_000
 
 
 DATASETS = {
     "d1": Dataset(users=10_000, posts=1_000_000, hashtags=5_000, follows_per_user=50, heavy_follows=5_000,
                   likes=2_000_000),
+    # A million users, most of them quiet, and celebrities (docs/BENCH.md, D3).
+    "d3": Dataset(users=1_000_000, posts=10_000_000, hashtags=50_000, follows_per_user=20, heavy_follows=5_000,
+                  likes=20_000_000, popularity=1.1, celebrity_followers=500_000),
     "tiny": Dataset(users=200, posts=5_000, hashtags=100, follows_per_user=20, heavy_follows=150, likes=10_000),
+    "d3tiny": Dataset(users=3_000, posts=20_000, hashtags=200, follows_per_user=10, heavy_follows=300,
+                      likes=20_000, popularity=1.1, celebrity_followers=2_400, quiet_follows=200),
 }  # fmt: skip
+# D3's named readers are the last users, in this order (the heavy reader last, as in D1).
+NAMED_READERS = ("typical", "quiet_reader", "newcomer", "celebrity", HEAVY_READER)
 
 
 def zipf_p(rng, n, exponent):
@@ -108,7 +124,13 @@ def generate(dataset, now_us):
     """Every numeric column, with the counts each row carries."""
     rng = np.random.default_rng(SEED)
     d, n = dataset, dataset.users
-    popularity = zipf_p(rng, n, 0.9)  # authors and followees alike
+    popularity = zipf_p(rng, n, d.popularity)  # authors and followees alike
+    named = _named(d)
+    if named:  # the celebrity is the most popular account; the newcomer neither posts nor is followed
+        top = int(np.argmax(popularity))
+        popularity[[top, named["celebrity"]]] = popularity[[named["celebrity"], top]]
+        popularity[named["newcomer"]] = 0
+        popularity /= popularity.sum()
     g = {"now": now_us, "start": now_us - d.days * US_PER_DAY}
     step = d.days * US_PER_DAY / d.posts
     g["post_time"] = g["start"] + ((np.arange(d.posts) + rng.random(d.posts)) * step).astype(np.int64)
@@ -130,7 +152,10 @@ def generate(dataset, now_us):
     draws = draws[np.arange(len(draws)) - first[draws // n] < m]  # the first m of each follower
     heavy_p = popularity[: n - 1] / popularity[: n - 1].sum()
     heavy = (n - 1) * n + rng.choice(n - 1, min(d.heavy_follows, n - 1), replace=False, p=heavy_p)
-    follows = rng.permutation(np.concatenate([draws, heavy]))
+    follows = np.concatenate([draws, heavy])
+    if named:
+        follows = _named_follows(rng, d, named, follows, popularity, np.bincount(g["author"], minlength=n))
+    follows = rng.permutation(follows)
     g["follower"], g["followee"] = follows // n, follows % n
     g["follow_time"] = np.sort(rng.integers(g["start"], now_us, len(follows)))
     g["followers"] = np.bincount(g["followee"], minlength=n)
@@ -150,6 +175,42 @@ def generate(dataset, now_us):
     g["like_post"], g["like_user"], g["like_time"] = like_post[order], keys[order] % n, like_time[order]
     g["likes_count"] = np.bincount(like_post, minlength=d.posts)
     return g
+
+
+def _named(dataset):
+    """{name: 0-based user index} of D3's named readers, or {} (the heavy reader alone)."""
+    if not dataset.celebrity_followers:
+        return {}
+    first = dataset.users - len(NAMED_READERS)
+    return {name: first + i for i, name in enumerate(NAMED_READERS)}
+
+
+def _named_follows(rng, d, named, follows, popularity, posts_by_author):
+    """Replace the named readers' follows (int64 keys follower * n + followee) by their own:
+    typical follows typical_follows accounts by popularity; the quiet reader quiet_follows
+    accounts that posted fewer than 10 times; the newcomer nobody; the celebrity is followed
+    by celebrity_followers ordinary users (those who drew it, topped up) and the heavy reader."""
+    n = d.users
+    ordinary = np.arange(n - len(NAMED_READERS))
+    heavy = named[HEAVY_READER]
+    keep = ~np.isin(follows // n, [named["typical"], named["quiet_reader"], named["newcomer"], named["celebrity"]])
+    follows = follows[keep]
+    p = popularity[ordinary] / popularity[ordinary].sum()
+    typical = rng.choice(ordinary, d.typical_follows, replace=False, p=p)
+    quiet_pool = ordinary[posts_by_author[ordinary] < 10]
+    quiet = rng.choice(quiet_pool, min(d.quiet_follows, len(quiet_pool)), replace=False)
+    # Top the celebrity's followers up to celebrity_followers (the popularity draws gave it some).
+    drawn = np.isin(ordinary * n + named["celebrity"], follows)
+    fans = rng.choice(ordinary[~drawn], max(0, d.celebrity_followers - int(drawn.sum())), replace=False)
+    added = np.concatenate(
+        [
+            named["typical"] * n + typical,
+            named["quiet_reader"] * n + quiet,
+            fans * n + named["celebrity"],
+            [heavy * n + named["celebrity"]],  # the heavy reader follows the celebrity too
+        ]
+    ).astype(np.int64)
+    return distinct(np.concatenate([follows, added]))
 
 
 def timestamps(us):
@@ -204,8 +265,9 @@ def edge_rows(a, b, times):
 def user_rows(dataset, g, password_hash):
     created = timestamps(g["start"] - 30 * US_PER_DAY + np.arange(dataset.users) * 60_000_000)
     lines = []
+    names = {index: name for name, index in _named(dataset).items()} or {dataset.users - 1: HEAVY_READER}
     for i in range(dataset.users):
-        name = HEAVY_READER if i == dataset.users - 1 else f"user{i + 1:05d}"
+        name = names.get(i) or f"user{i + 1:05d}"
         counts = f"{g['followers'][i]}\t{g['following'][i]}\t{g['posts_count'][i]}"
         lines.append(f"{i + 1}\t{name}\t{name}@example.com\t{password_hash}\t{created[i]}\t{counts}\n")
     yield "".join(lines), dataset.users

@@ -1,0 +1,26 @@
+"""Bookmarks: bookmark and remove, both idempotent; private to their owner.
+
+- bookmark: bookmarks.bookmark (a live post only); remove: bookmarks.unbookmark.
+- stale, when something changed: the owner's viewer fields (bookmarked_by_me). The list
+  of bookmarks (GET /api/bookmarks/) is read from PostgreSQL each time, so nothing else.
+- nothing goes to the outbox, and nobody else is told.
+"""
+
+from minitwitter import freshness
+from minitwitter.freshness import bump_after_commit
+
+
+def bookmark(tx, user_id, post_id):
+    """True when this is a new bookmark."""
+    added = bool(tx.queries.bookmarks.bookmark(tx.db, user_id=user_id, post_id=post_id))
+    if added:
+        bump_after_commit(tx, freshness.viewer(user_id))
+    return added
+
+
+def unbookmark(tx, user_id, post_id):
+    """True when there was a bookmark to remove."""
+    removed = bool(tx.queries.bookmarks.unbookmark(tx.db, user_id=user_id, post_id=post_id))
+    if removed:
+        bump_after_commit(tx, freshness.viewer(user_id))
+    return removed

@@ -1,0 +1,42 @@
+"""Reposts: repost and undo, both idempotent.
+
+- repost: posts.lock_live_post (a live post, else NotFound; locked so that a concurrent
+  delete cannot leave a repost of a deleted post), reposts.repost; undo: reposts.unrepost.
+  The post's reposts_count follows by trigger in the same transaction (migrations/0009).
+- stale, when something changed: the post's cached body (reposts_count), the reposter's
+  viewer fields (reposted_by_me) and the feeds of the reposter's followers, as a post of
+  theirs would (freshness.feeds_changed: inline for a few, else a fan-out task).
+- A post's delete takes its reposts along (domain/posts.py: delete).
+"""
+
+from minitwitter import freshness
+from minitwitter.domain.posts import live_post
+from minitwitter.freshness import bump_after_commit
+
+
+def repost(tx, user_id, post_id):
+    """True when this is a new repost."""
+    post = live_post(tx, post_id)
+    added = bool(tx.queries.reposts.repost(tx.db, post_id=post_id, user_id=user_id))
+    if added:
+        reposted(tx, user_id, post)
+    return added
+
+
+def unrepost(tx, user_id, post_id):
+    """True when there was a repost to undo."""
+    removed = bool(tx.queries.reposts.unrepost(tx.db, post_id=post_id, user_id=user_id))
+    if removed:
+        _reposts_changed(tx, user_id, post_id)
+    return removed
+
+
+def reposted(tx, user_id, post):
+    """`user_id` reposted `post` (its live, locked row: id, author_id). A repost
+    notification belongs here."""
+    _reposts_changed(tx, user_id, post["id"])
+
+
+def _reposts_changed(tx, user_id, post_id):
+    bump_after_commit(tx, freshness.post(post_id), freshness.viewer(user_id))  # reposts_count, reposted_by_me
+    freshness.feeds_changed(tx, user_id)

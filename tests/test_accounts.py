@@ -305,14 +305,16 @@ def test_deleting_an_account_removes_its_data_and_fixes_every_count(app, db, mak
     gone_post = app.post_json("/api/posts/", {"text": "deleted before"}, headers=alice.headers).json
     app.delete(f"/api/posts/{gone_post['id']}/", headers=alice.headers, status=204)
     app.post(f"/api/posts/{bobs['id']}/like/", headers=alice.headers)
+    app.post(f"/api/posts/{bobs['id']}/repost/", headers=alice.headers)
     app.post(f"/api/users/{bob['id']}/follow/", headers=alice.headers)
     app.post(f"/api/users/{alice['id']}/follow/", headers=carol.headers)
     app.post("/api/hashtags/shared/favorite/", headers=alice.headers)
     # Cached reads, which must not outlive the deletion.
     assert app.get(f"/api/users/{bob['id']}/", headers=bob.headers).json["followers_count"] == 1
-    assert app.get(f"/api/posts/{bobs['id']}/", headers=bob.headers).json["likes_count"] == 1
+    cached = app.get(f"/api/posts/{bobs['id']}/", headers=bob.headers).json
+    assert (cached["likes_count"], cached["reposts_count"]) == (1, 1)
     assert app.get("/api/posts/", headers=bob.headers).json["count"] == 3
-    assert len(app.get("/api/feed/", headers=carol.headers).json["results"]) == 2
+    assert len(app.get("/api/feed/", headers=carol.headers).json["results"]) == 3  # and the repost
     assert {t["name"]: t["count"] for t in app.get("/api/popular_hashtags/", headers=bob.headers).json} == {
         "shared": 2,
         "alone": 1,
@@ -324,7 +326,8 @@ def test_deleting_an_account_removes_its_data_and_fixes_every_count(app, db, mak
 
     assert app.get(f"/api/users/{bob['id']}/", headers=bob.headers).json["followers_count"] == 0
     assert app.get(f"/api/users/{carol['id']}/", headers=carol.headers).json["following_count"] == 0
-    assert app.get(f"/api/posts/{bobs['id']}/", headers=bob.headers).json["likes_count"] == 0
+    fresh = app.get(f"/api/posts/{bobs['id']}/", headers=bob.headers).json
+    assert (fresh["likes_count"], fresh["reposts_count"]) == (0, 0)
     assert app.get("/api/posts/", headers=bob.headers).json["count"] == 1
     assert app.get("/api/feed/", headers=carol.headers).json["results"] == []
     assert app.get("/api/popular_hashtags/", headers=bob.headers).json == [{"name": "shared", "count": 1}]

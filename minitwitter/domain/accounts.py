@@ -229,13 +229,14 @@ def delete_account(tx, passwords, tokens, user_id, password, media_root):
     q = tx.queries.accounts
     q.bulk_delete(tx.db)  # the count triggers step aside: each count drops by one update below
     liked = {r["post_id"] for r in q.delete_likes(tx.db, user_id=user_id)}
+    reposted = {r["post_id"] for r in q.delete_reposts(tx.db, user_id=user_id)}
     follows = list(q.delete_follows(tx.db, user_id=user_id))
     tags = sorted({r["name"] for r in q.uncount_posts(tx.db, user_id=user_id)})
     posts = [r["id"] for r in q.delete_posts(tx.db, user_id=user_id)]
     files = [path for r in q.delete_images(tx.db, user_id=user_id) for path in (r["path"], r["thumbnail_path"])]
     q.delete_user(tx.db, user_id=user_id)  # cascades: tokens, favourite tags, follow emails, ...
     names = [
-        *(freshness.post(i) for i in liked | set(posts)),
+        *(freshness.post(i) for i in liked | reposted | set(posts)),
         *(freshness.profile(r["other_id"]) for r in follows),
         *(freshness.feed(r["other_id"]) for r in follows if r["follows_me"]),
         *(freshness.tag_posts(t) for t in tags),

@@ -5,9 +5,9 @@ from cornice.validators import colander_validator
 
 from minitwitter import schemas
 from minitwitter.domain import likes as domain
-from minitwitter.errors import http_error
-from minitwitter.hydration import posts_by_ids, profile_json
+from minitwitter.hydration import profile_json
 from minitwitter.pagination import envelope, read_page
+from minitwitter.views.posts import post_or_404
 
 like = Service(name="like", path=r"/api/posts/{id:\d+}/like", description="Like or unlike a post")
 likers = Service(name="likers", path=r"/api/posts/{id:\d+}/likes", description="Who liked a post")
@@ -44,11 +44,3 @@ def list_likers(request):
     return envelope(
         request, page, rows, [profile_json(request, r) for r in rows[: page.size]], count=post["likes_count"]
     )
-
-
-def post_or_404(request, post_id):
-    """The live post as the viewer sees it, after a write of theirs; else a 404."""
-    found = posts_by_ids(request, [post_id])
-    if not found:
-        raise http_error(404, "No such post")
-    return found[0]

@@ -74,19 +74,14 @@ def list_user_posts(request):
 @post.get(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 @cached_response
 def get_post(request):
-    found = posts_by_ids(request, [request.validated["path"]["id"]])
-    if not found:
-        raise http_error(404, "No such post")
-    return found[0]
+    return post_or_404(request, request.validated["path"]["id"])
 
 
 @replies.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
 @cached_response
 def list_replies(request):
     post_id = request.validated["path"]["id"]
-    found = posts_by_ids(request, [post_id])
-    if not found:
-        raise http_error(404, "No such post")
+    parent = post_or_404(request, post_id)
     page = read_page(request)
     rows = cached_page(
         request,
@@ -95,7 +90,7 @@ def list_replies(request):
         lambda: request.queries.posts.list_replies(request.db, post_id=post_id, **page.ascending_params),
     )
     results = posts_by_ids(request, [r["key"] for r in rows[: page.size]])
-    return envelope(request, page, rows, results, count=found[0]["replies_count"])
+    return envelope(request, page, rows, results, count=parent["replies_count"])
 
 
 @post.put(schema=schemas.PostEditSchema(), validators=(colander_validator,))
@@ -142,3 +137,11 @@ def upload(request, field):
     if not isinstance(found, cgi.FieldStorage):
         raise field_error(field, "Must be a file sent as multipart/form-data")
     return found.file
+
+
+def post_or_404(request, post_id):
+    """The live post as the viewer sees it (after a write of theirs too); else a 404."""
+    found = posts_by_ids(request, [post_id])
+    if not found:
+        raise http_error(404, "No such post")
+    return found[0]

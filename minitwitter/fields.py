@@ -18,6 +18,12 @@ _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _DIGITS = re.compile(r"-?[0-9]{1,19}")
 
 
+def has_surrogates(text):
+    """Lone surrogates: from JSON's "\\ud800", or bytes that were not UTF-8 decoded with
+    surrogateescape (ingress.py)."""
+    return _SURROGATES.search(text) is not None
+
+
 def _once(node, cstruct):
     """A form or query field given more than once arrives as a list."""
     if isinstance(cstruct, list):
@@ -37,7 +43,7 @@ class Text(colander.String):
             raise colander.Invalid(node, "Must be a text field, not a file")
         if not isinstance(cstruct, str):
             raise colander.Invalid(node, "Must be a string")
-        if _SURROGATES.search(cstruct):
+        if has_surrogates(cstruct):
             raise colander.Invalid(node, "Must be valid Unicode (a lone surrogate is not a character)")
         value = super().deserialize(node, cstruct)
         if self.nfc and isinstance(value, str):

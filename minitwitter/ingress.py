@@ -28,6 +28,7 @@ from pyramid.tweens import INGRESS
 from webob.multidict import MultiDict
 
 from minitwitter.errors import http_error
+from minitwitter.fields import has_surrogates
 
 ACCEPTED_TYPES = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
 FORM_TYPES = ACCEPTED_TYPES[1:]
@@ -120,7 +121,7 @@ def _parse_form(request):
         raise Refused(400, "body", "", "Every part of multipart/form-data needs a name")
     for part in parsed.list or ():
         name = part.name or ""
-        if _has_surrogates(name):
+        if has_surrogates(name):
             raise Refused(400, "body", "", "A field name is not valid UTF-8")
         if name in fields and name in FILE_FIELDS:  # a repeated text field: fields.py says which
             raise Refused(400, "body", name, "Send one file")
@@ -131,19 +132,15 @@ def _parse_form(request):
                 raise Refused(
                     400, "body", name, f"Must be a text field, not a file (only {' and '.join(FILE_FIELDS)} is)"
                 )
-            if _has_surrogates(part.filename):
+            if has_surrogates(part.filename):
                 raise Refused(400, "body", name, "The file name is not valid UTF-8")
             fields.add(name, part)
         else:
-            if _has_surrogates(part.value):
+            if has_surrogates(part.value):
                 raise Refused(400, "body", name, "Not valid UTF-8")
             fields.add(name, part.value)
     # WebOb's own cache of the parsed form (webob 1.8, Request.POST).
     request.environ["webob._parsed_post_vars"] = (fields, request.body_file_raw)
-
-
-def _has_surrogates(text):
-    return any("\ud800" <= c <= "\udfff" for c in text)
 
 
 def _check_body(request, max_body):

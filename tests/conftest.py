@@ -27,6 +27,8 @@ from minitwitter.scripts import migrate
 
 TABLES = [
     "account_tokens",
+    "blocks",
+    "mutes",
     "follow_emails",
     "idempotency_keys",
     "outbox",

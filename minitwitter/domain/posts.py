@@ -32,9 +32,8 @@ Writes lock rows in one order, post before hashtags by name (sql/hashtags.sql).
 from functools import partial
 
 from minitwitter import freshness, hashtags, media, mentions
-from minitwitter.domain import Forbidden, NotFound
+from minitwitter.domain import Forbidden, NotFound, notifications
 from minitwitter.domain import media as post_media
-from minitwitter.domain import notifications
 from minitwitter.freshness import bump_after_commit
 
 

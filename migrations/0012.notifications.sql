@@ -45,8 +45,13 @@ CREATE TABLE notifications (
     CHECK ((type = 'follow') = (post_id IS NULL))
 );
 -- notifications.list_notifications (newest first, keyset by id), mark_read (the newest at
--- or below up_to, and those it marks), and the cascade of a deleted recipient.
-CREATE INDEX idx_notifications_recipient_id_id ON notifications (recipient_id, id);
+-- or below up_to, and those it marks), and the cascade of a deleted recipient. Covering
+-- (INCLUDE) so that a page reads no notification's row: without it the planner walked the
+-- primary key backwards for a user holding a fifth of the rows, all of them old (43 ms
+-- for page 1 against 0.2 ms; the rows are only inserted and deleted, so the visibility
+-- map stays current).
+CREATE INDEX idx_notifications_recipient_id_id ON notifications (recipient_id, id)
+    INCLUDE (actor_id, type, post_id, created_at);
 -- notifications.create: one row per event (ON CONFLICT DO NOTHING); the blocks and mutes
 -- triggers' delete between two accounts; the cascade of a deleted actor.
 CREATE UNIQUE INDEX idx_notifications_event

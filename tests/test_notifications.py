@@ -4,7 +4,7 @@ across a block or a mute; the unread count (a materialized counter) exact after 
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import PASSWORD, assert_error
+from conftest import PASSWORD, assert_error, explain
 from test_posts import create
 
 URL = "/api/notifications/"
@@ -328,3 +328,13 @@ def test_the_unread_count_is_the_stored_counter(app, db, alice):
     with db.cursor() as cur:
         cur.execute("UPDATE notification_state SET unread = 42 WHERE user_id = %s", (alice["id"],))
     assert unread(app, alice) == 42
+
+
+def test_plans_use_their_indexes(app, db, wsgi_app):
+    queries = wsgi_app.registry.queries.notifications
+    page = {"user_id": 1, "before": 2**63 - 1, "offset": 0, "limit": 21}
+    assert "Backward using idx_notifications_recipient_id_id" in explain(
+        db, queries.list_notifications, page
+    )
+    assert "notification_state_pkey" in explain(db, queries.unread_count, {"user_id": 1})
+    assert "idx_notifications_post_id" in explain(db, queries.delete_post_notifications, {"post_id": 1})

@@ -333,8 +333,6 @@ def test_the_unread_count_is_the_stored_counter(app, db, alice):
 def test_plans_use_their_indexes(app, db, wsgi_app):
     queries = wsgi_app.registry.queries.notifications
     page = {"user_id": 1, "before": 2**63 - 1, "offset": 0, "limit": 21}
-    assert "Backward using idx_notifications_recipient_id_id" in explain(
-        db, queries.list_notifications, page
-    )
+    assert "Backward using idx_notifications_recipient_id_id" in explain(db, queries.list_notifications, page)
     assert "notification_state_pkey" in explain(db, queries.unread_count, {"user_id": 1})
     assert "idx_notifications_post_id" in explain(db, queries.delete_post_notifications, {"post_id": 1})

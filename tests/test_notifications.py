@@ -1,11 +1,16 @@
 """Notifications: made once per event in its transaction, never for one's own actions or
 across a block or a mute; the unread count (a materialized counter) exact after every change."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg2
 import pytest
 from conftest import PASSWORD, assert_error, explain
 from test_posts import create
+
+from minitwitter.domain import Job
+from minitwitter.domain import notifications as domain
 
 URL = "/api/notifications/"
 
@@ -336,3 +341,38 @@ def test_plans_use_their_indexes(app, db, wsgi_app):
     assert "Backward using idx_notifications_recipient_id_id" in explain(db, queries.list_notifications, page)
     assert "notification_state_pkey" in explain(db, queries.unread_count, {"user_id": 1})
     assert "idx_notifications_post_id" in explain(db, queries.delete_post_notifications, {"post_id": 1})
+
+
+@pytest.mark.parametrize("first", ["notification", "block"])
+def test_a_block_racing_a_notification_leaves_none_behind(app, db, services, wsgi_app, alice, bob, first):
+    """Each side locks alice's counter row before its work, so the second waits for the
+    first to commit and then sees what it wrote: the block's trigger deletes the notification
+    written first, or the notification's check finds the block written first. Without the
+    locks, neither sees the other (both uncommitted) and the notification stays."""
+    notifier, blocker = (psycopg2.connect(services["DATABASE_URL"]) for _ in range(2))
+
+    def notify_follow():
+        domain.notify(Job(notifier, wsgi_app.registry.queries, cache=None), "follow", bob["id"], [alice["id"]])
+        return notifier
+
+    def block_now():
+        with blocker.cursor() as cur:
+            cur.execute("INSERT INTO blocks (blocker_id, blocked_id) VALUES (%s, %s)", (alice["id"], bob["id"]))
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # its deferred trigger runs now
+        return blocker
+
+    one, other = (notify_follow, block_now) if first == "notification" else (block_now, notify_follow)
+    try:
+        held = one()  # uncommitted, holding alice's row
+        with ThreadPoolExecutor(1) as pool:
+            second = pool.submit(lambda: other().commit())
+            time.sleep(0.3)
+            waited = not second.done()  # for alice's row
+            held.commit()
+            second.result(timeout=10)
+    finally:
+        notifier.close()
+        blocker.close()
+    assert kinds(app, alice) == []
+    assert_unread(app, db, alice, 0)
+    assert waited

@@ -9,16 +9,17 @@
 --   from an account the recipient mutes (the insert checks blocks and mutes).
 --   post_id has no foreign key on purpose (like posts.in_reply_to): a post's soft delete
 --   deletes its notifications (domain/posts.py), and an account's deletion takes every
---   notification it is the actor or the recipient of (the users foreign keys cascade),
---   which covers all those of its posts; so the purge of a deleted post finds none, and
---   no cascade per post runs when an account with thousands of posts goes.
+--   notification it is the actor or the recipient of (domain/accounts.py, in one
+--   statement; the users foreign keys cascade as well), which covers all those of its
+--   posts; so the purge of a deleted post finds none, and no cascade per post runs when an
+--   account with thousands of posts goes.
 -- - notification_state: per user, `read_up_to` (every notification of theirs with an id up
 --   to it is read: POST /api/notifications/read/ moves it, never back) and `unread` (how
 --   many of theirs have an id above it). GET /api/notifications/unread_count/ reads
 --   `unread`: one primary key probe, no rows counted. A row per user, made by
 --   tgr_users_notification_state. `unread` is kept by tgr_notifications_unread_* one
 --   statement at a time (transition tables), whichever way rows come or go: a new event,
---   a post's delete, an account's deletion (cascade), a block or a mute (below).
+--   a post's delete, an account's deletion, a block or a mute (below).
 -- - A block (either way) or a mute made later deletes the notifications between the two
 --   accounts (tgr_blocks_notifications, tgr_mutes_notifications; nothing for whoever
 --   writes blocks and mutes to call). They are deferred to the end of the transaction,
@@ -28,7 +29,8 @@
 -- notifications first locks that user's notification_state row, then works in a later
 -- statement (a new snapshot under READ COMMITTED): a new notification's check against
 -- blocks and mutes therefore sees a block committed before it, and a block's delete sees
--- a notification committed before it; the counter only ever changes under that lock.
+-- a notification committed before it (tests/test_notifications.py races the two); the
+-- counter only ever changes under that lock, and counts ids above read_up_to as it is then.
 --
 -- Lock order (see 0006): notification_state rows come last, by user_id, after posts,
 -- users, hashtags and post_totals: an event notifies after its own writes.

@@ -33,11 +33,19 @@ ON CONFLICT DO NOTHING;
 -- them). Index: idx_notifications_post_id.
 DELETE FROM notifications WHERE post_id = :post_id;
 
+-- name: delete_account_notifications(user_id)!
+-- An account's deletion: the notifications it received and those it caused, in one
+-- statement, so that tgr_notifications_unread_delete locks every recipient's row in one
+-- id order (the users foreign keys' cascades would be two statements, two lock rounds).
+-- Indexes: idx_notifications_recipient_id_id, idx_notifications_event (actor_id first).
+DELETE FROM notifications WHERE recipient_id = :user_id OR actor_id = :user_id;
+
 -- name: mark_read(user_id, up_to)!
 -- Read up to :up_to: read_up_to moves to the caller's newest notification at or below it
 -- (an id that is not theirs is a bound; never past their newest, so what comes later is
--- unread), never back; unread drops by the notifications it passes. The caller has locked
--- the row (lock_states). Indexes: idx_notifications_recipient_id_id, notification_state_pkey.
+-- unread: all but a notification whose transaction drew its id before that newest one's and
+-- commits after this, which is read from the start), never back; unread drops by the
+-- notifications it passes. The caller has locked the row (lock_states). Indexes: idx_notifications_recipient_id_id, notification_state_pkey.
 WITH mark AS (
     SELECT coalesce(max(id), 0) AS up_to
       FROM notifications

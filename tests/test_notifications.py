@@ -276,9 +276,12 @@ def test_deleting_an_account_takes_its_notifications_both_ways(app, db, alice, b
     like(app, carol, post["id"])  # one to alice from carol
     like(app, alice, theirs["id"])  # one to bob from alice
     follow(app, carol, bob)  # one to bob from carol
+    follow(app, bob, carol)  # one to carol from bob
+    assert_unread(app, db, carol, 1)
     app.delete_json("/api/users/me/", {"password": PASSWORD}, headers=bob.headers, status=204)
     assert kinds(app, alice) == [("like", "carol", post["id"])]
     assert_unread(app, db, alice, 1)
+    assert_unread(app, db, carol, 0)
     with db.cursor() as cur:
         cur.execute("SELECT count(*) FROM notifications WHERE %s IN (actor_id, recipient_id)", (bob["id"],))
         assert cur.fetchone()[0] == 0

@@ -8,8 +8,10 @@
 - mark_read: lock_states, notifications.mark_read: the caller's notifications up to
   `up_to` are read (idempotent; an id not theirs is a bound).
 - post_deleted (domain/posts.py: delete): notifications.delete_post_notifications.
-- An account's deletion (its notifications both ways, by cascade), a block and a mute
-  (the notifications between the two, by trigger) need no call: migrations/0012.
+- account_deleted (domain/accounts.py: delete_account, last before the users row):
+  notifications.delete_account_notifications, those it received and those it caused.
+- A block and a mute need no call: a trigger deletes the notifications between the two
+  (migrations/0012), whatever writes the blocks and mutes rows.
 - stale: nothing. The list and the unread count are read from PostgreSQL each time
   (one indexed query, one primary key probe), so no cached entry holds them.
 """
@@ -41,3 +43,9 @@ def mark_read(tx, user_id, up_to):
 def post_deleted(tx, post_id):
     """Post `post_id` was deleted: nobody is notified of it any more."""
     tx.queries.notifications.delete_post_notifications(tx.db, post_id=post_id)
+
+
+def account_deleted(tx, user_id):
+    """The account is going: its notifications, received and caused, go first (the
+    recipients' unread counts follow by trigger)."""
+    tx.queries.notifications.delete_account_notifications(tx.db, user_id=user_id)

@@ -48,7 +48,8 @@ def list_notifications(request):
 
 @unread_count.get()
 def get_unread_count(request):
-    return {"count": request.queries.notifications.unread_count(request.db, user_id=request.authenticated_userid)}
+    count = request.queries.notifications.unread_count(request.db, user_id=request.authenticated_userid)
+    return shapes.UNREAD_COUNT.pick({"count": count})
 
 
 @notifications_read.post(schema=schemas.ReadNotificationsBody(), validators=(colander_body_validator,))

@@ -41,6 +41,8 @@ followers of a popular author see it once the worker is through (bench/results/f
 
 from functools import partial
 
+from minitwitter.domain import timelines
+
 POPULAR = "popular_hashtags"
 ALL_POSTS = "posts:all"
 SEARCH = "posts:search"
@@ -83,14 +85,23 @@ def bump_after_commit(request, *names):
         request.after_commit(partial(request.cache.bump, *names))
 
 
-def feeds_changed(request, author_id):
+def feeds_changed(request, author_id, added=None, removed=None):
     """A post (or a repost) of `author_id` appeared or went: its followers' feeds are stale
-    (see (*) above)."""
-    limit = request.registry.settings["fanout.inline_followers"]
+    (see (*) above), and their home timelines change: `added` is the entry to write
+    (key, post_id, author_id, reposter_id), `removed` the entries to take out (post_id, and
+    key for a repost's only), in this transaction or in the fan-out task with the bumps."""
+    settings = request.registry.settings
+    limit = settings["fanout.inline_followers"]
     rows = list(request.queries.follows.followers_before(request.db, user_id=author_id, before=MAX_ID, limit=limit + 1))
     if len(rows) > limit:
         request.enqueue_task("fanout", {"author_id": author_id})
+        work = {k: v for k, v in (("added", added), ("removed", removed)) if v is not None}
+        if work:
+            request.enqueue_task("timeline", {"via_id": author_id, **work})
     else:
+        item = timelines.changed(request, author_id, added, removed, settings)
+        if item is not None:
+            timelines.fan_out(request, [r["follower_id"] for r in rows], item, settings["feed.timeline_size"])
         bump_after_commit(request, *(feed(r["follower_id"]) for r in rows))
 
 

@@ -1,0 +1,94 @@
+"""Home timelines: each active reader's feed, written as their followees post (Mastodon's
+design in PostgreSQL: migrations/0013, sql/timelines.sql; the read is sql/feed.sql).
+
+- a reader's first feed read makes their timeline (mark); fan-outs write to it from then
+  on, and a read once it has settled (feed.settle_seconds: no transaction begun before the
+  mark can still be running, so whatever its fan-out missed is committed) fills it from a
+  pull plan (fill: the newest feed.timeline_size items). Until then the pull plans answer.
+  Readers who never read have none: a post costs nothing for them.
+- a post or repost goes into the timelines of the author's (reposter's) followers that have
+  one (fan_out): in the request for up to fanout.inline_followers followers, else in the
+  `fanout` task (freshness.feeds_changed). Not for an author over feed.pull_followers
+  (pulled): their posts are merged in at read time, and they stay pulled.
+- a deleted post's entries, an undone repost's, go the same way (remove); an unfollow takes
+  what came through the followee (unfollowed), a follow brings the followee's newest items
+  (followed); an account's deletion takes its timeline and its reposts' entries (its posts'
+  entries go by cascade).
+- the read checks each entry (live, still followed, repost still there), so a write racing
+  a fan-out never shows what is gone; the removals keep the timelines small and full.
+- trimmed to feed.timeline_size entries: by a follow, and by a fan-out on one key in
+  TRIM_EVERY (a trim reads each reader's newest entries: amortized, a timeline holds a few
+  dozen entries over the size between trims).
+
+A GET writes here (mark, fill), on the primary only: a read served by a replica uses the
+pull plans until a read on the primary (the first after a log-in is one) has done it.
+"""
+
+# One fan-out in this many (by the item's key) also trims the timelines it wrote to.
+TRIM_EVERY = 64
+
+
+def on_primary(tx):
+    return getattr(tx.db, "replica", None) is None
+
+
+def mark(tx, user_id):
+    """The reader's timeline exists from now on (filled once settled)."""
+    if on_primary(tx):
+        tx.queries.timelines.mark(tx.db, user_id=user_id)
+
+
+def fill(tx, user_id, newest, size, settle):
+    """Fill a settled timeline from `newest(limit)` (a pull plan's rows), if this read is the
+    one that takes it: True when it is filled now."""
+    if not on_primary(tx) or tx.queries.timelines.claim_fill(tx.db, user_id=user_id, settle=settle) is None:
+        return False
+    rows = list(newest(size))
+    tx.queries.timelines.clear(tx.db, user_id=user_id)
+    tx.queries.timelines.fill(
+        tx.db,
+        user_id=user_id,
+        keys=[r["key"] for r in rows],
+        post_ids=[r["post_id"] for r in rows],
+        reposter_ids=[r["reposter_id"] for r in rows],
+    )
+    return True
+
+
+def changed(tx, via_id, added, removed, settings):
+    """The fan-out's first step, for an item that came through `via_id` (the author, or the
+    reposter): takes out the entries `removed` names, and returns the entry to write into
+    each follower's timeline: `added`, or None when `via_id` is pulled (over
+    feed.pull_followers now or before: merged in at read time instead)."""
+    if removed is not None:
+        tx.queries.timelines.remove(tx.db, **removed)
+    if added is None or tx.queries.timelines.pulled(tx.db, user_id=via_id, threshold=settings["feed.pull_followers"]):
+        return None
+    return added
+
+
+def fan_out(tx, follower_ids, item, size):
+    """Write `item` (key, post_id, author_id, reposter_id) into these followers' timelines;
+    returns the readers whose timeline it went into."""
+    readers = [r["user_id"] for r in tx.queries.timelines.fan_out(tx.db, follower_ids=follower_ids, **item)]
+    if readers and item["key"] % TRIM_EVERY == 0:
+        tx.queries.timelines.trim(tx.db, user_ids=readers, size=size)
+    return readers
+
+
+def followed(tx, follower_id, followee_id, size):
+    tx.queries.timelines.followed(tx.db, user_id=follower_id, followee_id=followee_id, size=size)
+    tx.queries.timelines.trim(tx.db, user_ids=[follower_id], size=size)
+
+
+def unfollowed(tx, follower_id, followee_id):
+    tx.queries.timelines.unfollowed(tx.db, user_id=follower_id, followee_id=followee_id)
+
+
+def account_deleted(tx, user_id, reposts):
+    """Before the account's row goes: its timeline, and the entries of its reposts (rows of
+    post_id and id)."""
+    tx.queries.timelines.clear(tx.db, user_id=user_id)
+    tx.queries.timelines.remove_reposts(
+        tx.db, post_ids=[r["post_id"] for r in reposts], keys=[r["id"] for r in reposts]
+    )

@@ -1,0 +1,113 @@
+-- Home timelines (migrations/0013): the writes. domain/timelines.py says when each runs;
+-- sql/feed.sql reads them (feed_from_timeline).
+
+-- name: mark(user_id)!
+-- A reader's first feed read: their timeline exists from now on (fan-outs write to it) and
+-- is filled once it has settled (timeline_state's due). Index: home_timelines_pkey.
+INSERT INTO home_timelines (user_id) VALUES (:user_id) ON CONFLICT DO NOTHING;
+
+-- name: claim_fill(user_id, settle)$
+-- The timeline is due: take it (the row lock makes a concurrent read wait, then find it
+-- taken) and mark it in use. Index: home_timelines_pkey.
+UPDATE home_timelines
+   SET stale_since = NULL
+ WHERE user_id = :user_id AND stale_since < now() - make_interval(secs => :settle)
+RETURNING user_id;
+
+-- name: clear(user_id)!
+-- Before a fill, and an account's deletion. Index: home_timeline_pkey (user_id prefix).
+DELETE FROM home_timeline WHERE user_id = :user_id;
+
+-- name: fill(user_id, keys, post_ids, reposter_ids)!
+-- A reader's newest feed.timeline_size items, as a pull plan read them (one INSERT).
+-- Indexes: posts_pkey (the author), home_timeline_pkey.
+INSERT INTO home_timeline (user_id, key, post_id, author_id, reposter_id)
+SELECT :user_id, i.key, i.post_id, p.author_id, i.reposter_id
+  FROM unnest(CAST(:keys AS BIGINT[]), CAST(:post_ids AS BIGINT[]), CAST(:reposter_ids AS BIGINT[]))
+       AS i (key, post_id, reposter_id)
+  JOIN posts p ON p.id = i.post_id
+ON CONFLICT DO NOTHING;
+
+-- name: pulled(user_id, threshold)$
+-- Whether an author's posts and reposts are pulled at read time instead of fanned out:
+-- over :threshold followers now, or ever before (recorded here, once: their later posts
+-- are in no timeline, so they stay pulled). Indexes: users_pkey, pulled_authors_pkey.
+WITH marked AS (
+    INSERT INTO pulled_authors (user_id)
+    SELECT id FROM users WHERE id = :user_id AND followers_count > :threshold
+    ON CONFLICT DO NOTHING
+    RETURNING user_id
+)
+SELECT EXISTS (SELECT 1 FROM marked) OR EXISTS (SELECT 1 FROM pulled_authors WHERE user_id = :user_id);
+
+-- name: fan_out(follower_ids, key, post_id, author_id, reposter_id)
+-- A post or repost into the timelines of these followers (a batch of followers_before)
+-- that have one (the caller has checked that whom it comes through is not pulled);
+-- returns those readers. Indexes: home_timelines_pkey, home_timeline_pkey.
+INSERT INTO home_timeline (user_id, key, post_id, author_id, reposter_id)
+SELECT m.user_id, :key, :post_id, :author_id, :reposter_id
+  FROM home_timelines m
+ WHERE m.user_id = ANY (CAST(:follower_ids AS BIGINT[]))
+ON CONFLICT DO NOTHING
+RETURNING user_id;
+
+-- name: trim(user_ids, size)!
+-- Keep the newest :size entries of these timelines. Reads :size index entries a reader, so
+-- a fan-out trims only on one key in TRIM_EVERY (domain/timelines.py).
+-- Index: home_timeline_pkey.
+DELETE FROM home_timeline h
+ USING (SELECT u.id,
+               (SELECT t.key FROM home_timeline t
+                 WHERE t.user_id = u.id
+                 ORDER BY t.key DESC
+                OFFSET :size LIMIT 1) AS floor
+          FROM unnest(CAST(:user_ids AS BIGINT[])) AS u (id)) c
+ WHERE h.user_id = c.id AND h.key <= c.floor;
+
+-- name: remove(post_id, key)!
+-- A deleted post's entries (key NULL: its own and its reposts'), or one repost's.
+-- Index: idx_home_timeline_post_id_key.
+DELETE FROM home_timeline
+ WHERE post_id = :post_id AND (CAST(:key AS BIGINT) IS NULL OR key = :key);
+
+-- name: remove_reposts(post_ids, keys)!
+-- The entries of these reposts (an account's, deleted with it).
+-- Index: idx_home_timeline_post_id_key.
+DELETE FROM home_timeline h
+ USING unnest(CAST(:post_ids AS BIGINT[]), CAST(:keys AS BIGINT[])) AS r (post_id, key)
+ WHERE h.post_id = r.post_id AND h.key = r.key;
+
+-- name: followed(user_id, followee_id, size)!
+-- A new followee's newest posts and reposts (up to :size of each) into the follower's
+-- timeline, those above its oldest entry only: below it the timeline holds nobody's, and
+-- a page that reaches there is read by a pull plan. The follow's count trigger locked the
+-- followee's row, which a post of theirs locks too (posts_count): a post committed before
+-- the follow is read here, one committed after sees the follow in its fan-out.
+-- Indexes: home_timeline_pkey, pulled_authors_pkey, idx_posts_author_id_id_live,
+-- idx_reposts_user_id_id, posts_pkey.
+WITH floor AS (
+    SELECT min(key) AS key FROM home_timeline WHERE user_id = :user_id
+)
+INSERT INTO home_timeline (user_id, key, post_id, author_id, reposter_id)
+SELECT :user_id, i.key, i.post_id, i.author_id, i.reposter_id
+  FROM ((SELECT p.id AS key, p.id AS post_id, p.author_id, NULL::BIGINT AS reposter_id
+           FROM posts p
+          WHERE p.author_id = :followee_id AND p.deleted_at IS NULL AND p.id > (SELECT key FROM floor)
+          ORDER BY p.id DESC
+          LIMIT :size)
+         UNION ALL
+        (SELECT r.id, r.post_id, p.author_id, r.user_id
+           FROM reposts r
+           JOIN posts p ON p.id = r.post_id
+          WHERE r.user_id = :followee_id AND r.id > (SELECT key FROM floor)
+          ORDER BY r.id DESC
+          LIMIT :size)) i
+ WHERE NOT EXISTS (SELECT 1 FROM pulled_authors a WHERE a.user_id = :followee_id)
+ON CONFLICT DO NOTHING;
+
+-- name: unfollowed(user_id, followee_id)!
+-- What came through an unfollowed account leaves the follower's timeline (the read checks
+-- the follow too: a fan-out racing the unfollow cannot show it).
+-- Index: home_timeline_pkey (user_id prefix: at most about feed.timeline_size rows).
+DELETE FROM home_timeline
+ WHERE user_id = :user_id AND coalesce(reposter_id, author_id) = :followee_id;

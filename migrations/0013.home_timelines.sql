@@ -6,7 +6,7 @@
 --   transaction that began before then can still be running (feed.settle_seconds): a post
 --   committed concurrently with the row's creation, whose fan-out did not see the row, is
 --   then in what the fill reads. Until then, and without a row, the feed is read by the pull
---   plans. NULL: filled, in use. Most of D3's million users never read: they have no row
+--   plans. NULL: filled, in use (floor says down to where). Most of D3's million users never read: they have no row
 --   and cost nothing.
 -- - home_timeline: the entries, one per (reader, key): key is the post's id for a post and
 --   the repost's id for a repost (one sequence, migrations/0009), author_id is the post's
@@ -21,7 +21,11 @@
 
 CREATE TABLE home_timelines (
     user_id     BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
-    stale_since TIMESTAMPTZ DEFAULT now()
+    stale_since TIMESTAMPTZ DEFAULT now(),
+    -- The timeline holds every item of the reader's feed whose key is above this (the
+    -- read's checks aside): 0 when it holds the whole feed; raised by the fill (when the
+    -- feed has more items than it takes) and by trims. Until filled: everything is above.
+    floor       BIGINT NOT NULL DEFAULT 9223372036854775807
 );
 
 CREATE TABLE home_timeline (

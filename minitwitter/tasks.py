@@ -303,11 +303,13 @@ def timeline(queries, conn, payload, settings):
     a page without the entry. Running twice is harmless."""
     job = _job(queries, conn)
     item = timelines_domain.changed(job, payload["via_id"], payload.get("added"), payload.get("removed"), settings)
-    before, readers = freshness.MAX_ID, []
+    before, readers, size = freshness.MAX_ID, [], settings["feed.timeline_size"]
     while item is not None:
-        rows = list(queries.follows.followers_before(conn, user_id=payload["via_id"], before=before, limit=FANOUT_BATCH))
+        rows = list(
+            queries.follows.followers_before(conn, user_id=payload["via_id"], before=before, limit=FANOUT_BATCH)
+        )
         if rows:
-            readers += timelines_domain.fan_out(job, [r["follower_id"] for r in rows], item, settings["feed.timeline_size"])
+            readers += timelines_domain.fan_out(job, [r["follower_id"] for r in rows], item, size)
         if len(rows) < FANOUT_BATCH:
             break
         before = rows[-1]["id"]

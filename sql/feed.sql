@@ -21,6 +21,7 @@
 -- the accounts over feed.pull_followers, a few dozen in D3) with follows_pkey.
 SELECT m.stale_since IS NULL AS ready,
        m.stale_since < now() - make_interval(secs => :settle) AS due,
+       m.floor,
        ARRAY(SELECT a.user_id
                FROM pulled_authors a
               WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :user_id AND f.followee_id = a.user_id)
@@ -35,10 +36,12 @@ SELECT m.stale_since IS NULL AS ready,
 -- a repost still exists, and no followee reposted the post later (each post once, at its
 -- newest occurrence, as in the pull plans). Entries through a pulled followee are left out:
 -- the per-followee part reads those followees' posts and reposts above the lowest key of
--- the timeline's rows (a page of the merge never reaches below what the timeline holds).
--- timeline_rows says how many timeline rows there were: fewer than offset + limit means
--- the timeline does not hold the page (trimmed, or the end): views/feed.py then reads a
--- pull plan. The one place that sees each entry's author and reposter: `via` below.
+-- the timeline's rows, or above the timeline's floor when they are fewer than
+-- offset + limit (a page of the merge never reaches below what the timeline holds).
+-- timeline_rows says how many timeline rows there were: fewer than offset + limit, and a
+-- floor above 0, means the timeline does not hold the page (it was trimmed, or filled with
+-- the newest items only): views/feed.py then reads a pull plan.
+-- The one place that sees each entry's author and reposter: `via` below.
 -- Indexes: home_timeline_pkey (user_id, key) backwards, posts_pkey, follows_pkey,
 -- reposts_pkey, idx_reposts_post_id_id; for the pulled followees idx_posts_author_id_id_live
 -- and idx_reposts_user_id_id; users_pkey.
@@ -60,7 +63,10 @@ WITH timeline AS (
      ORDER BY h.key DESC
      LIMIT :offset + :limit
 ), floor AS (
-    SELECT coalesce(min(key), :before) AS key, count(*) AS rows FROM timeline
+    SELECT CASE WHEN count(*) = :offset + :limit THEN min(key)
+                ELSE (SELECT m.floor FROM home_timelines m WHERE m.user_id = :user_id) END AS key,
+           count(*) AS rows
+      FROM timeline
 )
 SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username, floor.rows AS timeline_rows
   FROM (

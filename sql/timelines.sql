@@ -18,9 +18,13 @@ RETURNING user_id;
 -- Before a fill, and an account's deletion. Index: home_timeline_pkey (user_id prefix).
 DELETE FROM home_timeline WHERE user_id = :user_id;
 
--- name: fill(user_id, keys, post_ids, reposter_ids)!
--- A reader's newest feed.timeline_size items, as a pull plan read them (one INSERT).
--- Indexes: posts_pkey (the author), home_timeline_pkey.
+-- name: fill(user_id, keys, post_ids, reposter_ids, floor)!
+-- A reader's newest feed.timeline_size items, as a pull plan read them (one INSERT), and
+-- the floor they reach down to. Indexes: home_timelines_pkey, posts_pkey (the author),
+-- home_timeline_pkey.
+WITH marker AS (
+    UPDATE home_timelines SET floor = :floor WHERE user_id = :user_id
+)
 INSERT INTO home_timeline (user_id, key, post_id, author_id, reposter_id)
 SELECT :user_id, i.key, i.post_id, p.author_id, i.reposter_id
   FROM unnest(CAST(:keys AS BIGINT[]), CAST(:post_ids AS BIGINT[]), CAST(:reposter_ids AS BIGINT[]))
@@ -52,17 +56,23 @@ ON CONFLICT DO NOTHING
 RETURNING user_id;
 
 -- name: trim(user_ids, size)!
--- Keep the newest :size entries of these timelines. Reads :size index entries a reader, so
--- a fan-out trims only on one key in TRIM_EVERY (domain/timelines.py).
--- Index: home_timeline_pkey.
-DELETE FROM home_timeline h
- USING (SELECT u.id,
-               (SELECT t.key FROM home_timeline t
-                 WHERE t.user_id = u.id
-                 ORDER BY t.key DESC
-                OFFSET :size LIMIT 1) AS floor
-          FROM unnest(CAST(:user_ids AS BIGINT[])) AS u (id)) c
- WHERE h.user_id = c.id AND h.key <= c.floor;
+-- Keep the newest :size entries of these timelines, and raise their floors to match. Reads
+-- :size index entries a reader, so a fan-out trims only on one key in TRIM_EVERY
+-- (domain/timelines.py). Indexes: home_timeline_pkey, home_timelines_pkey.
+WITH cut AS (
+    SELECT u.id,
+           (SELECT t.key FROM home_timeline t
+             WHERE t.user_id = u.id
+             ORDER BY t.key DESC
+            OFFSET :size LIMIT 1) AS key
+      FROM unnest(CAST(:user_ids AS BIGINT[])) AS u (id)
+), gone AS (
+    DELETE FROM home_timeline h USING cut WHERE h.user_id = cut.id AND h.key <= cut.key
+)
+UPDATE home_timelines m
+   SET floor = cut.key
+  FROM cut
+ WHERE m.user_id = cut.id AND cut.key > m.floor;
 
 -- name: remove(post_id, key)!
 -- A deleted post's entries (key NULL: its own and its reposts'), or one repost's.
@@ -79,14 +89,14 @@ DELETE FROM home_timeline h
 
 -- name: followed(user_id, followee_id, size)!
 -- A new followee's newest posts and reposts (up to :size of each) into the follower's
--- timeline, those above its oldest entry only: below it the timeline holds nobody's, and
--- a page that reaches there is read by a pull plan. The follow's count trigger locked the
+-- timeline, those above its floor only (below it the timeline holds nobody's items; the
+-- trim after this raises the floor above what :size left out). The follow's count trigger locked the
 -- followee's row, which a post of theirs locks too (posts_count): a post committed before
 -- the follow is read here, one committed after sees the follow in its fan-out.
--- Indexes: home_timeline_pkey, pulled_authors_pkey, idx_posts_author_id_id_live,
--- idx_reposts_user_id_id, posts_pkey.
+-- Indexes: home_timelines_pkey, pulled_authors_pkey, idx_posts_author_id_id_live,
+-- idx_reposts_user_id_id, posts_pkey, home_timeline_pkey.
 WITH floor AS (
-    SELECT min(key) AS key FROM home_timeline WHERE user_id = :user_id
+    SELECT floor AS key FROM home_timelines WHERE user_id = :user_id
 )
 INSERT INTO home_timeline (user_id, key, post_id, author_id, reposter_id)
 SELECT :user_id, i.key, i.post_id, i.author_id, i.reposter_id

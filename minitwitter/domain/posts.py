@@ -6,7 +6,8 @@ What each write does in its transaction, and what it makes stale (bumped after c
   image if any (media.store: its file; media.save: its row, and its thumbnail in the
   outbox), posts.create_post, hashtags.tag_post, posts.set_mentions; stale: _lists_changed
   (all posts, search, the author's posts and profile, each follower's feed, which also
-  writes it into their home timelines, the tags' lists, popular hashtags), and for a reply the parent (replies_count) and its replies.
+  writes it into their home timelines, the tags' lists, popular hashtags), and for a reply
+  the parent (replies_count) and its replies.
 - edit: posts.get_post_for_update, posts.update_text, hashtags.tag_post,
   posts.set_mentions; stale: the post, search, and the lists of the tags it gained or
   lost (and popular hashtags).
@@ -46,7 +47,8 @@ def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):
     )
     post_id = created["id"]
     tags = _tag(tx, post_id, text)
-    _lists_changed(tx, author_id, tags, added={"key": post_id, "post_id": post_id, "author_id": author_id, "reposter_id": None})
+    entry = {"key": post_id, "post_id": post_id, "author_id": author_id, "reposter_id": None}
+    _lists_changed(tx, author_id, tags, added=entry)
     if parent is not None:
         replied(tx, post_id, author_id, parent)
     mentioned(tx, post_id, author_id, _mention(tx, post_id, text, new=True))

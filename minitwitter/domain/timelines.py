@@ -40,10 +40,11 @@ def mark(tx, user_id):
 
 def fill(tx, user_id, newest, size, settle):
     """Fill a settled timeline from `newest(limit)` (a pull plan's rows), if this read is the
-    one that takes it: True when it is filled now."""
+    one that takes it: its floor (home_timelines.floor) when it is filled now, else None."""
     if not on_primary(tx) or tx.queries.timelines.claim_fill(tx.db, user_id=user_id, settle=settle) is None:
-        return False
+        return None
     rows = list(newest(size))
+    floor = rows[-1]["key"] - 1 if len(rows) == size else 0  # down to there, or all of the feed
     tx.queries.timelines.clear(tx.db, user_id=user_id)
     tx.queries.timelines.fill(
         tx.db,
@@ -51,8 +52,9 @@ def fill(tx, user_id, newest, size, settle):
         keys=[r["key"] for r in rows],
         post_ids=[r["post_id"] for r in rows],
         reposter_ids=[r["reposter_id"] for r in rows],
+        floor=floor,
     )
-    return True
+    return floor
 
 
 def changed(tx, via_id, added, removed, settings):

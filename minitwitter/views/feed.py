@@ -24,28 +24,36 @@ feed = Service(name="feed", path="/api/feed", description="Posts of the users I 
 def get_feed(request):
     me = request.authenticated_userid
     page = read_page(request)
-    settings = request.registry.settings
-
-    def pull(before, offset, limit):
-        # Past this many followees, walking the global timeline fills a page sooner than
-        # merging each followee's newest posts (sql/feed.sql; the figures are in the README).
-        following = (shared_profile(request, me) or {}).get("following_count", 0)
-        many = following > settings["feed.timeline_threshold"]
-        query = request.queries.feed.feed_by_timeline if many else request.queries.feed.feed_by_followee
-        return query(request.db, user_id=me, before=before, offset=offset, limit=limit)
-
-    def compute():
-        state = request.queries.feed.timeline_state(request.db, user_id=me, settle=settings["feed.settle_seconds"])
-        if state is None:
-            timelines.mark(request, me)
-        elif state["ready"] or (
-            state["due"] and timelines.fill(request, me, partial(pull, MAX_ID, 0), settings["feed.timeline_size"],
-                                            settings["feed.settle_seconds"])
-        ):  # fmt: skip
-            rows = list(request.queries.feed.feed_from_timeline(request.db, user_id=me, pulled=state["pulled"], **page.params))
-            if rows and rows[0]["timeline_rows"] >= page.offset + page.limit:
-                return rows
-        return pull(**page.params)
-
-    rows = cached_page(request, freshness.feed(me), page, compute)
+    rows = cached_page(request, freshness.feed(me), page, partial(_rows, request, me, page))
     return envelope(request, page, rows, feed_items(request, rows[: page.size]))
+
+
+def _rows(request, me, page):
+    settings, queries = request.registry.settings, request.queries.feed
+    pull = partial(_pull, request, me)
+    state = queries.timeline_state(request.db, user_id=me, settle=settings["feed.settle_seconds"])
+    if state is None:
+        timelines.mark(request, me)
+        return pull(**page.params)
+    floor = state["floor"]
+    if not state["ready"]:
+        floor = None
+        if state["due"]:
+            floor = timelines.fill(
+                request, me, partial(pull, MAX_ID, 0), settings["feed.timeline_size"], settings["feed.settle_seconds"]
+            )
+        if floor is None:
+            return pull(**page.params)
+    rows = list(queries.feed_from_timeline(request.db, user_id=me, pulled=state["pulled"], **page.params))
+    if floor == 0 or (rows and rows[0]["timeline_rows"] >= page.offset + page.limit):
+        return rows  # the timeline holds the page: it holds the whole feed, or enough rows
+    return pull(**page.params)
+
+
+def _pull(request, me, before, offset, limit):
+    # Past this many followees, walking the global timeline fills a page sooner than
+    # merging each followee's newest posts (sql/feed.sql; the figures are in the README).
+    following = (shared_profile(request, me) or {}).get("following_count", 0)
+    many = following > request.registry.settings["feed.timeline_threshold"]
+    query = request.queries.feed.feed_by_timeline if many else request.queries.feed.feed_by_followee
+    return query(request.db, user_id=me, before=before, offset=offset, limit=limit)

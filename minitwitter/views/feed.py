@@ -51,9 +51,6 @@ def _rows(request, me, page):
 
 
 def _pull(request, me, before, offset, limit):
-    # Past this many followees, walking the global timeline fills a page sooner than
-    # merging each followee's newest posts (sql/feed.sql; the figures are in the README).
     following = (shared_profile(request, me) or {}).get("following_count", 0)
-    many = following > request.registry.settings["feed.timeline_threshold"]
-    query = request.queries.feed.feed_by_timeline if many else request.queries.feed.feed_by_followee
+    query = timelines.pull_plan(request.queries, following, request.registry.settings)
     return query(request.db, user_id=me, before=before, offset=offset, limit=limit)

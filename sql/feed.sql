@@ -41,25 +41,33 @@ SELECT m.stale_since IS NULL AS ready,
 -- timeline_rows says how many timeline rows there were: fewer than offset + limit, and a
 -- floor above 0, means the timeline does not hold the page (it was trimmed, or filled with
 -- the newest items only): views/feed.py then reads a pull plan.
--- The one place that sees each entry's author and reposter: `via` below.
+-- The one place that sees each entry's author and reposter: the timeline's WHERE below
+-- (h.author_id, h.reposter_id).
 -- Indexes: home_timeline_pkey (user_id, key) backwards, posts_pkey, follows_pkey,
 -- reposts_pkey, idx_reposts_post_id_id; for the pulled followees idx_posts_author_id_id_live
 -- and idx_reposts_user_id_id; users_pkey.
 WITH timeline AS (
+    -- The checks sit in a LATERAL with a LIMIT, which the planner cannot flatten into joins:
+    -- the entries are walked newest first on the index and the walk stops at the page.
     SELECT h.key, h.post_id, h.reposter_id
       FROM home_timeline h
-      JOIN posts p ON p.id = h.post_id
-     CROSS JOIN LATERAL (SELECT coalesce(h.reposter_id, h.author_id) AS id) via
-     WHERE h.user_id = :user_id AND h.key < :before AND p.deleted_at IS NULL
-       AND via.id <> ALL (CAST(:pulled AS BIGINT[]))
-       AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :user_id AND f.followee_id = via.id)
-       AND (h.reposter_id IS NULL
-            OR EXISTS (SELECT 1 FROM reposts r
-                        WHERE r.post_id = h.post_id AND r.user_id = h.reposter_id AND r.id = h.key))
-       AND NOT EXISTS (SELECT 1
-                         FROM reposts r
-                         JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r.user_id
-                        WHERE r.post_id = h.post_id AND r.id > h.key)
+     CROSS JOIN LATERAL (
+            SELECT 1
+              FROM posts p
+             WHERE p.id = h.post_id AND p.deleted_at IS NULL
+               AND EXISTS (SELECT 1 FROM follows f
+                            WHERE f.follower_id = :user_id AND f.followee_id = coalesce(h.reposter_id, h.author_id))
+               AND (h.reposter_id IS NULL
+                    OR EXISTS (SELECT 1 FROM reposts r
+                                WHERE r.post_id = h.post_id AND r.user_id = h.reposter_id AND r.id = h.key))
+               AND NOT EXISTS (SELECT 1
+                                 FROM reposts r
+                                 JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r.user_id
+                                WHERE r.post_id = h.post_id AND r.id > h.key)
+             LIMIT 1
+           ) live
+     WHERE h.user_id = :user_id AND h.key < :before
+       AND coalesce(h.reposter_id, h.author_id) <> ALL (CAST(:pulled AS BIGINT[]))
      ORDER BY h.key DESC
      LIMIT :offset + :limit
 ), floor AS (

@@ -14,7 +14,8 @@ after its commit (cache.py explains why that is race-free). Viewer-specific fiel
 | ids of a page of a user's   | posts:user:<id>     | their post, delete                     |
 | ids of a page of a tag's    | posts:tag:<name>    | post, edit, delete with that tag       |
 | ids of a page of a feed     | feed:<id>           | follow/unfollow, a followee's post/delete, |
-|                             |                     | repost/unrepost, a reposted post's delete (*) |
+| (from the home timeline or  |                     | repost/unrepost, a reposted post's delete (*), |
+| a pull plan)                |                     | a timeline task's commit (***)         |
 | popular hashtags            | popular_hashtags    | any post, edit or delete with tags     |
 | a tag's row (posts_count)   | posts:tag:<name>    | (as its pages)                         |
 | pages of search results     | posts:search        | any post, edit, delete                 |
@@ -37,6 +38,15 @@ worker bumps them all in batches (tasks.fanout, on the `fanout` queue). So a pos
 the same whoever writes it, the author reads their own post at once everywhere (their
 own lists and profile are bumped by the request; their feed does not hold it), and
 followers of a popular author see it once the worker is through (bench/results/fanout-*).
+
+(***) The same write changes the followers' home timelines (domain/timelines.py): for up to
+fanout.inline_followers followers the request writes them in its own transaction (so the
+feed version bumped after its commit covers them); past that it writes a `timeline` task
+beside the `fanout` one (tasks.timeline, on the `timelines` queue), whose transaction writes
+the entries and which bumps, after its commit, the feeds of the readers it wrote to: a read
+between the `fanout` task's bumps and that commit may have cached a page without the entry.
+A feed read that makes or fills its reader's timeline writes nothing the page shows
+differently, so it bumps nothing.
 """
 
 from functools import partial
@@ -99,9 +109,10 @@ def feeds_changed(request, author_id, added=None, removed=None):
         if work:
             request.enqueue_task("timeline", {"via_id": author_id, **work})
     else:
-        item = timelines.changed(request, author_id, added, removed, settings)
-        if item is not None:
-            timelines.fan_out(request, [r["follower_id"] for r in rows], item, settings["feed.timeline_size"])
+        if removed is not None:
+            timelines.remove(request, removed)
+        if added is not None:
+            timelines.fan_out(request, [r["follower_id"] for r in rows], added, settings)
         bump_after_commit(request, *(feed(r["follower_id"]) for r in rows))
 
 

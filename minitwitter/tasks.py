@@ -301,15 +301,16 @@ def timeline(queries, conn, payload, settings):
     a time, or take the entries `removed` out (domain/timelines.py). Their feeds are bumped
     again once this is committed: a read between the `fanout` bump and this commit cached
     a page without the entry. Running twice is harmless."""
-    job = _job(queries, conn)
-    item = timelines_domain.changed(job, payload["via_id"], payload.get("added"), payload.get("removed"), settings)
-    before, readers, size = freshness.MAX_ID, [], settings["feed.timeline_size"]
+    job, item = _job(queries, conn), payload.get("added")
+    if payload.get("removed") is not None:
+        timelines_domain.remove(job, payload["removed"])
+    before, readers = freshness.MAX_ID, []
     while item is not None:
         rows = list(
             queries.follows.followers_before(conn, user_id=payload["via_id"], before=before, limit=FANOUT_BATCH)
         )
         if rows:
-            readers += timelines_domain.fan_out(job, [r["follower_id"] for r in rows], item, size)
+            readers += timelines_domain.fan_out(job, [r["follower_id"] for r in rows], item, settings)
         if len(rows) < FANOUT_BATCH:
             break
         before = rows[-1]["id"]

@@ -32,26 +32,24 @@ SELECT :user_id, i.key, i.post_id, p.author_id, i.reposter_id
   JOIN posts p ON p.id = i.post_id
 ON CONFLICT DO NOTHING;
 
--- name: pulled(user_id, threshold)$
--- Whether an author's posts and reposts are pulled at read time instead of fanned out:
--- over :threshold followers now, or ever before (recorded here, once: their later posts
--- are in no timeline, so they stay pulled). Indexes: users_pkey, pulled_authors_pkey.
+-- name: fan_out(follower_ids, key, post_id, author_id, reposter_id, threshold)
+-- A post or repost into the timelines of these followers (a batch of followers_before)
+-- that have one; returns those readers. Not if whom it comes through (the reposter, else
+-- the author) is pulled: over :threshold followers now (recorded here, once: their later
+-- posts are in no timeline, so they stay pulled) or before.
+-- Indexes: users_pkey, pulled_authors_pkey, home_timelines_pkey, home_timeline_pkey.
 WITH marked AS (
     INSERT INTO pulled_authors (user_id)
-    SELECT id FROM users WHERE id = :user_id AND followers_count > :threshold
+    SELECT id FROM users WHERE id = coalesce(:reposter_id, :author_id) AND followers_count > :threshold
     ON CONFLICT DO NOTHING
     RETURNING user_id
 )
-SELECT EXISTS (SELECT 1 FROM marked) OR EXISTS (SELECT 1 FROM pulled_authors WHERE user_id = :user_id);
-
--- name: fan_out(follower_ids, key, post_id, author_id, reposter_id)
--- A post or repost into the timelines of these followers (a batch of followers_before)
--- that have one (the caller has checked that whom it comes through is not pulled);
--- returns those readers. Indexes: home_timelines_pkey, home_timeline_pkey.
 INSERT INTO home_timeline (user_id, key, post_id, author_id, reposter_id)
 SELECT m.user_id, :key, :post_id, :author_id, :reposter_id
   FROM home_timelines m
  WHERE m.user_id = ANY (CAST(:follower_ids AS BIGINT[]))
+   AND NOT EXISTS (SELECT 1 FROM marked)
+   AND NOT EXISTS (SELECT 1 FROM pulled_authors a WHERE a.user_id = coalesce(:reposter_id, :author_id))
 ON CONFLICT DO NOTHING
 RETURNING user_id;
 
@@ -89,31 +87,41 @@ DELETE FROM home_timeline h
 
 -- name: followed(user_id, followee_id, size)!
 -- A new followee's newest posts and reposts (up to :size of each) into the follower's
--- timeline, those above its floor only (below it the timeline holds nobody's items; the
--- trim after this raises the floor above what :size left out). The follow's count trigger locked the
--- followee's row, which a post of theirs locks too (posts_count): a post committed before
--- the follow is read here, one committed after sees the follow in its fan-out.
--- Indexes: home_timelines_pkey, pulled_authors_pkey, idx_posts_author_id_id_live,
--- idx_reposts_user_id_id, posts_pkey, home_timeline_pkey.
-WITH floor AS (
-    SELECT floor AS key FROM home_timelines WHERE user_id = :user_id
+-- timeline, those above its floor only (below it the timeline holds nobody's items); when
+-- :size of them left older ones out, the floor rises to the oldest brought in. The
+-- follow's count trigger locked the followee's row, which a post of theirs locks too
+-- (posts_count): a post committed before the follow is read here, one committed after sees
+-- the follow in its fan-out. Indexes: home_timelines_pkey, pulled_authors_pkey,
+-- idx_posts_author_id_id_live, idx_reposts_user_id_id, posts_pkey, home_timeline_pkey.
+WITH timeline AS (
+    SELECT m.floor FROM home_timelines m
+     WHERE m.user_id = :user_id
+       AND NOT EXISTS (SELECT 1 FROM pulled_authors a WHERE a.user_id = :followee_id)
+), newest_posts AS (
+    SELECT p.id AS key, p.id AS post_id, p.author_id, NULL::BIGINT AS reposter_id
+      FROM posts p
+     WHERE p.author_id = :followee_id AND p.deleted_at IS NULL AND p.id > (SELECT floor FROM timeline)
+     ORDER BY p.id DESC
+     LIMIT :size
+), newest_reposts AS (
+    SELECT r.id AS key, r.post_id, p.author_id, r.user_id AS reposter_id
+      FROM reposts r
+      JOIN posts p ON p.id = r.post_id
+     WHERE r.user_id = :followee_id AND r.id > (SELECT floor FROM timeline)
+     ORDER BY r.id DESC
+     LIMIT :size
+), added AS (
+    INSERT INTO home_timeline (user_id, key, post_id, author_id, reposter_id)
+    SELECT :user_id, key, post_id, author_id, reposter_id FROM newest_posts
+     UNION ALL
+    SELECT :user_id, key, post_id, author_id, reposter_id FROM newest_reposts
+    ON CONFLICT DO NOTHING
 )
-INSERT INTO home_timeline (user_id, key, post_id, author_id, reposter_id)
-SELECT :user_id, i.key, i.post_id, i.author_id, i.reposter_id
-  FROM ((SELECT p.id AS key, p.id AS post_id, p.author_id, NULL::BIGINT AS reposter_id
-           FROM posts p
-          WHERE p.author_id = :followee_id AND p.deleted_at IS NULL AND p.id > (SELECT key FROM floor)
-          ORDER BY p.id DESC
-          LIMIT :size)
-         UNION ALL
-        (SELECT r.id, r.post_id, p.author_id, r.user_id
-           FROM reposts r
-           JOIN posts p ON p.id = r.post_id
-          WHERE r.user_id = :followee_id AND r.id > (SELECT key FROM floor)
-          ORDER BY r.id DESC
-          LIMIT :size)) i
- WHERE NOT EXISTS (SELECT 1 FROM pulled_authors a WHERE a.user_id = :followee_id)
-ON CONFLICT DO NOTHING;
+UPDATE home_timelines
+   SET floor = greatest(floor,
+                        (SELECT min(key) FROM newest_posts HAVING count(*) = :size),
+                        (SELECT min(key) FROM newest_reposts HAVING count(*) = :size))
+ WHERE user_id = :user_id AND :size IN ((SELECT count(*) FROM newest_posts), (SELECT count(*) FROM newest_reposts));
 
 -- name: unfollowed(user_id, followee_id)!
 -- What came through an unfollowed account leaves the follower's timeline (the read checks

@@ -137,12 +137,26 @@ def test_posts_and_reposts_appear_once_in_order_as_the_pull_plan_says(app, wsgi_
     assert [e for e in entries(db, alice) if e[2] == carol["id"]] == []  # their entries went
 
 
-@pytest.mark.parametrize("inline", [True, False], ids=["inline", "task"])
-def test_a_post_reaches_built_timelines_inline_or_through_the_task(make_app, alice, bob, make_user, db, inline):
+@pytest.fixture(params=["inline", "task"])
+def fanout(request, make_app, alice, bob, make_user):
+    """Bob's writes fanned out in the request (few followers) or by the `timeline` task (one
+    follower is many); alice and carol follow him. (app, carol, inline)"""
+    inline = request.param == "inline"
     app = make_app(**{"fanout.inline_followers": "100" if inline else "1"})
     carol = make_user("carol")
     for reader in (alice, carol):
         follow(app, reader, bob)
+    return app, carol, inline
+
+
+def run_timeline_tasks(db):
+    for (outbox_id,) in sql(db, "SELECT id FROM outbox WHERE kind = 'timeline' AND sent_at IS NULL ORDER BY id"):
+        assert deliver.run(outbox_id) is True
+
+
+def test_a_post_reaches_built_timelines_inline_or_through_the_task(fanout, alice, bob, db):
+    app, carol, inline = fanout
+    for reader in (alice, carol):
         built(app, db, reader)
     post = create(app, bob).json["id"]
     rows = sql(db, "SELECT id, payload FROM outbox WHERE kind = 'timeline'")
@@ -150,8 +164,8 @@ def test_a_post_reaches_built_timelines_inline_or_through_the_task(make_app, ali
         assert rows == []  # written in the request's transaction: read-your-writes
     else:
         [(outbox_id, payload)] = rows
-        assert payload == {"via_id": bob["id"], "added": {"key": post, "post_id": post, "author_id": bob["id"],
-                                                          "reposter_id": None}}  # fmt: skip
+        entry = {"key": post, "post_id": post, "author_id": bob["id"], "reposter_id": None}
+        assert payload == {"via_id": bob["id"], "added": entry}
         assert entries(db, alice) == []
         assert deliver.run(outbox_id) is True
         assert deliver.run(outbox_id) is False  # once
@@ -160,23 +174,17 @@ def test_a_post_reaches_built_timelines_inline_or_through_the_task(make_app, ali
         assert feed(app, reader) == [(post, None)]
 
 
-@pytest.mark.parametrize("inline", [True, False], ids=["inline", "task"])
-def test_a_deleted_post_leaves_every_feed_at_once(make_app, alice, bob, make_user, db, inline):
-    app = make_app(**{"fanout.inline_followers": "100" if inline else "1"})
-    carol = make_user("carol")
-    for reader in (alice, carol):
-        follow(app, reader, bob)
+def test_a_deleted_post_leaves_every_feed_at_once(fanout, alice, bob, db):
+    app, carol, _ = fanout
     follow(app, alice, carol)
     built(app, db, alice)
     kept, gone = (create(app, bob, text).json["id"] for text in ("kept", "gone"))
     repost(app, carol, gone)
-    for row in sql(db, "SELECT id FROM outbox WHERE kind = 'timeline' ORDER BY id"):
-        deliver.run(row[0])
+    run_timeline_tasks(db)
     assert feed(app, alice) == [(gone, carol["id"]), (kept, None)]
     app.delete(f"/api/posts/{gone}/", headers=bob.headers)
     assert feed(app, alice) == [(kept, None)]  # at once: the read checks, before any task
-    for row in sql(db, "SELECT id FROM outbox WHERE kind = 'timeline' AND sent_at IS NULL ORDER BY id"):
-        deliver.run(row[0])
+    run_timeline_tasks(db)
     assert entries(db, alice) == [(kept, kept, None)]  # its entries and its repost's went
 
 
@@ -274,3 +282,26 @@ def test_pages_past_the_timeline_come_from_the_pull_plans(make_app, wsgi_app, al
     assert [p["id"] for p in app.get("/api/feed/?page=2&page_size=4", headers=alice.headers).json["results"]] == posts[
         4:8
     ]
+
+
+def test_the_timeline_is_walked_newest_first_and_stops_at_the_page(wsgi_app, db):
+    """1,000 readers' timelines of 300 entries each, analyzed: page 1 walks the reader's
+    entries backwards on the primary key (no sort of all of them), and a pulled followee's
+    posts are read on its index."""
+    sql(db, "INSERT INTO users (username, email, password_hash)"
+            " SELECT 'user' || i, 'user' || i || '@example.com', 'x' FROM generate_series(1, 1000) i")  # fmt: skip
+    sql(db, "INSERT INTO follows (follower_id, followee_id) SELECT i, 1 + mod(i, 50) FROM generate_series(51, 1000) i")
+    sql(db, "INSERT INTO posts (author_id, text) SELECT 1 + mod(i, 50), 'p' FROM generate_series(1, 15000) i")
+    sql(
+        db, "INSERT INTO home_timelines (user_id, stale_since, floor) SELECT i, NULL, 0 FROM generate_series(1, 1000) i"
+    )
+    sql(db, "INSERT INTO home_timeline SELECT u, p.id, p.id, p.author_id, NULL FROM generate_series(1, 1000) u"
+            " CROSS JOIN LATERAL (SELECT id, author_id FROM posts ORDER BY id DESC LIMIT 300) p")  # fmt: skip
+    sql(db, "ANALYZE users, follows, posts, home_timeline, home_timelines")
+    params = {"user_id": 60, "pulled": [2], "before": MAX_ID, "offset": 0, "limit": 21}
+    with db.cursor() as cur:
+        cur.execute("EXPLAIN " + wsgi_app.registry.queries.feed.feed_from_timeline.sql, params)
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    walk = plan.split("CTE floor")[0]
+    assert "Index Scan Backward using home_timeline_pkey" in walk and "Sort" not in walk, plan
+    assert "idx_posts_author_id_id_live" in plan, plan

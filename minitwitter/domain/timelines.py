@@ -16,9 +16,9 @@ design in PostgreSQL: migrations/0013, sql/timelines.sql; the read is sql/feed.s
   entries go by cascade).
 - the read checks each entry (live, still followed, repost still there), so a write racing
   a fan-out never shows what is gone; the removals keep the timelines small and full.
-- trimmed to feed.timeline_size entries: by a follow, and by a fan-out on one key in
-  TRIM_EVERY (a trim reads each reader's newest entries: amortized, a timeline holds a few
-  dozen entries over the size between trims).
+- trimmed to feed.timeline_size entries by a fan-out on one key in TRIM_EVERY (a trim reads
+  each reader's newest entries: amortized, a timeline holds a few dozen entries over the
+  size between trims; a follow can add up to twice the size until the next).
 
 A GET writes here (mark, fill), on the primary only: a read served by a replica uses the
 pull plans until a read on the primary (the first after a log-in is one) has done it.
@@ -65,30 +65,26 @@ def fill(tx, user_id, newest, size, settle):
     return floor
 
 
-def changed(tx, via_id, added, removed, settings):
-    """The fan-out's first step, for an item that came through `via_id` (the author, or the
-    reposter): takes out the entries `removed` names, and returns the entry to write into
-    each follower's timeline: `added`, or None when `via_id` is pulled (over
-    feed.pull_followers now or before: merged in at read time instead)."""
-    if removed is not None:
-        tx.queries.timelines.remove(tx.db, **removed)
-    if added is None or tx.queries.timelines.pulled(tx.db, user_id=via_id, threshold=settings["feed.pull_followers"]):
-        return None
-    return added
+def remove(tx, removed):
+    """A deleted post's entries ({post_id, key: None}: its own and its reposts') or an undone
+    repost's ({post_id, key})."""
+    tx.queries.timelines.remove(tx.db, **removed)
 
 
-def fan_out(tx, follower_ids, item, size):
-    """Write `item` (key, post_id, author_id, reposter_id) into these followers' timelines;
-    returns the readers whose timeline it went into."""
-    readers = [r["user_id"] for r in tx.queries.timelines.fan_out(tx.db, follower_ids=follower_ids, **item)]
+def fan_out(tx, follower_ids, item, settings):
+    """Write `item` (key, post_id, author_id, reposter_id) into these followers' timelines,
+    unless whom it came through is pulled (over feed.pull_followers now or before: merged in
+    at read time instead); returns the readers whose timeline it went into."""
+    queries = tx.queries.timelines
+    threshold = settings["feed.pull_followers"]
+    readers = [r["user_id"] for r in queries.fan_out(tx.db, follower_ids=follower_ids, threshold=threshold, **item)]
     if readers and item["key"] % TRIM_EVERY == 0:
-        tx.queries.timelines.trim(tx.db, user_ids=readers, size=size)
+        queries.trim(tx.db, user_ids=readers, size=settings["feed.timeline_size"])
     return readers
 
 
 def followed(tx, follower_id, followee_id, size):
     tx.queries.timelines.followed(tx.db, user_id=follower_id, followee_id=followee_id, size=size)
-    tx.queries.timelines.trim(tx.db, user_ids=[follower_id], size=size)
 
 
 def unfollowed(tx, follower_id, followee_id):

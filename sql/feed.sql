@@ -30,9 +30,10 @@ SELECT m.stale_since IS NULL AS ready,
  WHERE m.user_id = :user_id;
 
 -- name: feed_from_timeline(user_id, pulled, before, offset, limit)
--- The top (offset + limit) entries of the reader's timeline below :before, each checked at
--- read time, so that no write racing a fan-out can show what is gone: the post is live,
--- the reader still follows whom it came through (`via`: the reposter, else the author),
+-- The top (offset + limit) entries of the reader's timeline below :before and above its
+-- floor (below it, the timeline holds only what a racing write may have left), each checked
+-- at read time, so that no write racing a fan-out can show what is gone: the post is live,
+-- the reader still follows whom it came through (the reposter, else the author),
 -- a repost still exists, and no followee reposted the post later (each post once, at its
 -- newest occurrence, as in the pull plans). Entries through a pulled followee are left out:
 -- the per-followee part reads those followees' posts and reposts above the lowest key of
@@ -43,7 +44,7 @@ SELECT m.stale_since IS NULL AS ready,
 -- the newest items only): views/feed.py then reads a pull plan.
 -- The one place that sees each entry's author and reposter: the timeline's WHERE below
 -- (h.author_id, h.reposter_id).
--- Indexes: home_timeline_pkey (user_id, key) backwards, posts_pkey, follows_pkey,
+-- Indexes: home_timelines_pkey, home_timeline_pkey (user_id, key) backwards, posts_pkey, follows_pkey,
 -- reposts_pkey, idx_reposts_post_id_id; for the pulled followees idx_posts_author_id_id_live
 -- and idx_reposts_user_id_id; users_pkey.
 WITH timeline AS (
@@ -67,6 +68,7 @@ WITH timeline AS (
              LIMIT 1
            ) live
      WHERE h.user_id = :user_id AND h.key < :before
+       AND h.key > (SELECT m.floor FROM home_timelines m WHERE m.user_id = :user_id)
        AND coalesce(h.reposter_id, h.author_id) <> ALL (CAST(:pulled AS BIGINT[]))
      ORDER BY h.key DESC
      LIMIT :offset + :limit

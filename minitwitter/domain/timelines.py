@@ -51,9 +51,11 @@ def fill(tx, user_id, newest, size, settle):
     one that takes it: its floor (home_timelines.floor) when it is filled now, else None."""
     if not on_primary(tx) or tx.queries.timelines.claim_fill(tx.db, user_id=user_id, settle=settle) is None:
         return None
+    # Cleared before the pull plan reads: an entry a fan-out commits between the two is then
+    # either left by the clear or read by the plan (read first, it could be neither).
+    tx.queries.timelines.clear(tx.db, user_id=user_id)
     rows = list(newest(size))
     floor = rows[-1]["key"] - 1 if len(rows) == size else 0  # down to there, or all of the feed
-    tx.queries.timelines.clear(tx.db, user_id=user_id)
     tx.queries.timelines.fill(
         tx.db,
         user_id=user_id,

@@ -53,6 +53,11 @@ SELECT m.user_id, :key, :post_id, :author_id, :reposter_id
 ON CONFLICT DO NOTHING
 RETURNING user_id;
 
+-- name: is_pulled(user_id)$
+-- A post's request skips the `timeline` task of an author known to be pulled (the task
+-- would write nothing). Index: pulled_authors_pkey.
+SELECT EXISTS (SELECT 1 FROM pulled_authors WHERE user_id = :user_id);
+
 -- name: trim(user_ids, size)!
 -- Keep the newest :size entries of these timelines, and raise their floors to match. Reads
 -- :size index entries a reader, so a fan-out trims only on one key in TRIM_EVERY

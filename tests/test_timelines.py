@@ -305,3 +305,17 @@ def test_the_timeline_is_walked_newest_first_and_stops_at_the_page(wsgi_app, db)
     walk = plan.split("CTE floor")[0]
     assert "Index Scan Backward using home_timeline_pkey" in walk and "Sort" not in walk, plan
     assert "idx_posts_author_id_id_live" in plan, plan
+
+
+def test_a_pulled_authors_post_asks_for_no_timeline_task(make_app, alice, bob, make_user, db):
+    app = make_app(**{"fanout.inline_followers": "1", "feed.pull_followers": "1"})
+    follow(app, alice, bob)
+    follow(app, make_user("carol"), bob)
+    built(app, db, alice)
+    first = create(app, bob).json["id"]  # its task finds bob over the bar: pulled from now on
+    run_timeline_tasks(db)
+    assert sql(db, "SELECT user_id FROM pulled_authors") == [(bob["id"],)] and entries(db, alice) == []
+    second = create(app, bob).json["id"]
+    assert sql(db, "SELECT count(*) FROM outbox WHERE kind = 'timeline'") == [(1,)]  # the first's only
+    assert sql(db, "SELECT count(*) FROM outbox WHERE kind = 'fanout'") == [(2,)]  # the bumps, as ever
+    assert feed(app, alice) == [(second, None), (first, None)]

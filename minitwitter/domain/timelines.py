@@ -73,6 +73,11 @@ def remove(tx, removed):
     tx.queries.timelines.remove(tx.db, **removed)
 
 
+def is_pulled(tx, via_id):
+    """Whether `via_id` is known to be pulled (a fan-out of theirs writes nothing)."""
+    return tx.queries.timelines.is_pulled(tx.db, user_id=via_id)
+
+
 def fan_out(tx, follower_ids, item, settings):
     """Write `item` (key, post_id, author_id, reposter_id) into these followers' timelines,
     unless whom it came through is pulled (over feed.pull_followers now or before: merged in

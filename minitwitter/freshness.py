@@ -42,7 +42,8 @@ followers of a popular author see it once the worker is through (bench/results/f
 (***) The same write changes the followers' home timelines (domain/timelines.py): for up to
 fanout.inline_followers followers the request writes them in its own transaction (so the
 feed version bumped after its commit covers them); past that it writes a `timeline` task
-beside the `fanout` one (tasks.timeline, on the `timelines` queue), whose transaction writes
+beside the `fanout` one (none for a post of an author known to be pulled, whose posts no
+timeline holds: tasks.timeline, on the `timelines` queue), whose transaction writes
 the entries and which bumps, after its commit, the feeds of the readers it wrote to: a read
 between the `fanout` task's bumps and that commit may have cached a page without the entry.
 A feed read that makes or fills its reader's timeline writes nothing the page shows

@@ -273,15 +273,16 @@ def test_pages_past_the_timeline_come_from_the_pull_plans(make_app, wsgi_app, al
     built(app, db, alice)
     posts = [create(app, bob, f"p{i}").json["id"] for i in range(12)][::-1]
     assert [e[1] for e in entries(db, alice)] == posts[:5]  # trimmed to the newest 5
-    url, seen = "/api/feed/?page_size=3", []
+    assert [post for page in pages(app, alice, "/api/feed/?page_size=3") for post in page] == posts  # by cursor
+    assert list(pages(app, alice, "/api/feed/?page=2&page_size=4"))[0] == posts[4:8]
+
+
+def pages(app, user, url):
+    """The post ids of each page from `url` on, following the `next` links."""
     while url:
-        body = app.get(url, headers=alice.headers).json
-        seen += [p["id"] for p in body["results"]]
+        body = app.get(url, headers=user.headers).json
+        yield [p["id"] for p in body["results"]]
         url = body["next"]
-    assert seen == posts
-    assert [p["id"] for p in app.get("/api/feed/?page=2&page_size=4", headers=alice.headers).json["results"]] == posts[
-        4:8
-    ]
 
 
 def test_the_timeline_is_walked_newest_first_and_stops_at_the_page(wsgi_app, db):

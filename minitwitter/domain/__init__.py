@@ -15,6 +15,8 @@ the outbox (tasks.py carries it out).
 | notifications.py | what the events above notify; read up to                                |
 | media.py         | post images: the stored file, its row, its thumbnail                    |
 | search.py        | no write of its own: which query answers a search, and its one version  |
+| timelines.py     | home timelines: made and filled by feed reads, written by the fan-outs, |
+|                  | follows and unfollows, trimmed; an account's deletion takes its own     |
 
 Views (minitwitter/views/) and Celery tasks (minitwitter/tasks.py) both call these
 functions; views keep HTTP in (validated input) and HTTP out (status, rendering).

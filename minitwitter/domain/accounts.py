@@ -43,7 +43,7 @@ import jwt
 import psycopg2.errors
 
 from minitwitter import freshness, media
-from minitwitter.domain import Conflict, Invalid, Unauthorized, notifications
+from minitwitter.domain import Conflict, Invalid, Unauthorized, notifications, timelines
 from minitwitter.domain import media as images
 from minitwitter.freshness import bump_after_commit
 from minitwitter.security import REFRESH, token_error
@@ -231,7 +231,9 @@ def delete_account(tx, passwords, tokens, user_id, password, media_root):
     q = tx.queries.accounts
     q.bulk_delete(tx.db)  # the count triggers step aside: each count drops by one update below
     liked = {r["post_id"] for r in q.delete_likes(tx.db, user_id=user_id)}
-    reposted = {r["post_id"] for r in q.delete_reposts(tx.db, user_id=user_id)}
+    reposts = list(q.delete_reposts(tx.db, user_id=user_id))
+    reposted = {r["post_id"] for r in reposts}
+    timelines.account_deleted(tx, user_id, reposts)  # its posts' entries go with them (cascade)
     follows = list(q.delete_follows(tx.db, user_id=user_id))
     tags = sorted({r["name"] for r in q.uncount_posts(tx.db, user_id=user_id)})
     posts = [r["id"] for r in q.delete_posts(tx.db, user_id=user_id)]

@@ -5,15 +5,17 @@ What each write does in its transaction, and what it makes stale (bumped after c
 - create: a reply first locks its parent, which must be live (posts.lock_live_post); the
   image if any (media.store: its file; media.save: its row, and its thumbnail in the
   outbox), posts.create_post, hashtags.tag_post, posts.set_mentions; stale: _lists_changed
-  (all posts, search, the author's posts and profile, each follower's feed, the tags'
-  lists, popular hashtags), and for a reply the parent (replies_count) and its replies.
+  (all posts, search, the author's posts and profile, each follower's feed, which also
+  writes it into their home timelines, the tags' lists, popular hashtags), and for a reply
+  the parent (replies_count) and its replies.
 - edit: posts.get_post_for_update, posts.update_text, hashtags.tag_post,
   posts.set_mentions; stale: the post, search, and the lists of the tags it gained or
   lost (and popular hashtags).
 - delete (soft): posts.get_post_for_update, posts.soft_delete, hashtags.tag_post to no
   tag, reposts.delete_post_reposts (every repost of it goes), the notifications about it
   (notifications.post_deleted); stale: the post,
-  _lists_changed, the feeds of each reposter's followers, and for a reply its parent
+  _lists_changed (which also takes its entries, and its reposts', out of the home
+  timelines), the feeds of each reposter's followers, and for a reply its parent
   (replies_count) and its replies. Its image stops being served (views/images.py).
 
 Events that notify (domain/notifications.py) have one function each, called once per
@@ -47,7 +49,8 @@ def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):
     )
     post_id = created["id"]
     tags = _tag(tx, post_id, text)
-    _lists_changed(tx, author_id, tags)
+    entry = {"key": post_id, "post_id": post_id, "author_id": author_id, "reposter_id": None}
+    _lists_changed(tx, author_id, tags, added=entry)
     named = _mention(tx, post_id, text, new=True)
     if parent is not None:
         named = [m for m in named if m != parent["author_id"]]  # told once, of the reply
@@ -75,7 +78,7 @@ def delete(tx, user_id, post_id):
     # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
     tags = _tag(tx, post_id, "")
     bump_after_commit(tx, freshness.post(post_id))
-    _lists_changed(tx, row["author_id"], tags)
+    _lists_changed(tx, row["author_id"], tags, removed={"post_id": post_id, "key": None})
     for reposter in tx.queries.reposts.delete_post_reposts(tx.db, post_id=post_id):
         freshness.feeds_changed(tx, reposter["user_id"])
     notifications.post_deleted(tx, post_id)  # last: their recipients' rows come last in the lock order
@@ -159,9 +162,10 @@ def _tag_names(tags):
     return [freshness.tag_posts(t) for t in tags] + ([freshness.POPULAR] if tags else [])
 
 
-def _lists_changed(request, author_id, tags):
-    """A post appeared or went: every list and count that holds it is stale; its author's
-    followers' feeds too (inline for a few, else a fan-out task: freshness.feeds_changed)."""
+def _lists_changed(request, author_id, tags, added=None, removed=None):
+    """A post appeared (`added`, its home timeline entry) or went (`removed`: its entries):
+    every list and count that holds it is stale; its author's followers' feeds too, and
+    their timelines change (inline for a few, else a fan-out task: freshness.feeds_changed)."""
     names = [freshness.ALL_POSTS, freshness.SEARCH, freshness.user_posts(author_id), freshness.profile(author_id)]
     bump_after_commit(request, *names, *_tag_names(tags))
-    freshness.feeds_changed(request, author_id)
+    freshness.feeds_changed(request, author_id, added=added, removed=removed)

@@ -25,12 +25,12 @@ def main(global_config, **settings):
         config.include("minitwitter.observability")  # request ids, access log, /metrics
         config.include("minitwitter.ingress")  # trailing slash, body size and type
         config.include("minitwitter.cors")  # browsers on cors.origins only
-        config.include("minitwitter.response_cache")  # a cached response's hit, before routing
         config.include("minitwitter.errors")  # one JSON error shape for every failure
         config.include("minitwitter.security")  # JWT policy; views need a token by default
         config.include("minitwitter.db")  # request.db, one transaction per request
         config.include("minitwitter.queries")  # request.queries: the named SQL in sql/
         config.include("minitwitter.cache")  # request.cache: Redis that degrades to a miss
+        config.include("minitwitter.response_cache")  # a cached response's hit, before routing
         config.include("minitwitter.ratelimit")  # 429s for logins, sign-ups and writes
         config.include("minitwitter.tasks")  # the Celery app, from the same settings
         config.include("minitwitter.outbox")  # request.enqueue_task: tasks written in the transaction

@@ -93,6 +93,7 @@ class Cache:
         self.cluster = is_cluster(url)
         self._client = None if self.cluster else self._connect()  # a cluster's: on first use
         self._down_until = 0.0
+        self.near = None  # the process's near cache (near_cache.py), told of every bump made here
         if not self.cluster:
             self._response_script = self.client.register_script(RESPONSE_SCRIPT)
             self._bump_script = self.client.register_script(BUMP_SCRIPT)
@@ -199,7 +200,10 @@ class Cache:
 
         keys = [f"v:{name}" for name in names]
         bump = (lambda r: self._incr_each(r, keys)) if self.cluster else (lambda r: self._bump_script(keys=keys))
-        return self._call(False, lambda r: bump(r) or True, always=True)
+        taken = self._call(False, lambda r: bump(r) or True, always=True)
+        if self.near is not None:  # this process's own answers, before Redis's push comes back
+            self.near.changed(names)
+        return taken
 
     def _incr_each(self, r, keys):
         """A cluster's bump: an INCR per key, sent as one pipeline per node."""

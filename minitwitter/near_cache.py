@@ -94,6 +94,17 @@ class NearCache:
         for key in keys:
             self._changed[key[len(PREFIX) :].decode()] = self._epoch
 
+    def changed(self, names):
+        """This process bumped these names (cache.Cache.bump, after Redis took them): its
+        own next read must not wait for Redis's push to learn it."""
+        with self._lock:
+            self._epoch += 1
+            if len(self._changed) + len(names) > self.MAX_CHANGED:
+                self._forget_all()
+                return
+            for name in names:
+                self._changed[name] = self._epoch
+
     def _forget_all(self):
         """Every entry is stale, and so is any fill whose check began before now."""
         self._changed.clear()

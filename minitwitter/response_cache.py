@@ -143,5 +143,6 @@ def _is_cached(view):
 
 
 def includeme(config):
-    config.registry.near_cache = NearCache.from_settings(config.registry.settings)
+    config.registry.near_cache = near = NearCache.from_settings(config.registry.settings)
+    config.registry.cache.near = near
     config.add_tween("minitwitter.response_cache.tween_factory", under="minitwitter.cors.tween_factory")

@@ -32,6 +32,7 @@ import psycopg2
 
 from minitwitter.devservices import ensure_database, free_port, stop_groups
 from minitwitter.scripts import migrate
+from minitwitter.tasks import QUEUES
 from minitwitter_tools.pgcluster import PrimaryReplica
 
 log = logging.getLogger("minitwitter.cluster")
@@ -447,7 +448,9 @@ def main(argv=None):
         help="without REDIS_URL: a Redis Cluster of 3 masters + 3 replicas (default), or one redis-server",
     )
     parser.add_argument(
-        "--queues", default="celery", help="comma-separated Celery queues, a worker each (e.g. celery,fanout,timelines)"
+        "--queues",
+        default=",".join(["celery", *dict.fromkeys(QUEUES.values())]),
+        help="comma-separated Celery queues, a worker each (default: every queue the tasks use)",
     )
     parser.add_argument("--var", default=os.environ.get("MINITWITTER_VAR", "var"), help="data goes in VAR/cluster")
     parser.add_argument("--api-port", type=int, help="first API process port (default: free ports)")

@@ -2,11 +2,13 @@
 -- concurrent likers, so the count stays exact.
 
 -- name: like(post_id, user_id)!
--- Idempotent: a repeated like changes nothing. Only live posts can be liked.
--- Index: likes_pkey (post_id, user_id).
+-- Idempotent: a repeated like changes nothing. Only live posts can be liked, and not
+-- across a block with the author (0: domain/safety.py tells which).
+-- Indexes: posts_pkey, blocks_pkey, likes_pkey (post_id, user_id).
 INSERT INTO likes (post_id, user_id)
 SELECT :post_id, :user_id
- WHERE EXISTS (SELECT 1 FROM posts WHERE id = :post_id AND deleted_at IS NULL)
+  FROM posts
+ WHERE id = :post_id AND deleted_at IS NULL AND NOT blocked_between(:user_id, author_id)
 ON CONFLICT DO NOTHING;
 
 -- name: unlike(post_id, user_id)!

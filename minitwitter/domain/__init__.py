@@ -12,6 +12,8 @@ the outbox (tasks.py carries it out).
 | reposts.py  | repost, undo (a post's delete takes its reposts: posts.py)              |
 | bookmarks.py| bookmark, remove                                                        |
 | follows.py  | follow (and its email), unfollow                                        |
+| safety.py   | block (it ends the follows both ways), unblock, mute, unmute; the hidden|
+|             | set each viewer's lists leave out, and the refusals across a block      |
 | media.py    | post images: the stored file, its row, its thumbnail                    |
 | search.py   | no write of its own: which query answers a search, and its one version  |
 

@@ -1,7 +1,8 @@
 """Follows: follow and unfollow a user, both idempotent.
 
 - follow: follows.follow; a new follow puts a follow_email in the outbox (the followee
-  hears who followed them). Following yourself is Invalid.
+  hears who followed them). Following yourself is Invalid; following across a block,
+  either way, Forbidden (domain/safety.py).
 - unfollow: follows.unfollow; unfollowing yourself is a no-op like any repeated unfollow.
 - stale, when something changed: both profiles (followers_count, following_count), the
   follower's feed and the follower's viewer fields (followed_by_me).
@@ -9,7 +10,7 @@ The counts follow by trigger in the same transaction (migrations/).
 """
 
 from minitwitter import freshness
-from minitwitter.domain import Invalid
+from minitwitter.domain import Invalid, safety
 from minitwitter.freshness import bump_after_commit
 
 
@@ -21,6 +22,8 @@ def follow(tx, follower_id, followee_id):
     if added:
         tx.enqueue_task("follow_email", {"follower_id": follower_id, "followee_id": followee_id})
         _follows_changed(tx, follower_id, followee_id)
+    else:
+        safety.refuse_blocked(tx, follower_id, followee_id)
     return added
 
 

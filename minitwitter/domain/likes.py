@@ -1,6 +1,7 @@
 """Likes: like and unlike a post, both idempotent.
 
-- like: likes.like (a live post only); unlike: likes.unlike. The post's likes_count
+- like: likes.like (a live post only; Forbidden across a block with its author, either
+  way: domain/safety.py); unlike: likes.unlike. The post's likes_count
   follows by trigger in the same transaction (migrations/).
 - stale, when the like was new (or existed, for unlike): the post's cached body
   (likes_count) and the liker's viewer fields (liked_by_me in their whole responses).
@@ -8,6 +9,7 @@
 """
 
 from minitwitter import freshness
+from minitwitter.domain.safety import refuse_blocked_post
 from minitwitter.freshness import bump_after_commit
 
 
@@ -16,6 +18,8 @@ def like(tx, user_id, post_id):
     added = bool(tx.queries.likes.like(tx.db, post_id=post_id, user_id=user_id))
     if added:
         _likes_changed(tx, user_id, post_id)
+    else:
+        refuse_blocked_post(tx, user_id, post_id)
     return added
 
 

@@ -5,7 +5,7 @@ from cornice import Service
 from cornice.validators import colander_validator
 
 from minitwitter import freshness
-from minitwitter.freshness import cached_page
+from minitwitter.domain.safety import viewer_page
 from minitwitter.hydration import feed_items, shared_profile
 from minitwitter.pagination import PageSchema, envelope, read_page
 from minitwitter.response_cache import cached_response
@@ -19,13 +19,13 @@ def get_feed(request):
     me = request.authenticated_userid
     page = read_page(request)
 
-    def compute():
+    def compute(hidden):
         # Past this many followees, walking the global timeline fills a page sooner than
         # merging each followee's newest posts (sql/feed.sql; the figures are in the README).
         following = (shared_profile(request, me) or {}).get("following_count", 0)
         many = following > request.registry.settings["feed.timeline_threshold"]
         query = request.queries.feed.feed_by_timeline if many else request.queries.feed.feed_by_followee
-        return query(request.db, user_id=me, **page.params)
+        return query(request.db, user_id=me, hidden=hidden, **page.params)
 
-    rows = cached_page(request, freshness.feed(me), page, compute)
+    rows = viewer_page(request, freshness.feed(me), page, compute)
     return envelope(request, page, rows, feed_items(request, rows[: page.size]))

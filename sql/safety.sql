@@ -2,28 +2,28 @@
 -- does not see (domain/safety.py). The other lists filter with the hidden set that
 -- `hidden` gives, passed to them as an array (:hidden).
 
--- name: block(blocker_id, blocked_id)!
--- Idempotent: 1 for a new block, 0 for a repeat or an unknown user (the view answers that
--- with a 404). Indexes: users_pkey, blocks_pkey.
+-- name: block(user_id, other_id)!
+-- :user_id blocks :other_id. Idempotent: 1 for a new block, 0 for a repeat or an unknown
+-- user (the view answers that with a 404). Indexes: users_pkey, blocks_pkey.
 INSERT INTO blocks (blocker_id, blocked_id)
-SELECT :blocker_id, :blocked_id
- WHERE EXISTS (SELECT 1 FROM users WHERE id = :blocked_id)
+SELECT :user_id, :other_id
+ WHERE EXISTS (SELECT 1 FROM users WHERE id = :other_id)
 ON CONFLICT DO NOTHING;
 
--- name: unblock(blocker_id, blocked_id)!
+-- name: unblock(user_id, other_id)!
 -- Index: blocks_pkey.
-DELETE FROM blocks WHERE blocker_id = :blocker_id AND blocked_id = :blocked_id;
+DELETE FROM blocks WHERE blocker_id = :user_id AND blocked_id = :other_id;
 
--- name: mute(muter_id, muted_id)!
--- Idempotent, as block. Indexes: users_pkey, mutes_pkey.
+-- name: mute(user_id, other_id)!
+-- :user_id mutes :other_id. Idempotent, as block. Indexes: users_pkey, mutes_pkey.
 INSERT INTO mutes (muter_id, muted_id)
-SELECT :muter_id, :muted_id
- WHERE EXISTS (SELECT 1 FROM users WHERE id = :muted_id)
+SELECT :user_id, :other_id
+ WHERE EXISTS (SELECT 1 FROM users WHERE id = :other_id)
 ON CONFLICT DO NOTHING;
 
--- name: unmute(muter_id, muted_id)!
+-- name: unmute(user_id, other_id)!
 -- Index: mutes_pkey.
-DELETE FROM mutes WHERE muter_id = :muter_id AND muted_id = :muted_id;
+DELETE FROM mutes WHERE muter_id = :user_id AND muted_id = :other_id;
 
 -- name: hidden(user_id)
 -- Whom the viewer does not see: each account they block or that blocks them (blocked:

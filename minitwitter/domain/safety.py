@@ -29,44 +29,38 @@ BLOCKED = "A block stands between you and this account"
 
 def block(tx, blocker_id, blocked_id):
     """True when this is a new block."""
-    if blocker_id == blocked_id:
-        raise Invalid("You cannot block yourself", field="id")
-    added = bool(tx.queries.safety.block(tx.db, blocker_id=blocker_id, blocked_id=blocked_id))
+    added = _change(tx, "block", blocker_id, blocked_id)
     if added:
         follows.unfollow(tx, blocker_id, blocked_id)
         follows.unfollow(tx, blocked_id, blocker_id)
-        bump_after_commit(tx, freshness.safety(blocker_id), freshness.safety(blocked_id))
     return added
 
 
 def unblock(tx, blocker_id, blocked_id):
     """True when there was a block to remove."""
-    if blocker_id == blocked_id:
-        raise Invalid("You cannot unblock yourself", field="id")
-    removed = bool(tx.queries.safety.unblock(tx.db, blocker_id=blocker_id, blocked_id=blocked_id))
-    if removed:
-        bump_after_commit(tx, freshness.safety(blocker_id), freshness.safety(blocked_id))
-    return removed
+    return _change(tx, "unblock", blocker_id, blocked_id)
 
 
 def mute(tx, muter_id, muted_id):
     """True when this is a new mute."""
-    if muter_id == muted_id:
-        raise Invalid("You cannot mute yourself", field="id")
-    added = bool(tx.queries.safety.mute(tx.db, muter_id=muter_id, muted_id=muted_id))
-    if added:
-        bump_after_commit(tx, freshness.safety(muter_id))
-    return added
+    return _change(tx, "mute", muter_id, muted_id)
 
 
 def unmute(tx, muter_id, muted_id):
     """True when there was a mute to remove."""
-    if muter_id == muted_id:
-        raise Invalid("You cannot unmute yourself", field="id")
-    removed = bool(tx.queries.safety.unmute(tx.db, muter_id=muter_id, muted_id=muted_id))
-    if removed:
-        bump_after_commit(tx, freshness.safety(muter_id))
-    return removed
+    return _change(tx, "unmute", muter_id, muted_id)
+
+
+def _change(tx, verb, user_id, other_id):
+    """safety.<verb> (block, unblock, mute, unmute) by `user_id` of `other_id`: True when it
+    changed a row; then the hidden sets it changed are stale (both sides' for a block)."""
+    if user_id == other_id:
+        raise Invalid(f"You cannot {verb} yourself", field="id")
+    changed = bool(getattr(tx.queries.safety, verb)(tx.db, user_id=user_id, other_id=other_id))
+    if changed:
+        sides = (user_id, other_id) if verb.endswith("block") else (user_id,)
+        bump_after_commit(tx, *(freshness.safety(side) for side in sides))
+    return changed
 
 
 def refuse_blocked(tx, user_id, other_id, field="id"):

@@ -23,6 +23,12 @@ after its commit (cache.py explains why that is race-free). Viewer-specific fiel
 | the viewer's hidden set     | safety:<id>         | a block or unblock either way, their   |
 | (domain/safety.py)          |                     | mute or unmute                         |
 
+The hidden set (accounts a viewer blocks, that block them, that they mute) is read by
+every list of posts and single post a viewer reads, so their whole responses depend on
+safety:<id>: a block or a mute takes their cached responses out at once (a block: both
+sides'). A viewer who hides nobody reads the shared pages above; one who does reads their
+own pages from PostgreSQL under the list's version (domain/safety.viewer_page).
+
 (**) An account deleted (domain/accounts.delete_account) bumps what each of its rows was in: every
 post it liked, its posts, their tags' lists and popular hashtags, all posts, search, its
 followers' feeds, and the profile of everyone on the other side of its follows.

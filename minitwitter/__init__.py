@@ -7,6 +7,7 @@ from pyramid.config import Configurator
 
 from minitwitter import settings as settings_module
 from minitwitter.json_renderer import OrjsonRenderer
+from minitwitter.response_cache import NearHits
 
 psycopg2.extras.register_uuid()
 
@@ -24,6 +25,7 @@ def main(global_config, **settings):
         config.include("minitwitter.observability")  # request ids, access log, /metrics
         config.include("minitwitter.ingress")  # trailing slash, body size and type
         config.include("minitwitter.cors")  # browsers on cors.origins only
+        config.include("minitwitter.response_cache")  # a cached response's hit, before routing
         config.include("minitwitter.errors")  # one JSON error shape for every failure
         config.include("minitwitter.security")  # JWT policy; views need a token by default
         config.include("minitwitter.db")  # request.db, one transaction per request
@@ -34,4 +36,5 @@ def main(global_config, **settings):
         config.include("minitwitter.outbox")  # request.enqueue_task: tasks written in the transaction
         config.scan("minitwitter.views")
         config.include("minitwitter.openapi")  # /api/openapi.json from the schemas, /api/docs/
-    return config.make_wsgi_app()
+    app = config.make_wsgi_app()
+    return NearHits(app) if app.registry.near_cache else app

@@ -174,10 +174,15 @@ def json_body(request):
     return json.loads(request.body.decode("utf-8"))
 
 
+PATH_ASKED = "minitwitter.path_asked"
+
+
 def tween_factory(handler, registry):
     max_body = int(registry.settings["limits.max_body_bytes"])
 
     def ingress(request):
+        # The path as the client sent it, before the changes below (near_cache.local_key).
+        request.environ.setdefault(PATH_ASKED, request.environ.get("PATH_INFO", ""))
         try:
             _check_path(request.environ)
             _check_query(request.environ)

@@ -59,13 +59,9 @@ class JsonFormatter(logging.Formatter):
 
 def tween_factory(handler, registry):
     def observe(request):
-        request_id = request.environ.get("minitwitter.request_id")  # set when this is a retry (db.py)
-        if request_id is None:
-            incoming = request.headers.get("X-Request-ID", "")
-            request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
-            request.environ["minitwitter.request_id"] = request_id
+        request_id = request_id_of(request.environ)
         token = request_id_var.set(request_id)
-        asked = _asked(request.environ)  # before the ingress drops a trailing slash
+        asked = asked_uri(request.environ)  # before the ingress drops a trailing slash
         started = time.perf_counter()
         try:
             response = handler(request)
@@ -78,27 +74,44 @@ def tween_factory(handler, registry):
             request_id_var.reset(token)
         if is_error_retryable(request, request.exception):
             return response  # thrown away and run again: db.before_retry logs it, the last attempt counts
-        elapsed = time.perf_counter() - started
         route = request.matched_route.pattern if request.matched_route else "unmatched"
         response.headers["X-Request-ID"] = request_id
-        REQUESTS.labels(request.method, route, str(response.status_int)).inc()
-        LATENCY.labels(route).observe(elapsed)
-        fields = {
-            "request_id": request_id,
-            "method": request.method,
-            "route": route,
-            "path": asked,
-            "status": response.status_int,
-            "ms": round(elapsed * 1000, 2),
-            "queries": request.environ.get("minitwitter.queries", 0),
-        }
-        access_log.info("%s %s %s", request.method, asked, response.status_int, extra={"fields": fields})
+        queries = request.environ.get("minitwitter.queries", 0)
+        record(request_id, request.method, route, asked, response.status_int, started, queries)
         return response
 
     return observe
 
 
-def _asked(environ):
+def request_id_of(environ):
+    """The request's id: set already when this is a retry (db.py), else the client's
+    X-Request-ID when it is sane, else a new one."""
+    request_id = environ.get("minitwitter.request_id")
+    if request_id is None:
+        incoming = environ.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
+        environ["minitwitter.request_id"] = request_id
+    return request_id
+
+
+def record(request_id, method, route, asked, status, started, queries):
+    """The metrics and the access log line of a request answered (started: perf_counter())."""
+    elapsed = time.perf_counter() - started
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(route).observe(elapsed)
+    fields = {
+        "request_id": request_id,
+        "method": method,
+        "route": route,
+        "path": asked,
+        "status": status,
+        "ms": round(elapsed * 1000, 2),
+        "queries": queries,
+    }
+    access_log.info("%s %s %s", method, asked, status, extra={"fields": fields})
+
+
+def asked_uri(environ):
     """The request target as the client sent it: path with its trailing slash, and the query.
     waitress keeps it (REQUEST_URI); other servers give the decoded parts, quoted back here."""
     uri = environ.get("REQUEST_URI")

@@ -97,10 +97,10 @@ class Tokens:
         """decode(token, ACCESS) for an account that exists and is still in the token's
         generation (session_generation(id) -> int, or None for no account), remembered until
         the token expires and its account asked again every recheck_seconds."""
-        remembered = self._verified.get(token)
+        claims = self.remembered(token)
+        if claims is not None:
+            return claims
         now = time.monotonic()
-        if remembered is not None and remembered[0]["exp"] > time.time() and now - remembered[1] < self.recheck_seconds:
-            return remembered[0]
         claims = self.decode(token, ACCESS)
         generation = session_generation(claims["user_id"])
         if generation is None:
@@ -113,6 +113,17 @@ class Tokens:
             self._verified.clear()  # bounded memory; the next requests verify again
         self._verified[token] = (claims, now)
         return claims
+
+    def remembered(self, token):
+        """The claims of a token verified (verify_access) and still trusted: not expired, its
+        account checked within recheck_seconds; else None."""
+        remembered = self._verified.get(token)
+        if remembered is None:
+            return None
+        claims, checked = remembered
+        if claims["exp"] > time.time() and time.monotonic() - checked < self.recheck_seconds:
+            return claims
+        return None
 
     def forget(self, token):
         """Stop trusting a token remembered as verified (its account is gone)."""
@@ -166,6 +177,13 @@ def token_error(kind, exc):
     return f"The {kind} token is not valid: log in again" if kind == REFRESH else f"The {kind} token is not valid"
 
 
+def bearer_token(environ):
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    token = token.strip()
+    return token if token and scheme.lower() == "bearer" else None
+
+
 def _session_generation(request, user_id):
     return request.queries.users.session_generation(request.db, user_id=user_id)
 
@@ -174,14 +192,11 @@ class JWTSecurityPolicy:
     """request.identity is the access token's claims, or None."""
 
     def identity(self, request):
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = bearer_token(request.environ)
+        if token is None:
             return None
         try:
-            return request.registry.tokens.verify_access(
-                token.strip(), lambda user_id: _session_generation(request, user_id)
-            )
+            return request.registry.tokens.verify_access(token, lambda user_id: _session_generation(request, user_id))
         except jwt.InvalidTokenError as e:
             request.environ["minitwitter.auth_error"] = token_error("access", e)
             return None

@@ -84,6 +84,9 @@ DEFAULTS = {
     # A post by an author with more followers than this leaves the bumps of their feeds to
     # a worker (freshness.feeds_changed): the request's work does not grow with followers.
     "fanout.inline_followers": "100",
+    # Whole responses kept in each API process, answered with no Redis round trip while
+    # Redis has pushed no change to what they were made from (near_cache.py); 0: off.
+    "response_cache.local_entries": "2000",
     # Readers following more accounts than this get the timeline-walk feed plan.
     "feed.timeline_threshold": "1000",
     # Browser origins allowed to call the API (space-separated; never "*").
@@ -112,6 +115,7 @@ INT_KEYS = {
     "limits.max_body_bytes",
     "retry.attempts",
     "feed.timeline_threshold",
+    "response_cache.local_entries",
     "posts.purge_after_days",
     "mail.follow_email_hours",
     "fanout.inline_followers",

@@ -27,6 +27,8 @@ from minitwitter.scripts import migrate
 
 TABLES = [
     "account_tokens",
+    "notifications",
+    "notification_state",
     "blocks",
     "mutes",
     "follow_emails",

@@ -288,14 +288,16 @@ def test_each_write_costs_a_few_statements(app, alice, bob):
     created = app.post_json("/api/posts/", {"text": "counted #one #two"}, headers=alice.headers, status=201)
     assert statements(created) == 4 and created.json["liked_by_me"] is False
     post = created.json["id"]
-    # The like itself, the post read back (its cached body is stale), and the viewer's own
-    # fields of it (liked, reposted, bookmarked: one query, posts.viewer_flags).
+    # The like itself, its notification (lock the author's counter row, then insert: a
+    # statement of its own, so its block check sees a block committed meanwhile), the post
+    # read back (its cached body is stale), and the viewer's own fields of it (liked,
+    # reposted, bookmarked: one query, posts.viewer_flags).
     liked = app.post(f"/api/posts/{post}/like/", headers=bob.headers)
-    assert statements(liked) == 3 and liked.json["liked_by_me"] is True
+    assert statements(liked) == 5 and liked.json["liked_by_me"] is True
     unliked = app.delete(f"/api/posts/{post}/like/", headers=bob.headers)
     assert statements(unliked) == 3 and unliked.json["liked_by_me"] is False
-    # Follow, its email in the outbox, the profile read back.
+    # Follow, its email in the outbox, its notification (two, as a like's), the profile read back.
     followed = app.post(f"/api/users/{bob['id']}/follow/", headers=alice.headers)
-    assert statements(followed) == 3 and followed.json["followed_by_me"] is True
+    assert statements(followed) == 5 and followed.json["followed_by_me"] is True
     unfollowed = app.delete(f"/api/users/{bob['id']}/follow/", headers=alice.headers)
     assert statements(unfollowed) == 2 and unfollowed.json["followed_by_me"] is False

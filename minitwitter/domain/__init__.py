@@ -2,20 +2,21 @@
 things it makes stale (freshness.py's names, bumped after commit) and what it leaves in
 the outbox (tasks.py carries it out).
 
-| module      | owns                                                                    |
-|-------------|-------------------------------------------------------------------------|
-| accounts.py | sign-up (and its welcome email), log in, refresh tokens and their families; |
-|             | the profile, password change and reset, email verification, deletion    |
-| posts.py    | posts, their hashtags and mentions: create (replies too), edit, delete, |
-|             | purge; favourite hashtags                                               |
-| likes.py    | like, unlike                                                            |
-| reposts.py  | repost, undo (a post's delete takes its reposts: posts.py)              |
-| bookmarks.py| bookmark, remove                                                        |
-| follows.py  | follow (and its email), unfollow                                        |
-| safety.py   | block (it ends the follows both ways), unblock, mute, unmute; the hidden|
-|             | set each viewer's lists leave out, and the refusals across a block      |
-| media.py    | post images: the stored file, its row, its thumbnail                    |
-| search.py   | no write of its own: which query answers a search, and its one version  |
+| module           | owns                                                                    |
+|------------------|-------------------------------------------------------------------------|
+| accounts.py      | sign-up (and its welcome email), log in, refresh tokens and their families; |
+|                  | the profile, password change and reset, email verification, deletion    |
+| posts.py         | posts, their hashtags and mentions: create (replies too), edit, delete, |
+|                  | purge; favourite hashtags                                               |
+| likes.py         | like, unlike                                                            |
+| reposts.py       | repost, undo (a post's delete takes its reposts: posts.py)              |
+| bookmarks.py     | bookmark, remove                                                        |
+| follows.py       | follow (and its email), unfollow                                        |
+| notifications.py | what the events above notify; read up to                                |
+| safety.py        | block (it ends the follows both ways), unblock, mute, unmute; the hidden|
+|                  | set each viewer's lists leave out, and the refusals across a block      |
+| media.py         | post images: the stored file, its row, its thumbnail                    |
+| search.py        | no write of its own: which query answers a search, and its one version  |
 
 Views (minitwitter/views/) and Celery tasks (minitwitter/tasks.py) both call these
 functions; views keep HTTP in (validated input) and HTTP out (status, rendering).

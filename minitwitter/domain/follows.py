@@ -1,8 +1,9 @@
 """Follows: follow and unfollow a user, both idempotent.
 
 - follow: follows.follow; a new follow puts a follow_email in the outbox (the followee
-  hears who followed them). Following yourself is Invalid; following across a block,
-  either way, Forbidden (domain/safety.py).
+  hears who followed them) and notifies the followee (domain/notifications.py; a follow
+  again after an unfollow adds none). Following yourself is Invalid; following across a
+  block, either way, Forbidden (domain/safety.py).
 - unfollow: follows.unfollow; unfollowing yourself is a no-op like any repeated unfollow.
 - stale, when something changed: both profiles (followers_count, following_count), the
   follower's feed and the follower's viewer fields (followed_by_me).
@@ -11,6 +12,7 @@ The counts follow by trigger in the same transaction (migrations/).
 
 from minitwitter import freshness
 from minitwitter.domain import Invalid, safety
+from minitwitter.domain.notifications import notify
 from minitwitter.freshness import bump_after_commit
 
 
@@ -22,6 +24,7 @@ def follow(tx, follower_id, followee_id):
     if added:
         tx.enqueue_task("follow_email", {"follower_id": follower_id, "followee_id": followee_id})
         _follows_changed(tx, follower_id, followee_id)
+        notify(tx, "follow", follower_id, [followee_id])
     else:
         safety.refuse_blocked(tx, follower_id, followee_id)
     return added

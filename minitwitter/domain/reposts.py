@@ -4,6 +4,7 @@
   delete cannot leave a repost of a deleted post; Forbidden across a block with its author,
   either way), reposts.repost; undo: reposts.unrepost.
   The post's reposts_count follows by trigger in the same transaction (migrations/0009).
+  A new repost notifies the post's author (domain/notifications.py; undo leaves it).
 - stale, when something changed: the post's cached body (reposts_count), the reposter's
   viewer fields (reposted_by_me) and the feeds of the reposter's followers, as a post of
   theirs would (freshness.feeds_changed: inline for a few, else a fan-out task).
@@ -11,6 +12,7 @@
 """
 
 from minitwitter import freshness
+from minitwitter.domain.notifications import notify
 from minitwitter.domain.posts import live_post
 from minitwitter.freshness import bump_after_commit
 
@@ -33,9 +35,9 @@ def unrepost(tx, user_id, post_id):
 
 
 def reposted(tx, user_id, post):
-    """`user_id` reposted `post` (its live, locked row: id, author_id). A repost
-    notification belongs here."""
+    """`user_id` reposted `post` (its live, locked row: id, author_id): its author hears."""
     _reposts_changed(tx, user_id, post["id"])
+    notify(tx, "repost", user_id, [post["author_id"]], post["id"])
 
 
 def _reposts_changed(tx, user_id, post_id):

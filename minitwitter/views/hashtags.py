@@ -51,6 +51,7 @@ def list_tag_posts(request):
 
 
 @popular.get()
+@cached_response
 def popular_hashtags(request):
     return request.cache.cached(
         freshness.POPULAR, lambda: list(request.queries.hashtags.popular_hashtags(request.db, limit=POPULAR_LIMIT))

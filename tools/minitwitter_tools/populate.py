@@ -352,6 +352,8 @@ def load(conn, dataset, rounds, now_us=None):
         for table, trigger in triggers:
             cur.execute(f'ALTER TABLE {table} ENABLE TRIGGER "{trigger}"')
         cur.execute(RECOUNT_POST_TOTALS)  # its trigger was off with the others
+        # Each user's unread-notifications row (tgr_users_notification_state, off with the others).
+        cur.execute("INSERT INTO notification_state (user_id) SELECT id FROM users")
         for table in ["users", "hashtags", "posts", "follows", "likes"]:
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}")
     t0 = time.monotonic()
@@ -399,6 +401,10 @@ def check_counts(conn):
             "SELECT (SELECT sum(live) FROM post_totals) - (SELECT count(*) FROM posts WHERE deleted_at IS NULL)"
         )
         result["post_totals"] = abs(cur.fetchone()[0])
+        cur.execute(
+            "SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM notification_state s WHERE s.user_id = u.id)"
+        )
+        result["users without notification_state"] = cur.fetchone()[0]
     conn.rollback()
     return result
 

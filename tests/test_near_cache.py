@@ -1,0 +1,185 @@
+"""The near cache (minitwitter/near_cache.py): responses answered inside the API process
+while Redis has pushed no change to what they were made from.
+
+Two apps built through main() stand for two API processes on one PostgreSQL and one
+Redis: what one writes, the other must show at its next read, however its near cache was
+filled. A fault (the tracking connection killed, Redis flushed) must never leave a stale
+answer behind.
+"""
+
+import time
+
+import pytest
+import webtest
+
+from minitwitter.observability import CACHE_LOOKUPS
+
+PAGES = ["/api/posts/", "/api/feed/", "/api/popular_hashtags/"]
+
+
+def near_hits():
+    return CACHE_LOOKUPS.labels("near_hit")._value.get()
+
+
+def near_of(app):
+    return app.app.registry.near_cache
+
+
+def warm(app, user, path):
+    """Three reads: made, checked in Redis (and kept here), then answered here."""
+    return [app.get(path, headers=user.headers) for _ in range(3)]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_a_read_repeated_is_answered_in_the_process_with_the_same_response(app, alice, path):
+    app.post_json("/api/posts/", {"text": "hello #near"}, headers=alice.headers, status=201)
+    made, checked = warm(app, alice, path)[:2]
+    before = near_hits()
+    again = app.get(path, headers={**alice.headers, "X-Request-ID": "near-1"})
+    assert near_hits() == before + 1
+    assert again.body == made.body == checked.body
+    assert again.headers["X-Request-ID"] == "near-1"
+
+    def without_id(response):
+        return {k: v for k, v in response.headerlist if k != "X-Request-ID"}
+
+    assert without_id(again) == without_id(checked)
+
+
+def test_each_viewer_has_their_own_answers(app, alice, bob):
+    post = app.post_json("/api/posts/", {"text": "mine"}, headers=alice.headers, status=201).json
+    app.post(f"/api/posts/{post['id']}/like/", headers=alice.headers, status=200)
+    warm(app, alice, "/api/posts/")
+    assert app.get("/api/posts/", headers=bob.headers).json["results"][0]["liked_by_me"] is False
+    assert app.get("/api/posts/", headers=alice.headers).json["results"][0]["liked_by_me"] is True
+
+
+WRITES = {
+    # what one process writes -> what the other reads, and how to tell it saw the write
+    "like": lambda a, u, p: a.post(f"/api/posts/{p}/like/", headers=u.headers, status=200),
+    "unlike": lambda a, u, p: a.delete(f"/api/posts/{p}/like/", headers=u.headers, status=200),
+    "edit": lambda a, u, p: a.put_json(f"/api/posts/{p}/", {"text": "edited #near"}, headers=u.headers, status=200),
+    "delete": lambda a, u, p: a.delete(f"/api/posts/{p}/", headers=u.headers, status=204),
+}
+
+
+def seen(app, user):
+    first = app.get("/api/posts/", headers=user.headers).json["results"]
+    return first[0] if first else None
+
+
+@pytest.mark.parametrize("write", WRITES)
+def test_a_write_in_one_process_is_read_at_once_in_another(app, make_app, alice, write):
+    other = make_app()
+    post = app.post_json("/api/posts/", {"text": "first #near"}, headers=alice.headers, status=201).json
+    if write == "unlike":
+        app.post(f"/api/posts/{post['id']}/like/", headers=alice.headers, status=200)
+    warm(other, alice, "/api/posts/")
+    before = near_hits()
+    assert seen(other, alice) is not None and near_hits() == before + 1  # answered in the process
+    WRITES[write](app, alice, post["id"])
+    after = seen(other, alice)
+    expected = seen(app, alice)
+    assert after == expected
+
+
+def test_many_writes_and_reads_across_processes_never_show_a_stale_count(app, make_app, alice, bob):
+    other = make_app()
+    post = app.post_json("/api/posts/", {"text": "count me"}, headers=alice.headers, status=201).json
+    warm(other, bob, "/api/posts/")
+    for n in range(30):
+        if n % 2 == 0:
+            app.post(f"/api/posts/{post['id']}/like/", headers=bob.headers, status=200)
+        else:
+            app.delete(f"/api/posts/{post['id']}/like/", headers=bob.headers, status=200)
+        for _ in range(3):  # the read after the write, and the near cache's own refills
+            assert seen(other, bob)["likes_count"] == (1 if n % 2 == 0 else 0)
+
+
+def test_a_broken_tracking_connection_serves_nothing_stale(app, make_app, alice, redis_client):
+    other = make_app()
+    near = near_of(other)
+    post = app.post_json("/api/posts/", {"text": "before the fault"}, headers=alice.headers, status=201).json
+    warm(other, alice, "/api/posts/")
+    redis_client.execute_command("CLIENT", "KILL", "ID", near.client_id)
+    app.post(f"/api/posts/{post['id']}/like/", headers=alice.headers, status=200)
+    # The push of that like's bump is lost with the connection: the answer must come from Redis.
+    before = near_hits()
+    assert seen(other, alice)["likes_count"] == 1
+    assert near_hits() == before
+    assert near._conn is None
+    # The poller connects again (POLL_SECONDS) and answers resume.
+    deadline = time.monotonic() + 5
+    while near._conn is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert near._conn is not None
+    warm(other, alice, "/api/posts/")
+    before = near_hits()
+    assert seen(other, alice)["likes_count"] == 1
+    assert near_hits() == before + 1
+
+
+def test_a_tracking_connection_that_stops_answering_stops_the_answers(app, alice):
+    """A partition that no socket error reports: no PONG within the lease, no answer here."""
+    near = near_of(app)
+    warm(app, alice, "/api/posts/")
+    near._confirmed -= near.LEASE_SECONDS + 1  # as if the last PING had gone unanswered
+    before = near_hits()
+    app.get("/api/posts/", headers=alice.headers)
+    assert near_hits() == before
+    near._confirmed = time.monotonic()
+    app.get("/api/posts/", headers=alice.headers)
+    assert near_hits() == before + 1
+
+
+def test_a_flushed_redis_forgets_every_answer(app, alice, redis_client):
+    app.post_json("/api/posts/", {"text": "flush me"}, headers=alice.headers, status=201)
+    warm(app, alice, "/api/posts/")
+    redis_client.flushdb()
+    before = near_hits()
+    app.get("/api/posts/", headers=alice.headers)
+    assert near_hits() == before
+
+
+def test_what_the_pyramid_path_checks_still_decides(app, alice):
+    """A GET with a body goes through the ingress (which may refuse it) every time, and a
+    request without a token this process trusts goes through the security policy."""
+    warm(app, alice, "/api/posts/")
+    before = near_hits()
+    for _ in range(2):
+        refused = webtest.TestApp(app.app).request(  # (the document lists no 415 for a GET)
+            "/api/posts/",
+            method="GET",
+            body=b"<x/>",
+            headers={**alice.headers, "Content-Type": "text/xml"},
+            expect_errors=True,
+        )
+        assert refused.status_int == 415
+        app.get("/api/posts/", headers={"Authorization": "Bearer not-a-token"}, status=401)
+        app.get("/api/posts/", status=401)
+    assert near_hits() == before
+
+
+def test_cors_headers_on_an_answer_from_the_process(make_app, make_user):
+    cors_app = make_app(**{"cors.origins": "https://app.example"})
+    user = make_user("carol")
+    headers = {**user.headers, "Origin": "https://app.example"}
+    responses = [cors_app.get("/api/posts/", headers=headers) for _ in range(3)]
+    before = near_hits()
+    near = cors_app.get("/api/posts/", headers=headers)
+    assert near_hits() == before + 1
+    assert near.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert near.headers.getall("Vary") == responses[1].headers.getall("Vary") == ["Origin"]
+    other_origin = cors_app.get("/api/posts/", headers={**user.headers, "Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other_origin.headers
+
+
+def test_the_entries_are_bounded(make_app, alice):
+    small = make_app(**{"response_cache.local_entries": "2"})
+    for path in PAGES:
+        warm(small, alice, path)
+        assert len(near_of(small)._entries) <= 2
+
+
+def test_off_when_set_to_zero(make_app):
+    assert near_of(make_app(**{"response_cache.local_entries": "0"})) is None

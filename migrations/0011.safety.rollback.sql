@@ -1,2 +1,3 @@
+DROP FUNCTION blocked_between(BIGINT, BIGINT);
 DROP TABLE mutes;
 DROP TABLE blocks;

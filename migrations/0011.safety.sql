@@ -35,3 +35,13 @@ CREATE TABLE mutes (
 CREATE INDEX idx_mutes_muted_id ON mutes (muted_id);
 -- GET /api/mutes/: newest first.
 CREATE INDEX idx_mutes_muter_id_id ON mutes (muter_id, id DESC);
+
+-- Whether a block stands between two accounts, either way: two probes of blocks_pkey.
+-- The writes a block refuses (follows.follow, likes.like, reposts.repost,
+-- bookmarks.bookmark) test it in their INSERT, and domain/safety.py when one wrote nothing.
+-- Each of them calls it once, for one row (it is not inlined: it holds subqueries).
+CREATE FUNCTION blocked_between(a BIGINT, b BIGINT) RETURNS BOOLEAN
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = a AND blocked_id = b)
+        OR EXISTS (SELECT 1 FROM blocks WHERE blocker_id = b AND blocked_id = a)
+$$;

@@ -271,6 +271,12 @@ class RequestCache:
         else:
             self._record(self._cache.versions([name]) or {name: None})
 
+    def covered(self, version_name, compute):
+        """compute(), whose reads `version_name` covers (any change to what it reads bumps
+        it), without storing its result: a page only this viewer reads (domain/safety.py)."""
+        self.depend(version_name)
+        return compute()
+
     def mark_dirty(self, names):
         self._dirty.update(names)
 

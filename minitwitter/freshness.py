@@ -21,6 +21,14 @@ after its commit (cache.py explains why that is race-free). Viewer-specific fiel
 | pages of search results     | posts:search        | any post, edit, delete                 |
 | the viewer's likes, follows,| viewer:<id>         | their like, unlike, follow, unfollow,  |
 | reposts and bookmarks       |                     | repost, unrepost, bookmark, unbookmark |
+| the viewer's hidden set     | safety:<id>         | a block or unblock either way, their   |
+| (domain/safety.py)          |                     | mute or unmute                         |
+
+The hidden set (accounts a viewer blocks, that block them, that they mute) is read by
+every list of posts and single post a viewer reads, so their whole responses depend on
+safety:<id>: a block or a mute takes their cached responses out at once (a block: both
+sides'). A viewer who hides nobody reads the shared pages above; one who does reads their
+own pages from PostgreSQL under the list's version (domain/safety.viewer_page).
 
 (**) An account deleted (domain/accounts.delete_account) bumps what each of its rows was in: every
 post it liked, its posts, their tags' lists and popular hashtags, all posts, search, its
@@ -88,6 +96,10 @@ def viewer(user_id):
     return f"viewer:{user_id}"
 
 
+def safety(user_id):
+    return f"safety:{user_id}"
+
+
 def bump_after_commit(request, *names):
     """Invalidate these names once this request's transaction has committed (and read
     them from PostgreSQL for the rest of this request)."""
@@ -119,7 +131,8 @@ def feeds_changed(request, author_id, added=None, removed=None):
         bump_after_commit(request, *(feed(r["follower_id"]) for r in rows))
 
 
-def cached_page(request, version_name, page, compute):
-    """The rows (keys) of one page of a list, cached under the list's version."""
-    name = f"{version_name}:{page.before}:{page.offset}:{page.limit}"
+def cached_page(request, version_name, page, compute, name=None):
+    """The rows (keys) of one page of a list, cached under the list's version (and under
+    `name` when the version's name does not tell the list)."""
+    name = f"{name or version_name}:{page.before}:{page.offset}:{page.limit}"
     return request.cache.cached(name, lambda: list(compute()), version_name=version_name)

@@ -50,6 +50,12 @@ SUCCESS = {
     "follow_delete": (200, shapes.PROFILE),
     "followers_get": (200, _PROFILES),
     "following_get": (200, _PROFILES),
+    "block_post": (200, shapes.PROFILE),
+    "block_delete": (200, shapes.PROFILE),
+    "mute_post": (200, shapes.PROFILE),
+    "mute_delete": (200, shapes.PROFILE),
+    "blocks_get": (200, _PROFILES),
+    "mutes_get": (200, _PROFILES),
     "feed_get": (200, _POSTS),
     "posts_post": (201, shapes.POST),
     "posts_get": (200, _POSTS),
@@ -92,7 +98,7 @@ OTHER_SUCCESS = {"verify_email_post": {202: "No token given: a new verification 
 ERRORS = {
     400: "Invalid input; `details` names each field (location and name)",
     401: "No valid access token (or, when logging in, refreshing or logging out: bad credentials)",
-    403: "Only the author may change or delete a post",
+    403: "Only the author may change or delete a post; or a block stands between you and that account",
     404: "No such resource",
     409: "Conflicts with the current state (taken, or a concurrent change); retry after Retry-After when sent",
     413: "The body is over limits.max_body_bytes, or the image over 5 MB",
@@ -111,7 +117,12 @@ EXTRA_ERRORS = {
     "token_revoke_post": {401},
     "me_get": {404},  # a valid token for an account that no longer exists
     "password_reset_post": {429},
-    "posts_post": {404, 422},  # 404: in_reply_to names no live post
+    "posts_post": {403, 404, 422},  # 404: in_reply_to names no live post; 403: across a block
+    # 403: a block stands between the caller and the user, or the post's author
+    "follow_post": {403},
+    "like_post": {403},
+    "repost_post": {403},
+    "bookmark_post": {403},
     "posts_put": {403, 404},
     "posts_delete": {403, 404},
     "post_put": {403},
@@ -202,7 +213,18 @@ def _by_id(*operation_ids):
     return {operation_id: {"parameters": {"path.id": _ID}} for operation_id in operation_ids}
 
 
-_USER_LINKS = _by_id("user_get", "user_posts_get", "followers_get", "following_get", "follow_post", "follow_delete")
+_USER_LINKS = _by_id(
+    "user_get",
+    "user_posts_get",
+    "followers_get",
+    "following_get",
+    "follow_post",
+    "follow_delete",
+    "block_post",
+    "block_delete",
+    "mute_post",
+    "mute_delete",
+)
 _POST_LINKS = _by_id(
     "post_get",
     "post_put",

@@ -13,6 +13,13 @@
 --   is filled, as long as it holds the whole page (the newest feed.timeline_size entries).
 -- - else one of two pull plans, chosen by the reader's following_count: feed_by_followee,
 --   feed_by_timeline. They also fill a timeline (timelines.fill).
+--
+-- :hidden (the pull plans) is the reader's hidden set (domain/safety.py: accounts blocked
+-- either way or muted; '{}' for most readers; a reader with one reads the pull plans only,
+-- views/feed.py): their posts, their reposts and reposts of their posts are
+-- left out inside each branch, before the LIMIT, so a page stays full. A later repost by a
+-- hidden followee does not push a post out either. With '{}' each clause folds to true
+-- (cardinality(...) = 0 is a constant) or tests an empty array: the plans are as before.
 
 -- name: timeline_state(user_id, settle)^
 -- The reader's home timeline, if there is one: ready (filled, in use), due (stale for
@@ -118,13 +125,14 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username, floor.r
   LEFT JOIN users u ON u.id = i.reposter_id
  ORDER BY i.key DESC;
 
--- name: feed_by_followee(user_id, before, offset, limit)
+-- name: feed_by_followee(user_id, hidden, before, offset, limit)
 -- Few followees: the top (offset + limit) posts and reposts of each followee, merged.
 -- Reads at most 2 x (offset + limit) rows per followee, whatever their history holds
 -- (plus one probe per candidate for a later repost, which finds nothing for most posts).
 -- Indexes: follows_pkey (follower_id, followee_id), idx_posts_author_id_id_live,
 -- idx_reposts_user_id_id, reposts_pkey (post_id, user_id) and idx_reposts_post_id_id
--- (post_id, id) for the later-repost checks, users_pkey.
+-- (post_id, id) for the later-repost checks, users_pkey; posts_pkey for a reposted post's
+-- author when :hidden is not empty.
 SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
   FROM (
         SELECT t.key, t.post_id, t.reposter_id
@@ -136,11 +144,11 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
                    AND NOT EXISTS (SELECT 1
                                      FROM reposts r
                                      JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r.user_id
-                                    WHERE r.post_id = p.id)
+                                    WHERE r.post_id = p.id AND r.user_id <> ALL(CAST(:hidden AS BIGINT[])))
                  ORDER BY p.id DESC
                  LIMIT :offset + :limit
                ) t
-         WHERE f.follower_id = :user_id
+         WHERE f.follower_id = :user_id AND f.followee_id <> ALL(CAST(:hidden AS BIGINT[]))
          UNION ALL
         SELECT t.key, t.post_id, t.reposter_id
           FROM follows f
@@ -151,11 +159,15 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
                    AND NOT EXISTS (SELECT 1
                                      FROM reposts r2
                                      JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r2.user_id
-                                    WHERE r2.post_id = r.post_id AND r2.id > r.id)
+                                    WHERE r2.post_id = r.post_id AND r2.id > r.id
+                                      AND r2.user_id <> ALL(CAST(:hidden AS BIGINT[])))
+                   AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
+                        OR NOT EXISTS (SELECT 1 FROM posts hp
+                                        WHERE hp.id = r.post_id AND hp.author_id = ANY(CAST(:hidden AS BIGINT[]))))
                  ORDER BY r.id DESC
                  LIMIT :offset + :limit
                ) t
-         WHERE f.follower_id = :user_id
+         WHERE f.follower_id = :user_id AND f.followee_id <> ALL(CAST(:hidden AS BIGINT[]))
          ORDER BY key DESC
         OFFSET :offset
          LIMIT :limit
@@ -163,21 +175,23 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
   LEFT JOIN users u ON u.id = i.reposter_id
  ORDER BY i.key DESC;
 
--- name: feed_by_timeline(user_id, before, offset, limit)
+-- name: feed_by_timeline(user_id, hidden, before, offset, limit)
 -- Many followees: walk all live posts and all reposts newest first and keep those by a
 -- followee; with thousands of followees a page fills within a few hundred rows.
 -- Indexes: idx_posts_id_live, reposts_id_key (the UNIQUE index on reposts.id),
--- follows_pkey, reposts_pkey, idx_reposts_post_id_id, users_pkey.
+-- follows_pkey, reposts_pkey, idx_reposts_post_id_id, users_pkey; posts_pkey for a
+-- reposted post's author when :hidden is not empty.
 SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
   FROM (
         (SELECT p.id AS key, p.id AS post_id, NULL::BIGINT AS reposter_id
            FROM posts p
           WHERE p.deleted_at IS NULL AND p.id < :before
             AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :user_id AND f.followee_id = p.author_id)
+            AND p.author_id <> ALL(CAST(:hidden AS BIGINT[]))
             AND NOT EXISTS (SELECT 1
                               FROM reposts r
                               JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r.user_id
-                             WHERE r.post_id = p.id)
+                             WHERE r.post_id = p.id AND r.user_id <> ALL(CAST(:hidden AS BIGINT[])))
           ORDER BY p.id DESC
           LIMIT :offset + :limit)
          UNION ALL
@@ -185,10 +199,15 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
            FROM reposts r
           WHERE r.id < :before
             AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :user_id AND f.followee_id = r.user_id)
+            AND r.user_id <> ALL(CAST(:hidden AS BIGINT[]))
             AND NOT EXISTS (SELECT 1
                               FROM reposts r2
                               JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r2.user_id
-                             WHERE r2.post_id = r.post_id AND r2.id > r.id)
+                             WHERE r2.post_id = r.post_id AND r2.id > r.id
+                               AND r2.user_id <> ALL(CAST(:hidden AS BIGINT[])))
+            AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
+                 OR NOT EXISTS (SELECT 1 FROM posts hp
+                                 WHERE hp.id = r.post_id AND hp.author_id = ANY(CAST(:hidden AS BIGINT[]))))
           ORDER BY r.id DESC
           LIMIT :offset + :limit)
          ORDER BY key DESC

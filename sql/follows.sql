@@ -2,11 +2,13 @@
 -- its row locks serialize concurrent followers, so the counts stay exact.
 
 -- name: follow(follower_id, followee_id)!
--- Idempotent: 1 for a new follow, 0 for a repeat (which sends no email) or an unknown
--- user (which the view answers with a 404). Indexes: users_pkey, images_pkey (avatar), follows_pkey.
+-- Idempotent: 1 for a new follow, 0 for a repeat (which sends no email), an unknown
+-- user (which the view answers with a 404) or a block between them, either way (which
+-- domain/safety.py refuses). Indexes: users_pkey, blocks_pkey, follows_pkey.
 INSERT INTO follows (follower_id, followee_id)
 SELECT :follower_id, :followee_id
  WHERE EXISTS (SELECT 1 FROM users WHERE id = :followee_id)
+   AND NOT blocked_between(:follower_id, :followee_id)
 ON CONFLICT DO NOTHING;
 
 -- name: unfollow(follower_id, followee_id)!

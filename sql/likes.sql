@@ -2,13 +2,14 @@
 -- concurrent likers, so the count stays exact.
 
 -- name: like(post_id, user_id)$
--- Idempotent: a repeated like changes nothing. Only live posts can be liked. Returns the
--- post's author when the like is new (whom it notifies), else nothing.
--- Indexes: posts_pkey, likes_pkey (post_id, user_id).
+-- Idempotent: a repeated like changes nothing. Only live posts can be liked, and not
+-- across a block with the author, either way (migrations/0011; domain/safety.py tells a
+-- refusal from a repeat). Returns the post's author when the like is new (whom it
+-- notifies), else nothing. Indexes: posts_pkey, blocks_pkey, likes_pkey (post_id, user_id).
 INSERT INTO likes (post_id, user_id)
 SELECT id, :user_id
   FROM posts
- WHERE id = :post_id AND deleted_at IS NULL
+ WHERE id = :post_id AND deleted_at IS NULL AND NOT blocked_between(:user_id, author_id)
 ON CONFLICT DO NOTHING
 RETURNING (SELECT author_id FROM posts WHERE id = :post_id);
 

@@ -3,6 +3,10 @@
 -- page-number style, :limit is page_size + 1 to see whether a next page exists),
 -- then get_posts hydrates those ids in one query. Soft-deleted posts are kept out
 -- by partial indexes WHERE deleted_at IS NULL.
+-- A list a viewer reads takes :hidden, the viewer's hidden set (domain/safety.py: '{}'
+-- for most viewers, whose pages are shared): posts by those authors are left out in the
+-- query, so a page stays full. Where the list has no author column the check is a probe
+-- of posts_pkey, skipped when :hidden is empty (cardinality(...) = 0 folds to true).
 
 -- name: create_post(author_id, text, image_id, in_reply_to)^
 -- tgr_posts_count adds one to users.posts_count; a reply, one to its parent's
@@ -12,11 +16,13 @@ INSERT INTO posts (author_id, text, image_id, in_reply_to)
 VALUES (:author_id, :text, :image_id, :in_reply_to)
 RETURNING id;
 
--- name: lock_live_post(post_id)^
+-- name: lock_live_post(post_id, user_id)^
 -- The live post a reply answers or a repost repeats, locked (FOR NO KEY UPDATE: its
 -- count changes) so that a concurrent delete waits, or wins and this finds nothing: a
--- reply or a repost never points at a post deleted under it. Index: posts_pkey.
-SELECT id, author_id
+-- reply or a repost never points at a post deleted under it. `blocked`: a block stands
+-- between :user_id (who writes) and its author, either way (migrations/0011), which
+-- domain/posts.live_post refuses. Indexes: posts_pkey, blocks_pkey.
+SELECT id, author_id, blocked_between(:user_id, author_id) AS blocked
   FROM posts
  WHERE id = :post_id AND deleted_at IS NULL
    FOR NO KEY UPDATE;
@@ -80,11 +86,11 @@ SELECT p.id, p.author_id, u.username AS author_username, p.text, p.created_at, p
   LEFT JOIN images i ON i.id = p.image_id
  WHERE p.id = ANY(:ids) AND p.deleted_at IS NULL;
 
--- name: list_posts(before, offset, limit)
+-- name: list_posts(hidden, before, offset, limit)
 -- All live posts, newest first. Index: idx_posts_id_live.
 SELECT id AS key
   FROM posts
- WHERE deleted_at IS NULL AND id < :before
+ WHERE deleted_at IS NULL AND id < :before AND author_id <> ALL(CAST(:hidden AS BIGINT[]))
  ORDER BY id DESC
 OFFSET :offset
  LIMIT :limit;
@@ -99,12 +105,12 @@ SELECT i.id AS post_id,
        EXISTS (SELECT 1 FROM bookmarks b WHERE b.user_id = :user_id AND b.post_id = i.id) AS bookmarked
   FROM unnest(CAST(:ids AS BIGINT[])) AS i (id);
 
--- name: list_replies(post_id, after, offset, limit)
+-- name: list_replies(post_id, hidden, after, offset, limit)
 -- A post's live direct replies, OLDEST first (a conversation reads down): keyset on
 -- id > :after. Index: idx_posts_in_reply_to_id_live (in_reply_to, id).
 SELECT id AS key
   FROM posts
- WHERE in_reply_to = :post_id AND deleted_at IS NULL AND id > :after
+ WHERE in_reply_to = :post_id AND deleted_at IS NULL AND id > :after AND author_id <> ALL(CAST(:hidden AS BIGINT[]))
  ORDER BY id
 OFFSET :offset
  LIMIT :limit;
@@ -118,26 +124,30 @@ SELECT id AS key
 OFFSET :offset
  LIMIT :limit;
 
--- name: list_hashtag_posts(hashtag_id, before, offset, limit)
+-- name: list_hashtag_posts(hashtag_id, hidden, before, offset, limit)
 -- One tag's posts, newest first. post_hashtags only links live posts (a soft delete
--- removes the links). Index: post_hashtags_pkey (hashtag_id, post_id).
+-- removes the links). Index: post_hashtags_pkey (hashtag_id, post_id); posts_pkey.
 SELECT post_id AS key
   FROM post_hashtags
  WHERE hashtag_id = :hashtag_id AND post_id < :before
+   AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
+        OR NOT EXISTS (SELECT 1 FROM posts hp WHERE hp.id = post_id AND hp.author_id = ANY(CAST(:hidden AS BIGINT[]))))
  ORDER BY post_id DESC
 OFFSET :offset
  LIMIT :limit;
 
--- name: list_favorite_hashtag_posts(user_id, before, offset, limit)
+-- name: list_favorite_hashtag_posts(user_id, hidden, before, offset, limit)
 -- Posts with any of the user's favourite tags, newest first, each once: the top
 -- (offset + limit) of each favourite tag, merged. Indexes: favorite_hashtags_pkey,
--- post_hashtags_pkey.
+-- post_hashtags_pkey; posts_pkey.
 SELECT DISTINCT t.post_id AS key
   FROM favorite_hashtags f
  CROSS JOIN LATERAL (
         SELECT ph.post_id
           FROM post_hashtags ph
          WHERE ph.hashtag_id = f.hashtag_id AND ph.post_id < :before
+           AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
+                OR NOT EXISTS (SELECT 1 FROM posts hp WHERE hp.id = ph.post_id AND hp.author_id = ANY(CAST(:hidden AS BIGINT[]))))
          ORDER BY ph.post_id DESC
          LIMIT :offset + :limit
        ) t

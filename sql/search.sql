@@ -18,9 +18,10 @@
 -- on those 200k posts for two words that never meet, where the GIN index takes 0.6 ms).
 --
 -- The post lists return one page of ids (`key`) like sql/posts.sql (:before, :offset,
--- :limit = page_size + 1); posts.get_posts hydrates them.
+-- :limit = page_size + 1); posts.get_posts hydrates them. Each takes :hidden, the viewer's
+-- hidden set (domain/safety.py; '{}' for most viewers): posts by those authors are left out.
 
--- name: search_posts(query, before, offset, limit)
+-- name: search_posts(query, hidden, before, offset, limit)
 -- Live posts holding every word and phrase, newest first, keyset by id.
 -- Index: idx_posts_search (GIN, live posts only); for very common words posts_pkey or
 -- idx_posts_id_live, walked newest first (see above).
@@ -29,11 +30,12 @@ SELECT id AS key
  WHERE search @@ websearch_to_tsquery('minitwitter', :query)
    AND deleted_at IS NULL
    AND id < :before
+   AND author_id <> ALL(CAST(:hidden AS BIGINT[]))
  ORDER BY id DESC
 OFFSET :offset
  LIMIT :limit;
 
--- name: search_tagged_posts(tags, query, before, offset, limit)
+-- name: search_tagged_posts(tags, query, hidden, before, offset, limit)
 -- Live posts with every tag of :tags (exact names, so #cat is not #cats) and, when :query
 -- is not empty, every word and phrase; newest first, keyset by post_id. Driven by the
 -- least used tag: its links newest first from post_hashtags_pkey (hashtag_id, post_id),
@@ -53,6 +55,8 @@ SELECT ph.post_id AS key
                      FROM wanted w
                     WHERE NOT EXISTS (SELECT 1 FROM post_hashtags x
                                        WHERE x.hashtag_id = w.id AND x.post_id = ph.post_id))
+   AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
+        OR NOT EXISTS (SELECT 1 FROM posts hp WHERE hp.id = ph.post_id AND hp.author_id = ANY(CAST(:hidden AS BIGINT[]))))
    AND (:query = ''
         OR EXISTS (SELECT 1 FROM posts p
                     WHERE p.id = ph.post_id AND p.deleted_at IS NULL
@@ -61,7 +65,7 @@ SELECT ph.post_id AS key
 OFFSET :offset
  LIMIT :limit;
 
--- name: search_posts_by_relevance(query, tags, offset, limit)
+-- name: search_posts_by_relevance(query, tags, hidden, offset, limit)
 -- Live posts holding every word and phrase (and every tag of :tags, which may be empty),
 -- best first by ts_rank (how often the words occur), then newest. A rank is not a keyset,
 -- so this list pages by number (OFFSET): every match is ranked for every page, which
@@ -72,6 +76,7 @@ SELECT p.id AS key
   FROM posts p
  WHERE p.search @@ websearch_to_tsquery('minitwitter', :query)
    AND p.deleted_at IS NULL
+   AND p.author_id <> ALL(CAST(:hidden AS BIGINT[]))
    AND (cardinality(CAST(:tags AS TEXT[])) = 0
         OR CAST(:tags AS TEXT[]) <@ ARRAY(SELECT h.name
                                             FROM post_hashtags ph JOIN hashtags h ON h.id = ph.hashtag_id

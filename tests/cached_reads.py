@@ -6,7 +6,7 @@ entry's compute, or the misses of get_versioned) or right after request.cache.de
 A view that reads anything else must call request.cache.uncovered(), and then its
 response is not stored. This watches every SQL statement a @cached_response view runs:
 
-- inside request.cache.cached(...) (its compute): covered;
+- inside request.cache.cached(...) or request.cache.covered(...) (their compute): covered;
 - otherwise it needs a version recorded since the previous statement: a get_versioned
   that missed (the caller reads the misses next) or a depend() (the caller reads what it
   covers next); one statement per version recorded;
@@ -40,6 +40,7 @@ class CachedReads:
             check = self
             get_response, set_response = Cache.get_response, Cache.set_response
             cached, get_versioned, depend = RequestCache.cached, RequestCache.get_versioned, RequestCache.depend
+            covered = RequestCache.covered
             execute = CountingCursor.execute
 
             def watched_get_response(cache, key):
@@ -63,6 +64,23 @@ class CachedReads:
                 state["depth"] += 1
                 try:
                     return cached(request_cache, *args, **kwargs)
+                finally:
+                    state["depth"] -= 1
+
+            def watched_covered(request_cache, version_name, compute):
+                state = check._state
+                if state is None or state["depth"]:
+                    return covered(request_cache, version_name, compute)
+                # depend() first (a round trip, not a statement), then every read inside is covered
+                try:
+                    return covered(request_cache, version_name, lambda: watched_cached_compute(state, compute))
+                finally:
+                    state["credit"] = 0
+
+            def watched_cached_compute(state, compute):
+                state["depth"] += 1
+                try:
+                    return compute()
                 finally:
                     state["depth"] -= 1
 
@@ -108,6 +126,7 @@ class CachedReads:
             patch.setattr(RequestCache, "cached", watched_cached)
             patch.setattr(RequestCache, "get_versioned", watched_get_versioned)
             patch.setattr(RequestCache, "depend", watched_depend)
+            patch.setattr(RequestCache, "covered", watched_covered)
             patch.setattr(CountingCursor, "execute", watched_execute)
             yield self
 

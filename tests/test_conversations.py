@@ -112,7 +112,7 @@ def test_replies_plan_uses_its_index(wsgi_app, db):
         )
         cur.execute("ANALYZE posts")
     query = wsgi_app.registry.queries.posts.list_replies
-    plan = explain(db, query, {"post_id": 7, "after": 0, "offset": 0, "limit": 21})
+    plan = explain(db, query, {"post_id": 7, "hidden": [], "after": 0, "offset": 0, "limit": 21})
     assert "idx_posts_in_reply_to_id_live" in plan and "Sort" not in plan, plan
 
 
@@ -304,7 +304,7 @@ def test_feed_plans_with_reposts_on_thousands_of_rows(wsgi_app, db):
             " FROM generate_series(1, 6000) i ON CONFLICT DO NOTHING"
         )
         cur.execute("ANALYZE users, follows, posts, reposts")
-    page = {"user_id": 1, "before": 2**63 - 1, "offset": 0, "limit": 21}
+    page = {"user_id": 1, "hidden": [], "before": 2**63 - 1, "offset": 0, "limit": 21}
     by_followee = explain(db, wsgi_app.registry.queries.feed.feed_by_followee, page)
     assert "idx_reposts_user_id_id" in by_followee and "idx_reposts_post_id_id" in by_followee, by_followee
     by_timeline = explain(db, wsgi_app.registry.queries.feed.feed_by_timeline, page)

@@ -142,7 +142,7 @@ def network(db):
         cur.execute("ANALYZE users, follows, posts, reposts")
 
 
-PAGE = {"user_id": 1, "before": 2**63 - 1, "offset": 0, "limit": 21}
+PAGE = {"user_id": 1, "hidden": [], "before": 2**63 - 1, "offset": 0, "limit": 21}
 
 
 def test_feed_by_followee_reads_each_followees_newest_posts(wsgi_app, db, network):

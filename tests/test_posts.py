@@ -237,27 +237,34 @@ def test_a_page_costs_the_same_few_queries_whatever_it_holds(app, alice, bob, ma
         response = app.get(url, headers=viewer.headers)
         return response.request.environ.get("minitwitter.queries", 0)
 
-    # Cold: the page's ids, the count of all posts, the posts' shared fields, the viewer's likes.
-    assert queries("/api/posts/?page_size=1") == queries("/api/posts/?page_size=100") == 4
+    # Cold: the viewer's hidden set (domain/safety.py: nobody, here), the page's ids, the
+    # count of all posts, the posts' shared fields, the viewer's likes.
+    assert queries("/api/posts/?page_size=1") == queries("/api/posts/?page_size=100") == 5
     # Warm, the same viewer again: the whole response comes from Redis (response_cache.py).
     assert queries("/api/posts/?page_size=100", cold=False) == 0
-    # Warm, another viewer: ids and bodies from Redis; liked_by_me is the viewer's own query.
-    assert queries("/api/posts/?page_size=100", cold=False, viewer=alice) == 1
+    # Warm, another viewer: ids and bodies from Redis; liked_by_me is the viewer's own query
+    # (and, the first time, their hidden set: then it is cached too).
+    assert queries("/api/posts/?page_size=100", cold=False, viewer=alice) == 2
     # Plus the author's or tag's counts (cached, too, when warm).
-    assert queries(f"/api/users/{alice['id']}/posts/?page_size=100") == 4
-    assert queries(f"/api/users/{alice['id']}/posts/?page_size=100", cold=False, viewer=alice) == 1
-    assert queries("/api/hashtags/many/posts/?page_size=100") == 4
-    assert queries("/api/hashtags/many/posts/?page_size=100", cold=False, viewer=alice) == 1
-    assert queries("/api/favorite_hashtags/posts/?page_size=100") == 1  # no favourites: no hydration
+    assert queries(f"/api/users/{alice['id']}/posts/?page_size=100") == 5
+    assert queries(f"/api/users/{alice['id']}/posts/?page_size=100", cold=False, viewer=alice) == 2
+    assert queries("/api/hashtags/many/posts/?page_size=100") == 5
+    assert queries("/api/hashtags/many/posts/?page_size=100", cold=False, viewer=alice) == 2
+    # No favourites: the hidden set and the list, no hydration.
+    assert queries("/api/favorite_hashtags/posts/?page_size=100") == 2
 
 
 LIST_QUERIES = [
-    ("list_posts", {"before": 2**63 - 1, "offset": 0, "limit": 21}, "idx_posts_id_live"),
+    ("list_posts", {"hidden": [], "before": 2**63 - 1, "offset": 0, "limit": 21}, "idx_posts_id_live"),
     ("list_user_posts", {"author_id": 1, "before": 2**63 - 1, "offset": 0, "limit": 21}, "idx_posts_author_id_id_live"),
-    ("list_hashtag_posts", {"hashtag_id": 1, "before": 2**63 - 1, "offset": 0, "limit": 21}, "post_hashtags_pkey"),
+    (
+        "list_hashtag_posts",
+        {"hashtag_id": 1, "hidden": [], "before": 2**63 - 1, "offset": 0, "limit": 21},
+        "post_hashtags_pkey",
+    ),
     (
         "list_favorite_hashtag_posts",
-        {"user_id": 1, "before": 2**63 - 1, "offset": 0, "limit": 21},
+        {"user_id": 1, "hidden": [], "before": 2**63 - 1, "offset": 0, "limit": 21},
         "post_hashtags_pkey",
     ),
 ]

@@ -55,7 +55,7 @@ def pull(wsgi_app, db, user):
     """The pull plan's answer, as feed() gives it."""
     query = wsgi_app.registry.queries.feed.feed_by_followee
     with db.cursor() as cur:
-        cur.execute(query.sql, {"user_id": user["id"], "before": MAX_ID, "offset": 0, "limit": 100})
+        cur.execute(query.sql, {"user_id": user["id"], "hidden": [], "before": MAX_ID, "offset": 0, "limit": 100})
         return [(row[1], row[2]) for row in cur.fetchall()]
 
 

@@ -13,6 +13,8 @@ the outbox (tasks.py carries it out).
 | bookmarks.py     | bookmark, remove                                                        |
 | follows.py       | follow (and its email), unfollow                                        |
 | notifications.py | what the events above notify; read up to                                |
+| safety.py        | block (it ends the follows both ways), unblock, mute, unmute; the hidden|
+|                  | set each viewer's lists leave out, and the refusals across a block      |
 | media.py         | post images: the stored file, its row, its thumbnail                    |
 | search.py        | no write of its own: which query answers a search, and its one version  |
 | timelines.py     | home timelines: made and filled by feed reads, written by the fan-outs, |

@@ -1,12 +1,14 @@
 """Bookmarks: bookmark and remove, both idempotent; private to their owner.
 
-- bookmark: bookmarks.bookmark (a live post only); remove: bookmarks.unbookmark.
+- bookmark: bookmarks.bookmark (a live post only; Forbidden across a block with its
+  author, either way: domain/safety.py); remove: bookmarks.unbookmark.
 - stale, when something changed: the owner's viewer fields (bookmarked_by_me). The list
   of bookmarks (GET /api/bookmarks/) is read from PostgreSQL each time, so nothing else.
 - nothing goes to the outbox, and nobody else is told.
 """
 
 from minitwitter import freshness
+from minitwitter.domain.safety import refuse_blocked_post
 from minitwitter.freshness import bump_after_commit
 
 
@@ -15,6 +17,8 @@ def bookmark(tx, user_id, post_id):
     added = bool(tx.queries.bookmarks.bookmark(tx.db, user_id=user_id, post_id=post_id))
     if added:
         bump_after_commit(tx, freshness.viewer(user_id))
+    else:
+        refuse_blocked_post(tx, user_id, post_id)
     return added
 
 

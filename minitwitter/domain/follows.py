@@ -2,7 +2,8 @@
 
 - follow: follows.follow; a new follow puts a follow_email in the outbox (the followee
   hears who followed them) and notifies the followee (domain/notifications.py; a follow
-  again after an unfollow adds none). Following yourself is Invalid.
+  again after an unfollow adds none). Following yourself is Invalid; following across a
+  block, either way, Forbidden (domain/safety.py).
 - unfollow: follows.unfollow; unfollowing yourself is a no-op like any repeated unfollow.
 - the follower's home timeline, if they have one: the followee's newest posts and reposts
   come in, or what came through the followee goes (domain/timelines.py).
@@ -12,7 +13,7 @@ The counts follow by trigger in the same transaction (migrations/).
 """
 
 from minitwitter import freshness
-from minitwitter.domain import Invalid, timelines
+from minitwitter.domain import Invalid, safety, timelines
 from minitwitter.domain.notifications import notify
 from minitwitter.freshness import bump_after_commit
 
@@ -27,6 +28,8 @@ def follow(tx, follower_id, followee_id):
         timelines.followed(tx, follower_id, followee_id, tx.registry.settings["feed.timeline_size"])
         _follows_changed(tx, follower_id, followee_id)
         notify(tx, "follow", follower_id, [followee_id])
+    else:
+        safety.refuse_blocked(tx, follower_id, followee_id)
     return added
 
 

@@ -1,6 +1,7 @@
 """Likes: like and unlike a post, both idempotent.
 
-- like: likes.like (a live post only); a new like notifies the post's author
+- like: likes.like (a live post only; Forbidden across a block with its author, either
+  way: domain/safety.py); a new like notifies the post's author
   (domain/notifications.py). unlike: likes.unlike; the notification stays (a like
   again adds none). The post's likes_count follows by trigger in the same transaction
   (migrations/).
@@ -11,6 +12,7 @@
 
 from minitwitter import freshness
 from minitwitter.domain.notifications import notify
+from minitwitter.domain.safety import refuse_blocked_post
 from minitwitter.freshness import bump_after_commit
 
 
@@ -18,6 +20,7 @@ def like(tx, user_id, post_id):
     """True when this is a new like."""
     author_id = tx.queries.likes.like(tx.db, post_id=post_id, user_id=user_id)
     if author_id is None:
+        refuse_blocked_post(tx, user_id, post_id)  # Forbidden across a block, else a repeat
         return False
     _likes_changed(tx, user_id, post_id)
     notify(tx, "like", user_id, [author_id], post_id)

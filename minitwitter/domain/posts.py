@@ -2,7 +2,8 @@
 
 What each write does in its transaction, and what it makes stale (bumped after commit):
 
-- create: a reply first locks its parent, which must be live (posts.lock_live_post); the
+- create: a reply first locks its parent, which must be live (posts.lock_live_post) and
+  not across a block with its author, either way (Forbidden: domain/safety.py); the
   image if any (media.store: its file; media.save: its row, and its thumbnail in the
   outbox), posts.create_post, hashtags.tag_post, posts.set_mentions; stale: _lists_changed
   (all posts, search, the author's posts and profile, each follower's feed, which also
@@ -34,7 +35,7 @@ Writes lock rows in one order, post before hashtags by name (sql/hashtags.sql).
 from functools import partial
 
 from minitwitter import freshness, hashtags, media, mentions
-from minitwitter.domain import Forbidden, NotFound, notifications
+from minitwitter.domain import Forbidden, NotFound, notifications, safety
 from minitwitter.domain import media as post_media
 from minitwitter.freshness import bump_after_commit
 
@@ -42,7 +43,7 @@ from minitwitter.freshness import bump_after_commit
 def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):
     """A new post, with its image if any (an uploaded file, stored under media_root), in
     reply to the live post `in_reply_to` if given (else NotFound, naming it): its id."""
-    parent = live_post(tx, in_reply_to, field="in_reply_to") if in_reply_to is not None else None
+    parent = live_post(tx, in_reply_to, author_id, field="in_reply_to") if in_reply_to is not None else None
     image_id = post_media.save(tx, author_id, post_media.store(tx, image, media_root)) if image else None
     created = tx.queries.posts.create_post(
         tx.db, author_id=author_id, text=text, image_id=image_id, in_reply_to=in_reply_to
@@ -86,12 +87,15 @@ def delete(tx, user_id, post_id):
         bump_after_commit(tx, freshness.post(row["in_reply_to"]), freshness.replies(row["in_reply_to"]))
 
 
-def live_post(tx, post_id, field=None):
+def live_post(tx, post_id, user_id, field=None):
     """The live post `post_id` (id, author_id), locked until the transaction ends so that
-    it cannot be deleted under what is being written about it; else NotFound."""
-    row = tx.queries.posts.lock_live_post(tx.db, post_id=post_id)
+    it cannot be deleted under what is being written about it; else NotFound. Forbidden
+    when a block stands between `user_id` (who writes about it) and its author, either way."""
+    row = tx.queries.posts.lock_live_post(tx.db, post_id=post_id, user_id=user_id)
     if row is None:
         raise NotFound("No such post", field=field)
+    if row["blocked"]:
+        raise Forbidden(safety.BLOCKED, field=field or "id")
     return row
 
 

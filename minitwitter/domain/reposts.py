@@ -1,7 +1,8 @@
 """Reposts: repost and undo, both idempotent.
 
 - repost: posts.lock_live_post (a live post, else NotFound; locked so that a concurrent
-  delete cannot leave a repost of a deleted post), reposts.repost; undo: reposts.unrepost.
+  delete cannot leave a repost of a deleted post; Forbidden across a block with its author,
+  either way), reposts.repost; undo: reposts.unrepost.
   The post's reposts_count follows by trigger in the same transaction (migrations/0009).
   A new repost notifies the post's author (domain/notifications.py; undo leaves it).
 - stale, when something changed: the post's cached body (reposts_count), the reposter's
@@ -19,7 +20,7 @@ from minitwitter.freshness import bump_after_commit
 
 def repost(tx, user_id, post_id):
     """True when this is a new repost."""
-    post = live_post(tx, post_id)
+    post = live_post(tx, post_id, user_id)
     repost_id = tx.queries.reposts.repost(tx.db, post_id=post_id, user_id=user_id)
     if repost_id is not None:
         reposted(tx, user_id, post, repost_id)

@@ -7,6 +7,7 @@ minitwitter/search.py parses the query; sql/search.sql holds the queries.
 """
 
 from minitwitter import freshness, search
+from minitwitter.domain.safety import viewer_page
 
 
 def post_keys(request, q, order, page):
@@ -18,20 +19,22 @@ def post_keys(request, q, order, page):
     """
     terms, relevance = search.parse(q), order == "relevance"
 
-    def compute():
+    def compute(hidden):
         queries, db = request.queries.search, request.db
         if not terms:  # only operators and punctuation: nothing can match
             return []
         if relevance and terms.text:
             return list(
                 queries.search_posts_by_relevance(
-                    db, query=terms.text, tags=terms.tags, offset=page.offset, limit=page.limit
+                    db, query=terms.text, tags=terms.tags, hidden=hidden, offset=page.offset, limit=page.limit
                 )
             )
         if terms.tags:
-            return list(queries.search_tagged_posts(db, tags=terms.tags, query=terms.text, **page.params))
-        return list(queries.search_posts(db, query=terms.text, **page.params))
+            return list(
+                queries.search_tagged_posts(db, tags=terms.tags, query=terms.text, hidden=hidden, **page.params)
+            )
+        return list(queries.search_posts(db, query=terms.text, hidden=hidden, **page.params))
 
-    # Any post, edit or delete may change any result: pages share one version.
-    name = f"search:{order}:{page.before}:{page.offset}:{page.limit}:{q}"
-    return request.cache.cached(name, compute, version_name=freshness.SEARCH)
+    # Any post, edit or delete may change any result: pages share one version (and, for a
+    # viewer who hides somebody, are their own: domain/safety.viewer_page).
+    return viewer_page(request, freshness.SEARCH, page, compute, name=f"search:{order}:{q}")

@@ -11,7 +11,8 @@ from cornice.validators import colander_validator
 
 from minitwitter import freshness
 from minitwitter.domain import timelines
-from minitwitter.freshness import MAX_ID, cached_page
+from minitwitter.domain.safety import viewer_page
+from minitwitter.freshness import MAX_ID
 from minitwitter.hydration import feed_items, shared_profile
 from minitwitter.pagination import PageSchema, envelope, read_page
 from minitwitter.response_cache import cached_response
@@ -24,13 +25,19 @@ feed = Service(name="feed", path="/api/feed", description="Posts of the users I 
 def get_feed(request):
     me = request.authenticated_userid
     page = read_page(request)
-    rows = cached_page(request, freshness.feed(me), page, partial(_rows, request, me, page))
+    rows = viewer_page(request, freshness.feed(me), page, partial(_rows, request, me, page))
     return envelope(request, page, rows, feed_items(request, rows[: page.size]))
 
 
-def _rows(request, me, page):
+def _rows(request, me, page, hidden):
+    """The page's rows for a reader who hides `hidden` (domain/safety.py; [] for most)."""
     settings, queries = request.registry.settings, request.queries.feed
-    pull = partial(_pull, request, me)
+    pull = partial(_pull, request, me, hidden)
+    if hidden:
+        # A timeline filled from a pull plan holds each post once, at its newest occurrence:
+        # a post whose repost the reader hides would be missing from it, so a reader who hides
+        # someone reads the pull plans, which apply the rule after leaving the hidden out.
+        return pull(**page.params)
     state = queries.timeline_state(request.db, user_id=me, settle=settings["feed.settle_seconds"])
     if state is None:
         timelines.mark(request, me)
@@ -39,9 +46,9 @@ def _rows(request, me, page):
     if not state["ready"]:
         floor = None
         if state["due"]:
-            floor = timelines.fill(
-                request, me, partial(pull, MAX_ID, 0), settings["feed.timeline_size"], settings["feed.settle_seconds"]
-            )
+            # A timeline holds every entry: what a reader hides is left out as it is read.
+            newest = partial(_pull, request, me, [], MAX_ID, 0)
+            floor = timelines.fill(request, me, newest, settings["feed.timeline_size"], settings["feed.settle_seconds"])
         if floor is None:
             return pull(**page.params)
     rows = list(queries.feed_from_timeline(request.db, user_id=me, pulled=state["pulled"], **page.params))
@@ -50,7 +57,7 @@ def _rows(request, me, page):
     return pull(**page.params)
 
 
-def _pull(request, me, before, offset, limit):
+def _pull(request, me, hidden, before, offset, limit):
     following = (shared_profile(request, me) or {}).get("following_count", 0)
     query = timelines.pull_plan(request.queries, following, request.registry.settings)
-    return query(request.db, user_id=me, before=before, offset=offset, limit=limit)
+    return query(request.db, user_id=me, hidden=hidden, before=before, offset=offset, limit=limit)

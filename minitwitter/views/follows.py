@@ -19,14 +19,14 @@ following = Service(name="following", path=r"/api/users/{id:\d+}/following", des
 def follow_user(request):
     user_id = request.validated["path"]["id"]
     domain.follow(request, request.authenticated_userid, user_id)
-    return _profile(request, user_id, following=True)
+    return profile_or_404(request, user_id, following=True)
 
 
 @follow.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
 def unfollow_user(request):
     user_id = request.validated["path"]["id"]
     domain.unfollow(request, request.authenticated_userid, user_id)
-    return _profile(request, user_id, following=False)
+    return profile_or_404(request, user_id, following=False)
 
 
 @followers.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
@@ -39,7 +39,7 @@ def list_following(request):
     return _list(request, request.queries.follows.list_following, "following_count")
 
 
-def _profile(request, user_id, following=None):
+def profile_or_404(request, user_id, following=None):
     found = profile(request, user_id, following)
     if found is None:
         raise http_error(404, "No such user")
@@ -47,7 +47,7 @@ def _profile(request, user_id, following=None):
 
 
 def _list(request, query, count_field):
-    user = _profile(request, request.validated["path"]["id"])
+    user = profile_or_404(request, request.validated["path"]["id"])
     page = read_page(request)
     rows = list(query(request.db, user_id=user["id"], viewer_id=request.authenticated_userid, **page.params))
     results = [profile_json(request, r) for r in rows[: page.size]]

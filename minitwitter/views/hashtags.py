@@ -5,7 +5,7 @@ from cornice.validators import colander_validator
 
 from minitwitter import freshness, hashtags, schemas
 from minitwitter.domain import posts as domain
-from minitwitter.freshness import cached_page
+from minitwitter.domain.safety import hidden, viewer_page
 from minitwitter.hydration import posts_by_ids
 from minitwitter.pagination import NumberedPageSchema, PageSchema, envelope, read_numbered_page, read_page
 from minitwitter.response_cache import cached_response
@@ -38,11 +38,13 @@ def list_tag_posts(request):
     )
     if tag is None:  # a tag nobody used yet: an empty page, not an error
         return envelope(request, page, [], [], count=0)
-    rows = cached_page(
+    rows = viewer_page(
         request,
         freshness.tag_posts(tag["name"]),
         page,
-        lambda: request.queries.posts.list_hashtag_posts(request.db, hashtag_id=tag["id"], **page.params),
+        lambda ids: request.queries.posts.list_hashtag_posts(
+            request.db, hashtag_id=tag["id"], hidden=ids, **page.params
+        ),
     )
     results = posts_by_ids(request, [r["key"] for r in rows[: page.size]])
     return envelope(request, page, rows, results, count=tag["posts_count"])
@@ -82,5 +84,9 @@ def list_favorites(request):
 def list_favorite_posts(request):
     page = read_page(request)
     user_id = request.authenticated_userid
-    rows = list(request.queries.posts.list_favorite_hashtag_posts(request.db, user_id=user_id, **page.params))
+    rows = list(
+        request.queries.posts.list_favorite_hashtag_posts(
+            request.db, user_id=user_id, hidden=hidden(request), **page.params
+        )
+    )
     return envelope(request, page, rows, posts_by_ids(request, [r["key"] for r in rows[: page.size]]))

@@ -20,7 +20,7 @@ def post_action(write):
     def view(request):
         post_id = request.validated["path"]["id"]
         write(request, request.authenticated_userid, post_id)
-        return post_or_404(request, post_id)
+        return post_or_404(request, post_id, read=False)
 
     view.__name__ = view.__qualname__ = f"{write.__name__}_view"
     return view

@@ -10,6 +10,7 @@ from cornice.validators import colander_body_validator, colander_validator
 
 from minitwitter import freshness, idempotency, schemas
 from minitwitter.domain import posts as domain
+from minitwitter.domain.safety import hidden, hiding, viewer_page
 from minitwitter.errors import field_error, http_error
 from minitwitter.freshness import cached_page
 from minitwitter.hydration import posts_by_ids, shared_profile
@@ -42,8 +43,11 @@ def create_post(request):
 @cached_response
 def list_posts(request):
     page = read_page(request)
-    rows = cached_page(
-        request, freshness.ALL_POSTS, page, lambda: request.queries.posts.list_posts(request.db, **page.params)
+    rows = viewer_page(
+        request,
+        freshness.ALL_POSTS,
+        page,
+        lambda ids: request.queries.posts.list_posts(request.db, hidden=ids, **page.params),
     )
     # Every live post: the split counter of migration 0008, changed exactly when these pages are.
     count = request.cache.cached(
@@ -61,6 +65,8 @@ def list_user_posts(request):
     if author is None:
         raise http_error(404, "No such user")
     page = read_page(request)
+    if user_id in hidden(request):  # blocked either way, or muted: none of their posts
+        return envelope(request, page, [], [], count=0)
     rows = cached_page(
         request,
         freshness.user_posts(user_id),
@@ -83,11 +89,13 @@ def list_replies(request):
     post_id = request.validated["path"]["id"]
     parent = post_or_404(request, post_id)
     page = read_page(request)
-    rows = cached_page(
+    rows = viewer_page(
         request,
         freshness.replies(post_id),
         page,
-        lambda: request.queries.posts.list_replies(request.db, post_id=post_id, **page.ascending_params),
+        lambda ids: request.queries.posts.list_replies(
+            request.db, post_id=post_id, hidden=ids, **page.ascending_params
+        ),
     )
     results = posts_by_ids(request, [r["key"] for r in rows[: page.size]])
     return envelope(request, page, rows, results, count=parent["replies_count"])
@@ -139,9 +147,11 @@ def upload(request, field):
     return found.file
 
 
-def post_or_404(request, post_id):
-    """The live post as the viewer sees it (after a write of theirs too); else a 404."""
+def post_or_404(request, post_id, read=True):
+    """The live post as the viewer sees it (after a write of theirs too); else a 404. A
+    read (not the post an action answers with: domain/safety.py refused the action if need
+    be) is a 404 too when a block stands between the viewer and its author, either way."""
     found = posts_by_ids(request, [post_id])
-    if not found:
+    if not found or (read and found[0]["author"]["id"] in hiding(request)["blocked"]):
         raise http_error(404, "No such post")
     return found[0]

@@ -6,6 +6,7 @@ from cornice.validators import colander_validator
 
 from minitwitter.domain import bookmarks as bookmarks_domain
 from minitwitter.domain import reposts as reposts_domain
+from minitwitter.domain.safety import hidden
 from minitwitter.hydration import posts_by_ids
 from minitwitter.pagination import PageSchema, envelope, read_page
 from minitwitter.views.likes import ON_A_POST, post_action
@@ -27,6 +28,8 @@ def list_bookmarks(request):
     indexed query. count is null: a bookmarked post's delete would have to update it."""
     page = read_page(request)
     rows = list(
-        request.queries.bookmarks.list_bookmarks(request.db, user_id=request.authenticated_userid, **page.params)
+        request.queries.bookmarks.list_bookmarks(
+            request.db, user_id=request.authenticated_userid, hidden=hidden(request), **page.params
+        )
     )
     return envelope(request, page, rows, posts_by_ids(request, [r["post_id"] for r in rows[: page.size]]))

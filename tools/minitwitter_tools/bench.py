@@ -70,12 +70,34 @@ FIXTURES = {  # one value or a column, from the loaded data
     f" WHERE l.post_id = p.id AND l.user_id IN {WRITERS}) ORDER BY id DESC LIMIT 64",
     "follow_users": f"SELECT id FROM users u WHERE id NOT IN {WRITERS} AND NOT EXISTS (SELECT 1 FROM follows"
     f" WHERE followee_id = u.id AND follower_id IN {WRITERS}) ORDER BY id LIMIT 64",
+    # S1-S3's viewer: another typical user, who gets 100 blocks and 1,000 mutes (HIDE).
+    "hider": "SELECT username FROM users WHERE following_count BETWEEN 45 AND 55 AND username <> %(heavy)s"
+    " ORDER BY id OFFSET 16 LIMIT 1",
     "max_post": "SELECT coalesce(max(id), 0) FROM posts",
     "max_outbox": "SELECT coalesce(max(id), 0) FROM outbox",
 }
+HIDER = "(SELECT id FROM users WHERE username = %(hider)s)"
+# The hider's hidden set (domain/safety.py), written as rows (nothing cached reads them yet:
+# Redis is flushed first): 10 of its followees muted, so the feed has posts and reposts to
+# leave out; then the most prolific other authors, 100 blocked and 990 muted, so all posts
+# and search do too. A block ends follows, so no follower or followee is blocked.
+HIDE = [
+    f"INSERT INTO mutes (muter_id, muted_id) SELECT {HIDER}, followee_id FROM follows"
+    f" WHERE follower_id = {HIDER} ORDER BY followee_id LIMIT 10",
+    f"INSERT INTO blocks (blocker_id, blocked_id) SELECT {HIDER}, u.id FROM users u WHERE u.id <> {HIDER}"
+    f" AND NOT EXISTS (SELECT 1 FROM follows WHERE (follower_id = {HIDER} AND followee_id = u.id)"
+    f" OR (follower_id = u.id AND followee_id = {HIDER})) ORDER BY u.posts_count DESC, u.id LIMIT 100",
+    f"INSERT INTO mutes (muter_id, muted_id) SELECT {HIDER}, u.id FROM users u WHERE u.id <> {HIDER}"
+    f" AND NOT EXISTS (SELECT 1 FROM blocks WHERE blocker_id = {HIDER} AND blocked_id = u.id)"
+    f" AND NOT EXISTS (SELECT 1 FROM mutes WHERE muter_id = {HIDER} AND muted_id = u.id)"
+    " ORDER BY u.posts_count DESC, u.id LIMIT 990",
+]
 # The rows run again for each server setting of the sweep: a warm read and a write.
 SWEPT = ("R4", "W2")
-UNDO = [  # what W1-W3 and the logins added; the triggers keep every count exact
+UNDO = [  # what W1-W3, the logins and HIDE added; the triggers keep every count exact (a
+    # block or mute deletes the notifications between the two: migrations/0012)
+    f"DELETE FROM blocks WHERE blocker_id = {HIDER}",
+    f"DELETE FROM mutes WHERE muter_id = {HIDER}",
     f"DELETE FROM likes WHERE user_id IN {WRITERS} AND post_id = ANY(%(like_posts)s)",
     f"DELETE FROM follows WHERE follower_id IN {WRITERS} AND followee_id = ANY(%(follow_users)s)",
     "DELETE FROM posts WHERE id > %(max_post)s",
@@ -216,11 +238,14 @@ def fixtures(conn, base, tokens):
         for name, sql in FIXTURES.items():
             cur.execute(sql, f)
             f[name] = [row[0] for row in cur.fetchall()]
-            f[name] = f[name][0] if name in ("top_author", "top_tag", "rare_tag", "max_post", "max_outbox") else f[name]
+            single = ("top_author", "top_tag", "rare_tag", "hider", "max_post", "max_outbox")
+            f[name] = f[name][0] if name in single else f[name]
             if name == "users":
                 f["typical"], f["writers"] = f["users"][:8], f["users"][8:]
         cur.execute("SELECT now()")
         f["started"] = cur.fetchone()[0]
+        for sql in HIDE:
+            cur.execute(sql, f)
     f["common_word"], f["rare_word"] = populate.search_words()
     path = "/api/feed/"
     for _ in range(100):
@@ -245,6 +270,7 @@ def rows(f):
     texts = [json.dumps({"text": f"bench post {n} #{tags[n % 16]} #{tags[(n + 1) % 16]}"}) for n in range(64)]
     posts = [("POST", "/api/posts/", text, writers[n % 8]) for n, text in enumerate(texts)]
     logins = [json.dumps({"username": user, "password": populate.PASSWORD}) for user in writers]
+    common_search = f"/api/search/posts/?q={f['common_word']}"
     return [
         ("L0", "bare Pyramid JSON view", get("/", [None])),
         ("R1", "home feed p1, typical user (~50 follows)", get("/api/feed/", f["typical"])),
@@ -256,9 +282,12 @@ def rows(f):
         ("R7a", f"top hashtag #{f['top_tag']} p1", get(f"/api/hashtags/{f['top_tag']}/posts/")),
         ("R7b", f"rare hashtag #{f['rare_tag']} p1", get(f"/api/hashtags/{f['rare_tag']}/posts/")),
         ("R8", "popular hashtags", get("/api/popular_hashtags/")),
-        ("R9a", f"search, common word '{f['common_word']}'", get(f"/api/search/posts/?q={f['common_word']}")),
+        ("R9a", f"search, common word '{f['common_word']}'", get(common_search)),
         ("R9b", f"search, rare word '{f['rare_word']}'", get(f"/api/search/posts/?q={f['rare_word']}")),
         ("R10", "a profile with counts", get(f"/api/users/{f['top_author']}/")),
+        ("S1", "home feed p1, a viewer with 100 blocks and 1,000 mutes", get("/api/feed/", [f["hider"]])),
+        ("S2", "all posts p1, that viewer", get("/api/posts/", [f["hider"]])),
+        ("S3", f"search, common word '{f['common_word']}', that viewer", get(common_search, [f["hider"]])),
         ("W1", "create a post with 2 hashtags", posts),
         ("W2", "like then unlike", toggle("/api/posts/{}/like/", f["like_posts"])),
         ("W3", "follow then unfollow", toggle("/api/users/{}/follow/", f["follow_users"])),

@@ -431,7 +431,7 @@ def build_timelines(settings, names=(*NAMED_READERS, HEAVY_READER)):
                     "UPDATE home_timelines SET stale_since = now() - interval '1 day' WHERE user_id = %s", (user["id"],)
                 )
                 query = timelines.pull_plan(queries, user["following_count"], settings)
-                newest = partial(query, conn, user_id=user["id"], before=MAX_ID, offset=0)
+                newest = partial(query, conn, user_id=user["id"], hidden=[], before=MAX_ID, offset=0)
                 timelines.fill(
                     job, user["id"], lambda limit, f=newest: f(limit=limit), settings["feed.timeline_size"], 0
                 )

@@ -1,0 +1,109 @@
+"""Blocks and mutes: block, unblock, mute, unmute (idempotent), and what a viewer does not see.
+
+- block: safety.block; a new block ends the follows between the two accounts, both ways,
+  in the same transaction, through domain/follows.unfollow (counts, feeds and
+  followed_by_me go stale as for any unfollow). Blocking yourself is Invalid.
+- mute: safety.mute; nothing else changes, and the muted account is not told.
+- unblock, unmute: remove the row; follows ended by the block stay ended.
+- stale, when something changed: freshness.safety of both accounts of a block (each one's
+  hidden set), of the muter only for a mute.
+- A block either way refuses follows and the actions on the other's posts (like, reply,
+  repost, bookmark): Forbidden, naming the field (refuse_blocked, refuse_blocked_post).
+  Their INSERTs test it themselves (migrations/0011: blocked_between), so a write that
+  wrote asks why only when it wrote nothing: the common case costs no extra statement.
+
+Reads: `hidden(request)` is the viewer's hidden set, cached under freshness.safety(viewer);
+`viewer_page` filters a list with it in SQL. A viewer who hides nobody (the common case)
+reads the shared cached pages as before; one who hides somebody reads their own page from
+PostgreSQL (the list query with the ids as an array). Their pages are not put in the page
+cache: it would hold one copy per such viewer, and their whole response (response_cache.py,
+per viewer already) is cached under the list's version and their safety version anyway.
+"""
+
+from minitwitter import freshness
+from minitwitter.domain import Forbidden, Invalid, follows
+from minitwitter.freshness import bump_after_commit, cached_page
+
+BLOCKED = "A block stands between you and this account"
+
+
+def block(tx, blocker_id, blocked_id):
+    """True when this is a new block."""
+    added = _change(tx, "block", blocker_id, blocked_id)
+    if added:
+        follows.unfollow(tx, blocker_id, blocked_id)
+        follows.unfollow(tx, blocked_id, blocker_id)
+    return added
+
+
+def unblock(tx, blocker_id, blocked_id):
+    """True when there was a block to remove."""
+    return _change(tx, "unblock", blocker_id, blocked_id)
+
+
+def mute(tx, muter_id, muted_id):
+    """True when this is a new mute."""
+    return _change(tx, "mute", muter_id, muted_id)
+
+
+def unmute(tx, muter_id, muted_id):
+    """True when there was a mute to remove."""
+    return _change(tx, "unmute", muter_id, muted_id)
+
+
+def _change(tx, verb, user_id, other_id):
+    """safety.<verb> (block, unblock, mute, unmute) by `user_id` of `other_id`: True when it
+    changed a row; then the hidden sets it changed are stale (both sides' for a block)."""
+    if user_id == other_id:
+        raise Invalid(f"You cannot {verb} yourself", field="id")
+    changed = bool(getattr(tx.queries.safety, verb)(tx.db, user_id=user_id, other_id=other_id))
+    if changed:
+        sides = (user_id, other_id) if verb.endswith("block") else (user_id,)
+        bump_after_commit(tx, *(freshness.safety(side) for side in sides))
+    return changed
+
+
+def refuse_blocked(tx, user_id, other_id, field="id"):
+    """Forbidden when a block stands between the two accounts, either way."""
+    if tx.queries.safety.blocked_between(tx.db, user_id=user_id, other_id=other_id):
+        raise Forbidden(BLOCKED, field=field)
+
+
+def refuse_blocked_post(tx, user_id, post_id, field="id"):
+    """Forbidden when a block stands between `user_id` and the post's author, either way."""
+    if tx.queries.safety.blocked_post(tx.db, user_id=user_id, post_id=post_id):
+        raise Forbidden(BLOCKED, field=field)
+
+
+def hiding(request):
+    """{"blocked": [ids], "muted": [ids]}: the accounts the viewer blocks or that block
+    them, and those they mute; cached under freshness.safety(viewer), which every block,
+    unblock (of either side), mute and unmute (of the viewer) bumps."""
+    viewer = request.authenticated_userid
+
+    def compute():
+        rows = list(request.queries.safety.hidden(request.db, user_id=viewer))
+        return {
+            "blocked": sorted({r["user_id"] for r in rows if r["blocked"]}),
+            "muted": sorted({r["user_id"] for r in rows if not r["blocked"]}),
+        }
+
+    return request.cache.cached(f"hidden:{viewer}", compute, version_name=freshness.safety(viewer))
+
+
+def hidden(request):
+    """The viewer's hidden set: the ids of every account whose posts, reposts and
+    notifications the viewer does not see (blocked either way, or muted), sorted."""
+    found = hiding(request)
+    return sorted({*found["blocked"], *found["muted"]})
+
+
+def viewer_page(request, version_name, page, compute, name=None):
+    """The rows of one page of a list as the viewer sees it: compute(hidden), the list
+    query given the viewer's hidden set (an empty one for most viewers). With none, the
+    page every such viewer shares (freshness.cached_page); else the viewer's own page, read
+    from PostgreSQL under the list's version (see above)."""
+    ids = hidden(request)
+    if ids:
+        return request.cache.covered(version_name, lambda: list(compute(ids)))
+    return cached_page(request, version_name, page, lambda: compute([]), name=name)

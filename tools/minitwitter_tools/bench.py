@@ -688,13 +688,11 @@ def markdown(report):
     if targets := d3_targets(report):
         lines.append(f"\n{report['dataset']}'s targets (issue 16):\n")
         lines += table(["target", "measured", "verdict"], targets)
-    if "growth_chart" in report:
-        lines.append(f"\nGrowth chart, p50 per row D1 → D2 → {report['dataset']}: {report['growth_chart']}")
-        missing = report["growth_missing"]
-        lines[-1] += f" (no report of the day for {', '.join(missing)}: left out)." if missing else "."
-    for r in readers:
-        lines += [f"\n<details><summary>Plan, {r['id'][3:]}'s feed p1, cold</summary>\n", "```", r["cold_plan"]]
-        lines += ["```", "</details>"]
+    if "growth_missing" in report:
+        chart_name, missing = report.get("growth_chart"), report["growth_missing"]
+        lines.append(f"\nGrowth chart, p50 per row D1 → D2 → {report['dataset']}: ")
+        lines[-1] += chart_name or "none (no other dataset to draw against)"
+        lines[-1] += f"; no report of the day for {', '.join(missing)}: left out." if missing else "."
     if "bcrypt_per_s" in report:
         a1 = next(r["rps"] for r in report["rows"] if r["id"] == "A1")
         lines.append(f"\nbcrypt.checkpw at cost {report['bcrypt_rounds']}, 2 processes, right after A1: ")
@@ -703,6 +701,9 @@ def markdown(report):
     if "populate_s" in report:
         counts = report["populate_mismatches"] or "exact"
         lines.append(f"{report['dataset']} loaded in {report['populate_s']} s; counts: {counts}.")
+    for r in readers:
+        lines += [f"\n<details><summary>Plan, {r['id'][3:]}'s feed p1, cold</summary>\n", "```", r["cold_plan"]]
+        lines += ["```", "</details>"]
     return "\n".join(lines) + "\n"
 
 
@@ -912,8 +913,9 @@ def main(argv=None):
         report["d1"] = {r["id"]: r for r in json.loads(d1_report.read_text())["rows"] if "rps" in r}
     if args.dataset != "d1":  # D1 -> D2 -> D3 (here: this run), the day's reports that exist
         series, report["growth_missing"] = growth_series(RESULTS, date, report)
-        report["growth_chart"] = f"{date}-growth.png" if dataset == "D3" else f"{base.name}-growth.png"
-        growth_chart(series, date, RESULTS / report["growth_chart"])
+        if len(series) > 1:
+            report["growth_chart"] = f"{date}-growth.png" if dataset == "D3" else f"{base.name}-growth.png"
+            growth_chart(series, date, RESULTS / report["growth_chart"])
     base.with_suffix(".json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     base.with_suffix(".md").write_text(markdown(report))
     chart(report, base.with_suffix(".png"))

@@ -459,8 +459,8 @@ class NoRedis:
 def cold_feed(app, user_id, runs=5):
     """Page 1 of user_id's feed with no Redis cache: the view's own feed_rows (views/feed.py:
     its choice of plan and its queries), in a fresh connection each time, every statement
-    under EXPLAIN (ANALYZE, BUFFERS). (the median of the summed execution times over `runs`
-    after one discarded, ms; the last run's plan text, one block per statement)."""
+    under EXPLAIN (ANALYZE, BUFFERS). Returns the median over `runs` (after one discarded) of
+    the statements' summed execution times, ms, and the last run's plans, one per statement."""
     from pyramid.scripting import prepare
 
     settings, page = app.registry.settings, Page(DEFAULT_PAGE_SIZE, 1, before=MAX_KEY, offset=0)

@@ -14,7 +14,8 @@ after its commit (cache.py explains why that is race-free). Viewer-specific fiel
 | ids of a page of a user's   | posts:user:<id>     | their post, delete                     |
 | ids of a page of a tag's    | posts:tag:<name>    | post, edit, delete with that tag       |
 | ids of a page of a feed     | feed:<id>           | follow/unfollow, a followee's post/delete, |
-|                             |                     | repost/unrepost, a reposted post's delete (*) |
+| (from the home timeline or  |                     | repost/unrepost, a reposted post's delete (*), |
+| a pull plan)                |                     | a timeline task's commit (***)         |
 | popular hashtags            | popular_hashtags    | any post, edit or delete with tags     |
 | a tag's row (posts_count)   | posts:tag:<name>    | (as its pages)                         |
 | pages of search results     | posts:search        | any post, edit, delete                 |
@@ -37,9 +38,21 @@ worker bumps them all in batches (tasks.fanout, on the `fanout` queue). So a pos
 the same whoever writes it, the author reads their own post at once everywhere (their
 own lists and profile are bumped by the request; their feed does not hold it), and
 followers of a popular author see it once the worker is through (bench/results/fanout-*).
+
+(***) The same write changes the followers' home timelines (domain/timelines.py): for up to
+fanout.inline_followers followers the request writes them in its own transaction (so the
+feed version bumped after its commit covers them); past that it writes a `timeline` task
+beside the `fanout` one (none for a post of an author known to be pulled, whose posts no
+timeline holds: tasks.timeline, on the `timelines` queue), whose transaction writes
+the entries and which bumps, after its commit, the feeds of the readers it wrote to: a read
+between the `fanout` task's bumps and that commit may have cached a page without the entry.
+A feed read that makes or fills its reader's timeline writes nothing the page shows
+differently, so it bumps nothing.
 """
 
 from functools import partial
+
+from minitwitter.domain import timelines
 
 POPULAR = "popular_hashtags"
 ALL_POSTS = "posts:all"
@@ -83,14 +96,26 @@ def bump_after_commit(request, *names):
         request.after_commit(partial(request.cache.bump, *names))
 
 
-def feeds_changed(request, author_id):
+def feeds_changed(request, author_id, added=None, removed=None):
     """A post (or a repost) of `author_id` appeared or went: its followers' feeds are stale
-    (see (*) above)."""
-    limit = request.registry.settings["fanout.inline_followers"]
+    (see (*) above), and their home timelines change: `added` is the entry to write
+    (key, post_id, author_id, reposter_id), `removed` the entries to take out (post_id, and
+    key for a repost's only), in this transaction or in the fan-out task with the bumps."""
+    settings = request.registry.settings
+    limit = settings["fanout.inline_followers"]
     rows = list(request.queries.follows.followers_before(request.db, user_id=author_id, before=MAX_ID, limit=limit + 1))
     if len(rows) > limit:
         request.enqueue_task("fanout", {"author_id": author_id})
+        if added is not None and timelines.is_pulled(request, author_id):
+            added = None  # a celebrity's post costs its request what it did before timelines
+        work = {k: v for k, v in (("added", added), ("removed", removed)) if v is not None}
+        if work:
+            request.enqueue_task("timeline", {"via_id": author_id, **work})
     else:
+        if removed is not None:
+            timelines.remove(request, removed)
+        if added is not None:
+            timelines.fan_out(request, [r["follower_id"] for r in rows], added, settings)
         bump_after_commit(request, *(feed(r["follower_id"]) for r in rows))
 
 

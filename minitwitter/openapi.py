@@ -75,6 +75,9 @@ SUCCESS = {
     "favorite_hashtag_delete": (200, shapes.FAVORITE),
     "favorite_hashtags_get": (200, shapes.TAG_COUNT_PAGE),
     "favorite_hashtag_posts_get": (200, _POSTS),
+    "notifications_get": (200, shapes.NOTIFICATION_PAGE),
+    "unread_count_get": (200, shapes.UNREAD_COUNT),
+    "notifications_read_post": (204, None),
     "search_posts_get": (200, _POSTS),
     "search_hashtags_get": (200, shapes.TAG_COUNT_PAGE),
     "search_users_get": (200, _PROFILES),
@@ -155,7 +158,7 @@ def _success(operation_id):
         return status, {"description": description, "headers": REQUEST_ID}
     if shape == "image":
         return status, {"description": "The image", "headers": REQUEST_ID, "content": IMAGE_CONTENT}
-    headers = {**REQUEST_ID, **(LINK if shape in (_POSTS, _PROFILES) else {})}
+    headers = {**REQUEST_ID, **(LINK if shape in (_POSTS, _PROFILES, shapes.NOTIFICATION_PAGE) else {})}
     schema = shape.ref if isinstance(shape, shapes.Shape) else shape
     return status, {"description": "Success", "headers": headers, "content": _json(schema)}
 

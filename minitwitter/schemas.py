@@ -129,6 +129,12 @@ class CompatDeleteBody(colander.MappingSchema):
     id_post = object_id()
 
 
+class ReadNotificationsBody(colander.MappingSchema):
+    up_to = object_id(
+        description="A notification id: it and every older one of mine are read (an id not mine is a bound)"
+    )
+
+
 class IdPath(colander.MappingSchema):
     id = object_id()
 

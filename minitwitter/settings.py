@@ -89,6 +89,19 @@ DEFAULTS = {
     "response_cache.local_entries": "2000",
     # Readers following more accounts than this get the timeline-walk feed plan.
     "feed.timeline_threshold": "1000",
+    # Home timelines (domain/timelines.py): entries kept per reader; pages past them are read
+    # by the pull plans.
+    "feed.timeline_size": "800",
+    # Authors with more followers than this are never fanned out: their posts are merged into
+    # their followers' feeds at read time. D3 (1M users, Zipf 1.1 follows) has about 20 over
+    # 100,000 (its celebrity 500,000) and about 150 over 10,000: a reader merges one
+    # per-followee read per pulled followee, and a typical reader follows many of the top
+    # accounts, so the bar is high; a fan-out to 100,000 followers is a few seconds of a worker.
+    "feed.pull_followers": "100000",
+    # A timeline made by a feed read is filled from a pull plan this many seconds later: by
+    # then every write transaction begun before it was made has ended (each statement is
+    # bounded by database.statement_timeout), so none of their fan-outs missed it unseen.
+    "feed.settle_seconds": "10",
     # Browser origins allowed to call the API (space-separated; never "*").
     "cors.origins": "",
     # Requests per seconds (minitwitter/ratelimit.py); Mastodon's figures.
@@ -115,6 +128,9 @@ INT_KEYS = {
     "limits.max_body_bytes",
     "retry.attempts",
     "feed.timeline_threshold",
+    "feed.timeline_size",
+    "feed.pull_followers",
+    "feed.settle_seconds",
     "response_cache.local_entries",
     "posts.purge_after_days",
     "mail.follow_email_hours",

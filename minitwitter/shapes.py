@@ -138,6 +138,23 @@ HEALTH = Shape(
     cache=_STATE,
     broker=_STATE,
 )
+NOTIFICATION_TYPES = ["follow", "like", "mention", "reply", "repost"]
+NOTIFICATION = Shape(
+    "Notification",
+    "Something another account did that concerns me",
+    id=ID,
+    type={
+        "type": "string",
+        "enum": NOTIFICATION_TYPES,
+        "description": "follow: followed me; like, repost: of my post; mention: named me in the post; "
+        "reply: the post, in reply to mine",
+    },
+    actor=PROFILE.ref,
+    post={**nullable(POST.ref), "description": "The post it is about; null for a follow"},
+    created_at=TIME,
+    read={**BOOL, "description": "At or below the id last marked read (POST /api/notifications/read/)"},
+)
+UNREAD_COUNT = Shape("UnreadCount", "How many of my notifications are unread", count=COUNT)
 TAG_COUNT = Shape("TagCount", "A hashtag and the number of live posts that use it", name=TEXT, count=COUNT)
 FAVORITE = Shape("Favorite", "Whether a hashtag is now one of my favourites", name=TEXT, favorite=BOOL)
 DELETED = Shape("Deleted", "The older clients' answer to a delete", success={"type": "boolean", "const": True})
@@ -165,7 +182,8 @@ def page(item):
         "a user's posts, a tag's posts, followers, following, likers, my favourite tags, a post's "
         "replies. It is null on the feed (a per-reader total would be a row every followee's post "
         "updates), search (counting every match reads them all), my favourite tags' posts (a post "
-        "under several tags counts once: a count needs them all) and my bookmarks. page is null on cursor pages; next "
+        "under several tags counts once: a count needs them all), my bookmarks and my notifications "
+        "(their unread count is GET /api/notifications/unread_count/). page is null on cursor pages; next "
         "and previous are links to follow as they are; previous is null on cursor pages (a keyset "
         "cursor walks forward: keep the cursors you followed; page 1 is the link without one).",
         count=nullable(COUNT),
@@ -180,3 +198,4 @@ def page(item):
 POST_PAGE = page(POST)
 PROFILE_PAGE = page(PROFILE)
 TAG_COUNT_PAGE = page(TAG_COUNT)
+NOTIFICATION_PAGE = page(NOTIFICATION)

@@ -35,6 +35,7 @@ from minitwitter.domain import Job
 from minitwitter.domain import accounts as accounts_domain
 from minitwitter.domain import media as media_domain
 from minitwitter.domain import posts as posts_domain
+from minitwitter.domain import timelines as timelines_domain
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ PURGE_BATCH = 500
 # Feeds bumped per Redis command by the fan-out: one server is blocked ~2 ms per batch.
 FANOUT_BATCH = 1000
 # Outbox kinds with a queue of their own; the others go to Celery's default queue.
-QUEUES = {"fanout": "fanout"}
+QUEUES = {"fanout": "fanout", "timeline": "timelines"}
 
 celery_app = Celery("minitwitter")
 celery_app.conf.update(
@@ -290,6 +291,38 @@ def fanout(queries, conn, payload, settings):
         if len(rows) < FANOUT_BATCH:
             return True
         before = rows[-1]["id"]
+
+
+@handler("timeline")
+def timeline(queries, conn, payload, settings):
+    """The home timeline side of a fan-out (freshness.feeds_changed; the `fanout` row beside
+    it bumps the feeds): write the entry `added` into the timelines of the followers of
+    payload's `via_id` (the author, or the reposter) who have one, a batch of FANOUT_BATCH at
+    a time, or take the entries `removed` out (domain/timelines.py). Their feeds are bumped
+    again once this is committed: a read between the `fanout` bump and this commit cached
+    a page without the entry. Running twice is harmless."""
+    job, item = _job(queries, conn), payload.get("added")
+    if payload.get("removed") is not None:
+        timelines_domain.remove(job, payload["removed"])
+    before, readers = freshness.MAX_ID, []
+    while item is not None:
+        rows = list(
+            queries.follows.followers_before(conn, user_id=payload["via_id"], before=before, limit=FANOUT_BATCH)
+        )
+        if rows:
+            readers += timelines_domain.fan_out(job, [r["follower_id"] for r in rows], item, settings)
+        if len(rows) < FANOUT_BATCH:
+            break
+        before = rows[-1]["id"]
+    return functools.partial(_bump_readers, readers) if readers else True
+
+
+def _bump_readers(user_ids):
+    cache = _cache()
+    for start in range(0, len(user_ids), FANOUT_BATCH):
+        if not cache.bump(*(freshness.feed(i) for i in user_ids[start : start + FANOUT_BATCH])):
+            log.warning("timelines written, but Redis did not take the bumps of %d feeds", len(user_ids) - start)
+            return
 
 
 @email("welcome_email")

@@ -92,8 +92,8 @@ RETURNING p.id AS post_id;
 
 -- name: delete_reposts(user_id)
 -- The account's reposts (tgr_reposts_count drops each post's reposts_count, one row a post);
--- returns those posts. Index: idx_reposts_user_id_id.
-DELETE FROM reposts WHERE user_id = :user_id RETURNING post_id;
+-- returns those posts and the reposts' ids. Index: idx_reposts_user_id_id.
+DELETE FROM reposts WHERE user_id = :user_id RETURNING post_id, id;
 
 -- name: delete_follows(user_id)
 -- Both directions, and the other side's counts (a mutual follow changes both of its

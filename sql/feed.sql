@@ -5,7 +5,118 @@
 -- out when a followee reposted it, a repost when a followee reposted the same post later.
 -- That rule does not depend on the page, so keyset pages never repeat or skip a post.
 -- Rows: key (the cursor), post_id, and reposter_id, reposter_username (null on a plain post).
--- Two plans for one question, chosen by the reader's following_count (views/feed.py):
+--
+-- Three ways to answer it (views/feed.py):
+-- - feed_from_timeline: the reader's home timeline (migrations/0013), entries written when
+--   a followee posts or reposts (domain/timelines.py), merged with the posts and reposts of
+--   the followees too popular to fan out (pulled_authors). Used for a reader whose timeline
+--   is filled, as long as it holds the whole page (the newest feed.timeline_size entries).
+-- - else one of two pull plans, chosen by the reader's following_count: feed_by_followee,
+--   feed_by_timeline. They also fill a timeline (timelines.fill).
+
+-- name: timeline_state(user_id, settle)^
+-- The reader's home timeline, if there is one: ready (filled, in use), due (stale for
+-- longer than :settle seconds: to be filled now), and the followees whose posts and reposts
+-- are pulled at read time. Indexes: home_timelines_pkey; pulled_authors_pkey (read whole:
+-- the accounts over feed.pull_followers, a few dozen in D3) with follows_pkey.
+SELECT m.stale_since IS NULL AS ready,
+       m.stale_since < now() - make_interval(secs => :settle) AS due,
+       m.floor,
+       ARRAY(SELECT a.user_id
+               FROM pulled_authors a
+              WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :user_id AND f.followee_id = a.user_id)
+              ORDER BY 1) AS pulled
+  FROM home_timelines m
+ WHERE m.user_id = :user_id;
+
+-- name: feed_from_timeline(user_id, pulled, before, offset, limit)
+-- The top (offset + limit) entries of the reader's timeline below :before and above its
+-- floor (below it, the timeline holds only what a racing write may have left), each checked
+-- at read time, so that no write racing a fan-out can show what is gone: the post is live,
+-- the reader still follows whom it came through (the reposter, else the author),
+-- a repost still exists, and no followee reposted the post later (each post once, at its
+-- newest occurrence, as in the pull plans). Entries through a pulled followee are left out:
+-- the per-followee part reads those followees' posts and reposts above the lowest key of
+-- the timeline's rows, or above the timeline's floor when they are fewer than
+-- offset + limit (a page of the merge never reaches below what the timeline holds).
+-- timeline_rows says how many timeline rows there were: fewer than offset + limit, and a
+-- floor above 0, means the timeline does not hold the page (it was trimmed, or filled with
+-- the newest items only): views/feed.py then reads a pull plan.
+-- The one place that sees each entry's author and reposter: the timeline's WHERE below
+-- (h.author_id, h.reposter_id).
+-- Indexes: home_timelines_pkey, home_timeline_pkey (user_id, key) backwards, posts_pkey, follows_pkey,
+-- reposts_pkey, idx_reposts_post_id_id; for the pulled followees idx_posts_author_id_id_live
+-- and idx_reposts_user_id_id; users_pkey.
+WITH timeline AS (
+    -- The checks sit in a LATERAL with a LIMIT, which the planner cannot flatten into joins:
+    -- the entries are walked newest first on the index and the walk stops at the page.
+    SELECT h.key, h.post_id, h.reposter_id
+      FROM home_timeline h
+     CROSS JOIN LATERAL (
+            SELECT 1
+              FROM posts p
+             WHERE p.id = h.post_id AND p.deleted_at IS NULL
+               AND EXISTS (SELECT 1 FROM follows f
+                            WHERE f.follower_id = :user_id AND f.followee_id = coalesce(h.reposter_id, h.author_id))
+               AND (h.reposter_id IS NULL
+                    OR EXISTS (SELECT 1 FROM reposts r
+                                WHERE r.post_id = h.post_id AND r.user_id = h.reposter_id AND r.id = h.key))
+               AND NOT EXISTS (SELECT 1
+                                 FROM reposts r
+                                 JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r.user_id
+                                WHERE r.post_id = h.post_id AND r.id > h.key)
+             LIMIT 1
+           ) live
+     WHERE h.user_id = :user_id AND h.key < :before
+       AND h.key > (SELECT m.floor FROM home_timelines m WHERE m.user_id = :user_id)
+       AND coalesce(h.reposter_id, h.author_id) <> ALL (CAST(:pulled AS BIGINT[]))
+     ORDER BY h.key DESC
+     LIMIT :offset + :limit
+), floor AS (
+    SELECT CASE WHEN count(*) = :offset + :limit THEN min(key)
+                ELSE (SELECT m.floor FROM home_timelines m WHERE m.user_id = :user_id) END AS key,
+           count(*) AS rows
+      FROM timeline
+)
+SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username, floor.rows AS timeline_rows
+  FROM (
+        SELECT key, post_id, reposter_id FROM timeline
+         UNION ALL
+        SELECT t.key, t.post_id, t.reposter_id
+          FROM unnest(CAST(:pulled AS BIGINT[])) AS f (followee_id)
+         CROSS JOIN LATERAL (
+                SELECT p.id AS key, p.id AS post_id, NULL::BIGINT AS reposter_id
+                  FROM posts p
+                 WHERE p.author_id = f.followee_id AND p.deleted_at IS NULL
+                   AND p.id < :before AND p.id > (SELECT key FROM floor)
+                   AND NOT EXISTS (SELECT 1
+                                     FROM reposts r
+                                     JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r.user_id
+                                    WHERE r.post_id = p.id)
+                 ORDER BY p.id DESC
+                 LIMIT :offset + :limit
+               ) t
+         UNION ALL
+        SELECT t.key, t.post_id, t.reposter_id
+          FROM unnest(CAST(:pulled AS BIGINT[])) AS f (followee_id)
+         CROSS JOIN LATERAL (
+                SELECT r.id AS key, r.post_id, r.user_id AS reposter_id
+                  FROM reposts r
+                 WHERE r.user_id = f.followee_id AND r.id < :before AND r.id > (SELECT key FROM floor)
+                   AND NOT EXISTS (SELECT 1
+                                     FROM reposts r2
+                                     JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r2.user_id
+                                    WHERE r2.post_id = r.post_id AND r2.id > r.id)
+                 ORDER BY r.id DESC
+                 LIMIT :offset + :limit
+               ) t
+         ORDER BY key DESC
+        OFFSET :offset
+         LIMIT :limit
+       ) i
+ CROSS JOIN floor
+  LEFT JOIN users u ON u.id = i.reposter_id
+ ORDER BY i.key DESC;
 
 -- name: feed_by_followee(user_id, before, offset, limit)
 -- Few followees: the top (offset + limit) posts and reposts of each followee, merged.

@@ -1,13 +1,16 @@
 -- Likes. posts.likes_count is kept by tgr_likes_count; its row lock serializes
 -- concurrent likers, so the count stays exact.
 
--- name: like(post_id, user_id)!
--- Idempotent: a repeated like changes nothing. Only live posts can be liked.
--- Index: likes_pkey (post_id, user_id).
+-- name: like(post_id, user_id)$
+-- Idempotent: a repeated like changes nothing. Only live posts can be liked. Returns the
+-- post's author when the like is new (whom it notifies), else nothing.
+-- Indexes: posts_pkey, likes_pkey (post_id, user_id).
 INSERT INTO likes (post_id, user_id)
-SELECT :post_id, :user_id
- WHERE EXISTS (SELECT 1 FROM posts WHERE id = :post_id AND deleted_at IS NULL)
-ON CONFLICT DO NOTHING;
+SELECT id, :user_id
+  FROM posts
+ WHERE id = :post_id AND deleted_at IS NULL
+ON CONFLICT DO NOTHING
+RETURNING (SELECT author_id FROM posts WHERE id = :post_id);
 
 -- name: unlike(post_id, user_id)!
 -- Index: likes_pkey.

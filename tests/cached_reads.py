@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from minitwitter import security
 from minitwitter.cache import Cache, RequestCache
 from minitwitter.db import CountingCursor
 
@@ -87,6 +88,21 @@ class CachedReads:
                         state["uncovered"].append(query if isinstance(query, str) else query.decode())
                 return execute(cursor, query, vars)
 
+            session_generation = security._session_generation
+
+            def watched_session_generation(request, user_id):
+                # The token's check (a hit is looked up before it, response_cache.tween_factory):
+                # it decides a 401 or not, and a 401 is never stored.
+                state = check._state
+                if state is None:
+                    return session_generation(request, user_id)
+                state["depth"] += 1
+                try:
+                    return session_generation(request, user_id)
+                finally:
+                    state["depth"] -= 1
+
+            patch.setattr(security, "_session_generation", watched_session_generation)
             patch.setattr(Cache, "get_response", watched_get_response)
             patch.setattr(Cache, "set_response", watched_set_response)
             patch.setattr(RequestCache, "cached", watched_cached)

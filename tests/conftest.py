@@ -27,6 +27,8 @@ from minitwitter.scripts import migrate
 
 TABLES = [
     "account_tokens",
+    "notifications",
+    "notification_state",
     "blocks",
     "mutes",
     "follow_emails",
@@ -111,6 +113,9 @@ def settings(services):
         "ratelimit.signup": "100000/300",
         "ratelimit.writes": "100000/300",
         "ratelimit.password_reset": "100000/300",
+        # A reader's second feed read fills their home timeline (domain/timelines.py), so the
+        # tests read feeds from timelines as much as through the pull plans.
+        "feed.settle_seconds": "0",
     }
 
 

@@ -277,18 +277,22 @@ def test_each_write_costs_a_few_statements(app, alice, bob):
     app.post(f"/api/users/{alice['id']}/follow/", headers=bob.headers)
     app.get("/api/users/me/", headers=alice.headers)  # a token's first use also checks its account
     # Insert, tag, the first followers (whose feeds change; past fanout.inline_followers a
-    # task instead: freshness.feeds_changed), read back.
+    # task instead: freshness.feeds_changed) and the post into their home timelines, read back.
     created = app.post_json("/api/posts/", {"text": "counted #one #two"}, headers=alice.headers, status=201)
-    assert statements(created) == 4 and created.json["liked_by_me"] is False
+    assert statements(created) == 5 and created.json["liked_by_me"] is False
     post = created.json["id"]
-    # The like itself, the post read back (its cached body is stale), and the viewer's own
-    # fields of it (liked, reposted, bookmarked: one query, posts.viewer_flags).
+    # The like itself, its notification (lock the author's counter row, then insert: a
+    # statement of its own, so its block check sees a block committed meanwhile), the post
+    # read back (its cached body is stale), and the viewer's own fields of it (liked,
+    # reposted, bookmarked: one query, posts.viewer_flags).
     liked = app.post(f"/api/posts/{post}/like/", headers=bob.headers)
-    assert statements(liked) == 3 and liked.json["liked_by_me"] is True
+    assert statements(liked) == 5 and liked.json["liked_by_me"] is True
     unliked = app.delete(f"/api/posts/{post}/like/", headers=bob.headers)
     assert statements(unliked) == 3 and unliked.json["liked_by_me"] is False
-    # Follow, its email in the outbox, the profile read back.
+    # Follow, its email in the outbox, the followee's newest posts into the follower's home
+    # timeline, its notification (two, as a like's), the profile read back; an unfollow
+    # takes the timeline entries out.
     followed = app.post(f"/api/users/{bob['id']}/follow/", headers=alice.headers)
-    assert statements(followed) == 3 and followed.json["followed_by_me"] is True
+    assert statements(followed) == 6 and followed.json["followed_by_me"] is True
     unfollowed = app.delete(f"/api/users/{bob['id']}/follow/", headers=alice.headers)
-    assert statements(unfollowed) == 2 and unfollowed.json["followed_by_me"] is False
+    assert statements(unfollowed) == 3 and unfollowed.json["followed_by_me"] is False

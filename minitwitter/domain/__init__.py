@@ -2,18 +2,21 @@
 things it makes stale (freshness.py's names, bumped after commit) and what it leaves in
 the outbox (tasks.py carries it out).
 
-| module      | owns                                                                    |
-|-------------|-------------------------------------------------------------------------|
-| accounts.py | sign-up (and its welcome email), log in, refresh tokens and their families; |
-|             | the profile, password change and reset, email verification, deletion    |
-| posts.py    | posts, their hashtags and mentions: create (replies too), edit, delete, |
-|             | purge; favourite hashtags                                               |
-| likes.py    | like, unlike                                                            |
-| reposts.py  | repost, undo (a post's delete takes its reposts: posts.py)              |
-| bookmarks.py| bookmark, remove                                                        |
-| follows.py  | follow (and its email), unfollow                                        |
-| media.py    | post images: the stored file, its row, its thumbnail                    |
-| search.py   | no write of its own: which query answers a search, and its one version  |
+| module           | owns                                                                    |
+|------------------|-------------------------------------------------------------------------|
+| accounts.py      | sign-up (and its welcome email), log in, refresh tokens and their families; |
+|                  | the profile, password change and reset, email verification, deletion    |
+| posts.py         | posts, their hashtags and mentions: create (replies too), edit, delete, |
+|                  | purge; favourite hashtags                                               |
+| likes.py         | like, unlike                                                            |
+| reposts.py       | repost, undo (a post's delete takes its reposts: posts.py)              |
+| bookmarks.py     | bookmark, remove                                                        |
+| follows.py       | follow (and its email), unfollow                                        |
+| notifications.py | what the events above notify; read up to                                |
+| media.py         | post images: the stored file, its row, its thumbnail                    |
+| search.py        | no write of its own: which query answers a search, and its one version  |
+| timelines.py     | home timelines: made and filled by feed reads, written by the fan-outs, |
+|                  | follows and unfollows, trimmed; an account's deletion takes its own     |
 
 Views (minitwitter/views/) and Celery tasks (minitwitter/tasks.py) both call these
 functions; views keep HTTP in (validated input) and HTTP out (status, rendering).

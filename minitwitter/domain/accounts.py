@@ -27,7 +27,9 @@ profile, passwords, email verification, password reset and deletion.
   count triggers step aside (accounts.bulk_delete) and every count that included the
   account drops by one set-based update each (migration 0010 says why); stale: each post it liked, each
   account on the other side of a follow (and its followers' feeds), its posts, lists and
-  tags, popular hashtags, search; its files go after commit.
+  tags, popular hashtags, search; its files go after commit. Its notifications, received
+  and caused, go in one statement (domain/notifications.py: account_deleted); the
+  recipients' unread counts follow by trigger, a statement at a time.
 
 A new account has no cached entry yet; profiles are bumped by what changes them.
 """
@@ -41,7 +43,7 @@ import jwt
 import psycopg2.errors
 
 from minitwitter import freshness, media
-from minitwitter.domain import Conflict, Invalid, Unauthorized
+from minitwitter.domain import Conflict, Invalid, Unauthorized, notifications, timelines
 from minitwitter.domain import media as images
 from minitwitter.freshness import bump_after_commit
 from minitwitter.security import REFRESH, token_error
@@ -229,11 +231,14 @@ def delete_account(tx, passwords, tokens, user_id, password, media_root):
     q = tx.queries.accounts
     q.bulk_delete(tx.db)  # the count triggers step aside: each count drops by one update below
     liked = {r["post_id"] for r in q.delete_likes(tx.db, user_id=user_id)}
-    reposted = {r["post_id"] for r in q.delete_reposts(tx.db, user_id=user_id)}
+    reposts = list(q.delete_reposts(tx.db, user_id=user_id))
+    reposted = {r["post_id"] for r in reposts}
+    timelines.account_deleted(tx, user_id, reposts)  # its posts' entries go with them (cascade)
     follows = list(q.delete_follows(tx.db, user_id=user_id))
     tags = sorted({r["name"] for r in q.uncount_posts(tx.db, user_id=user_id)})
     posts = [r["id"] for r in q.delete_posts(tx.db, user_id=user_id)]
     files = [path for r in q.delete_images(tx.db, user_id=user_id) for path in (r["path"], r["thumbnail_path"])]
+    notifications.account_deleted(tx, user_id)  # last but the row: their counters come last in the lock order
     q.delete_user(tx.db, user_id=user_id)  # cascades: tokens, favourite tags, follow emails, ...
     names = [
         *(freshness.post(i) for i in liked | reposted | set(posts)),

@@ -1,15 +1,19 @@
 """Follows: follow and unfollow a user, both idempotent.
 
 - follow: follows.follow; a new follow puts a follow_email in the outbox (the followee
-  hears who followed them). Following yourself is Invalid.
+  hears who followed them) and notifies the followee (domain/notifications.py; a follow
+  again after an unfollow adds none). Following yourself is Invalid.
 - unfollow: follows.unfollow; unfollowing yourself is a no-op like any repeated unfollow.
+- the follower's home timeline, if they have one: the followee's newest posts and reposts
+  come in, or what came through the followee goes (domain/timelines.py).
 - stale, when something changed: both profiles (followers_count, following_count), the
   follower's feed and the follower's viewer fields (followed_by_me).
 The counts follow by trigger in the same transaction (migrations/).
 """
 
 from minitwitter import freshness
-from minitwitter.domain import Invalid
+from minitwitter.domain import Invalid, timelines
+from minitwitter.domain.notifications import notify
 from minitwitter.freshness import bump_after_commit
 
 
@@ -20,7 +24,9 @@ def follow(tx, follower_id, followee_id):
     added = bool(tx.queries.follows.follow(tx.db, follower_id=follower_id, followee_id=followee_id))
     if added:
         tx.enqueue_task("follow_email", {"follower_id": follower_id, "followee_id": followee_id})
+        timelines.followed(tx, follower_id, followee_id, tx.registry.settings["feed.timeline_size"])
         _follows_changed(tx, follower_id, followee_id)
+        notify(tx, "follow", follower_id, [followee_id])
     return added
 
 
@@ -28,6 +34,7 @@ def unfollow(tx, follower_id, followee_id):
     """True when there was a follow to remove."""
     removed = bool(tx.queries.follows.unfollow(tx.db, follower_id=follower_id, followee_id=followee_id))
     if removed:
+        timelines.unfollowed(tx, follower_id, followee_id)
         _follows_changed(tx, follower_id, followee_id)
     return removed
 

@@ -1,22 +1,27 @@
 """Likes: like and unlike a post, both idempotent.
 
-- like: likes.like (a live post only); unlike: likes.unlike. The post's likes_count
-  follows by trigger in the same transaction (migrations/).
+- like: likes.like (a live post only); a new like notifies the post's author
+  (domain/notifications.py). unlike: likes.unlike; the notification stays (a like
+  again adds none). The post's likes_count follows by trigger in the same transaction
+  (migrations/).
 - stale, when the like was new (or existed, for unlike): the post's cached body
   (likes_count) and the liker's viewer fields (liked_by_me in their whole responses).
 - nothing goes to the outbox.
 """
 
 from minitwitter import freshness
+from minitwitter.domain.notifications import notify
 from minitwitter.freshness import bump_after_commit
 
 
 def like(tx, user_id, post_id):
     """True when this is a new like."""
-    added = bool(tx.queries.likes.like(tx.db, post_id=post_id, user_id=user_id))
-    if added:
-        _likes_changed(tx, user_id, post_id)
-    return added
+    author_id = tx.queries.likes.like(tx.db, post_id=post_id, user_id=user_id)
+    if author_id is None:
+        return False
+    _likes_changed(tx, user_id, post_id)
+    notify(tx, "like", user_id, [author_id], post_id)
+    return True
 
 
 def unlike(tx, user_id, post_id):

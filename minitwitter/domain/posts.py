@@ -5,18 +5,22 @@ What each write does in its transaction, and what it makes stale (bumped after c
 - create: a reply first locks its parent, which must be live (posts.lock_live_post); the
   image if any (media.store: its file; media.save: its row, and its thumbnail in the
   outbox), posts.create_post, hashtags.tag_post, posts.set_mentions; stale: _lists_changed
-  (all posts, search, the author's posts and profile, each follower's feed, the tags'
-  lists, popular hashtags), and for a reply the parent (replies_count) and its replies.
+  (all posts, search, the author's posts and profile, each follower's feed, which also
+  writes it into their home timelines, the tags' lists, popular hashtags), and for a reply
+  the parent (replies_count) and its replies.
 - edit: posts.get_post_for_update, posts.update_text, hashtags.tag_post,
   posts.set_mentions; stale: the post, search, and the lists of the tags it gained or
   lost (and popular hashtags).
 - delete (soft): posts.get_post_for_update, posts.soft_delete, hashtags.tag_post to no
-  tag, reposts.delete_post_reposts (every repost of it goes); stale: the post,
-  _lists_changed, the feeds of each reposter's followers, and for a reply its parent
+  tag, reposts.delete_post_reposts (every repost of it goes), the notifications about it
+  (notifications.post_deleted); stale: the post,
+  _lists_changed (which also takes its entries, and its reposts', out of the home
+  timelines), the feeds of each reposter's followers, and for a reply its parent
   (replies_count) and its replies. Its image stops being served (views/images.py).
 
-Events another feature hooks into (notifications) have one function each, called once
-per event: replied, mentioned (and domain/reposts.py: reposted).
+Events that notify (domain/notifications.py) have one function each, called once per
+event: replied, mentioned (and domain/reposts.py: reposted). A reply that names its
+parent's author notifies them once, as a reply.
 - purge (beat job, tasks.py): posts.purge_deleted, posts deleted long ago with their
   image rows; nothing is stale (they left every list when deleted); files go after commit.
 - favourite, unfavourite a tag: hashtags.ensure_hashtag and add_favorite, or
@@ -30,7 +34,7 @@ Writes lock rows in one order, post before hashtags by name (sql/hashtags.sql).
 from functools import partial
 
 from minitwitter import freshness, hashtags, media, mentions
-from minitwitter.domain import Forbidden, NotFound
+from minitwitter.domain import Forbidden, NotFound, notifications
 from minitwitter.domain import media as post_media
 from minitwitter.freshness import bump_after_commit
 
@@ -45,10 +49,15 @@ def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):
     )
     post_id = created["id"]
     tags = _tag(tx, post_id, text)
-    _lists_changed(tx, author_id, tags)
+    entry = {"key": post_id, "post_id": post_id, "author_id": author_id, "reposter_id": None}
+    _lists_changed(tx, author_id, tags, added=entry)
+    named = _mention(tx, post_id, text, new=True)
     if parent is not None:
+        named = [m for m in named if m != parent["author_id"]]  # told once, of the reply
+        if named:  # both notify: every recipient locked first, in one order
+            notifications.lock(tx, [i for i in (parent["author_id"], *named) if i != author_id])
         replied(tx, post_id, author_id, parent)
-    mentioned(tx, post_id, author_id, _mention(tx, post_id, text, new=True))
+    mentioned(tx, post_id, author_id, named)
     return post_id
 
 
@@ -69,9 +78,10 @@ def delete(tx, user_id, post_id):
     # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
     tags = _tag(tx, post_id, "")
     bump_after_commit(tx, freshness.post(post_id))
-    _lists_changed(tx, row["author_id"], tags)
+    _lists_changed(tx, row["author_id"], tags, removed={"post_id": post_id, "key": None})
     for reposter in tx.queries.reposts.delete_post_reposts(tx.db, post_id=post_id):
         freshness.feeds_changed(tx, reposter["user_id"])
+    notifications.post_deleted(tx, post_id)  # last: their recipients' rows come last in the lock order
     if row["in_reply_to"] is not None:  # tgr_post_replies_count took one from the parent
         bump_after_commit(tx, freshness.post(row["in_reply_to"]), freshness.replies(row["in_reply_to"]))
 
@@ -87,15 +97,16 @@ def live_post(tx, post_id, field=None):
 
 def replied(tx, post_id, author_id, parent):
     """`author_id` replied to `parent` (its live, locked row) with post `post_id`: the
-    parent's replies_count (by trigger) and its list of replies changed. A reply
-    notification belongs here."""
+    parent's replies_count (by trigger) and its list of replies changed; its author hears."""
     bump_after_commit(tx, freshness.post(parent["id"]), freshness.replies(parent["id"]))
+    notifications.notify(tx, "reply", author_id, [parent["author_id"]], post_id)
 
 
 def mentioned(tx, post_id, author_id, user_ids):
     """Post `post_id` by `author_id` now mentions `user_ids` (existing users, newly named
     by a create or an edit; the author may be among them). Nothing cached lists a user's
-    mentions; a mention notification belongs here."""
+    mentions; each of them but the author hears (not one who blocks or is blocked)."""
+    notifications.notify(tx, "mention", author_id, user_ids, post_id)
 
 
 def purge_deleted(tx, days, batch, media_root):
@@ -151,9 +162,10 @@ def _tag_names(tags):
     return [freshness.tag_posts(t) for t in tags] + ([freshness.POPULAR] if tags else [])
 
 
-def _lists_changed(request, author_id, tags):
-    """A post appeared or went: every list and count that holds it is stale; its author's
-    followers' feeds too (inline for a few, else a fan-out task: freshness.feeds_changed)."""
+def _lists_changed(request, author_id, tags, added=None, removed=None):
+    """A post appeared (`added`, its home timeline entry) or went (`removed`: its entries):
+    every list and count that holds it is stale; its author's followers' feeds too, and
+    their timelines change (inline for a few, else a fan-out task: freshness.feeds_changed)."""
     names = [freshness.ALL_POSTS, freshness.SEARCH, freshness.user_posts(author_id), freshness.profile(author_id)]
     bump_after_commit(request, *names, *_tag_names(tags))
-    freshness.feeds_changed(request, author_id)
+    freshness.feeds_changed(request, author_id, added=added, removed=removed)

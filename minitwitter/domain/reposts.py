@@ -3,13 +3,16 @@
 - repost: posts.lock_live_post (a live post, else NotFound; locked so that a concurrent
   delete cannot leave a repost of a deleted post), reposts.repost; undo: reposts.unrepost.
   The post's reposts_count follows by trigger in the same transaction (migrations/0009).
+  A new repost notifies the post's author (domain/notifications.py; undo leaves it).
 - stale, when something changed: the post's cached body (reposts_count), the reposter's
   viewer fields (reposted_by_me) and the feeds of the reposter's followers, as a post of
-  theirs would (freshness.feeds_changed: inline for a few, else a fan-out task).
+  theirs would (freshness.feeds_changed: inline for a few, else a fan-out task), which also
+  writes the repost into their home timelines, or takes it out (domain/timelines.py).
 - A post's delete takes its reposts along (domain/posts.py: delete).
 """
 
 from minitwitter import freshness
+from minitwitter.domain.notifications import notify
 from minitwitter.domain.posts import live_post
 from minitwitter.freshness import bump_after_commit
 
@@ -17,26 +20,28 @@ from minitwitter.freshness import bump_after_commit
 def repost(tx, user_id, post_id):
     """True when this is a new repost."""
     post = live_post(tx, post_id)
-    added = bool(tx.queries.reposts.repost(tx.db, post_id=post_id, user_id=user_id))
-    if added:
-        reposted(tx, user_id, post)
-    return added
+    repost_id = tx.queries.reposts.repost(tx.db, post_id=post_id, user_id=user_id)
+    if repost_id is not None:
+        reposted(tx, user_id, post, repost_id)
+    return repost_id is not None
 
 
 def unrepost(tx, user_id, post_id):
     """True when there was a repost to undo."""
-    removed = bool(tx.queries.reposts.unrepost(tx.db, post_id=post_id, user_id=user_id))
-    if removed:
-        _reposts_changed(tx, user_id, post_id)
-    return removed
+    repost_id = tx.queries.reposts.unrepost(tx.db, post_id=post_id, user_id=user_id)
+    if repost_id is not None:
+        _reposts_changed(tx, user_id, post_id, removed={"post_id": post_id, "key": repost_id})
+    return repost_id is not None
 
 
-def reposted(tx, user_id, post):
-    """`user_id` reposted `post` (its live, locked row: id, author_id). A repost
-    notification belongs here."""
-    _reposts_changed(tx, user_id, post["id"])
+def reposted(tx, user_id, post, repost_id):
+    """`user_id` reposted `post` (its live, locked row: id, author_id) as repost `repost_id`:
+    its author hears."""
+    item = {"key": repost_id, "post_id": post["id"], "author_id": post["author_id"], "reposter_id": user_id}
+    _reposts_changed(tx, user_id, post["id"], added=item)
+    notify(tx, "repost", user_id, [post["author_id"]], post["id"])
 
 
-def _reposts_changed(tx, user_id, post_id):
+def _reposts_changed(tx, user_id, post_id, added=None, removed=None):
     bump_after_commit(tx, freshness.post(post_id), freshness.viewer(user_id))  # reposts_count, reposted_by_me
-    freshness.feeds_changed(tx, user_id)
+    freshness.feeds_changed(tx, user_id, added=added, removed=removed)

@@ -1,11 +1,17 @@
 """GET /api/feed/: the live posts of the accounts I follow and the posts they reposted,
-newest first (a repost at its time, with `reposted_by`; each post once: sql/feed.sql)."""
+newest first (a repost at its time, with `reposted_by`; each post once: sql/feed.sql).
+
+From the reader's home timeline when it holds the page (domain/timelines.py), else from a
+pull plan; the first read makes the timeline, a read once it has settled fills it."""
+
+from functools import partial
 
 from cornice import Service
 from cornice.validators import colander_validator
 
 from minitwitter import freshness
-from minitwitter.freshness import cached_page
+from minitwitter.domain import timelines
+from minitwitter.freshness import MAX_ID, cached_page
 from minitwitter.hydration import feed_items, shared_profile
 from minitwitter.pagination import PageSchema, envelope, read_page
 from minitwitter.response_cache import cached_response
@@ -13,21 +19,40 @@ from minitwitter.response_cache import cached_response
 feed = Service(name="feed", path="/api/feed", description="Posts of the users I follow")
 
 
-def feed_rows(request, user_id, page):
-    """The rows (sql/feed.sql's columns) of one page of user_id's feed, read from PostgreSQL
-    through request.db; the view caches them, and minitwitter-bench runs this under EXPLAIN."""
-    # Past this many followees, walking the global timeline fills a page sooner than
-    # merging each followee's newest posts (sql/feed.sql; the figures are in the README).
-    following = (shared_profile(request, user_id) or {}).get("following_count", 0)
-    many = following > request.registry.settings["feed.timeline_threshold"]
-    query = request.queries.feed.feed_by_timeline if many else request.queries.feed.feed_by_followee
-    return list(query(request.db, user_id=user_id, **page.params))
-
-
 @feed.get(schema=PageSchema(), validators=(colander_validator,))
 @cached_response
 def get_feed(request):
     me = request.authenticated_userid
     page = read_page(request)
-    rows = cached_page(request, freshness.feed(me), page, lambda: feed_rows(request, me, page))
+    rows = cached_page(request, freshness.feed(me), page, partial(feed_rows, request, me, page))
     return envelope(request, page, rows, feed_items(request, rows[: page.size]))
+
+
+def feed_rows(request, me, page):
+    """The rows of one page of me's feed from PostgreSQL (the view caches them; minitwitter-bench
+    runs this under EXPLAIN for its cold figure)."""
+    settings, queries = request.registry.settings, request.queries.feed
+    pull = partial(_pull, request, me)
+    state = queries.timeline_state(request.db, user_id=me, settle=settings["feed.settle_seconds"])
+    if state is None:
+        timelines.mark(request, me)
+        return pull(**page.params)
+    floor = state["floor"]
+    if not state["ready"]:
+        floor = None
+        if state["due"]:
+            floor = timelines.fill(
+                request, me, partial(pull, MAX_ID, 0), settings["feed.timeline_size"], settings["feed.settle_seconds"]
+            )
+        if floor is None:
+            return pull(**page.params)
+    rows = list(queries.feed_from_timeline(request.db, user_id=me, pulled=state["pulled"], **page.params))
+    if floor == 0 or (rows and rows[0]["timeline_rows"] >= page.offset + page.limit):
+        return rows  # the timeline holds the page: it holds the whole feed, or enough rows
+    return pull(**page.params)
+
+
+def _pull(request, me, before, offset, limit):
+    following = (shared_profile(request, me) or {}).get("following_count", 0)
+    query = timelines.pull_plan(request.queries, following, request.registry.settings)
+    return query(request.db, user_id=me, before=before, offset=offset, limit=limit)

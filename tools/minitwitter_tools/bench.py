@@ -476,7 +476,7 @@ def cold_feed(app, user_id, runs=5):
         try:
             request = env["request"]
             request.db, request.cache = conn, RequestCache(NoRedis(), fills=False)
-            feed_rows(request, user_id, page)
+            list(feed_rows(request, user_id, page))  # a pull plan's rows come lazily
         finally:
             env["closer"]()
             conn.close()  # rolled back: nothing the statements might write stays
@@ -739,13 +739,14 @@ def run_rows(args, env, conn, timing, report):
     app = make_app({}, **{**get_appsettings(args.ini), **RATE_LIMITS})  # in-process, for the query counts
     bare = Servers(args.ini, env, args.bare_port, args.threads, args.processes, bare=True)  # L0 as the rows run
     with contextlib.ExitStack() as stack:
-        bare = stack.enter_context(bare)
+        bare = bare_backends = stack.enter_context(bare)
         servers = backends = stack.enter_context(Servers(args.ini, env, args.port, args.threads, args.processes))
         report["threads"] = servers.threads
         if args.haproxy:
             bare = stack.enter_context(Haproxy(bare, args.haproxy + 1))
             servers = stack.enter_context(Haproxy(servers, args.haproxy))
         parts = Parts(backends, servers if args.haproxy else None, conn, args.redis_url)
+        l0_parts = Parts(bare_backends, bare if args.haproxy else None, conn, args.redis_url)  # what L0 costs
         tokens = Tokens(servers.urls[0])
         f = fixtures(conn, servers.urls[0], tokens, args.data)
         table = rows(f)
@@ -761,7 +762,7 @@ def run_rows(args, env, conn, timing, report):
                 if row["status"] in (0, 404, 405):  # e.g. search before its route exists
                     row["note"] = f"missing (HTTP {row['status']})"
                 else:
-                    row.update(measure(urls, variants, tokens, timing, conn, None if row_id == "L0" else parts))
+                    row.update(measure(urls, variants, tokens, timing, conn, l0_parts if row_id == "L0" else parts))
                     row["queries"] = 0 if row_id == "L0" else queries_per_request(app, variants, tokens)
                     if row_id != "L0":  # the machine drifts: each row's ratio is to an L0 run just after it
                         row["l0_rps"] = wrk(bare.urls, l0, tokens, timing[1] // 2)["rps"]

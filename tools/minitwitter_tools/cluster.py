@@ -447,7 +447,7 @@ def main(argv=None):
         help="without REDIS_URL: a Redis Cluster of 3 masters + 3 replicas (default), or one redis-server",
     )
     parser.add_argument(
-        "--queues", default="celery", help="comma-separated Celery queues, a worker each (e.g. celery,fanout)"
+        "--queues", default="celery", help="comma-separated Celery queues, a worker each (e.g. celery,fanout,timelines)"
     )
     parser.add_argument("--var", default=os.environ.get("MINITWITTER_VAR", "var"), help="data goes in VAR/cluster")
     parser.add_argument("--api-port", type=int, help="first API process port (default: free ports)")

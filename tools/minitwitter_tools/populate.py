@@ -20,16 +20,21 @@ import os
 import sys
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 
 import bcrypt
 import numpy as np
 import psycopg2
+import psycopg2.extras
 from pyramid.paster import get_appsettings
 from tqdm import tqdm
 
 from minitwitter import devservices
+from minitwitter import queries as queries_module
 from minitwitter import settings as settings_module
 from minitwitter.devservices import ensure_database
+from minitwitter.domain import Job, timelines
+from minitwitter.freshness import MAX_ID
 from minitwitter.scripts import migrate
 
 PASSWORD = "minitwitter bench password"
@@ -352,6 +357,8 @@ def load(conn, dataset, rounds, now_us=None):
         for table, trigger in triggers:
             cur.execute(f'ALTER TABLE {table} ENABLE TRIGGER "{trigger}"')
         cur.execute(RECOUNT_POST_TOTALS)  # its trigger was off with the others
+        # Each user's unread-notifications row (tgr_users_notification_state, off with the others).
+        cur.execute("INSERT INTO notification_state (user_id) SELECT id FROM users")
         for table in ["users", "hashtags", "posts", "follows", "likes"]:
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}")
     t0 = time.monotonic()
@@ -399,8 +406,40 @@ def check_counts(conn):
             "SELECT (SELECT sum(live) FROM post_totals) - (SELECT count(*) FROM posts WHERE deleted_at IS NULL)"
         )
         result["post_totals"] = abs(cur.fetchone()[0])
+        cur.execute(
+            "SELECT count(*) FROM users u WHERE NOT EXISTS (SELECT 1 FROM notification_state s WHERE s.user_id = u.id)"
+        )
+        result["users without notification_state"] = cur.fetchone()[0]
     conn.rollback()
     return result
+
+
+def build_timelines(settings, names=(*NAMED_READERS, HEAVY_READER)):
+    """Fill the named readers' home timelines, as their feed reads would (domain/timelines.py:
+    the first read makes one, a read once it has settled fills it), so that a bench measures
+    their feeds read from timelines. Other readers' are made by their own reads. Returns
+    {username: entries}."""
+    queries = queries_module.load(settings["sql.path"])
+    conn = psycopg2.connect(settings["database.url"], cursor_factory=psycopg2.extras.RealDictCursor)
+    job, built = Job(conn, queries, None), {}
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("SELECT id, username, following_count FROM users WHERE username = ANY(%s)", (list(names),))
+            for user in cur.fetchall():
+                queries.timelines.mark(conn, user_id=user["id"])
+                cur.execute(
+                    "UPDATE home_timelines SET stale_since = now() - interval '1 day' WHERE user_id = %s", (user["id"],)
+                )
+                query = timelines.pull_plan(queries, user["following_count"], settings)
+                newest = partial(query, conn, user_id=user["id"], before=MAX_ID, offset=0)
+                timelines.fill(
+                    job, user["id"], lambda limit, f=newest: f(limit=limit), settings["feed.timeline_size"], 0
+                )
+                cur.execute("SELECT count(*) AS n FROM home_timeline WHERE user_id = %s", (user["id"],))
+                built[user["username"]] = cur.fetchone()["n"]
+    finally:
+        conn.close()
+    return built
 
 
 def is_empty(conn):
@@ -411,7 +450,7 @@ def is_empty(conn):
     return empty
 
 
-def populate(database_url, dataset, rounds, force=False, out=sys.stderr):
+def populate(database_url, dataset, rounds, force=False, out=sys.stderr, settings=None):
     """Create and migrate the database if needed, load `dataset`, check; return the mismatches."""
     ensure_database(database_url)
     migrate.apply(database_url)
@@ -424,6 +463,9 @@ def populate(database_url, dataset, rounds, force=False, out=sys.stderr):
         print(f"loaded in {time.monotonic() - started:.1f}s:", ", ".join(f"{k} {v:.1f}s" for k, v in times.items()),
               file=out)  # fmt: skip
         mismatches = check_counts(conn)
+        settings = settings or settings_module.load({"database.url": database_url}, require_secret=False)
+        built = build_timelines(settings)
+        print(f"home timelines filled: {built}", file=out)
     finally:
         conn.close()
     for name, bad in mismatches.items():
@@ -446,7 +488,9 @@ def main(argv=None):
         if devservices.requested(environ):  # as `make migrate`: the embedded PostgreSQL when none is configured
             services.start(environ, get_appsettings(args.ini), with_redis=False)
         settings = settings_module.from_ini(args.ini, environ=environ, require_secret=False)
-        bad = populate(settings["database.url"], dataset, settings["bcrypt.rounds"], force=args.force)
+        bad = populate(
+            settings["database.url"], dataset, settings["bcrypt.rounds"], force=args.force, settings=settings
+        )
     finally:
         services.stop()
     return 1 if bad else 0

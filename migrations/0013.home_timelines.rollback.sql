@@ -1,0 +1,3 @@
+DROP TABLE pulled_authors;
+DROP TABLE home_timeline;
+DROP TABLE home_timelines;

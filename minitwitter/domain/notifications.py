@@ -1,0 +1,51 @@
+"""Notifications: made where each event happens, in its transaction; read up to a point.
+
+- notify (called by domain/follows.py: follow; likes.py: like; posts.py: replied,
+  mentioned; reposts.py: reposted, once per new event): notifications.lock_states (the
+  recipients' notification_state rows), then notifications.create, which leaves out the
+  actor, blocks either way, mutes by the recipient, a post deleted meanwhile and repeats
+  (one row per actor, recipient, type and post). The unread counts follow by trigger.
+- mark_read: lock_states, notifications.mark_read: the caller's notifications up to
+  `up_to` are read (idempotent; an id not theirs is a bound).
+- post_deleted (domain/posts.py: delete): notifications.delete_post_notifications.
+- account_deleted (domain/accounts.py: delete_account, last before the users row):
+  notifications.delete_account_notifications, those it received and those it caused.
+- A block and a mute need no call: a trigger deletes the notifications between the two
+  (migrations/0012), whatever writes the blocks and mutes rows.
+- stale: nothing. The list and the unread count are read from PostgreSQL each time
+  (one indexed query, one primary key probe), so no cached entry holds them.
+"""
+
+
+def notify(tx, kind, actor_id, recipient_ids, post_id=None):
+    """`actor_id` did `kind` (follow, like, mention, reply, repost), about `post_id` if
+    any: tell each of `recipient_ids` that may hear it (never the actor)."""
+    recipients = [r for r in recipient_ids if r != actor_id]
+    if not recipients:  # my own post liked, replied to, reposted; myself mentioned
+        return
+    lock(tx, recipients)
+    tx.queries.notifications.create(tx.db, type=kind, actor_id=actor_id, recipient_ids=recipients, post_id=post_id)
+
+
+def lock(tx, user_ids):
+    """Lock these users' notification_state rows, in id order, for the transaction: what
+    adds, removes or reads up to their notifications does it first (migrations/0012). A
+    write that notifies twice (a reply that mentions) locks every recipient first."""
+    list(tx.queries.notifications.lock_states(tx.db, user_ids=sorted(set(user_ids))))  # rows come lazily
+
+
+def mark_read(tx, user_id, up_to):
+    """`user_id`'s notifications with ids up to `up_to` are read."""
+    lock(tx, [user_id])
+    tx.queries.notifications.mark_read(tx.db, user_id=user_id, up_to=up_to)
+
+
+def post_deleted(tx, post_id):
+    """Post `post_id` was deleted: nobody is notified of it any more."""
+    tx.queries.notifications.delete_post_notifications(tx.db, post_id=post_id)
+
+
+def account_deleted(tx, user_id):
+    """The account is going: its notifications, received and caused, go first (the
+    recipients' unread counts follow by trigger)."""
+    tx.queries.notifications.delete_account_notifications(tx.db, user_id=user_id)

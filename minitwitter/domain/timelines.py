@@ -1,0 +1,107 @@
+"""Home timelines: each active reader's feed, written as their followees post (Mastodon's
+design in PostgreSQL: migrations/0013, sql/timelines.sql; the read is sql/feed.sql).
+
+- a reader's first feed read makes their timeline (mark); fan-outs write to it from then
+  on, and a read once it has settled (feed.settle_seconds: no transaction begun before the
+  mark can still be running, so whatever its fan-out missed is committed) fills it from a
+  pull plan (fill: the newest feed.timeline_size items). Until then the pull plans answer.
+  Readers who never read have none: a post costs nothing for them.
+- a post or repost goes into the timelines of the author's (reposter's) followers that have
+  one (fan_out): in the request for up to fanout.inline_followers followers, else in the
+  `fanout` task (freshness.feeds_changed). Not for an author over feed.pull_followers
+  (pulled): their posts are merged in at read time, and they stay pulled.
+- a deleted post's entries, an undone repost's, go the same way (remove); an unfollow takes
+  what came through the followee (unfollowed), a follow brings the followee's newest items
+  (followed); an account's deletion takes its timeline and its reposts' entries (its posts'
+  entries go by cascade).
+- the read checks each entry (live, still followed, repost still there), so a write racing
+  a fan-out never shows what is gone; the removals keep the timelines small and full.
+- trimmed to feed.timeline_size entries by a fan-out on one key in TRIM_EVERY (a trim reads
+  each reader's newest entries: amortized, a timeline holds a few dozen entries over the
+  size between trims; a follow can add up to twice the size until the next).
+
+A GET writes here (mark, fill), on the primary only: a read served by a replica uses the
+pull plans until a read on the primary (the first after a log-in is one) has done it.
+"""
+
+# One fan-out in this many (by the item's key) also trims the timelines it wrote to.
+TRIM_EVERY = 64
+
+
+def on_primary(tx):
+    return getattr(tx.db, "replica", None) is None
+
+
+def pull_plan(queries, following_count, settings):
+    """The pull plan for a reader following this many accounts: past feed.timeline_threshold
+    followees, walking the global timeline fills a page sooner than merging each followee's
+    newest posts (sql/feed.sql; the figures are in the README)."""
+    many = following_count > settings["feed.timeline_threshold"]
+    return queries.feed.feed_by_timeline if many else queries.feed.feed_by_followee
+
+
+def mark(tx, user_id):
+    """The reader's timeline exists from now on (filled once settled)."""
+    if on_primary(tx):
+        tx.queries.timelines.mark(tx.db, user_id=user_id)
+
+
+def fill(tx, user_id, newest, size, settle):
+    """Fill a settled timeline from `newest(limit)` (a pull plan's rows), if this read is the
+    one that takes it: its floor (home_timelines.floor) when it is filled now, else None."""
+    if not on_primary(tx) or tx.queries.timelines.claim_fill(tx.db, user_id=user_id, settle=settle) is None:
+        return None
+    # Cleared before the pull plan reads: an entry a fan-out commits between the two is then
+    # either left by the clear or read by the plan (read first, it could be neither).
+    tx.queries.timelines.clear(tx.db, user_id=user_id)
+    rows = list(newest(size))
+    floor = rows[-1]["key"] - 1 if len(rows) == size else 0  # down to there, or all of the feed
+    tx.queries.timelines.fill(
+        tx.db,
+        user_id=user_id,
+        keys=[r["key"] for r in rows],
+        post_ids=[r["post_id"] for r in rows],
+        reposter_ids=[r["reposter_id"] for r in rows],
+        floor=floor,
+    )
+    return floor
+
+
+def remove(tx, removed):
+    """A deleted post's entries ({post_id, key: None}: its own and its reposts') or an undone
+    repost's ({post_id, key})."""
+    tx.queries.timelines.remove(tx.db, **removed)
+
+
+def is_pulled(tx, via_id):
+    """Whether `via_id` is known to be pulled (a fan-out of theirs writes nothing)."""
+    return tx.queries.timelines.is_pulled(tx.db, user_id=via_id)
+
+
+def fan_out(tx, follower_ids, item, settings):
+    """Write `item` (key, post_id, author_id, reposter_id) into these followers' timelines,
+    unless whom it came through is pulled (over feed.pull_followers now or before: merged in
+    at read time instead); returns the readers whose timeline it went into."""
+    queries = tx.queries.timelines
+    threshold = settings["feed.pull_followers"]
+    readers = [r["user_id"] for r in queries.fan_out(tx.db, follower_ids=follower_ids, threshold=threshold, **item)]
+    if readers and item["key"] % TRIM_EVERY == 0:
+        queries.trim(tx.db, user_ids=readers, size=settings["feed.timeline_size"])
+    return readers
+
+
+def followed(tx, follower_id, followee_id, size):
+    tx.queries.timelines.followed(tx.db, user_id=follower_id, followee_id=followee_id, size=size)
+
+
+def unfollowed(tx, follower_id, followee_id):
+    tx.queries.timelines.unfollowed(tx.db, user_id=follower_id, followee_id=followee_id)
+
+
+def account_deleted(tx, user_id, reposts):
+    """Before the account's row goes: its timeline, and the entries of its reposts (rows of
+    post_id and id)."""
+    tx.queries.timelines.clear(tx.db, user_id=user_id)
+    tx.queries.timelines.remove_reposts(
+        tx.db, post_ids=[r["post_id"] for r in reposts], keys=[r["id"] for r in reposts]
+    )

@@ -1,0 +1,136 @@
+-- Home timelines (migrations/0013): the writes. domain/timelines.py says when each runs;
+-- sql/feed.sql reads them (feed_from_timeline).
+
+-- name: mark(user_id)!
+-- A reader's first feed read: their timeline exists from now on (fan-outs write to it) and
+-- is filled once it has settled (timeline_state's due). Index: home_timelines_pkey.
+INSERT INTO home_timelines (user_id) VALUES (:user_id) ON CONFLICT DO NOTHING;
+
+-- name: claim_fill(user_id, settle)$
+-- The timeline is due: take it (the row lock makes a concurrent read wait, then find it
+-- taken) and mark it in use. Index: home_timelines_pkey.
+UPDATE home_timelines
+   SET stale_since = NULL
+ WHERE user_id = :user_id AND stale_since < now() - make_interval(secs => :settle)
+RETURNING user_id;
+
+-- name: clear(user_id)!
+-- Before a fill, and an account's deletion. Index: home_timeline_pkey (user_id prefix).
+DELETE FROM home_timeline WHERE user_id = :user_id;
+
+-- name: fill(user_id, keys, post_ids, reposter_ids, floor)!
+-- A reader's newest feed.timeline_size items, as a pull plan read them (one INSERT), and
+-- the floor they reach down to. Indexes: home_timelines_pkey, posts_pkey (the author),
+-- home_timeline_pkey.
+WITH marker AS (
+    UPDATE home_timelines SET floor = :floor WHERE user_id = :user_id
+)
+INSERT INTO home_timeline (user_id, key, post_id, author_id, reposter_id)
+SELECT :user_id, i.key, i.post_id, p.author_id, i.reposter_id
+  FROM unnest(CAST(:keys AS BIGINT[]), CAST(:post_ids AS BIGINT[]), CAST(:reposter_ids AS BIGINT[]))
+       AS i (key, post_id, reposter_id)
+  JOIN posts p ON p.id = i.post_id
+ON CONFLICT DO NOTHING;
+
+-- name: fan_out(follower_ids, key, post_id, author_id, reposter_id, threshold)
+-- A post or repost into the timelines of these followers (a batch of followers_before)
+-- that have one; returns those readers. Not if whom it comes through (the reposter, else
+-- the author) is pulled: over :threshold followers now (recorded here, once: their later
+-- posts are in no timeline, so they stay pulled) or before.
+-- Indexes: users_pkey, pulled_authors_pkey, home_timelines_pkey, home_timeline_pkey.
+WITH marked AS (
+    INSERT INTO pulled_authors (user_id)
+    SELECT id FROM users WHERE id = coalesce(:reposter_id, :author_id) AND followers_count > :threshold
+    ON CONFLICT DO NOTHING
+    RETURNING user_id
+)
+INSERT INTO home_timeline (user_id, key, post_id, author_id, reposter_id)
+SELECT m.user_id, :key, :post_id, :author_id, :reposter_id
+  FROM home_timelines m
+ WHERE m.user_id = ANY (CAST(:follower_ids AS BIGINT[]))
+   AND NOT EXISTS (SELECT 1 FROM marked)
+   AND NOT EXISTS (SELECT 1 FROM pulled_authors a WHERE a.user_id = coalesce(:reposter_id, :author_id))
+ON CONFLICT DO NOTHING
+RETURNING user_id;
+
+-- name: is_pulled(user_id)$
+-- A post's request skips the `timeline` task of an author known to be pulled (the task
+-- would write nothing). Index: pulled_authors_pkey.
+SELECT EXISTS (SELECT 1 FROM pulled_authors WHERE user_id = :user_id);
+
+-- name: trim(user_ids, size)!
+-- Keep the newest :size entries of these timelines, and raise their floors to match. Reads
+-- :size index entries a reader, so a fan-out trims only on one key in TRIM_EVERY
+-- (domain/timelines.py). Indexes: home_timeline_pkey, home_timelines_pkey.
+WITH cut AS (
+    SELECT u.id,
+           (SELECT t.key FROM home_timeline t
+             WHERE t.user_id = u.id
+             ORDER BY t.key DESC
+            OFFSET :size LIMIT 1) AS key
+      FROM unnest(CAST(:user_ids AS BIGINT[])) AS u (id)
+), gone AS (
+    DELETE FROM home_timeline h USING cut WHERE h.user_id = cut.id AND h.key <= cut.key
+)
+UPDATE home_timelines m
+   SET floor = cut.key
+  FROM cut
+ WHERE m.user_id = cut.id AND cut.key > m.floor;
+
+-- name: remove(post_id, key)!
+-- A deleted post's entries (key NULL: its own and its reposts'), or one repost's.
+-- Index: idx_home_timeline_post_id_key.
+DELETE FROM home_timeline
+ WHERE post_id = :post_id AND (CAST(:key AS BIGINT) IS NULL OR key = :key);
+
+-- name: remove_reposts(post_ids, keys)!
+-- The entries of these reposts (an account's, deleted with it).
+-- Index: idx_home_timeline_post_id_key.
+DELETE FROM home_timeline h
+ USING unnest(CAST(:post_ids AS BIGINT[]), CAST(:keys AS BIGINT[])) AS r (post_id, key)
+ WHERE h.post_id = r.post_id AND h.key = r.key;
+
+-- name: followed(user_id, followee_id, size)!
+-- A new followee's newest posts and reposts (up to :size of each) into the follower's
+-- timeline, those above its floor only (below it the timeline holds nobody's items); when
+-- :size of them left older ones out, the floor rises to the oldest brought in. The
+-- follow's count trigger locked the followee's row, which a post of theirs locks too
+-- (posts_count): a post committed before the follow is read here, one committed after sees
+-- the follow in its fan-out. Indexes: home_timelines_pkey, pulled_authors_pkey,
+-- idx_posts_author_id_id_live, idx_reposts_user_id_id, posts_pkey, home_timeline_pkey.
+WITH timeline AS (
+    SELECT m.floor FROM home_timelines m
+     WHERE m.user_id = :user_id
+       AND NOT EXISTS (SELECT 1 FROM pulled_authors a WHERE a.user_id = :followee_id)
+), newest_posts AS (
+    SELECT p.id AS key, p.id AS post_id, p.author_id, NULL::BIGINT AS reposter_id
+      FROM posts p
+     WHERE p.author_id = :followee_id AND p.deleted_at IS NULL AND p.id > (SELECT floor FROM timeline)
+     ORDER BY p.id DESC
+     LIMIT :size
+), newest_reposts AS (
+    SELECT r.id AS key, r.post_id, p.author_id, r.user_id AS reposter_id
+      FROM reposts r
+      JOIN posts p ON p.id = r.post_id
+     WHERE r.user_id = :followee_id AND r.id > (SELECT floor FROM timeline)
+     ORDER BY r.id DESC
+     LIMIT :size
+), added AS (
+    INSERT INTO home_timeline (user_id, key, post_id, author_id, reposter_id)
+    SELECT :user_id, key, post_id, author_id, reposter_id FROM newest_posts
+     UNION ALL
+    SELECT :user_id, key, post_id, author_id, reposter_id FROM newest_reposts
+    ON CONFLICT DO NOTHING
+)
+UPDATE home_timelines
+   SET floor = greatest(floor,
+                        (SELECT min(key) FROM newest_posts HAVING count(*) = :size),
+                        (SELECT min(key) FROM newest_reposts HAVING count(*) = :size))
+ WHERE user_id = :user_id AND :size IN ((SELECT count(*) FROM newest_posts), (SELECT count(*) FROM newest_reposts));
+
+-- name: unfollowed(user_id, followee_id)!
+-- What came through an unfollowed account leaves the follower's timeline (the read checks
+-- the follow too: a fan-out racing the unfollow cannot show it).
+-- Index: home_timeline_pkey (user_id prefix: at most about feed.timeline_size rows).
+DELETE FROM home_timeline
+ WHERE user_id = :user_id AND coalesce(reposter_id, author_id) = :followee_id;

@@ -1,0 +1,322 @@
+"""Home timelines (domain/timelines.py): the feed read from each reader's materialized
+timeline holds what the pull plans would answer, through every write that changes it.
+
+The suite reads with feed.settle_seconds 0 (conftest.py): a reader's first feed read makes
+their timeline, the next one fills it. `built` does both; `pull` reads a pull plan
+directly: the answer the timeline must agree with."""
+
+import itertools
+
+import pytest
+from conftest import PASSWORD
+from test_conversations import follow
+from test_posts import create
+
+from minitwitter.domain import timelines
+from minitwitter.freshness import MAX_ID
+from minitwitter.tasks import deliver
+
+_sizes = itertools.cycle(range(10, 100))
+
+
+def feed(app, user, query=""):
+    """The feed's first 100 items as (post id, reposter id or None), newest first."""
+    body = app.get(f"/api/feed/?page_size=100{query}", headers=user.headers).json
+    return [(p["id"], (p["reposted_by"] or {}).get("id")) for p in body["results"]]
+
+
+def uncached_read(app, user):
+    """A feed read that no cached response answers (each page_size is an entry of its own)."""
+    return app.get(f"/api/feed/?page_size={next(_sizes)}", headers=user.headers).json
+
+
+def built(app, db, user):
+    """Make (unless made) and fill `user`'s timeline; it is in use."""
+    if state(db, user) == "none":
+        uncached_read(app, user)
+    assert state(db, user) == "stale"
+    uncached_read(app, user)
+    assert state(db, user) == "ready"
+
+
+def state(db, user):
+    rows = sql(db, "SELECT stale_since IS NULL FROM home_timelines WHERE user_id = %s", user["id"])
+    return "none" if not rows else "ready" if rows[0][0] else "stale"
+
+
+def entries(db, user):
+    """What `user`'s timeline holds: (key, post id, reposter id), newest first."""
+    return sql(
+        db, "SELECT key, post_id, reposter_id FROM home_timeline WHERE user_id = %s ORDER BY key DESC", user["id"]
+    )
+
+
+def pull(wsgi_app, db, user):
+    """The pull plan's answer, as feed() gives it."""
+    query = wsgi_app.registry.queries.feed.feed_by_followee
+    with db.cursor() as cur:
+        cur.execute(query.sql, {"user_id": user["id"], "before": MAX_ID, "offset": 0, "limit": 100})
+        return [(row[1], row[2]) for row in cur.fetchall()]
+
+
+def sql(db, statement, *params):
+    with db.cursor() as cur:
+        cur.execute(statement, params)
+        return cur.fetchall() if cur.description else None
+
+
+def repost(app, user, post_id):
+    app.post(f"/api/posts/{post_id}/repost/", headers=user.headers)
+
+
+def unrepost(app, user, post_id):
+    app.delete(f"/api/posts/{post_id}/repost/", headers=user.headers)
+
+
+def test_first_read_makes_the_timeline_the_next_fills_it(app, alice, bob, db):
+    follow(app, alice, bob)
+    posts = [create(app, bob, f"p{i}").json["id"] for i in range(3)]
+    assert state(db, alice) == "none"
+    assert feed(app, alice) == [(p, None) for p in posts[::-1]]  # the pull plan, and the mark
+    assert state(db, alice) == "stale" and entries(db, alice) == []
+    built(app, db, alice)
+    assert entries(db, alice) == [(p, p, None) for p in posts[::-1]]
+    # Read from the timeline: a post written behind the application's back (no fan-out) is
+    # in the pull plan, not in the timeline.
+    hidden = sql(db, "INSERT INTO posts (author_id, text) VALUES (%s, 'hidden') RETURNING id", bob["id"])[0][0]
+    assert [p["id"] for p in uncached_read(app, alice)["results"]] == posts[::-1]
+    assert pull(app.app, db, alice)[0] == (hidden, None)
+
+
+def test_a_timeline_is_filled_only_once_settled(make_app, alice, bob, db):
+    app = make_app(**{"feed.settle_seconds": "3600"})
+    follow(app, alice, bob)
+    for _ in range(3):
+        uncached_read(app, alice)
+    assert state(db, alice) == "stale" and entries(db, alice) == []
+    # ...but fan-outs write to it from its making on
+    post = create(app, bob).json["id"]
+    assert entries(db, alice) == [(post, post, None)]
+    assert feed(app, alice) == [(post, None)]
+
+
+def test_readers_who_never_read_have_no_timeline(app, alice, bob, make_user, db):
+    carol = make_user("carol")
+    follow(app, alice, bob)
+    follow(app, carol, bob)
+    built(app, db, alice)
+    post = create(app, bob).json["id"]
+    assert entries(db, alice) == [(post, post, None)]
+    assert sql(db, "SELECT count(*) FROM home_timeline WHERE user_id = %s", carol["id"]) == [(0,)]
+    assert feed(app, carol) == [(post, None)]
+
+
+def test_posts_and_reposts_appear_once_in_order_as_the_pull_plan_says(app, wsgi_app, alice, bob, make_user, db):
+    carol, dave = make_user("carol"), make_user("dave")
+    for followee in (bob, carol):
+        follow(app, alice, followee)
+    built(app, db, alice)
+    original = create(app, dave, "dave's").json["id"]
+    own = create(app, bob, "bob's").json["id"]
+    repost(app, bob, original)
+    repost(app, carol, original)  # the newest occurrence wins: carol's repost
+    repost(app, carol, own)  # bob's post, reposted by carol: once, at carol's repost
+    create(app, carol, "carol's")
+    expected = pull(wsgi_app, db, alice)
+    assert [post for post, _ in expected] == sorted({post for post, _ in expected}, key=[p for p, _ in expected].index)
+    assert feed(app, alice) == expected
+    assert [(post, reposter) for post, reposter in expected if post in (original, own)] == [
+        (own, carol["id"]),
+        (original, carol["id"]),
+    ]
+    # Undo carol's reposts: each post is back where its next newest occurrence puts it.
+    unrepost(app, carol, original)
+    unrepost(app, carol, own)
+    assert feed(app, alice) == pull(wsgi_app, db, alice)
+    assert (original, bob["id"]) in feed(app, alice) and (own, None) in feed(app, alice)
+    assert [e for e in entries(db, alice) if e[2] == carol["id"]] == []  # their entries went
+
+
+@pytest.fixture(params=["inline", "task"])
+def fanout(request, make_app, alice, bob, make_user):
+    """Bob's writes fanned out in the request (few followers) or by the `timeline` task (one
+    follower is many); alice and carol follow him. (app, carol, inline)"""
+    inline = request.param == "inline"
+    app = make_app(**{"fanout.inline_followers": "100" if inline else "1"})
+    carol = make_user("carol")
+    for reader in (alice, carol):
+        follow(app, reader, bob)
+    return app, carol, inline
+
+
+def run_timeline_tasks(db):
+    for (outbox_id,) in sql(db, "SELECT id FROM outbox WHERE kind = 'timeline' AND sent_at IS NULL ORDER BY id"):
+        assert deliver.run(outbox_id) is True
+
+
+def test_a_post_reaches_built_timelines_inline_or_through_the_task(fanout, alice, bob, db):
+    app, carol, inline = fanout
+    for reader in (alice, carol):
+        built(app, db, reader)
+    post = create(app, bob).json["id"]
+    rows = sql(db, "SELECT id, payload FROM outbox WHERE kind = 'timeline'")
+    if inline:
+        assert rows == []  # written in the request's transaction: read-your-writes
+    else:
+        [(outbox_id, payload)] = rows
+        entry = {"key": post, "post_id": post, "author_id": bob["id"], "reposter_id": None}
+        assert payload == {"via_id": bob["id"], "added": entry}
+        assert entries(db, alice) == []
+        assert deliver.run(outbox_id) is True
+        assert deliver.run(outbox_id) is False  # once
+    for reader in (alice, carol):
+        assert entries(db, reader) == [(post, post, None)]
+        assert feed(app, reader) == [(post, None)]
+
+
+def test_a_deleted_post_leaves_every_feed_at_once(fanout, alice, bob, db):
+    app, carol, _ = fanout
+    follow(app, alice, carol)
+    built(app, db, alice)
+    kept, gone = (create(app, bob, text).json["id"] for text in ("kept", "gone"))
+    repost(app, carol, gone)
+    run_timeline_tasks(db)
+    assert feed(app, alice) == [(gone, carol["id"]), (kept, None)]
+    app.delete(f"/api/posts/{gone}/", headers=bob.headers)
+    assert feed(app, alice) == [(kept, None)]  # at once: the read checks, before any task
+    run_timeline_tasks(db)
+    assert entries(db, alice) == [(kept, kept, None)]  # its entries and its repost's went
+
+
+def test_unfollow_takes_the_followees_entries_follow_brings_their_newest(app, wsgi_app, alice, bob, make_user, db):
+    carol = make_user("carol")
+    follow(app, alice, carol)
+    first = create(app, carol, "carol's").json["id"]
+    built(app, db, alice)
+    older = [create(app, bob, f"bob {i}").json["id"] for i in range(2)]
+    repost(app, bob, first)
+    latest = create(app, carol, "carol's again").json["id"]
+    follow(app, alice, bob)  # bob's posts and repost come in (newer than the timeline's oldest entry)
+    assert [e[1] for e in entries(db, alice)] == [latest, first, older[1], older[0], first]
+    assert (
+        feed(app, alice)
+        == pull(wsgi_app, db, alice)
+        == [
+            (latest, None),
+            (first, bob["id"]),
+            (older[1], None),
+            (older[0], None),
+        ]
+    )
+    app.delete(f"/api/users/{bob['id']}/follow/", headers=alice.headers)
+    assert [e[1] for e in entries(db, alice)] == [latest, first]
+    assert feed(app, alice) == [(latest, None), (first, None)]
+
+
+def test_an_entry_left_by_a_racing_fan_out_is_not_shown(app, alice, bob, db):
+    """A fan-out that read the follow before an unfollow committed can write after the
+    unfollow's delete: the read checks the follow (and a repost's existence)."""
+    follow(app, alice, bob)
+    post = create(app, bob).json["id"]
+    built(app, db, alice)
+    app.delete(f"/api/users/{bob['id']}/follow/", headers=alice.headers)
+    sql(db, "INSERT INTO home_timeline VALUES (%s, %s, %s, %s, NULL)", alice["id"], post, post, bob["id"])
+    sql(db, "INSERT INTO home_timeline VALUES (%s, %s + 1000, %s, %s, %s)", alice["id"], post, post, bob["id"],
+        bob["id"])  # fmt: skip
+    assert uncached_read(app, alice)["results"] == []
+
+
+def test_a_deleted_account_leaves_every_timeline(app, alice, bob, make_user, db):
+    carol = make_user("carol")
+    follow(app, alice, bob)
+    follow(app, alice, carol)
+    follow(app, bob, carol)
+    built(app, db, alice)
+    built(app, db, bob)
+    carols = create(app, carol, "carol's").json["id"]
+    bobs = create(app, bob, "bob's").json["id"]
+    repost(app, bob, carols)
+    assert len(entries(db, alice)) == 3 and entries(db, bob) == [(carols, carols, None)]
+    app.delete_json("/api/users/me/", {"password": PASSWORD}, headers=bob.headers, status=204)
+    assert entries(db, alice) == [(carols, carols, None)]  # bob's post and repost went
+    assert sql(db, "SELECT count(*) FROM home_timeline WHERE user_id = %s", bob["id"]) == [(0,)]
+    assert state(db, bob) == "none"
+    assert feed(app, alice) == [(carols, None)]
+    assert bobs not in [post for post, _ in feed(app, alice)]
+
+
+def test_a_popular_author_is_pulled_not_fanned_out(make_app, wsgi_app, alice, bob, make_user, db):
+    app = make_app(**{"feed.pull_followers": "1"})
+    carol, dave = make_user("carol"), make_user("dave")
+    follow(app, alice, bob)
+    follow(app, alice, dave)
+    built(app, db, alice)
+    before = create(app, bob, "one follower: fanned out").json["id"]
+    follow(app, carol, bob)  # two followers: over the bar from bob's next post on
+    dave_post = create(app, dave, "dave's").json["id"]
+    after = create(app, bob, "pulled").json["id"]
+    repost(app, bob, dave_post)  # bob's repost of dave's post: pulled too
+    assert sql(db, "SELECT user_id FROM pulled_authors") == [(bob["id"],)]
+    assert [e[1] for e in entries(db, alice)] == [dave_post, before]  # nothing of bob's since
+    expected = [(dave_post, bob["id"]), (after, None), (before, None)]
+    assert feed(app, alice) == pull(wsgi_app, db, alice) == expected  # once each, merged in order
+    # Bob stays pulled when he falls back under the bar: his later posts are in no timeline.
+    app.delete(f"/api/users/{bob['id']}/follow/", headers=carol.headers)
+    latest = create(app, bob, "still pulled").json["id"]
+    assert [post for post, _ in feed(app, alice)] == [latest, dave_post, after, before]
+
+
+def test_pages_past_the_timeline_come_from_the_pull_plans(make_app, wsgi_app, alice, bob, db, monkeypatch):
+    monkeypatch.setattr(timelines, "TRIM_EVERY", 1)  # every fan-out trims
+    app = make_app(**{"feed.timeline_size": "5"})
+    follow(app, alice, bob)
+    built(app, db, alice)
+    posts = [create(app, bob, f"p{i}").json["id"] for i in range(12)][::-1]
+    assert [e[1] for e in entries(db, alice)] == posts[:5]  # trimmed to the newest 5
+    assert [post for page in pages(app, alice, "/api/feed/?page_size=3") for post in page] == posts  # by cursor
+    assert list(pages(app, alice, "/api/feed/?page=2&page_size=4"))[0] == posts[4:8]
+
+
+def pages(app, user, url):
+    """The post ids of each page from `url` on, following the `next` links."""
+    while url:
+        body = app.get(url, headers=user.headers).json
+        yield [p["id"] for p in body["results"]]
+        url = body["next"]
+
+
+def test_the_timeline_is_walked_newest_first_and_stops_at_the_page(wsgi_app, db):
+    """1,000 readers' timelines of 300 entries each, analyzed: page 1 walks the reader's
+    entries backwards on the primary key (no sort of all of them), and a pulled followee's
+    posts are read on its index."""
+    sql(db, "INSERT INTO users (username, email, password_hash)"
+            " SELECT 'user' || i, 'user' || i || '@example.com', 'x' FROM generate_series(1, 1000) i")  # fmt: skip
+    sql(db, "INSERT INTO follows (follower_id, followee_id) SELECT i, 1 + mod(i, 50) FROM generate_series(51, 1000) i")
+    sql(db, "INSERT INTO posts (author_id, text) SELECT 1 + mod(i, 50), 'p' FROM generate_series(1, 15000) i")
+    sql(
+        db, "INSERT INTO home_timelines (user_id, stale_since, floor) SELECT i, NULL, 0 FROM generate_series(1, 1000) i"
+    )
+    sql(db, "INSERT INTO home_timeline SELECT u, p.id, p.id, p.author_id, NULL FROM generate_series(1, 1000) u"
+            " CROSS JOIN LATERAL (SELECT id, author_id FROM posts ORDER BY id DESC LIMIT 300) p")  # fmt: skip
+    sql(db, "ANALYZE users, follows, posts, home_timeline, home_timelines")
+    params = {"user_id": 60, "pulled": [2], "before": MAX_ID, "offset": 0, "limit": 21}
+    with db.cursor() as cur:
+        cur.execute("EXPLAIN " + wsgi_app.registry.queries.feed.feed_from_timeline.sql, params)
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    walk = plan.split("CTE floor")[0]
+    assert "Index Scan Backward using home_timeline_pkey" in walk and "Sort" not in walk, plan
+    assert "idx_posts_author_id_id_live" in plan, plan
+
+
+def test_a_pulled_authors_post_asks_for_no_timeline_task(make_app, alice, bob, make_user, db):
+    app = make_app(**{"fanout.inline_followers": "1", "feed.pull_followers": "1"})
+    follow(app, alice, bob)
+    follow(app, make_user("carol"), bob)
+    built(app, db, alice)
+    first = create(app, bob).json["id"]  # its task finds bob over the bar: pulled from now on
+    run_timeline_tasks(db)
+    assert sql(db, "SELECT user_id FROM pulled_authors") == [(bob["id"],)] and entries(db, alice) == []
+    second = create(app, bob).json["id"]
+    assert sql(db, "SELECT count(*) FROM outbox WHERE kind = 'timeline'") == [(1,)]  # the first's only
+    assert sql(db, "SELECT count(*) FROM outbox WHERE kind = 'fanout'") == [(2,)]  # the bumps, as ever
+    assert feed(app, alice) == [(second, None), (first, None)]

@@ -64,6 +64,7 @@ populate: $(INSTALLED)
 	$(BIN)/minitwitter-populate $(INI) $(POPULATE_ARGS)
 
 # docs/BENCH.md's table on the local minitwitter_bench database: bench/results/<date>.{json,md,png}.
+# BENCH_ARGS="--dataset d3": D3 in minitwitter_bench_d3 (loaded first when empty), <date>-d3.* and -growth.png.
 bench: $(BENCH_INSTALLED)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/minitwitter-bench production.ini $(BENCH_ARGS)

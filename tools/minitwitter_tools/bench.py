@@ -2,14 +2,17 @@
 
 The service runs as the ini runs it (pserve, waitress; --threads / --processes
 override) on the local database minitwitter_bench, loaded with D1 when empty (or
---populate; with --scale 10, D2 in minitwitter_bench_d2, reported against the day's
-D1), and Redis database 2, flushed first since cache and broker are the bench's own;
+--populate; with --scale 10, D2 in minitwitter_bench_d2; with --dataset d3, D3 in
+minitwitter_bench_d3, with a feed row per named reader, warm and cold, the celebrity's
+posts and their fan-out; both reported against the day's D1), and Redis database 2,
+flushed first since cache and broker are the bench's own;
 the JWT secret is made for the run. L0 is `bare_app` below, served by the same
 waitress settings: the service has no route that touches neither PostgreSQL nor
 Redis. Each row: a warm-up, then `wrk -t2 -c32 --latency` with a Lua script that
 rotates over prepared requests of logged-in users. wrk runs on the same cores.
-Writes bench/results/<date>.json, .md and .png, undoes the rows' writes, checks the
-counts again, and stops every server it started.
+Writes bench/results/<date>[-d2|-d3].json, .md and .png (a D3 run also the day's growth
+chart, <date>-growth.png), undoes the rows' writes, checks the counts again, and stops
+every server it started.
 """
 
 import argparse
@@ -22,6 +25,7 @@ import os
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,14 +36,21 @@ from pathlib import Path
 
 import bcrypt
 import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
 import redis
 from pyramid.paster import get_appsettings
 
 from minitwitter import main as make_app
+from minitwitter import security
 from minitwitter import settings as settings_module
+from minitwitter.cache import RequestCache
+from minitwitter.db import startup_options
 from minitwitter.devservices import ensure_database, stop_groups
+from minitwitter.pagination import DEFAULT_PAGE_SIZE, MAX_KEY, Page
 from minitwitter.scripts import migrate
-from minitwitter_tools import populate
+from minitwitter.views.feed import feed_rows
+from minitwitter_tools import fanout, populate
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/minitwitter_bench"
 REDIS_URL = "redis://127.0.0.1:6379/2"
@@ -60,8 +71,8 @@ end
 RATE_LIMITS = {"ratelimit.login": "1000000/1", "ratelimit.signup": "1000000/1", "ratelimit.writes": "1000000/1"}
 WRITERS = "(SELECT id FROM users WHERE username = ANY(%(writers)s))"
 FIXTURES = {  # one value or a column, from the loaded data
-    "users": "SELECT username FROM users WHERE following_count BETWEEN 45 AND 55 AND username <> %(heavy)s"
-    " ORDER BY id LIMIT 16",
+    "users": "SELECT username FROM users WHERE following_count BETWEEN %(follows_lo)s AND %(follows_hi)s"
+    " AND username <> ALL(%(named)s) ORDER BY id LIMIT 16",
     "top_author": "SELECT id FROM users ORDER BY posts_count DESC LIMIT 1",
     "top_tag": "SELECT name FROM hashtags ORDER BY posts_count DESC LIMIT 1",
     "rare_tag": "SELECT name FROM hashtags WHERE posts_count > 0 ORDER BY posts_count, name LIMIT 1",
@@ -71,8 +82,8 @@ FIXTURES = {  # one value or a column, from the loaded data
     "follow_users": f"SELECT id FROM users u WHERE id NOT IN {WRITERS} AND NOT EXISTS (SELECT 1 FROM follows"
     f" WHERE followee_id = u.id AND follower_id IN {WRITERS}) ORDER BY id LIMIT 64",
     # S1-S3's viewer: another typical user, who gets 100 blocks and 1,000 mutes (HIDE).
-    "hider": "SELECT username FROM users WHERE following_count BETWEEN 45 AND 55 AND username <> %(heavy)s"
-    " ORDER BY id OFFSET 16 LIMIT 1",
+    "hider": "SELECT username FROM users WHERE following_count BETWEEN %(follows_lo)s AND %(follows_hi)s"
+    " AND username <> %(heavy)s AND NOT username = ANY(%(named)s) ORDER BY id OFFSET 16 LIMIT 1",
     "max_post": "SELECT coalesce(max(id), 0) FROM posts",
     "max_outbox": "SELECT coalesce(max(id), 0) FROM outbox",
 }
@@ -231,9 +242,18 @@ class Tokens:
         return token
 
 
-def fixtures(conn, base, tokens):
-    """Who and what the rows ask for, from the data; R3's cursor by walking 100 `next` links."""
-    f = {"heavy": populate.HEAVY_READER, "writers": []}
+NAMED = """SELECT username, id, following_count, followers_count,
+                 EXISTS (SELECT 1 FROM follows WHERE follower_id = u.id
+                            AND followee_id = (SELECT id FROM users WHERE username = 'celebrity')) AS follows_celebrity
+            FROM users u WHERE username = ANY(%(named)s)"""
+
+
+def fixtures(conn, base, tokens, dataset):
+    """Who and what the rows ask for, from the data; R3's cursor by walking up to 100 `next`
+    links (fewer when the feed ends sooner); D3's named readers by name."""
+    m = dataset.follows_per_user
+    f = {"heavy": populate.HEAVY_READER, "writers": [], "named": list(populate.NAMED_READERS), "readers": {}}
+    f.update(follows_lo=m - m // 10, follows_hi=m + m // 10, follows_per_user=m, heavy_follows=dataset.heavy_follows)
     with conn, conn.cursor() as cur:
         for name, sql in FIXTURES.items():
             cur.execute(sql, f)
@@ -246,13 +266,20 @@ def fixtures(conn, base, tokens):
         f["started"] = cur.fetchone()[0]
         for sql in HIDE:
             cur.execute(sql, f)
-    f["common_word"], f["rare_word"] = populate.search_words()
-    path = "/api/feed/"
-    for _ in range(100):
+        if dataset.celebrity_followers:
+            cur.execute(NAMED, f)
+            keys = ("id", "following", "followers", "follows_celebrity")
+            f["readers"] = {row[0]: dict(zip(keys, row[1:], strict=True)) for row in cur.fetchall()}
+    f["common_word"], f["rare_word"] = populate.search_words(dataset)
+    path, f["deep_pages"] = "/api/feed/", 0
+    while f["deep_pages"] < 100:
         status, page = call(base + path, token=tokens(f["typical"][0]))
-        path = re.sub(r"^https?://[^/]+", "", (page or {}).get("next") or "")
-        if status != 200 or not path:
-            raise SystemExit(f"R3: the feed ended before 100 pages (HTTP {status})")
+        if status != 200:
+            raise SystemExit(f"R3: the feed answered HTTP {status}")
+        following = re.sub(r"^https?://[^/]+", "", (page or {}).get("next") or "")
+        if not following:
+            break
+        path, f["deep_pages"] = following, f["deep_pages"] + 1
     f["deep_feed"] = path
     return f
 
@@ -273,9 +300,9 @@ def rows(f):
     common_search = f"/api/search/posts/?q={f['common_word']}"
     return [
         ("L0", "bare Pyramid JSON view", get("/", [None])),
-        ("R1", "home feed p1, typical user (~50 follows)", get("/api/feed/", f["typical"])),
-        ("R2", "home feed p1, heavy_reader (5,000 follows)", get("/api/feed/", [f["heavy"]])),
-        ("R3", "home feed 100 pages deep (cursor)", get(f["deep_feed"])),
+        ("R1", f"home feed p1, typical user (~{f['follows_per_user']} follows)", get("/api/feed/", f["typical"])),
+        ("R2", f"home feed p1, heavy_reader ({f['heavy_follows']:,} follows)", get("/api/feed/", [f["heavy"]])),
+        ("R3", f"home feed {f['deep_pages']} pages deep (cursor)", get(f["deep_feed"])),
         ("R4", "all posts, page 1", get("/api/posts/")),
         ("R5", "all posts, page=2000", get("/api/posts/?page=2000")),
         ("R6", "top author's posts p1", get(f"/api/users/{f['top_author']}/posts/")),
@@ -292,7 +319,22 @@ def rows(f):
         ("W2", "like then unlike", toggle("/api/posts/{}/like/", f["like_posts"])),
         ("W3", "follow then unfollow", toggle("/api/users/{}/follow/", f["follow_users"])),
         ("A1", "log in (bcrypt)", [("POST", "/api/token/", body, None) for body in logins]),
+    ] + named_rows(f, posts)
+
+
+def named_rows(f, posts):
+    """D3's: page 1 of each named reader's feed (NAMED_READERS; the cold figure is added
+    by run_rows), and W1's posts written by the celebrity (W1c; its fan-out is F1)."""
+    if not f["readers"]:
+        return []
+    readers = [
+        (f"R1:{name}", f"home feed p1, {name} ({f['readers'][name]['following']:,} follows)")
+        + ([("GET", "/api/feed/", None, name)],)
+        for name in populate.NAMED_READERS
     ]
+    followers = f["readers"]["celebrity"]["followers"]
+    celebrity = [(m, path, body, "celebrity") for m, path, body, _ in posts]
+    return readers + [("W1c", f"celebrity ({followers:,} followers) posts, 2 hashtags", celebrity)]
 
 
 def wrk(urls, variants, tokens, seconds, latency=True):
@@ -409,6 +451,127 @@ def queries_per_request(app, variants, tokens):
     return sum(counts) / len(counts)
 
 
+class ExplainedConnection(psycopg2.extensions.connection):
+    """A connection whose statements each run first under EXPLAIN (ANALYZE, BUFFERS), then
+    for their rows: `plans` holds (execution ms, plan text) per statement."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plans = []
+
+
+class ExplainedCursor(psycopg2.extras.RealDictCursor):
+    def execute(self, query, vars=None):
+        super().execute(b"EXPLAIN (ANALYZE, BUFFERS) " + self.mogrify(query, vars))
+        plan = "\n".join(row["QUERY PLAN"] for row in self.fetchall())
+        ms = float(re.search(r"Execution Time: ([\d.]+) ms", plan).group(1))
+        self.connection.plans.append((ms, plan))
+        return super().execute(query, vars)
+
+
+class NoRedis:
+    """The cache of a cold read: Redis holds nothing and keeps nothing (RequestCache's store)."""
+
+    def get_versioned(self, names, version_names=None):
+        return {}, dict.fromkeys(names)
+
+    def versions(self, names):
+        return None
+
+    def set_versioned(self, items, versions):
+        pass
+
+    def bump(self, *names):
+        pass
+
+
+def cold_feed(app, user_id, runs=5):
+    """Page 1 of user_id's feed with no Redis cache: the view's own feed_rows (views/feed.py:
+    its choice of plan and its queries), in a fresh connection each time, every statement
+    under EXPLAIN (ANALYZE, BUFFERS). Returns the median over `runs` (after one discarded) of
+    the statements' summed execution times, ms, and the last run's plans, one per statement."""
+    from pyramid.scripting import prepare
+
+    settings, page = app.registry.settings, Page(DEFAULT_PAGE_SIZE, 1, before=MAX_KEY, offset=0)
+    times = []
+    for attempt in range(runs + 1):
+        conn = psycopg2.connect(
+            settings["database.url"],
+            connection_factory=ExplainedConnection,
+            cursor_factory=ExplainedCursor,
+            options=startup_options(settings["database.statement_timeout"]),
+        )
+        env = prepare(registry=app.registry)
+        try:
+            request = env["request"]
+            request.db, request.cache = conn, RequestCache(NoRedis(), fills=False)
+            list(feed_rows(request, user_id, page))  # a pull plan's rows come lazily
+        finally:
+            env["closer"]()
+            conn.close()  # rolled back: nothing the statements might write stays
+        times += [sum(ms for ms, _ in conn.plans)] if attempt else []
+    return round(statistics.median(times), 3), "\n\n".join(plan for _, plan in conn.plans)
+
+
+# F1: followers sampled (and the named readers who follow the celebrity), posts made.
+FANOUT_SAMPLE = 200
+
+
+def celebrity_fanout(args, env, conn, servers, f, posts):
+    """F1: seconds from the start of a celebrity's post request until each sampled follower's
+    feed (page 1, warm before) shows it, with a fan-out worker (`minitwitter-celery <ini>
+    worker -Q fanout`) started for it; the fan-outs W1c queued are dropped first (its posts
+    are undone). Polling as minitwitter-fanout does (fanout.poll_until_seen)."""
+    from kombu import Connection
+
+    celebrity = f["readers"]["celebrity"]["id"]
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT follower_id FROM follows WHERE followee_id = %s ORDER BY random() LIMIT %s",
+            (celebrity, FANOUT_SAMPLE),
+        )
+        ids = {row[0] for row in cur.fetchall()} | {r["id"] for r in f["readers"].values() if r["follows_celebrity"]}
+    jwt = security.Tokens(settings_module.from_ini(args.ini))
+    tokens = {uid: jwt.access(uid) for uid in ids}
+    port = int(servers.urls[0].rsplit(":", 1)[1])
+    for token in tokens.values():
+        fanout.Client(port, token)("GET", "/api/feed/?page_size=1")
+    with Connection(args.redis_url) as broker:
+        broker.default_channel.queue_purge("fanout")
+    log = Path(tempfile.mkdtemp(prefix="minitwitter-bench-worker-")) / "worker.log"
+    command = [str(Path(sys.executable).parent / "minitwitter-celery"), args.ini, "worker", "-Q", "fanout"]
+    command += ["-n", f"bench-fanout-{port}@%h", "--concurrency=2", "--loglevel=INFO"]
+    worker = fanout.spawn(command, env, log)
+    delays, never = [], 0
+    try:
+        deadline = time.monotonic() + 60
+        while " ready." not in log.read_text():
+            if time.monotonic() > deadline or worker.poll() is not None:
+                raise SystemExit(f"the fan-out worker did not start: see {log}")
+            time.sleep(0.2)
+        author = fanout.Client(port, jwt.access(celebrity))
+        for n in range(posts):
+            started = time.monotonic()
+            status, body = author("POST", "/api/posts/", {"text": f"celebrity bench post {n}"})
+            if status != 201:
+                raise SystemExit(f"F1: the celebrity's post answered HTTP {status}")
+            seen = fanout.poll_until_seen(port, tokens, body["id"], started, threads=4)
+            delays += [s * 1000 for s in seen if s is not None]
+            never += sum(s is None for s in seen)
+    finally:
+        stop_groups([worker])
+    return {
+        "id": "F1",
+        "what": f"a celebrity post in {len(tokens)} followers' feeds p1 (after the request's start)",
+        "followers": f["readers"]["celebrity"]["followers"],
+        "sample": len(tokens),
+        "posts": posts,
+        "p50_ms": round(fanout.percentile(delays, 50), 1) if delays else None,
+        "p99_ms": round(fanout.percentile(delays, 99), 1) if delays else None,
+        "never_seen": never,
+    }
+
+
 def _checkpw_for(seconds, hashed):
     count, end = 0, time.monotonic() + seconds
     while time.monotonic() < end:
@@ -444,6 +607,53 @@ def verdict(row, l0):
     if row["p50_ms"] and row["p99_ms"] > TAIL_TARGET * row["p50_ms"]:
         missed.append(f"p99 = {row['p99_ms'] / row['p50_ms']:.1f} × p50")
     return "missed: " + ", ".join(missed) if missed else "held"
+
+
+# Issue 16's targets on D3: a named reader's cold feed page 1 within COLD_MS of database time,
+# the slowest reader within READER_SPREAD times the typical one (cold and warm), a celebrity's
+# post within CELEBRITY_POST times an ordinary post (p50), its fan-out's p99 within FANOUT_MS,
+# and D3's reads within D3_GROWTH times their D1 p50.
+COLD_MS = 5
+READER_SPREAD = 2
+CELEBRITY_POST = 2
+FANOUT_MS = 10_000
+D3_GROWTH = 1.25
+
+
+def held(ok):
+    return "held" if ok else "missed"
+
+
+def d3_targets(report):
+    """[(target, measured, held|missed)] of the D3 targets the report has figures for."""
+    rows = {r["id"]: r for r in report["rows"] if "rps" in r}
+    readers = {i[3:]: r for i, r in rows.items() if i.startswith("R1:")}
+    out = []
+    cold = {name: r["cold_ms"] for name, r in readers.items() if "cold_ms" in r}
+    if cold:
+        measured = ", ".join(f"{name} {ms:.2f}" for name, ms in cold.items())
+        out.append((f"cold feed p1 ≤ {COLD_MS} ms of database time, every named reader", measured,
+                    held(max(cold.values()) <= COLD_MS)))  # fmt: skip
+    for figure, values in (("cold", cold), ("warm p50", {n: r["p50_ms"] for n, r in readers.items()})):
+        if values.get("typical"):
+            slowest = max(values, key=values.get)
+            ratio = values[slowest] / values["typical"]
+            out.append((f"slowest reader ≤ {READER_SPREAD} × typical, {figure}", f"{slowest}: {ratio:.1f} ×",
+                        held(ratio <= READER_SPREAD)))  # fmt: skip
+    if "W1c" in rows and rows.get("W1", {}).get("p50_ms"):
+        ratio = rows["W1c"]["p50_ms"] / rows["W1"]["p50_ms"]
+        out.append((f"celebrity post p50 ≤ {CELEBRITY_POST} × W1's", f"{ratio:.2f} ×", held(ratio <= CELEBRITY_POST)))
+    if (f1 := report.get("fanout")) and f1["p99_ms"] is not None:
+        measured = f"p50 {f1['p50_ms'] / 1000:.2f} s, p99 {f1['p99_ms'] / 1000:.2f} s, never shown {f1['never_seen']}"
+        ok = f1["p99_ms"] <= FANOUT_MS and not f1["never_seen"]
+        out.append((f"celebrity post in every sampled feed, p99 ≤ {FANOUT_MS // 1000} s", measured, held(ok)))
+    d1 = report.get("d1") or {}
+    if reads := [i for i in rows if i[0] == "R" and d1.get(i, {}).get("p50_ms")]:
+        ratios = {i: rows[i]["p50_ms"] / d1[i]["p50_ms"] for i in reads}
+        over = [f"{i} {x:.2f}" for i, x in ratios.items() if x > D3_GROWTH]
+        out.append((f"reads' p50 ≤ {D3_GROWTH} × D1's", f"{len(ratios) - len(over)} of {len(ratios)} within"
+                    + (f"; over: {', '.join(over)}" if over else ""), held(not over)))  # fmt: skip
+    return out
 
 
 def markdown(report):
@@ -492,6 +702,26 @@ def markdown(report):
                 for r, d in both
             ],
         )
+    if readers := [r for r in report["rows"] if r["id"].startswith("R1:") and "cold_ms" in r]:
+        lines.append("\nNamed readers' feeds, page 1: warm through the service (the rows above), and cold: the")
+        lines[-1] += " database time of views/feed.py's feed_rows with no Redis cache (EXPLAIN ANALYZE in a fresh"
+        lines[-1] += " connection, the median of 5 runs after 1 discarded; plans below):\n"
+        lines += table(
+            ["reader", "request", "warm p50 ms", "warm p99 ms", "cold ms"],
+            [[r["id"][3:], r["what"], *numbers(r)[1:], f"{r['cold_ms']:.2f}"] for r in readers],
+        )
+    if f1 := report.get("fanout"):
+        lines.append(f"\nF1, {f1['what']}: {f1['posts']} post(s) by the celebrity ({f1['followers']:,} followers)")
+        lines[-1] += f" with a fan-out worker (-Q fanout): p50 {f1['p50_ms']} ms, p99 {f1['p99_ms']} ms,"
+        lines[-1] += f" never shown within {fanout.TIMEOUT} s: {f1['never_seen']}."
+    if targets := d3_targets(report):
+        lines.append(f"\n{report['dataset']}'s targets (issue 16):\n")
+        lines += table(["target", "measured", "verdict"], targets)
+    if "growth_missing" in report:
+        chart_name, missing = report.get("growth_chart"), report["growth_missing"]
+        lines.append(f"\nGrowth chart, p50 per row D1 → D2 → {report['dataset']}: ")
+        lines[-1] += chart_name or "none (no other dataset to draw against)"
+        lines[-1] += f"; no report of the day for {', '.join(missing)}: left out." if missing else "."
     if "bcrypt_per_s" in report:
         a1 = next(r["rps"] for r in report["rows"] if r["id"] == "A1")
         lines.append(f"\nbcrypt.checkpw at cost {report['bcrypt_rounds']}, 2 processes, right after A1: ")
@@ -500,6 +730,9 @@ def markdown(report):
     if "populate_s" in report:
         counts = report["populate_mismatches"] or "exact"
         lines.append(f"{report['dataset']} loaded in {report['populate_s']} s; counts: {counts}.")
+    for r in readers:
+        lines += [f"\n<details><summary>Plan, {r['id'][3:]}'s feed p1, cold</summary>\n", "```", r["cold_plan"]]
+        lines += ["```", "</details>"]
     return "\n".join(lines) + "\n"
 
 
@@ -544,7 +777,7 @@ def run_rows(args, env, conn, timing, report):
         parts = Parts(backends, servers if args.haproxy else None, conn, args.redis_url)
         l0_parts = Parts(bare_backends, bare if args.haproxy else None, conn, args.redis_url)  # what L0 costs
         tokens = Tokens(servers.urls[0])
-        f = fixtures(conn, servers.urls[0], tokens)
+        f = fixtures(conn, servers.urls[0], tokens, args.data)
         table = rows(f)
         l0 = table[0][2]
         try:
@@ -564,8 +797,13 @@ def run_rows(args, env, conn, timing, report):
                         row["l0_rps"] = wrk(bare.urls, l0, tokens, timing[1] // 2)["rps"]
                 if row_id == "A1":  # its ceiling, measured right after it on the same (shared) cores
                     report["bcrypt_per_s"] = round(bcrypt_rate(args.bcrypt_rounds, timing[1] // 4), 1)
+                if row_id.startswith("R1:"):
+                    row["cold_ms"], row["cold_plan"] = cold_feed(app, f["readers"][row_id[3:]]["id"])
                 print(json.dumps(row), file=sys.stderr)
                 report["rows"].append(row)
+            if f["readers"] and (not args.only or "F1" in args.only.split(",")):
+                report["fanout"] = celebrity_fanout(args, env, conn, servers, f, 1 if args.quick else 3)
+                print(json.dumps(report["fanout"]), file=sys.stderr)
         finally:
             with conn, conn.cursor() as cur:
                 for sql in UNDO:
@@ -573,9 +811,61 @@ def run_rows(args, env, conn, timing, report):
     return f
 
 
+def dataset_name(dataset, scale=1):
+    """D1, D2 (D1 at scale 10), D3, D3tiny, or e.g. D1x3."""
+    name = {"d1": "D1", "d3": "D3", "d3tiny": "D3tiny"}[dataset]
+    return "D2" if (dataset, scale) == ("d1", 10) else name if scale == 1 else f"{name}x{scale}"
+
+
+# The growth chart's datasets: the day's reports bench/results/<date><suffix>.json.
+GROWTH = (("D1", ""), ("D2", "-d2"), ("D3", "-d3"))
+
+
+def growth_series(results, date, report):
+    """([(dataset, {row id: p50 ms})], [datasets missing]): D1, D2 and D3 from the day's
+    reports in `results`, `report` (this run's) standing for its own dataset (D3, or D3tiny
+    in D3's place)."""
+    series, missing = [], []
+    for name, suffix in GROWTH:
+        path = results / f"{date}{suffix}.json"
+        if name == "D3":
+            source, name = report, report["dataset"]
+        elif path.exists():
+            source = json.loads(path.read_text())
+        else:
+            missing.append(name)
+            continue
+        series.append((name, {r["id"]: r["p50_ms"] for r in source["rows"] if "rps" in r}))
+    return series, missing
+
+
+def growth_chart(series, date, path):
+    """p50 per row across the datasets: one line per row measured in two of them or more."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [name for name, _ in series]
+    ids = [i for i in dict.fromkeys(i for _, p50 in series for i in p50) if sum(i in p50 for _, p50 in series) > 1]
+    fig, ax = plt.subplots(figsize=(11, 7))
+    for row_id in ids:
+        points = [(x, p50[row_id]) for x, (_, p50) in enumerate(series) if row_id in p50]
+        ax.plot(*zip(*points, strict=True), marker="o", label=row_id)
+    ax.set(xticks=range(len(names)), xticklabels=names, yscale="log", ylabel="p50, ms")
+    ax.set_title(f"minitwitter {date}: p50 per row as the data grows ({', '.join(names)})")
+    ax.legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("ini", help="the ini the service runs with, e.g. production.ini")
+    parser.add_argument(
+        "--dataset", choices=["d1", "d3", "d3tiny"], default="d1", help="d3: D3 in database minitwitter_bench_d3"
+    )
     parser.add_argument("--scale", type=int, default=1, help="posts and likes times this: 10 is D2 (database *_d2)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", REDIS_URL))
@@ -583,7 +873,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="2 s warm-up, 5 s measure: a smoke test")
     parser.add_argument("--threads", type=int, help="waitress threads (and database.pool_max); default: the ini's")
     parser.add_argument("--processes", type=int, default=1, help="pserve processes, one port each, wrk split over them")
-    parser.add_argument("--only", help="comma-separated row ids, e.g. L0,R4 (and no sweep)")
+    parser.add_argument("--only", help="comma-separated row ids, e.g. L0,R4,R1:celebrity,F1 (and no sweep)")
     parser.add_argument("--sweep", default="1,2,4,8", help="waitress thread counts to run R4 and W2 with ('' for none)")
     parser.add_argument(
         "--sweep-processes", default="2", help="process counts (the ini's threads each) to run R4 and W2 with"
@@ -597,9 +887,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.bare_port = args.bare_port or args.port + 50
     timing = (2, 5) if args.quick else (5, 20)
-    dataset = "D1" if args.scale == 1 else "D2" if args.scale == 10 else f"D1x{args.scale}"
-    suffix = "" if args.scale == 1 else f"_{dataset.lower()}"
+    dataset = dataset_name(args.dataset, args.scale)
+    suffix = "" if dataset == "D1" else f"_{dataset.lower()}"
     args.database_url = args.database_url or DATABASE_URL + suffix
+    data = populate.DATASETS[args.dataset]
+    args.data = dataclasses.replace(data, posts=data.posts * args.scale, likes=data.likes * args.scale)
     date = datetime.date.today().isoformat()
     report = {"date": date, "dataset": dataset, "ini": args.ini, "cores": os.cpu_count()}
     os.environ.update(DATABASE_URL=args.database_url, REDIS_URL=args.redis_url, JWT_SECRET=secrets.token_urlsafe(48))
@@ -621,10 +913,8 @@ def main(argv=None):
         sweep=[],
     )
     if args.populate or populate.is_empty(conn):
-        d1, started = populate.DATASETS["d1"], time.monotonic()
-        data = dataclasses.replace(d1, posts=d1.posts * args.scale, likes=d1.likes * args.scale)
-        rounds = settings["bcrypt.rounds"]
-        report["populate_mismatches"] = populate.populate(args.database_url, data, rounds, force=True)
+        started, rounds = time.monotonic(), settings["bcrypt.rounds"]
+        report["populate_mismatches"] = populate.populate(args.database_url, args.data, rounds, force=True)
         report["populate_s"] = round(time.monotonic() - started, 1)
     redis.Redis.from_url(args.redis_url).flushdb()
     f = run_rows(args, env, conn, timing, report)
@@ -649,8 +939,13 @@ def main(argv=None):
     RESULTS.mkdir(parents=True, exist_ok=True)
     base = RESULTS / (date + suffix.replace("_", "-") + (f"-{args.label}" if args.label else ""))
     d1_report = RESULTS / f"{date}.json"
-    if args.scale != 1 and d1_report.exists():  # the growth curve: this dataset against D1
+    if dataset != "D1" and d1_report.exists():  # the growth curve: this dataset against D1
         report["d1"] = {r["id"]: r for r in json.loads(d1_report.read_text())["rows"] if "rps" in r}
+    if args.dataset != "d1":  # D1 -> D2 -> D3 (here: this run), the day's reports that exist
+        series, report["growth_missing"] = growth_series(RESULTS, date, report)
+        if len(series) > 1:
+            report["growth_chart"] = f"{date}-growth.png" if dataset == "D3" else f"{base.name}-growth.png"
+            growth_chart(series, date, RESULTS / report["growth_chart"])
     base.with_suffix(".json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     base.with_suffix(".md").write_text(markdown(report))
     chart(report, base.with_suffix(".png"))

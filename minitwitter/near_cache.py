@@ -13,9 +13,12 @@ pushes the name of every version key any client changes. A response is copied he
 after the Lua check in Redis said all of its versions were current (response_cache.py), and
 tagged with the count of pushes read before that check began (`epoch`). It is answered
 here while no push read since names one of its dependencies. Before each answer, every push
-already on the socket is read (under a lock, no wait: Redis sends the push while it runs
-the INCR, before the writer can have told anyone it wrote), so a read that starts after a
-write has returned never gets the state before it, as with the Redis check.
+already on the socket is read (under a lock, no wait). Redis queues the push while it runs
+the INCR, with the INCR's own reply, and writes both in the same pass of its event loop; so a
+read that starts after a write has returned sees the write unless it falls in the gap between
+those two socket writes (microseconds: the writer must still answer its client, who must ask
+again). A bump this process makes is applied here at once (changed()): its own reads are
+exact whatever the push does.
 
 When the tracking connection breaks (Redis restarts, a network fault, `CLIENT KILL`) every
 entry is dropped and nothing is answered here until a new connection is tracking again; the

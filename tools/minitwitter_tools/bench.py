@@ -84,7 +84,11 @@ FIXTURES = {  # one value or a column, from the loaded data
     # S1-S3's viewer: another typical user, who gets 100 blocks and 1,000 mutes (HIDE).
     "hider": "SELECT username FROM users WHERE following_count BETWEEN %(follows_lo)s AND %(follows_hi)s"
     " AND username <> %(heavy)s AND NOT username = ANY(%(named)s) ORDER BY id OFFSET 16 LIMIT 1",
+    # R11's reader: another typical user whose followees repost (REPOST).
+    "reposts_reader": "SELECT username FROM users WHERE following_count BETWEEN %(follows_lo)s AND %(follows_hi)s"
+    " AND username <> %(heavy)s AND NOT username = ANY(%(named)s) ORDER BY id OFFSET 17 LIMIT 1",
     "max_post": "SELECT coalesce(max(id), 0) FROM posts",
+    "max_repost": "SELECT coalesce(max(id), 0) FROM reposts",
     "max_outbox": "SELECT coalesce(max(id), 0) FROM outbox",
 }
 HIDER = "(SELECT id FROM users WHERE username = %(hider)s)"
@@ -103,10 +107,20 @@ HIDE = [
     f" AND NOT EXISTS (SELECT 1 FROM mutes WHERE muter_id = {HIDER} AND muted_id = u.id)"
     " ORDER BY u.posts_count DESC, u.id LIMIT 990",
 ]
+# R11's feed with reposts: each of the reader's followees reposts the 5 newest posts not
+# its own, so most of page 1 is reposts, many of one post by several followees (shown once,
+# at the newest: sql/feed.sql). Undone after (reposts with ids above max_repost).
+REPOST = [
+    "INSERT INTO reposts (post_id, user_id) SELECT p.id, f.followee_id FROM follows f"
+    " CROSS JOIN LATERAL (SELECT id FROM posts WHERE deleted_at IS NULL AND author_id <> f.followee_id"
+    " ORDER BY id DESC LIMIT 5) p"
+    " WHERE f.follower_id = (SELECT id FROM users WHERE username = %(reposts_reader)s) ON CONFLICT DO NOTHING",
+]
 # The rows run again for each server setting of the sweep: a warm read and a write.
 SWEPT = ("R4", "W2")
 UNDO = [  # what W1-W3, the logins and HIDE added; the triggers keep every count exact (a
     # block or mute deletes the notifications between the two: migrations/0012)
+    "DELETE FROM reposts WHERE id > %(max_repost)s",
     f"DELETE FROM blocks WHERE blocker_id = {HIDER}",
     f"DELETE FROM mutes WHERE muter_id = {HIDER}",
     f"DELETE FROM likes WHERE user_id IN {WRITERS} AND post_id = ANY(%(like_posts)s)",
@@ -258,13 +272,14 @@ def fixtures(conn, base, tokens, dataset):
         for name, sql in FIXTURES.items():
             cur.execute(sql, f)
             f[name] = [row[0] for row in cur.fetchall()]
-            single = ("top_author", "top_tag", "rare_tag", "hider", "max_post", "max_outbox")
+            single = ("top_author", "top_tag", "rare_tag", "hider", "reposts_reader", "max_post", "max_repost")
+            single += ("max_outbox",)
             f[name] = f[name][0] if name in single else f[name]
             if name == "users":
                 f["typical"], f["writers"] = f["users"][:8], f["users"][8:]
         cur.execute("SELECT now()")
         f["started"] = cur.fetchone()[0]
-        for sql in HIDE:
+        for sql in HIDE + REPOST:
             cur.execute(sql, f)
         if dataset.celebrity_followers:
             cur.execute(NAMED, f)
@@ -312,6 +327,7 @@ def rows(f):
         ("R9a", f"search, common word '{f['common_word']}'", get(common_search)),
         ("R9b", f"search, rare word '{f['rare_word']}'", get(f"/api/search/posts/?q={f['rare_word']}")),
         ("R10", "a profile with counts", get(f"/api/users/{f['top_author']}/")),
+        ("R11", "home feed p1 with reposts (each followee reposted 5)", get("/api/feed/", [f["reposts_reader"]])),
         ("S1", "home feed p1, a viewer with 100 blocks and 1,000 mutes", get("/api/feed/", [f["hider"]])),
         ("S2", "all posts p1, that viewer", get("/api/posts/", [f["hider"]])),
         ("S3", f"search, common word '{f['common_word']}', that viewer", get(common_search, [f["hider"]])),

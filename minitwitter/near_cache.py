@@ -153,26 +153,25 @@ class NearCache:
             with self._lock:
                 if self._conn is not None:
                     self._confirm()
-                    continue
-            try:
-                conn = self._connect()
-            except (*ERRORS, OSError) as e:
-                log.debug("near cache: no invalidation connection yet: %s", e)
-                continue
-            with self._lock:
-                self._forget_all()  # whatever was pushed while we were away is unknown
-                self._conn = conn
+                else:
+                    self._track()
 
     def start_tracking(self):
         """Connect now rather than within POLL_SECONDS (the app's start, tests)."""
         with self._lock:
             if self._conn is None:
-                try:
-                    self._conn = self._connect()
-                    self._forget_all()
-                except (*ERRORS, OSError) as e:
-                    log.warning("near cache: no invalidation connection: %s", e)
+                self._track()
         return self._conn is not None
+
+    def _track(self):
+        """A new tracking connection, holding the lock; no entry is kept meanwhile (keep()
+        wants a connection), and whatever was pushed while there was none is unknown."""
+        try:
+            self._conn = self._connect()
+        except (*ERRORS, OSError) as e:
+            log.debug("near cache: no invalidation connection yet: %s", e)
+            return
+        self._forget_all()
 
     def close(self):
         self._stopped.set()

@@ -560,7 +560,7 @@ def celebrity_fanout(args, env, conn, servers, f, posts):
     command = [str(Path(sys.executable).parent / "minitwitter-celery"), args.ini, "worker", "-Q", "fanout,timelines"]
     command += ["-n", f"bench-fanout-{port}@%h", "--concurrency=2", "--loglevel=INFO"]
     worker = fanout.spawn(command, env, log)
-    delays, never = [], 0
+    delays, never = [], []
     try:
         deadline = time.monotonic() + 60
         while " ready." not in log.read_text():
@@ -575,7 +575,7 @@ def celebrity_fanout(args, env, conn, servers, f, posts):
                 raise SystemExit(f"F1: the celebrity's post answered HTTP {status}")
             seen = fanout.poll_until_seen(port, tokens, body["id"], started, threads=4)
             delays += [s * 1000 for s in seen if s is not None]
-            never += sum(s is None for s in seen)
+            never += [uid for uid, s in zip(tokens, seen, strict=True) if s is None]
     finally:
         stop_groups([worker])
     return {
@@ -586,7 +586,8 @@ def celebrity_fanout(args, env, conn, servers, f, posts):
         "posts": posts,
         "p50_ms": round(fanout.percentile(delays, 50), 1) if delays else None,
         "p99_ms": round(fanout.percentile(delays, 99), 1) if delays else None,
-        "never_seen": never,
+        "never_seen": len(never),
+        "never_seen_ids": never,  # user ids, to look into
     }
 
 

@@ -118,7 +118,7 @@ def feeds_changed(request, author_id, added=None, removed=None):
     rows = list(request.queries.follows.followers_before(request.db, user_id=author_id, before=MAX_ID, limit=limit + 1))
     if len(rows) > limit:
         request.enqueue_task("fanout", {"author_id": author_id})
-        if added is not None and timelines.is_pulled(request, author_id):
+        if added is not None and timelines.pulled(request, author_id, settings):
             added = None  # a celebrity's post costs its request what it did before timelines
         work = {k: v for k, v in (("added", added), ("removed", removed)) if v is not None}
         if work:

@@ -53,10 +53,20 @@ SELECT m.user_id, :key, :post_id, :author_id, :reposter_id
 ON CONFLICT DO NOTHING
 RETURNING user_id;
 
--- name: is_pulled(user_id)$
--- A post's request skips the `timeline` task of an author known to be pulled (the task
--- would write nothing). Index: pulled_authors_pkey.
-SELECT EXISTS (SELECT 1 FROM pulled_authors WHERE user_id = :user_id);
+-- name: pulled(user_id, threshold)$
+-- Whether the posts and reposts of :user_id are pulled at read time: known to be, or over
+-- :threshold followers now, recorded here in the post's own transaction, so every read
+-- after its commit merges the post in (recorded later, by the `timeline` task, a page read
+-- between the `fanout` task's bump and that mark was cached without the post). A post's
+-- request then asks for no `timeline` task (it would write nothing).
+-- Indexes: users_pkey, pulled_authors_pkey.
+WITH marked AS (
+    INSERT INTO pulled_authors (user_id)
+    SELECT id FROM users WHERE id = :user_id AND followers_count > :threshold
+    ON CONFLICT DO NOTHING
+    RETURNING user_id
+)
+SELECT EXISTS (SELECT 1 FROM marked) OR EXISTS (SELECT 1 FROM pulled_authors WHERE user_id = :user_id);
 
 -- name: trim(user_ids, size)!
 -- Keep the newest :size entries of these timelines, and raise their floors to match. Reads

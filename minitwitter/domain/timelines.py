@@ -8,8 +8,9 @@ design in PostgreSQL: migrations/0013, sql/timelines.sql; the read is sql/feed.s
   Readers who never read have none: a post costs nothing for them.
 - a post or repost goes into the timelines of the author's (reposter's) followers that have
   one (fan_out): in the request for up to fanout.inline_followers followers, else in the
-  `fanout` task (freshness.feeds_changed). Not for an author over feed.pull_followers
-  (pulled): their posts are merged in at read time, and they stay pulled.
+  `timeline` task (freshness.feeds_changed). Not for an author over feed.pull_followers
+  (pulled, recorded by the post's own transaction: pulled): their posts are merged in at
+  read time, and they stay pulled.
 - a deleted post's entries, an undone repost's, go the same way (remove); an unfollow takes
   what came through the followee (unfollowed), a follow brings the followee's newest items
   (followed); an account's deletion takes its timeline and its reposts' entries (its posts'
@@ -73,9 +74,10 @@ def remove(tx, removed):
     tx.queries.timelines.remove(tx.db, **removed)
 
 
-def is_pulled(tx, via_id):
-    """Whether `via_id` is known to be pulled (a fan-out of theirs writes nothing)."""
-    return tx.queries.timelines.is_pulled(tx.db, user_id=via_id)
+def pulled(tx, via_id, settings):
+    """Whether `via_id` is pulled (a fan-out of theirs writes nothing): known to be, or over
+    feed.pull_followers now, which is recorded in this transaction (sql/timelines.sql)."""
+    return tx.queries.timelines.pulled(tx.db, user_id=via_id, threshold=settings["feed.pull_followers"])
 
 
 def fan_out(tx, follower_ids, item, settings):

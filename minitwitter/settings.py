@@ -102,6 +102,10 @@ DEFAULTS = {
     # then every write transaction begun before it was made has ended (each statement is
     # bounded by database.statement_timeout), so none of their fan-outs missed it unseen.
     "feed.settle_seconds": "10",
+    # A home timeline not read for this many days is dropped by a beat job (Mastodon's two
+    # weeks): fan-outs write only into active readers' timelines; a returning reader's next
+    # read makes a new one.
+    "feed.idle_days": "14",
     # Browser origins allowed to call the API (space-separated; never "*").
     "cors.origins": "",
     # Requests per seconds (minitwitter/ratelimit.py); Mastodon's figures.
@@ -131,6 +135,7 @@ INT_KEYS = {
     "feed.timeline_size",
     "feed.pull_followers",
     "feed.settle_seconds",
+    "feed.idle_days",
     "response_cache.local_entries",
     "posts.purge_after_days",
     "mail.follow_email_hours",

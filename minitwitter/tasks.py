@@ -66,6 +66,7 @@ celery_app.conf.update(
         "relay-outbox": {"task": "minitwitter.relay_outbox", "schedule": 30.0},
         "purge-deleted-posts": {"task": "minitwitter.purge_deleted_posts", "schedule": 3600.0},
         "purge-idempotency-keys": {"task": "minitwitter.purge_idempotency_keys", "schedule": 3600.0},
+        "drop-idle-timelines": {"task": "minitwitter.drop_idle_timelines", "schedule": 3600.0},
     },
 )
 
@@ -261,6 +262,24 @@ def purge_deleted_posts(batch=PURGE_BATCH):
     if purged:
         log.info("purged %d long-deleted posts", purged)
     return purged
+
+
+@celery_app.task(name="minitwitter.drop_idle_timelines")
+def drop_idle_timelines(batch=PURGE_BATCH):
+    """Beat job: drop the home timelines not read for feed.idle_days (domain/timelines.py),
+    a batch per transaction. Returns how many went."""
+    settings = celery_app.minitwitter_settings
+    queries = _queries(settings["sql.path"])
+    conn, dropped = _db(), 0
+    while True:
+        with conn:
+            count = timelines_domain.drop_idle(_job(queries, conn), settings["feed.idle_days"], batch)
+        dropped += count
+        if count < batch:
+            break
+    if dropped:
+        log.info("dropped %d idle home timelines", dropped)
+    return dropped
 
 
 @celery_app.task(name="minitwitter.purge_idempotency_keys")

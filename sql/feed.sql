@@ -23,12 +23,14 @@
 
 -- name: timeline_state(user_id, settle)^
 -- The reader's home timeline, if there is one: ready (filled, in use), due (stale for
--- longer than :settle seconds: to be filled now), and the followees whose posts and reposts
+-- longer than :settle seconds: to be filled now), whether it was read today (timelines.touch,
+-- migrations/0014), and the followees whose posts and reposts
 -- are pulled at read time. Indexes: home_timelines_pkey; pulled_authors_pkey (read whole:
 -- the accounts over feed.pull_followers, a few dozen in D3) with follows_pkey.
 SELECT m.stale_since IS NULL AS ready,
        m.stale_since < now() - make_interval(secs => :settle) AS due,
        m.floor,
+       m.read_on < current_date AS first_read_today,
        ARRAY(SELECT a.user_id
                FROM pulled_authors a
               WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :user_id AND f.followee_id = a.user_id)

@@ -6,6 +6,32 @@
 -- is filled once it has settled (timeline_state's due). Index: home_timelines_pkey.
 INSERT INTO home_timelines (user_id) VALUES (:user_id) ON CONFLICT DO NOTHING;
 
+-- name: touch(user_id)$
+-- The first feed read of the day: the timeline is in use (migrations/0014). Returns the
+-- reader's id, or nothing when the timeline was dropped as idle meanwhile (the row lock
+-- makes this wait for a drop that took it; a drop skips a row this has locked).
+-- Index: home_timelines_pkey.
+UPDATE home_timelines SET read_on = current_date WHERE user_id = :user_id RETURNING user_id;
+
+-- name: drop_idle(days, batch)$
+-- Up to :batch timelines not read for :days days, rows and entries (the beat job loops
+-- until fewer go); a timeline locked by a fill or a read's touch is left for the next run.
+-- A fan-out racing the drop may still write an entry for a reader whose row it read just
+-- before: without a row no read looks at it, and a new timeline's fill clears it.
+-- Indexes: idx_home_timelines_read_on, home_timeline_pkey (user_id prefix).
+WITH idle AS (
+    SELECT user_id FROM home_timelines
+     WHERE read_on < current_date - CAST(:days AS INTEGER)
+     ORDER BY read_on
+     LIMIT :batch
+       FOR UPDATE SKIP LOCKED
+), dropped AS (
+    DELETE FROM home_timelines m USING idle WHERE m.user_id = idle.user_id RETURNING m.user_id
+), entries AS (
+    DELETE FROM home_timeline h USING dropped WHERE h.user_id = dropped.user_id
+)
+SELECT count(*) FROM dropped;
+
 -- name: claim_fill(user_id, settle)$
 -- The timeline is due: take it (the row lock makes a concurrent read wait, then find it
 -- taken) and mark it in use. Index: home_timelines_pkey.

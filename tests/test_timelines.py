@@ -6,7 +6,10 @@ their timeline, the next one fills it. `built` does both; `pull` reads a pull pl
 directly: the answer the timeline must agree with."""
 
 import itertools
+import threading
+import time
 
+import psycopg2
 import pytest
 from conftest import PASSWORD
 from test_conversations import follow
@@ -14,7 +17,7 @@ from test_posts import create
 
 from minitwitter.domain import timelines
 from minitwitter.freshness import MAX_ID
-from minitwitter.tasks import deliver
+from minitwitter.tasks import deliver, drop_idle_timelines
 
 _sizes = itertools.cycle(range(10, 100))
 
@@ -344,3 +347,68 @@ def test_the_post_that_makes_an_author_pulled_is_in_every_feed_once_bumped(make_
     assert feed(app, alice) == [item]
     run_timeline_tasks(db)
     assert feed(app, alice) == [item]
+
+
+def idle_for(db, user, days):
+    sql(db, "UPDATE home_timelines SET read_on = current_date - %s WHERE user_id = %s", days, user["id"])
+
+
+def test_a_timeline_not_read_for_idle_days_is_dropped_and_made_again(app, wsgi_app, alice, bob, make_user, db):
+    carol = make_user("carol")
+    follow(app, alice, bob)
+    follow(app, carol, bob)
+    older = [create(app, bob, f"p{i}").json["id"] for i in range(3)][::-1]
+    built(app, db, alice)
+    built(app, db, carol)
+    idle_for(db, alice, 15)  # feed.idle_days is 14
+    idle_for(db, carol, 14)
+    assert drop_idle_timelines.run() >= 1
+    assert state(db, alice) == "none" and entries(db, alice) == []
+    assert state(db, carol) == "ready" and len(entries(db, carol)) == 3
+    new = create(app, bob).json["id"]  # fanned out to carol only
+    assert entries(db, alice) == [] and entries(db, carol)[0][1] == new
+    expected = [(post, None) for post in (new, *older)]
+    assert feed(app, alice) == pull(wsgi_app, db, alice) == expected
+    built(app, db, alice)  # her next reads make and fill a new one
+    assert [e[1] for e in entries(db, alice)] == [new, *older]
+    assert feed(app, alice) == expected
+
+
+def test_the_first_read_of_a_day_records_it(app, alice, bob, db):
+    follow(app, alice, bob)
+    built(app, db, alice)
+    idle_for(db, alice, 3)
+    uncached_read(app, alice)
+    assert sql(db, "SELECT read_on = current_date FROM home_timelines WHERE user_id = %s", alice["id"]) == [(True,)]
+    idle_for(db, alice, 15)
+    uncached_read(app, alice)
+    assert drop_idle_timelines.run() == 0 and state(db, alice) == "ready"  # read today: kept
+
+
+def test_a_read_racing_the_drop_of_its_timeline_reads_the_pull_plan(app, alice, bob, db, services):
+    """The drop commits after the read found the timeline and before it reads it: the read's
+    touch waits for the drop's row lock, finds the row gone and reads a pull plan (reading
+    the timeline then, it found no row and answered an empty feed)."""
+    follow(app, alice, bob)
+    posts = [create(app, bob, f"p{i}").json["id"] for i in range(2)][::-1]
+    built(app, db, alice)  # holds the whole feed (floor 0)
+    idle_for(db, alice, 30)
+    dropper = psycopg2.connect(services["DATABASE_URL"])
+    try:
+        with dropper.cursor() as cur:  # the drop, not committed yet: it holds the row's lock
+            cur.execute("DELETE FROM home_timelines WHERE user_id = %s", (alice["id"],))
+            cur.execute("DELETE FROM home_timeline WHERE user_id = %s", (alice["id"],))
+        answer = {}
+        reader = threading.Thread(target=lambda: answer.update(body=uncached_read(app, alice)))
+        reader.start()
+        deadline = time.monotonic() + 20
+        waiting = "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        while not sql(db, waiting):
+            assert time.monotonic() < deadline, "the read never waited for the drop"
+            time.sleep(0.05)
+        dropper.commit()
+        reader.join(20)
+    finally:
+        dropper.close()
+    assert [p["id"] for p in answer["body"]["results"]] == posts
+    assert state(db, alice) == "none"

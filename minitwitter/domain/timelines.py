@@ -17,6 +17,9 @@ design in PostgreSQL: migrations/0013, sql/timelines.sql; the read is sql/feed.s
   entries go by cascade).
 - the read checks each entry (live, still followed, repost still there), so a write racing
   a fan-out never shows what is gone; the removals keep the timelines small and full.
+- a timeline not read for feed.idle_days is dropped (drop_idle, a beat job; the first read
+  of each day records the day: touch): a fan-out writes only into the timelines of readers
+  who read. The reader's next read makes a new one, as a first read does.
 - trimmed to feed.timeline_size entries by a fan-out on one key in TRIM_EVERY (a trim reads
   each reader's newest entries: amortized, a timeline holds a few dozen entries over the
   size between trims; a follow can add up to twice the size until the next).
@@ -45,6 +48,18 @@ def mark(tx, user_id):
     """The reader's timeline exists from now on (filled once settled)."""
     if on_primary(tx):
         tx.queries.timelines.mark(tx.db, user_id=user_id)
+
+
+def touch(tx, user_id):
+    """The reader's first feed read of the day: whether their timeline is still there to be
+    read (False on a replica, which cannot record the read, and when it was just dropped as
+    idle): else the read uses a pull plan."""
+    return on_primary(tx) and tx.queries.timelines.touch(tx.db, user_id=user_id) is not None
+
+
+def drop_idle(tx, days, batch):
+    """Drop up to `batch` timelines not read for `days` days; how many went."""
+    return tx.queries.timelines.drop_idle(tx.db, days=days, batch=batch)
 
 
 def fill(tx, user_id, newest, size, settle):

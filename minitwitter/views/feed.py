@@ -45,6 +45,8 @@ def feed_rows(request, me, page, hidden=()):
     if state is None:
         timelines.mark(request, me)
         return pull(**page.params)
+    if state["first_read_today"] and not timelines.touch(request, me):
+        return pull(**page.params)
     floor = state["floor"]
     if not state["ready"]:
         floor = None

@@ -1,0 +1,2 @@
+DROP INDEX idx_home_timelines_read_on;
+ALTER TABLE home_timelines DROP COLUMN read_on;

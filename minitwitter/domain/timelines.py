@@ -9,8 +9,8 @@ design in PostgreSQL: migrations/0013, sql/timelines.sql; the read is sql/feed.s
 - a post or repost goes into the timelines of the author's (reposter's) followers that have
   one (fan_out): in the request for up to fanout.inline_followers followers, else in the
   `timeline` task (freshness.feeds_changed). Not for an author over feed.pull_followers
-  (pulled, recorded by the post's own transaction: pulled): their posts are merged in at
-  read time, and they stay pulled.
+  (recorded as pulled by the post's own transaction: `pulled`): their posts are merged in
+  at read time, and they stay pulled.
 - a deleted post's entries, an undone repost's, go the same way (remove); an unfollow takes
   what came through the followee (unfollowed), a follow brings the followee's newest items
   (followed); an account's deletion takes its timeline and its reposts' entries (its posts'

@@ -340,14 +340,12 @@ def fanout(queries, conn, payload, settings):
     the relay runs it again (bumping twice is harmless)."""
     cache, before = _cache(), freshness.MAX_ID
     while True:
-        rows = list(
-            queries.follows.followers_before(conn, user_id=payload["author_id"], before=before, limit=FANOUT_BATCH)
-        )
-        if rows and not cache.bump(*(freshness.feed(r["follower_id"]) for r in rows)):
+        batch = queries.follows.follower_batch(conn, user_id=payload["author_id"], before=before, limit=FANOUT_BATCH)
+        if batch["ids"] and not cache.bump(*(freshness.feed(i) for i in batch["ids"])):
             raise RuntimeError(f"fan-out of user {payload['author_id']}'s post: Redis did not take the bumps")
-        if len(rows) < FANOUT_BATCH:
+        if len(batch["ids"]) < FANOUT_BATCH:
             return True
-        before = rows[-1]["id"]
+        before = batch["last"]
 
 
 @handler("timeline")
@@ -363,14 +361,12 @@ def timeline(queries, conn, payload, settings):
         timelines_domain.remove(job, payload["removed"])
     before, readers = freshness.MAX_ID, []
     while item is not None:
-        rows = list(
-            queries.follows.followers_before(conn, user_id=payload["via_id"], before=before, limit=FANOUT_BATCH)
-        )
-        if rows:
-            readers += timelines_domain.fan_out(job, [r["follower_id"] for r in rows], item, settings)
-        if len(rows) < FANOUT_BATCH:
+        batch = queries.follows.follower_batch(conn, user_id=payload["via_id"], before=before, limit=FANOUT_BATCH)
+        if batch["ids"]:
+            readers += timelines_domain.fan_out(job, batch["ids"], item, settings)
+        if len(batch["ids"]) < FANOUT_BATCH:
             break
-        before = rows[-1]["id"]
+        before = batch["last"]
     return functools.partial(_bump_readers, readers) if readers else True
 
 

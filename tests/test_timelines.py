@@ -15,6 +15,7 @@ from conftest import PASSWORD
 from test_conversations import follow
 from test_posts import create
 
+from minitwitter import tasks
 from minitwitter.domain import timelines
 from minitwitter.freshness import MAX_ID
 from minitwitter.tasks import deliver, drop_idle_timelines
@@ -175,6 +176,18 @@ def test_a_post_reaches_built_timelines_inline_or_through_the_task(fanout, alice
     for reader in (alice, carol):
         assert entries(db, reader) == [(post, post, None)]
         assert feed(app, reader) == [(post, None)]
+
+
+def test_the_timeline_task_walks_every_batch_of_followers(make_app, alice, bob, make_user, db, monkeypatch):
+    monkeypatch.setattr(tasks, "FANOUT_BATCH", 1)  # 3 followers: 3 batches and an empty one
+    app = make_app(**{"fanout.inline_followers": "1"})
+    readers = [alice, make_user("carol"), make_user("dave")]
+    for reader in readers:
+        follow(app, reader, bob)
+        built(app, db, reader)
+    post = create(app, bob).json["id"]
+    run_timeline_tasks(db)
+    assert [entries(db, reader) for reader in readers] == [[(post, post, None)]] * 3
 
 
 def test_a_deleted_post_leaves_every_feed_at_once(fanout, alice, bob, db):

@@ -164,8 +164,7 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
                                     WHERE r2.post_id = r.post_id AND r2.id > r.id
                                       AND r2.user_id <> ALL(CAST(:hidden AS BIGINT[])))
                    AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
-                        OR NOT EXISTS (SELECT 1 FROM posts hp
-                                        WHERE hp.id = r.post_id AND hp.author_id = ANY(CAST(:hidden AS BIGINT[]))))
+                        OR (SELECT hp.author_id FROM posts hp WHERE hp.id = r.post_id) <> ALL(CAST(:hidden AS BIGINT[])))
                  ORDER BY r.id DESC
                  LIMIT :offset + :limit
                ) t
@@ -208,8 +207,7 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
                              WHERE r2.post_id = r.post_id AND r2.id > r.id
                                AND r2.user_id <> ALL(CAST(:hidden AS BIGINT[])))
             AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
-                 OR NOT EXISTS (SELECT 1 FROM posts hp
-                                 WHERE hp.id = r.post_id AND hp.author_id = ANY(CAST(:hidden AS BIGINT[]))))
+                 OR (SELECT hp.author_id FROM posts hp WHERE hp.id = r.post_id) <> ALL(CAST(:hidden AS BIGINT[])))
           ORDER BY r.id DESC
           LIMIT :offset + :limit)
          ORDER BY key DESC

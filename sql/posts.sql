@@ -6,7 +6,9 @@
 -- A list a viewer reads takes :hidden, the viewer's hidden set (domain/safety.py: '{}'
 -- for most viewers, whose pages are shared): posts by those authors are left out in the
 -- query, so a page stays full. Where the list has no author column the check is a probe
--- of posts_pkey, skipped when :hidden is empty (cardinality(...) = 0 folds to true).
+-- of posts_pkey, skipped when :hidden is empty (cardinality(...) = 0 folds to true); it is
+-- a scalar subquery, which is never hashed: PostgreSQL 18 turns a NOT EXISTS there into a
+-- hashed subplan that reads every post of the hidden authors (no index has them all).
 
 -- name: create_post(author_id, text, image_id, in_reply_to)^
 -- tgr_posts_count adds one to users.posts_count; a reply, one to its parent's
@@ -131,7 +133,7 @@ SELECT post_id AS key
   FROM post_hashtags
  WHERE hashtag_id = :hashtag_id AND post_id < :before
    AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
-        OR NOT EXISTS (SELECT 1 FROM posts hp WHERE hp.id = post_id AND hp.author_id = ANY(CAST(:hidden AS BIGINT[]))))
+        OR (SELECT hp.author_id FROM posts hp WHERE hp.id = post_id) <> ALL(CAST(:hidden AS BIGINT[])))
  ORDER BY post_id DESC
 OFFSET :offset
  LIMIT :limit;
@@ -147,7 +149,7 @@ SELECT DISTINCT t.post_id AS key
           FROM post_hashtags ph
          WHERE ph.hashtag_id = f.hashtag_id AND ph.post_id < :before
            AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
-                OR NOT EXISTS (SELECT 1 FROM posts hp WHERE hp.id = ph.post_id AND hp.author_id = ANY(CAST(:hidden AS BIGINT[]))))
+                OR (SELECT hp.author_id FROM posts hp WHERE hp.id = ph.post_id) <> ALL(CAST(:hidden AS BIGINT[])))
          ORDER BY ph.post_id DESC
          LIMIT :offset + :limit
        ) t

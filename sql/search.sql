@@ -56,7 +56,7 @@ SELECT ph.post_id AS key
                     WHERE NOT EXISTS (SELECT 1 FROM post_hashtags x
                                        WHERE x.hashtag_id = w.id AND x.post_id = ph.post_id))
    AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
-        OR NOT EXISTS (SELECT 1 FROM posts hp WHERE hp.id = ph.post_id AND hp.author_id = ANY(CAST(:hidden AS BIGINT[]))))
+        OR (SELECT hp.author_id FROM posts hp WHERE hp.id = ph.post_id) <> ALL(CAST(:hidden AS BIGINT[])))
    AND (:query = ''
         OR EXISTS (SELECT 1 FROM posts p
                     WHERE p.id = ph.post_id AND p.deleted_at IS NULL

@@ -3,35 +3,48 @@
 
 -- name: tag_post(post_id, names)
 -- Make the post's tags exactly :names (sorted, distinct; '{}' on a delete), creating
--- missing tags; returns the names linked or unlinked. Every tag touched, old and new, is
--- locked first, in name order, in this one statement (the upsert locks each row it meets,
--- and creates those missing), so concurrent writers over the same tags never deadlock
--- (migrations/0006.lock_order.sql); the count triggers then find their rows locked.
+-- missing tags; returns the names linked or unlinked. The count trigger
+-- (tgr_post_hashtags_count) runs at commit (migrations/0015.tag_counts_at_commit.sql), so a
+-- new post that names only existing tags locks none of them here: a popular tag's row is
+-- held only while the posts naming it commit. Its links are inserted in name order, so its
+-- commit locks the tags in that order. Any other call (an edit, a delete, a post creating a
+-- tag) creates or locks every tag it touches, old and new, in name order first (`locked`,
+-- which the unlinks and links wait for), as before 0015: a created tag is a new row that a
+-- second post naming it waits for, and unlinks and links fire their counts in no set order
+-- (migrations/0006.lock_order.sql).
 -- Indexes: idx_post_hashtags_post_id, hashtags_pkey, hashtags_name_key, post_hashtags_pkey.
-WITH locked AS (
+WITH wanted AS (
+    SELECT name FROM unnest(CAST(:names AS TEXT[])) AS n (name)
+), linked_before AS (
+    SELECT h.id, h.name FROM post_hashtags ph JOIN hashtags h ON h.id = ph.hashtag_id WHERE ph.post_id = :post_id
+), existing AS (
+    SELECT h.id, h.name FROM hashtags h JOIN wanted USING (name)
+), locked AS (
     INSERT INTO hashtags (name)
-    SELECT name FROM (
-        SELECT unnest(CAST(:names AS TEXT[]))
-         UNION
-        SELECT h.name FROM post_hashtags ph JOIN hashtags h ON h.id = ph.hashtag_id WHERE ph.post_id = :post_id
-    ) AS touched (name)
-    ORDER BY name
+    SELECT name FROM (SELECT name FROM wanted UNION SELECT name FROM linked_before) AS touched (name)
+     WHERE EXISTS (SELECT 1 FROM linked_before) OR (SELECT count(*) FROM existing) < (SELECT count(*) FROM wanted)
+     ORDER BY name
     ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
     RETURNING id, name
+), tags AS (
+    SELECT id, name FROM existing
+     UNION
+    SELECT id, name FROM locked WHERE name IN (SELECT name FROM wanted)
 ), unlinked AS (
     DELETE FROM post_hashtags ph
-     USING locked
-     WHERE ph.post_id = :post_id AND ph.hashtag_id = locked.id AND NOT (locked.name = ANY(CAST(:names AS TEXT[])))
-    RETURNING locked.name
+     USING linked_before b
+     WHERE ph.post_id = :post_id AND ph.hashtag_id = b.id AND b.name NOT IN (SELECT name FROM wanted)
+       AND (SELECT count(*) FROM locked) >= 0  -- after the locks
+    RETURNING b.name
 ), linked AS (
     INSERT INTO post_hashtags (hashtag_id, post_id)
-    SELECT id, :post_id FROM locked WHERE name = ANY(CAST(:names AS TEXT[]))
+    SELECT id, :post_id FROM tags ORDER BY name
     ON CONFLICT DO NOTHING
     RETURNING hashtag_id
 )
 SELECT name FROM unlinked
  UNION
-SELECT locked.name FROM linked JOIN locked ON locked.id = linked.hashtag_id;
+SELECT tags.name FROM linked JOIN tags ON tags.id = linked.hashtag_id;
 
 -- name: get_hashtag(name)^
 -- Index: hashtags_name_key.

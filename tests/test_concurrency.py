@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
+import psycopg2.extras
 import pytest
 import webtest
 
@@ -105,9 +106,14 @@ def test_mutual_follows_do_not_deadlock(no_retry, alice, bob, db):
     assert_counts_exact(db)
 
 
-def test_an_edit_and_a_new_post_sharing_tags_do_not_deadlock(no_retry, alice, bob, db):
+@pytest.mark.parametrize("alpha_exists", [False, True])
+def test_an_edit_and_a_new_post_sharing_tags_do_not_deadlock(no_retry, alice, bob, db, alpha_exists):
     # The edit drops #delta and adds #alpha; the new post links #alpha then #delta. The edit
     # used to unlink (lock) #delta before linking (locking) #alpha: the opposite order.
+    # Since 0015 a new post naming only existing tags locks them at its commit (in name
+    # order), and one creating #alpha creates and locks its tags first, as the edit does.
+    if alpha_exists:
+        no_retry.post_json("/api/posts/", {"text": "#alpha"}, headers=bob.headers)
     post = no_retry.post_json("/api/posts/", {"text": "#delta"}, headers=alice.headers).json
     first, second = staged(
         db,
@@ -189,3 +195,31 @@ def test_a_storm_of_writes_over_shared_tags_and_mutual_follows(no_retry, make_us
         cur.execute("SELECT pg_stat_clear_snapshot()")
         cur.execute(DEADLOCKS)
         assert cur.fetchone()[0] == deadlocks_before
+
+
+def test_a_new_post_holds_no_tag_row_until_it_commits(wsgi_app, alice, bob, app, db):
+    # Migration 0015: the tag's count is updated at commit, so a popular tag's row is not
+    # held for the rest of every transaction that names it. Bob's post is written and left
+    # uncommitted: another writer can still lock #alpha at once (before 0015 it waited).
+    app.post_json("/api/posts/", {"text": "#alpha first"}, headers=alice.headers)
+    queries = wsgi_app.registry.queries
+    writer = psycopg2.connect(db.dsn, cursor_factory=psycopg2.extras.RealDictCursor)
+    other = psycopg2.connect(db.dsn)
+    try:
+        for outcome in ("rollback", "commit"):
+            fields = {"author_id": bob["id"], "text": "#alpha", "image_id": None, "in_reply_to": None}
+            post = queries.posts.create_post(writer, **fields)
+            tagged = queries.hashtags.tag_post(writer, post_id=post["id"], names=["alpha"])
+            assert [r["name"] for r in tagged] == ["alpha"]
+            with other.cursor() as cur:
+                cur.execute("SELECT posts_count FROM hashtags WHERE name = 'alpha' FOR NO KEY UPDATE NOWAIT")
+                assert cur.fetchone()[0] == 1  # not counted yet, and not locked
+            other.rollback()
+            getattr(writer, outcome)()
+            assert_counts_exact(db)  # a rolled-back post never counted; a committed one did, once
+    finally:
+        writer.close()
+        other.close()
+    with db.cursor() as cur:
+        cur.execute("SELECT posts_count FROM hashtags WHERE name = 'alpha'")
+        assert cur.fetchone()[0] == 2

@@ -384,20 +384,55 @@ def parse_wrk(out):
     return result
 
 
-def measure(urls, variants, tokens, timing, conn, parts=None):
+# A row's measure is cut in this many parts, each run between two runs of L0 of the same
+# length (measure(): the ratio to L0 of rows measured in the same seconds).
+SLICES = 4
+
+
+def measure(urls, variants, tokens, timing, conn, parts=None, l0=None):
     """Warm up, then measure; with the PostgreSQL sessions opened per request (a pool that
-    keeps its connections opens none) and, given `parts`, the CPU each part spent per request."""
+    keeps its connections opens none) and, given `parts`, the CPU each part spent per request.
+    Given `l0` ((urls, requests) of the bare app), the measure runs in SLICES parts, with L0
+    before, between and after them (`l0_rps`, their mean): the machine's speed drifts within
+    minutes (2026-11-30: L0 at 940 req/s, then 1,919 two minutes later), so a ratio to L0 is
+    fair only when both ran in the same minute. req/s and CPU are then the parts' together,
+    p50 the median of theirs, p99 the largest (a bound: the whole run's p99 is no higher)."""
     wrk(urls, variants, tokens, timing[0], latency=False)
     drain(urls)
     sessions_before = sessions(conn)
-    cpu_before = parts.cpu() if parts else None
-    result = wrk(urls, variants, tokens, timing[1])
+    slices = SLICES if l0 else 1
+    seconds = max(1, round(timing[1] / slices))
+    spent, runs, l0_runs = {}, [], []
+
+    def run_l0():
+        l0_runs.append(wrk(*l0, tokens, seconds)["rps"])
+        drain(l0[0])
+
+    for _ in range(slices):
+        if l0:
+            run_l0()
+        cpu_before = parts.cpu() if parts else None
+        runs.append(wrk(urls, variants, tokens, seconds))
+        if parts:
+            for part, s in parts.cpu(since=cpu_before).items():
+                spent[part] = spent.get(part, 0.0) + s
+    if l0:
+        run_l0()
+    requests = sum(r["rps"] for r in runs) * seconds
+    result = {
+        "rps": round(sum(r["rps"] for r in runs) / slices, 2),
+        "p50_ms": statistics.median(r["p50_ms"] for r in runs),
+        "p99_ms": max(r["p99_ms"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+    }
+    if l0:  # each part's req/s, and L0's around them
+        result.update(l0_rps=round(statistics.mean(l0_runs), 2), runs=[round(r["rps"]) for r in runs])
+        result["l0_runs"] = [round(r) for r in l0_runs]
     if parts:
-        spent = parts.cpu(since=cpu_before)
-        result["cpu_ms"] = {part: round(1000 * s / max(1, result["rps"] * timing[1]), 3) for part, s in spent.items()}
+        result["cpu_ms"] = {part: round(1000 * s / max(1, requests), 3) for part, s in spent.items()}
     drain(urls)
     time.sleep(1)  # a session is counted when it ends
-    result["connects"] = (sessions(conn) - sessions_before) / max(1, result["rps"] * timing[1])
+    result["connects"] = (sessions(conn) - sessions_before) / max(1, requests)
     return result
 
 
@@ -682,8 +717,9 @@ def markdown(report):
         f"{report['dataset']}; `pserve {report['ini']}`, waitress threads={report['threads']}, "
         f"{report['processes']} process(es){' behind haproxy' if report.get('haproxy') else ''}, "
         f"on {report['cores']} cores shared with wrk. Each row: {report['warm_up_s']} s warm-up, then "
-        f"`wrk -t2 -c32 -d{report['measure_s']}s --latency`; × L0 is the ratio to an L0 run right after the "
-        "row (L0's own line is its first run). Queries: statements per request, caches warm. "
+        f"`wrk -t2 -c32 --latency` for {report['measure_s']} s in {report.get('slices', 1)} parts with L0 run before, "
+        "between and after them; × L0 is the ratio to those L0 runs (L0's own line is its first run); "
+        "p50 is the parts' median, p99 their largest. Queries: statements per request, caches warm. "
         "Connects: new PostgreSQL sessions per request (pg_stat_database.sessions).\n",
     ]
     numbers = lambda r: [f"{r['rps']:,.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}"]  # noqa: E731
@@ -810,10 +846,10 @@ def run_rows(args, env, conn, timing, report):
                 if row["status"] in (0, 404, 405):  # e.g. search before its route exists
                     row["note"] = f"missing (HTTP {row['status']})"
                 else:
-                    row.update(measure(urls, variants, tokens, timing, conn, l0_parts if row_id == "L0" else parts))
+                    # the machine drifts: each row's ratio is to L0 runs between its own (measure)
+                    pair, cost = (None, l0_parts) if row_id == "L0" else ((bare.urls, l0), parts)
+                    row.update(measure(urls, variants, tokens, timing, conn, cost, pair))
                     row["queries"] = 0 if row_id == "L0" else queries_per_request(app, variants, tokens)
-                    if row_id != "L0":  # the machine drifts: each row's ratio is to an L0 run just after it
-                        row["l0_rps"] = wrk(bare.urls, l0, tokens, timing[1] // 2)["rps"]
                 if row_id == "A1":  # its ceiling, measured right after it on the same (shared) cores
                     report["bcrypt_per_s"] = round(bcrypt_rate(args.bcrypt_rounds, timing[1] // 4), 1)
                 if row_id.startswith("R1:"):
@@ -928,6 +964,7 @@ def main(argv=None):
         processes=args.processes,
         warm_up_s=timing[0],
         measure_s=timing[1],
+        slices=SLICES,
         rows=[],
         sweep=[],
     )

@@ -29,6 +29,10 @@ def slow_app(global_config, **settings):
 
     def app(environ, start_response):
         query = parse_qs(environ.get("QUERY_STRING", ""))
+        if "switch_interval" in query:
+            body = str(sys.getswitchinterval()).encode()
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+            return [body]
         time.sleep(float(query.get("seconds", ["0"])[0]))
         if "status" in query:  # a response without a body: ?status=204 or 304
             start_response(f"{query['status'][0]} No Body", [])
@@ -187,3 +191,11 @@ def test_what_waitress_refuses_itself_is_json_too(pserve, raw):
     assert b"Content-Type: application/json" in head, answer[:300]
     error = json.loads(body)
     assert set(error) == {"code", "error", "message", "details"} and error["code"] == status
+
+
+@pytest.mark.parametrize("extra, interval", [("", 0.005), ("switch_interval = 0.0001", 0.0001)])
+def test_the_ini_sets_the_gil_switch_interval(pserve, extra, interval):
+    process = pserve(extra)
+    conn = http.client.HTTPConnection("127.0.0.1", process.port, timeout=20)
+    conn.request("GET", "/?switch_interval=1")
+    assert float(conn.getresponse().read()) == pytest.approx(interval)

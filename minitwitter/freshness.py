@@ -115,8 +115,9 @@ def feeds_changed(request, author_id, added=None, removed=None):
     key for a repost's only), in this transaction or in the fan-out task with the bumps."""
     settings = request.registry.settings
     limit = settings["fanout.inline_followers"]
-    rows = list(request.queries.follows.followers_before(request.db, user_id=author_id, before=MAX_ID, limit=limit + 1))
-    if len(rows) > limit:
+    batch = request.queries.follows.follower_batch(request.db, user_id=author_id, before=MAX_ID, limit=limit + 1)
+    followers = batch["ids"]
+    if len(followers) > limit:
         request.enqueue_task("fanout", {"author_id": author_id})
         if added is not None and timelines.pulled(request, author_id, settings):
             added = None  # a celebrity's post costs its request what it did before timelines
@@ -127,8 +128,8 @@ def feeds_changed(request, author_id, added=None, removed=None):
         if removed is not None:
             timelines.remove(request, removed)
         if added is not None:
-            timelines.fan_out(request, [r["follower_id"] for r in rows], added, settings)
-        bump_after_commit(request, *(feed(r["follower_id"]) for r in rows))
+            timelines.fan_out(request, followers, added, settings)
+        bump_after_commit(request, *(feed(i) for i in followers))
 
 
 def cached_page(request, version_name, page, compute, name=None):

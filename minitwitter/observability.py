@@ -69,7 +69,10 @@ class WriterThreadHandler(logging.Handler):
     request thread write and flush under the handler's lock, and the threads convoyed on
     it: a 401 ran at 490-541 req/s, 780-884 with this handler, in paired probes on this
     machine (bench/results/cost-2026-11-30.md). What is queued is written at close (logging's own
-    atexit) and by flush(); a process killed -9 loses the lines of its last moments."""
+    atexit) and by flush(); a process killed -9 loses the lines of its last moments.
+    Not logging.handlers.QueueHandler and QueueListener: the ini's fileConfig cannot start a
+    listener, the listener writes and flushes one line at a time, and its thread is gone in
+    a forked child (Celery's prefork pool); this one starts its writer again there."""
 
     BATCH = 1000
 

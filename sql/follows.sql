@@ -15,22 +15,13 @@ ON CONFLICT DO NOTHING;
 -- Index: follows_pkey.
 DELETE FROM follows WHERE follower_id = :follower_id AND followee_id = :followee_id;
 
--- name: followers_before(user_id, before, limit)
--- A batch of a user's followers, newest follow first, from `before` (a follows.id; the
--- last batch's smallest): whose cached feeds a post changes (freshness.feeds_changed; the
--- tasks read follower_batch). Index: idx_follows_followee_id_id, index-only (it includes follower_id).
-SELECT id, follower_id
-  FROM follows
- WHERE followee_id = :user_id AND id < :before
- ORDER BY id DESC
- LIMIT :limit;
-
 -- name: follower_batch(user_id, before, limit)^
--- followers_before's batch as one row, for the fan-out tasks (tasks.fanout, tasks.timeline):
--- the follower ids, newest follow first, and the smallest follows.id (the next :before).
--- One row, not :limit: making a row object per follower was 64% of the CPU of a fan-out to
--- 624,701 followers (bench/results/cost-2026-11-30.md). Index: idx_follows_followee_id_id,
--- index-only.
+-- A batch of a user's followers, newest follow first, from `before` (a follows.id; the
+-- last batch's smallest), as one row: the follower ids and the smallest follows.id (the next
+-- :before). Whose cached feeds and timelines a post changes (freshness.feeds_changed,
+-- tasks.fanout, tasks.timeline). One row, not :limit: making a row object per follower was
+-- 64% of the CPU of a fan-out to 624,701 followers (bench/results/cost-2026-11-30.md).
+-- Index: idx_follows_followee_id_id, index-only (it includes follower_id).
 SELECT coalesce(array_agg(follower_id ORDER BY id DESC), '{}') AS ids, min(id) AS last
   FROM (SELECT id, follower_id
           FROM follows

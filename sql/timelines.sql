@@ -59,7 +59,7 @@ SELECT :user_id, i.key, i.post_id, p.author_id, i.reposter_id
 ON CONFLICT DO NOTHING;
 
 -- name: fan_out(follower_ids, key, post_id, author_id, reposter_id, threshold)
--- A post or repost into the timelines of these followers (a batch of followers_before)
+-- A post or repost into the timelines of these followers (a batch of follows.follower_batch)
 -- that have one; returns those readers. Not if whom it comes through (the reposter, else
 -- the author) is pulled: over :threshold followers now (recorded here, once: their later
 -- posts are in no timeline, so they stay pulled) or before.

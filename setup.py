@@ -62,7 +62,7 @@ setup(
     extras_require={"dev": dev_require, "test": tests_require, "fuzz": fuzz_require},
     entry_points={
         "paste.app_factory": ["main = minitwitter:main"],
-        "paste.server_runner": ["waitress = minitwitter.server:serve"],
+        "paste.server_runner": ["waitress = minitwitter.web.server:serve"],
         "console_scripts": [
             "minitwitter-migrate = minitwitter.scripts.migrate:main",
             "minitwitter-celery = minitwitter.scripts.celery:main",

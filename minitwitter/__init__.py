@@ -6,8 +6,8 @@ import psycopg2.extras
 from pyramid.config import Configurator
 
 from minitwitter import settings as settings_module
-from minitwitter.json_renderer import OrjsonRenderer
-from minitwitter.response_cache import NearHits
+from minitwitter.web.json_renderer import OrjsonRenderer
+from minitwitter.web.response_cache import NearHits
 
 psycopg2.extras.register_uuid()
 
@@ -22,19 +22,19 @@ def main(global_config, **settings):
         renderer = OrjsonRenderer()
         config.add_renderer("cornicejson", renderer)  # what Cornice services render with
         config.add_renderer("json", renderer)
-        config.include("minitwitter.observability")  # request ids, access log, /metrics
-        config.include("minitwitter.ingress")  # trailing slash, body size and type
-        config.include("minitwitter.cors")  # browsers on cors.origins only
-        config.include("minitwitter.errors")  # one JSON error shape for every failure
-        config.include("minitwitter.security")  # JWT policy; views need a token by default
-        config.include("minitwitter.db")  # request.db, one transaction per request
-        config.include("minitwitter.queries")  # request.queries: the named SQL in sql/
-        config.include("minitwitter.cache")  # request.cache: Redis that degrades to a miss
-        config.include("minitwitter.response_cache")  # a cached response's hit, before routing
-        config.include("minitwitter.ratelimit")  # 429s for logins, sign-ups and writes
-        config.include("minitwitter.tasks")  # the Celery app, from the same settings
-        config.include("minitwitter.outbox")  # request.enqueue_task: tasks written in the transaction
-        config.scan("minitwitter.views")
-        config.include("minitwitter.openapi")  # /api/openapi.json from the schemas, /api/docs/
+        config.include("minitwitter.web.observability")  # request ids, access log, /metrics
+        config.include("minitwitter.web.ingress")  # trailing slash, body size and type
+        config.include("minitwitter.web.cors")  # browsers on cors.origins only
+        config.include("minitwitter.web.errors")  # one JSON error shape for every failure
+        config.include("minitwitter.web.security")  # JWT policy; views need a token by default
+        config.include("minitwitter.store.db")  # request.db, one transaction per request
+        config.include("minitwitter.store.queries")  # request.queries: the named SQL in sql/
+        config.include("minitwitter.store.cache")  # request.cache: Redis that degrades to a miss
+        config.include("minitwitter.web.response_cache")  # a cached response's hit, before routing
+        config.include("minitwitter.web.ratelimit")  # 429s for logins, sign-ups and writes
+        config.include("minitwitter.worker.tasks")  # the Celery app, from the same settings
+        config.include("minitwitter.worker.outbox")  # request.enqueue_task: tasks written in the transaction
+        config.scan("minitwitter.api.views")
+        config.include("minitwitter.api.openapi")  # /api/openapi.json from the schemas, /api/docs/
     app = config.make_wsgi_app()
     return NearHits(app) if app.registry.near_cache else app

@@ -19,9 +19,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from minitwitter import security
-from minitwitter.cache import Cache, RequestCache
-from minitwitter.db import CountingCursor
+from minitwitter.store.cache import Cache, RequestCache
+from minitwitter.store.db import CountingCursor
+from minitwitter.web import security
 
 
 class CachedReads:

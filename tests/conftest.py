@@ -21,9 +21,15 @@ from cached_reads import CachedReads
 from documented import DocumentedApp
 
 from minitwitter import main
-from minitwitter.cache import connect
-from minitwitter.devservices import DevServices, RedisClusterServers, database_name, ensure_database, with_database
 from minitwitter.scripts import migrate
+from minitwitter.store.cache import connect
+from minitwitter_tools.devservices import (
+    DevServices,
+    RedisClusterServers,
+    database_name,
+    ensure_database,
+    with_database,
+)
 
 TABLES = [
     "account_tokens",
@@ -136,7 +142,7 @@ def make_app(settings, wsgi_app):
     The Celery app is one per process and main() points it at the new app's broker and
     database, so it is pointed back at the session app's afterwards.
     """
-    from minitwitter.tasks import configure
+    from minitwitter.worker.tasks import configure
 
     yield lambda **overrides: DocumentedApp(main({}, **{**settings, **overrides}))
     configure(wsgi_app.registry.settings)

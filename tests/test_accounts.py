@@ -9,8 +9,8 @@ from conftest import PASSWORD, assert_error, signup
 from test_email import outbox_rows, smtp  # noqa: F401  (the SMTP fixture)
 from test_images import image_bytes, upload
 
-from minitwitter.security import Tokens
-from minitwitter.tasks import deliver
+from minitwitter.web.security import Tokens
+from minitwitter.worker.tasks import deliver
 
 NEW_PASSWORD = "a brand new password"
 TOKEN_IN_LINK = re.compile(r"[?&]token=([A-Za-z0-9_-]+)")

@@ -4,9 +4,9 @@ import pytest
 from conftest import signup
 from test_posts import create
 
-from minitwitter.cache import Cache
-from minitwitter.devservices import RedisServer
-from minitwitter.views import users
+from minitwitter.api.views import users
+from minitwitter.store.cache import Cache
+from minitwitter_tools.devservices import RedisServer
 
 
 def test_a_fill_that_raced_a_write_is_never_served(redis_url):

@@ -20,8 +20,8 @@ from test_posts import create
 from test_ratelimit import limited, test_write_limit_per_account  # noqa: F401
 
 from minitwitter import settings as settings_module
-from minitwitter.cache import Cache, connect
-from minitwitter.devservices import free_port
+from minitwitter.store.cache import Cache, connect
+from minitwitter_tools.devservices import free_port
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,8 @@ import pytest
 import webtest
 from documented import Contract
 
-from minitwitter import shapes
-from minitwitter.openapi import OTHER_SUCCESS
+from minitwitter.api import shapes
+from minitwitter.api.openapi import OTHER_SUCCESS
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from conftest import assert_error, explain
 from test_follows_feed import feed_app  # noqa: F401 (a fixture: the feed through both plans)
 from test_posts import create
 
-from minitwitter import mentions
+from minitwitter.domain import mentions
 
 
 def reply(app, user, parent_id, text="a reply", status=201):

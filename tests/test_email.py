@@ -18,8 +18,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from conftest import SLOT, signup
 
-from minitwitter.devservices import free_port
-from minitwitter.tasks import celery_app, deliver, relay_outbox
+from minitwitter.worker.tasks import celery_app, deliver, relay_outbox
+from minitwitter_tools.devservices import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -196,7 +196,7 @@ def test_a_celery_worker_sends_the_welcome_email(app, db, smtp, worker):
 
 
 def test_broker_down_at_signup_then_the_relay_sends_it_once(app, db, smtp, worker, monkeypatch, caplog):
-    with monkeypatch.context() as m, caplog.at_level(logging.WARNING, logger="minitwitter.tasks"):
+    with monkeypatch.context() as m, caplog.at_level(logging.WARNING, logger="minitwitter.worker.tasks"):
         m.setitem(celery_app.conf, "broker_url", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens
         m.delenv("CELERY_BROKER_URL", raising=False)  # Celery reads it over its configuration
         signup(app, "alice")  # 201, or it raises

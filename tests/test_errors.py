@@ -61,7 +61,7 @@ def test_401_shape(app, path):
 def test_a_failed_commit_is_503_and_nothing_is_written(app, alice, db, monkeypatch):
     import psycopg2
 
-    from minitwitter.db import CountingConnection
+    from minitwitter.store.db import CountingConnection
 
     # A fault test: the database refuses the commit (as a lost connection would).
     def refuse(self):

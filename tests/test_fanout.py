@@ -6,9 +6,9 @@ import pytest
 from conftest import signup
 from test_posts import create
 
-from minitwitter import tasks
-from minitwitter.cache import connect
-from minitwitter.tasks import deliver
+from minitwitter.store.cache import connect
+from minitwitter.worker import tasks
+from minitwitter.worker.tasks import deliver
 
 
 @pytest.fixture

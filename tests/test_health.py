@@ -11,7 +11,7 @@ def test_health_reports_every_dependency(app):
 
 
 def test_health_is_503_when_the_database_is_down(make_app, monkeypatch):
-    from minitwitter.devservices import free_port
+    from minitwitter_tools.devservices import free_port
 
     # A fault test: a database URL where nothing listens.
     monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/nothing?connect_timeout=1")

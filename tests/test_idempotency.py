@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import webtest
 from conftest import assert_error
 
-from minitwitter.tasks import purge_idempotency_keys
+from minitwitter.worker.tasks import purge_idempotency_keys
 
 
 def post(app, user, key, text="hello", status=201):

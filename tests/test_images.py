@@ -7,7 +7,7 @@ import pytest
 from conftest import assert_error
 from PIL import Image
 
-from minitwitter.tasks import celery_app, deliver, purge_deleted_posts
+from minitwitter.worker.tasks import celery_app, deliver, purge_deleted_posts
 
 
 def image_bytes(fmt="PNG", size=(64, 48)):

@@ -7,7 +7,7 @@ import webtest
 from conftest import assert_error
 from test_posts import create
 
-from minitwitter import hashtags
+from minitwitter.domain import hashtags
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import zlib
 import pytest
 from PIL import ExifTags, Image, PngImagePlugin
 
-from minitwitter import media
+from minitwitter.store import media
 
 FORMATS = [("JPEG", "image/jpeg", "jpg"), ("PNG", "image/png", "png"), ("GIF", "image/gif", "gif")]
 FORMATS += [("WEBP", "image/webp", "webp")]

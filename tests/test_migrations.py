@@ -10,8 +10,8 @@ import psycopg2
 import pytest
 
 from minitwitter import settings
-from minitwitter.devservices import database_name, ensure_database, with_database
 from minitwitter.scripts import migrate
+from minitwitter_tools.devservices import database_name, ensure_database, with_database
 
 
 def _tables(url):

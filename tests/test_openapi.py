@@ -11,9 +11,9 @@ from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import validate as validate_value
 from openapi_spec_validator import validate
 
-from minitwitter.media import FORMATS
-from minitwitter.pagination import CURSOR_PATTERN, decode_cursor, encode_cursor
-from minitwitter.schemas import SPACES
+from minitwitter.api.schemas import SPACES
+from minitwitter.store.media import FORMATS
+from minitwitter.web.pagination import CURSOR_PATTERN, decode_cursor, encode_cursor
 
 
 def test_the_document_is_valid_openapi_3_1_and_lists_every_route(app):

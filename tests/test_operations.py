@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 
-from minitwitter.observability import JsonFormatter, WriterThreadHandler
+from minitwitter.web.observability import JsonFormatter, WriterThreadHandler
 
 
 def test_request_id_is_echoed_or_made_up(app):

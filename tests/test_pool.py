@@ -7,7 +7,7 @@ pool's sessions the same way, with FATAL 57P01 and a closed socket.
 
 import psycopg2
 
-from minitwitter.db import Pool
+from minitwitter.store.db import Pool
 
 
 def _terminate(db, application_name):

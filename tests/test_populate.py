@@ -5,7 +5,7 @@ import io
 import bcrypt
 import pytest
 
-from minitwitter import hashtags
+from minitwitter.domain import hashtags
 from minitwitter_tools import populate
 
 

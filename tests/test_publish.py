@@ -11,8 +11,8 @@ import pytest
 import redis
 from conftest import SLOT
 
-from minitwitter import tasks
-from minitwitter.tasks import celery_app, publish
+from minitwitter.worker import tasks
+from minitwitter.worker.tasks import celery_app, publish
 
 QUEUE = f"test-publish-{SLOT}"
 
@@ -56,7 +56,7 @@ def test_a_connection_the_broker_dropped_costs_no_publish(broker, caplog):
 
 
 def test_a_broker_that_is_gone_fails_the_publish_once_and_fast(broker, monkeypatch, caplog):
-    from minitwitter.devservices import free_port
+    from minitwitter_tools.devservices import free_port
 
     assert publish(1, "test_kind") is True
     with monkeypatch.context() as m:

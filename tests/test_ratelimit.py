@@ -5,7 +5,7 @@ import time
 import pytest
 from conftest import PASSWORD, assert_error, signup
 
-from minitwitter.devservices import free_port
+from minitwitter_tools.devservices import free_port
 
 
 def wait_for_next_window(seconds):
@@ -73,8 +73,8 @@ def test_development_ini_lets_a_developer_sign_up_more_than_production_does():
     import configparser
     from pathlib import Path
 
-    from minitwitter.ratelimit import parse
     from minitwitter.settings import DEFAULTS
+    from minitwitter.web.ratelimit import parse
 
     root = Path(__file__).resolve().parent.parent
     ini = configparser.ConfigParser(interpolation=None)

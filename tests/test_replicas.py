@@ -13,9 +13,9 @@ import psycopg2
 import pytest
 from conftest import signup
 
-from minitwitter.db import READS, Pool, startup_options
-from minitwitter.devservices import ensure_database
 from minitwitter.scripts import migrate
+from minitwitter.store.db import READS, Pool, startup_options
+from minitwitter_tools.devservices import ensure_database
 from minitwitter_tools.pgcluster import PrimaryReplica, pg_bin
 
 

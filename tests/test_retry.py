@@ -12,10 +12,10 @@ from conftest import assert_error
 from prometheus_client import REGISTRY
 from test_images import image_bytes
 
-from minitwitter import db as db_module
-from minitwitter import idempotency
+from minitwitter.api.views import users
 from minitwitter.domain import follows
-from minitwitter.views import users
+from minitwitter.store import db as db_module
+from minitwitter.web import idempotency
 
 DEADLOCK = "DO $$ BEGIN RAISE EXCEPTION 'deadlock detected (injected)' USING ERRCODE = '40P01'; END $$"
 

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from minitwitter.devservices import free_port
+from minitwitter_tools.devservices import free_port
 
 HERE = Path(__file__).resolve().parent
 

@@ -15,10 +15,10 @@ from conftest import PASSWORD
 from test_conversations import follow
 from test_posts import create
 
-from minitwitter import tasks
 from minitwitter.domain import timelines
-from minitwitter.freshness import MAX_ID
-from minitwitter.tasks import deliver, drop_idle_timelines
+from minitwitter.domain.freshness import MAX_ID
+from minitwitter.worker import tasks
+from minitwitter.worker.tasks import deliver, drop_idle_timelines
 
 _sizes = itertools.cycle(range(10, 100))
 

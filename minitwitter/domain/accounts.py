@@ -42,11 +42,11 @@ from functools import partial
 import jwt
 import psycopg2.errors
 
-from minitwitter import freshness, media
-from minitwitter.domain import Conflict, Invalid, Unauthorized, notifications, timelines
+from minitwitter.domain import Conflict, Invalid, Unauthorized, freshness, notifications, timelines
 from minitwitter.domain import media as images
-from minitwitter.freshness import bump_after_commit
-from minitwitter.security import REFRESH, token_error
+from minitwitter.domain.freshness import bump_after_commit
+from minitwitter.store import media
+from minitwitter.web.security import REFRESH, token_error
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@
 - nothing goes to the outbox, and nobody else is told.
 """
 
-from minitwitter import freshness
+from minitwitter.domain import freshness
+from minitwitter.domain.freshness import bump_after_commit
 from minitwitter.domain.safety import refuse_blocked_post
-from minitwitter.freshness import bump_after_commit
 
 
 def bookmark(tx, user_id, post_id):

@@ -12,10 +12,9 @@
 The counts follow by trigger in the same transaction (migrations/).
 """
 
-from minitwitter import freshness
-from minitwitter.domain import Invalid, safety, timelines
+from minitwitter.domain import Invalid, freshness, safety, timelines
+from minitwitter.domain.freshness import bump_after_commit
 from minitwitter.domain.notifications import notify
-from minitwitter.freshness import bump_after_commit
 
 
 def follow(tx, follower_id, followee_id):

@@ -10,10 +10,10 @@
 - nothing goes to the outbox.
 """
 
-from minitwitter import freshness
+from minitwitter.domain import freshness
+from minitwitter.domain.freshness import bump_after_commit
 from minitwitter.domain.notifications import notify
 from minitwitter.domain.safety import refuse_blocked_post
-from minitwitter.freshness import bump_after_commit
 
 
 def like(tx, user_id, post_id):

@@ -14,9 +14,9 @@ go with it (posts.purge_deleted).
 
 from functools import partial
 
-from minitwitter import freshness, media
-from minitwitter.domain import Invalid, TooLarge
-from minitwitter.freshness import bump_after_commit
+from minitwitter.domain import Invalid, TooLarge, freshness
+from minitwitter.domain.freshness import bump_after_commit
+from minitwitter.store import media
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_IMAGE_PIXELS = 40_000_000

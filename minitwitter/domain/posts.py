@@ -34,10 +34,10 @@ Writes lock rows in one order, post before hashtags by name (sql/hashtags.sql).
 
 from functools import partial
 
-from minitwitter import freshness, hashtags, media, mentions
-from minitwitter.domain import Forbidden, NotFound, notifications, safety
+from minitwitter.domain import Forbidden, NotFound, freshness, hashtags, mentions, notifications, safety
 from minitwitter.domain import media as post_media
-from minitwitter.freshness import bump_after_commit
+from minitwitter.domain.freshness import bump_after_commit
+from minitwitter.store import media
 
 
 def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):

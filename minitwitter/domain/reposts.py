@@ -12,10 +12,10 @@
 - A post's delete takes its reposts along (domain/posts.py: delete).
 """
 
-from minitwitter import freshness
+from minitwitter.domain import freshness
+from minitwitter.domain.freshness import bump_after_commit
 from minitwitter.domain.notifications import notify
 from minitwitter.domain.posts import live_post
-from minitwitter.freshness import bump_after_commit
 
 
 def repost(tx, user_id, post_id):

@@ -20,9 +20,8 @@ cache: it would hold one copy per such viewer, and their whole response (respons
 per viewer already) is cached under the list's version and their safety version anyway.
 """
 
-from minitwitter import freshness
-from minitwitter.domain import Forbidden, Invalid, follows
-from minitwitter.freshness import bump_after_commit, cached_page
+from minitwitter.domain import Forbidden, Invalid, follows, freshness
+from minitwitter.domain.freshness import bump_after_commit, cached_page
 
 BLOCKED = "A block stands between you and this account"
 

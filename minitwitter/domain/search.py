@@ -6,7 +6,8 @@ freshness.SEARCH (posts.py), the one version every cached page of results shares
 minitwitter/search.py parses the query; sql/search.sql holds the queries.
 """
 
-from minitwitter import freshness, search
+from minitwitter.api import search
+from minitwitter.domain import freshness
 from minitwitter.domain.safety import viewer_page
 
 

@@ -7,7 +7,7 @@ minitwitter-celery production.ini beat --loglevel=INFO
 import sys
 
 from minitwitter import settings as settings_module
-from minitwitter.tasks import configure
+from minitwitter.worker.tasks import configure
 
 
 def main(argv=None):

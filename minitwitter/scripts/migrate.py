@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from pyramid.paster import get_appsettings
 from yoyo import get_backend, read_migrations
 
-from minitwitter import devservices
 from minitwitter import settings as settings_module
+from minitwitter_tools import devservices
 
 log = logging.getLogger(__name__)
 

@@ -42,15 +42,15 @@ import redis
 from pyramid.paster import get_appsettings
 
 from minitwitter import main as make_app
-from minitwitter import security
 from minitwitter import settings as settings_module
-from minitwitter.cache import RequestCache
-from minitwitter.db import startup_options
-from minitwitter.devservices import ensure_database, stop_groups
-from minitwitter.pagination import DEFAULT_PAGE_SIZE, MAX_KEY, Page
+from minitwitter.api.views.feed import feed_rows
 from minitwitter.scripts import migrate
-from minitwitter.views.feed import feed_rows
+from minitwitter.store.cache import RequestCache
+from minitwitter.store.db import startup_options
+from minitwitter.web import security
+from minitwitter.web.pagination import DEFAULT_PAGE_SIZE, MAX_KEY, Page
 from minitwitter_tools import fanout, populate
+from minitwitter_tools.devservices import ensure_database, stop_groups
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/minitwitter_bench"
 REDIS_URL = "redis://127.0.0.1:6379/2"

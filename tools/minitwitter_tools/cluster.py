@@ -30,9 +30,9 @@ from pathlib import Path
 
 import psycopg2
 
-from minitwitter.devservices import ensure_database, free_port, stop_groups
 from minitwitter.scripts import migrate
-from minitwitter.tasks import QUEUES
+from minitwitter.worker.tasks import QUEUES
+from minitwitter_tools.devservices import ensure_database, free_port, stop_groups
 from minitwitter_tools.pgcluster import PrimaryReplica
 
 log = logging.getLogger("minitwitter.cluster")

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import psycopg2
 
-from minitwitter.cache import connect
-from minitwitter.devservices import ensure_database, stop_groups
 from minitwitter.scripts import migrate
-from minitwitter.security import Tokens
+from minitwitter.store.cache import connect
+from minitwitter.web.security import Tokens
+from minitwitter_tools.devservices import ensure_database, stop_groups
 
 RESULTS = Path("bench/results")
 TIMEOUT = 120

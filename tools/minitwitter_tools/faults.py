@@ -52,9 +52,9 @@ from aiosmtpd.controller import Controller
 from pyramid.paster import get_appsettings
 
 from minitwitter import settings as settings_module
-from minitwitter import tasks
-from minitwitter.devservices import RedisServer, ensure_database, free_port, stop_groups
 from minitwitter.scripts import migrate
+from minitwitter.worker import tasks
+from minitwitter_tools.devservices import RedisServer, ensure_database, free_port, stop_groups
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/minitwitter_faults"
 RESULTS = Path("bench/results")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg2
 
-from minitwitter.devservices import free_port
+from minitwitter_tools.devservices import free_port
 
 
 def pg_bin():

@@ -29,13 +29,13 @@ import psycopg2.extras
 from pyramid.paster import get_appsettings
 from tqdm import tqdm
 
-from minitwitter import devservices
-from minitwitter import queries as queries_module
 from minitwitter import settings as settings_module
-from minitwitter.devservices import ensure_database
 from minitwitter.domain import Job, timelines
-from minitwitter.freshness import MAX_ID
+from minitwitter.domain.freshness import MAX_ID
 from minitwitter.scripts import migrate
+from minitwitter.store import queries as queries_module
+from minitwitter_tools import devservices
+from minitwitter_tools.devservices import ensure_database
 
 PASSWORD = "minitwitter bench password"
 HEAVY_READER = "heavy_reader"

@@ -21,8 +21,8 @@ from pathlib import Path
 from pyramid.paster import get_appsettings
 
 from minitwitter import settings as settings_module
-from minitwitter.devservices import DevServices, stop_groups
 from minitwitter.scripts import migrate
+from minitwitter_tools.devservices import DevServices, stop_groups
 
 log = logging.getLogger("minitwitter.run")
 

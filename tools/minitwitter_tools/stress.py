@@ -35,8 +35,8 @@ from pathlib import Path
 import psycopg2
 import redis
 
-from minitwitter.devservices import ensure_database, stop_groups
 from minitwitter.scripts import migrate
+from minitwitter_tools.devservices import ensure_database, stop_groups
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/minitwitter_stress"
 TAGS = ["#alpha", "#bravo", "#charlie", "#delta"]

@@ -1,0 +1,145 @@
+"""Rows to the JSON shapes of shapes.py (docs/API.md): posts (hydrated a page at a time) and profiles.
+
+The fields every viewer shares come from Redis when fresh (freshness.py); the
+viewer's own (liked_by_me, reposted_by_me, bookmarked_by_me, followed_by_me) always come
+from PostgreSQL.
+"""
+
+from minitwitter.api.shapes import AUTHOR, AVATAR, IMAGE, ME, POST, PROFILE
+from minitwitter.domain import freshness
+
+
+def media_url(request, path):
+    return f"{request.application_url}/media/{path}" if path else None
+
+
+def _shared_post(row):
+    image = None
+    if row["image_path"]:
+        image = {
+            "path": row["image_path"],
+            "thumbnail_path": row["image_thumbnail_path"],
+            "width": row["image_width"],
+            "height": row["image_height"],
+            "content_type": row["image_content_type"],
+        }
+    return {
+        "id": row["id"],
+        "author": {"id": row["author_id"], "username": row["author_username"]},
+        "text": row["text"],
+        "hashtags": row["hashtags"],
+        "image": image,
+        "likes_count": row["likes_count"],
+        "in_reply_to": row["in_reply_to"],
+        "mentions": row["mentions"],
+        "replies_count": row["replies_count"],
+        "reposts_count": row["reposts_count"],
+        "created_at": row["created_at"].isoformat(),
+        "updated_at": row["updated_at"].isoformat() if row["updated_at"] else None,
+    }
+
+
+_NOT_MINE = {"liked": False, "reposted": False, "bookmarked": False}
+
+
+def _post_json(request, shared, mine):
+    image = shared["image"]
+    if image:  # URLs follow the host the client used, so they are built here, not cached
+        urls = {"url": media_url(request, image["path"]), "thumbnail_url": media_url(request, image["thumbnail_path"])}
+        image = IMAGE.pick({**image, **urls})
+    viewer = {
+        "liked_by_me": mine["liked"],
+        "reposted_by_me": mine["reposted"],
+        "bookmarked_by_me": mine["bookmarked"],
+    }
+    # reposted_by: set by feed_items in the home feed, the one list that shows reposts
+    return POST.pick({**shared, **viewer, "image": image, "reposted_by": None})
+
+
+def posts_by_ids(request, ids, new=False):
+    """The live posts with these ids, in the order given: cached shared fields (one
+    query for the misses) and the viewer's own fields (one query, unless the post is
+    `new`: nobody has liked, reposted or bookmarked it yet)."""
+    if not ids:
+        return []
+    names = [freshness.post(i) for i in ids]
+    found, versions = request.cache.get_versioned(names)
+    missing = [i for i, name in zip(ids, names, strict=True) if name not in found]
+    if missing:
+        fresh = {
+            freshness.post(r["id"]): _shared_post(r) for r in request.queries.posts.get_posts(request.db, ids=missing)
+        }
+        request.cache.set_versioned(fresh, versions)
+        found.update(fresh)
+    mine = {}
+    if not new:
+        request.cache.depend(freshness.viewer(request.authenticated_userid))
+        rows = request.queries.posts.viewer_flags(request.db, user_id=request.authenticated_userid, ids=list(ids))
+        mine = {r["post_id"]: r for r in rows}
+    return [
+        _post_json(request, found[name], mine.get(i, _NOT_MINE))
+        for i, name in zip(ids, names, strict=True)
+        if name in found
+    ]
+
+
+def feed_items(request, rows):
+    """A page of the home feed: each row's post, with `reposted_by` on a repost."""
+    posts = {p["id"]: p for p in posts_by_ids(request, [r["post_id"] for r in rows])}
+    return [{**posts[r["post_id"]], "reposted_by": _reposter(r)} for r in rows if r["post_id"] in posts]
+
+
+def _reposter(row):
+    if row["reposter_id"] is None:
+        return None
+    return AUTHOR.pick({"id": row["reposter_id"], "username": row["reposter_username"]})
+
+
+def shared_profile(request, user_id):
+    """A profile's fields every viewer shares (cached), or None for an unknown user."""
+    return request.cache.cached(
+        freshness.profile(user_id), lambda: _jsonable(request.queries.users.get_user(request.db, user_id=user_id))
+    )
+
+
+def profile(request, user_id, following=None):
+    """A profile: its shared fields plus followed_by_me for the viewer (`following`
+    when the caller knows it); None if unknown."""
+    shared = shared_profile(request, user_id)
+    if shared is None:
+        return None
+    viewer_id = request.authenticated_userid
+    if following is None:
+        request.cache.depend(freshness.viewer(viewer_id))
+        following = viewer_id != user_id and request.queries.users.is_following(
+            request.db, follower_id=viewer_id, followee_id=user_id
+        )
+    return PROFILE.pick({**_with_avatar(request, shared), "followed_by_me": bool(following)})
+
+
+def _jsonable(row):
+    return None if row is None else dict(row, created_at=row["created_at"].isoformat())
+
+
+def _with_avatar(request, row):
+    """The row with `avatar` for its avatar_* columns (URLs follow the host the client used)."""
+    avatar = None
+    if row["avatar_path"]:
+        avatar = AVATAR.pick(
+            {
+                "url": media_url(request, row["avatar_path"]),
+                "width": row["avatar_width"],
+                "height": row["avatar_height"],
+            }
+        )
+    return {**row, "avatar": avatar}
+
+
+def profile_json(request, row):
+    """A profile of a list's row (with followed_by_me)."""
+    return PROFILE.pick(_with_avatar(request, row))
+
+
+def me_json(request, row):
+    """The caller's own profile (users.get_me, users.create_user)."""
+    return ME.pick(_with_avatar(request, row))

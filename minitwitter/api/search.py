@@ -1,0 +1,105 @@
+"""Search input: the query schemas, q parsed into words, "phrases" and #tags, and LIKE
+prefixes. Nothing the user types reaches SQL or tsquery syntax: terms become parameters
+(sql/search.sql says how they are combined)."""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import colander
+
+from minitwitter.api.schemas import trimmed_pattern
+from minitwitter.domain import hashtags
+from minitwitter.web.errors import field_error
+from minitwitter.web.fields import Integer, Text
+from minitwitter.web.pagination import MAX_KEY, MAX_PAGE, MAX_PAGE_SIZE, Page, PageQuery
+
+MAX_QUERY_LENGTH = 200
+PREFIX_LIMIT = 10
+ORDERS = ("newest", "relevance")
+
+# A "quoted phrase" (an unclosed quote runs to the end of q) or a run of other non-space
+# characters.
+_TERM = re.compile(r'"([^"]*)"?|([^\s"]+)')
+# The default text search parser makes words of letters and digits only; a term without
+# one (e.g. "%" or "<->") can never match, so it is dropped rather than searched for.
+_HAS_WORD = re.compile(r"[^\W_]")
+_LIKE_SPECIAL = re.compile(r"([\\%_])")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _query_validator(node, value):
+    if not 1 <= len(value) <= MAX_QUERY_LENGTH:
+        raise colander.Invalid(node, f"Must be 1 to {MAX_QUERY_LENGTH} characters")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
+        raise colander.Invalid(node, "Must not contain NUL or other control characters")
+
+
+def _q():
+    # Every control character is refused in q (tabs and newlines too, unlike post text).
+    pattern = trimmed_pattern(MAX_QUERY_LENGTH, r"\x00-\x1f\x7f-\x9f")
+    return colander.SchemaNode(Text(), preparer=_strip, validator=_query_validator, json_schema={"pattern": pattern})
+
+
+class PostSearchQuery(PageQuery):
+    q = _q()
+    order = colander.SchemaNode(Text(), validator=colander.OneOf(ORDERS), missing="newest")
+
+
+class PostSearchSchema(colander.MappingSchema):
+    querystring = PostSearchQuery()
+
+
+class PrefixQuery(colander.MappingSchema):
+    q = _q()
+    page = colander.SchemaNode(Integer(), validator=colander.Range(1, MAX_PAGE), missing=1)
+    page_size = colander.SchemaNode(Integer(), validator=colander.Range(1, MAX_PAGE_SIZE), missing=PREFIX_LIMIT)
+
+
+class PrefixSchema(colander.MappingSchema):
+    querystring = PrefixQuery()
+
+
+@dataclass(frozen=True)
+class Terms:
+    text: str  # the websearch_to_tsquery input: each word and phrase in double quotes, AND-ed
+    tags: list  # normalized tag names, sorted, each once
+
+    def __bool__(self):
+        return bool(self.text or self.tags)
+
+
+def parse(q):
+    """Words, "phrases" and #tags of a search query.
+
+    A whole term `#name` that is a valid tag matches that tag exactly (post_hashtags);
+    anything else is text. Terms are double-quoted for websearch_to_tsquery: inside quotes
+    its operators (or, -) are words, and the quotes themselves cannot occur in a term.
+    """
+    words, tags = [], set()
+    for match in _TERM.finditer(q):
+        phrase, word = match.groups()
+        tag = hashtags.normalize(word) if word and word.startswith("#") else None
+        if tag is not None:
+            tags.add(tag)
+        elif _HAS_WORD.search(term := phrase if phrase is not None else word):
+            words.append(f'"{term}"')
+    return Terms(text=" ".join(words), tags=sorted(tags))
+
+
+def like_prefix(text):
+    """A LIKE pattern for strings starting with text: its % _ and \\ match only themselves."""
+    return _LIKE_SPECIAL.sub(r"\\\1", text) + "%"
+
+
+def relevance_page(request):
+    """Relevance pages go by number: an opaque cursor carries one id, not a rank."""
+    query = request.validated["querystring"]
+    if query["cursor"] is not None:
+        raise field_error("cursor", "order=relevance pages by `page`, not by cursor", location="querystring")
+    number = query["page"] or 1
+    size = query["page_size"]
+    return Page(size, number, before=MAX_KEY, offset=(number - 1) * size, numbered_links=True)

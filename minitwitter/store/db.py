@@ -1,0 +1,515 @@
+"""PostgreSQL access: a bounded connection pool, request.db, one transaction per request.
+
+A request takes a connection the first time it touches `request.db`. The tween below
+commits when the response is a success and rolls back otherwise; only after a commit
+do the hooks registered with `request.after_commit(fn)` run (Celery publishes, cache
+deletes), as Warehouse queues its tasks; `request.after_rollback(fn)` hooks run when
+nothing was committed (an uploaded file whose row was not written is removed).
+
+A write whose transaction PostgreSQL aborted on a deadlock or a serialization failure
+(SQLSTATE 40P01, 40001) is run again as a whole, with a fresh request object, up to
+`retry.attempts` times (pyramid_retry, as Warehouse does). Nothing of a failed attempt
+survives it: its rows (outbox tasks, idempotency keys) were rolled back, its after-commit
+hooks (publishes, cache bumps) dropped, its files removed by its after-rollback hooks,
+and the rate limiter counts the request once. The last attempt's failure answers 503
+with Retry-After: the request was fine and will succeed when sent again, so it is the
+server being busy (503), not a conflict the client must resolve first (409).
+
+Reads on replicas (database.replica_urls): a GET or HEAD takes a replica connection
+unless that replica has not yet replayed the viewer's last commit, in which case the
+primary. After each write's commit its LSN (pg_current_wal_lsn()) is recorded in Redis,
+for the writer and as the highest LSN of all (`Replicas.record`), before the commit's
+after-commit hooks bump cache versions. A replica whose replay is behind by more than
+replica.max_lag_ms, or that is down, is skipped: the read goes to the primary, with a log
+line, and a replica failing in the middle of a read runs that read again on the primary.
+A read served by a replica that has not replayed every recorded commit is served but
+fills no cache entry: a version bumped by a commit the replica lacks must never tag what
+it read (cache.py). A token younger than the lag bound reads from the primary: the
+sign-up and login before it were written by nobody the replica could know about yet.
+"""
+
+import logging
+import random
+import select
+import threading
+import time
+
+import jwt
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+import psycopg2.extras
+import pyramid_retry
+from prometheus_client import Counter
+from pyramid.tweens import EXCVIEW
+
+from minitwitter.store.cache import ERRORS as CACHE_ERRORS
+from minitwitter.web.errors import http_error
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = (psycopg2.errors.DeadlockDetected, psycopg2.errors.SerializationFailure)
+for _error in RETRYABLE:
+    pyramid_retry.mark_error_retryable(_error)
+RETRIES = Counter("minitwitter_db_retries_total", "Requests run again after a deadlock or serialization failure")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+READS = Counter("minitwitter_db_reads_total", "Requests that used a database connection, by where it went", ["target"])
+# Routes that must see the primary whatever the method: the health check reports it.
+PRIMARY_ROUTES = {"health"}
+
+
+# The routing's own statements (replica state, commit LSN) are not the request's queries.
+UNCOUNTED = psycopg2.extras.RealDictCursor
+
+
+class CountingCursor(psycopg2.extras.RealDictCursor):
+    """Rows as dicts; counts statements per connection (tests pin queries per request)."""
+
+    def execute(self, query, vars=None):
+        conn = self.connection
+        conn.statements += 1
+        if conn.before_statement is not None:
+            conn.before_statement()
+        try:
+            return super().execute(query, vars)
+        except psycopg2.OperationalError as e:
+            if conn.replica is not None and conn.closed:  # the replica went away: read from the primary
+                conn.replica.mark_down(e)
+                raise ReplicaUnavailable(str(e)) from e
+            raise
+
+
+class CountingConnection(psycopg2.extensions.connection):
+    statements = 0
+    before_statement = None  # a replica read's check that it may still fill the cache
+    replica = None  # the Replica this connection reads from, None on the primary
+
+
+class ReplicaUnavailable(psycopg2.OperationalError):
+    """A replica failed during a read: pyramid_retry runs the read again, on the primary."""
+
+
+pyramid_retry.mark_error_retryable(ReplicaUnavailable)
+
+
+class Pool:
+    """A thread-safe pool that keeps every connection it opens and waits when all are busy.
+
+    Not psycopg2.pool: its pools close any returned connection beyond `minconn`, so
+    under concurrency most requests paid for a new PostgreSQL session (a fork and an
+    authentication, several ms): that is why waitress with 8 threads measured 5 times
+    slower than with 1 (docs/BENCH.md). Here connections open lazily, up to `maxconn`, and
+    stay open; a request finding none free waits for one rather than failing.
+    """
+
+    def __init__(self, dsn, maxconn, statement_timeout_ms, wait_timeout=10.0, application_name="minitwitter"):
+        self.maxconn = maxconn
+        self._dsn = dsn
+        self._options = startup_options(statement_timeout_ms)
+        self._application_name = application_name
+        self._wait_timeout = wait_timeout
+        self._slots = threading.BoundedSemaphore(maxconn)
+        self._idle = []  # LIFO: the most recently used connection is the warmest
+        self._lock = threading.Lock()
+        self._in_use = 0
+
+    @property
+    def in_use(self):
+        return self._in_use
+
+    def _connect(self):
+        return psycopg2.connect(
+            self._dsn,
+            connection_factory=CountingConnection,
+            cursor_factory=CountingCursor,
+            options=self._options,
+            application_name=self._application_name,
+            connect_timeout=CONNECT_TIMEOUT,
+        )
+
+    def getconn(self):
+        if not self._slots.acquire(timeout=self._wait_timeout):
+            raise psycopg2.OperationalError("timed out waiting for a database connection")
+        try:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            if conn is not None and (conn.closed or _closed_by_server(conn)):
+                conn.close()
+                conn = None
+            if conn is None:
+                conn = self._connect()
+        except BaseException:
+            self._slots.release()
+            raise
+        with self._lock:
+            self._in_use += 1
+        return conn
+
+    def putconn(self, conn, broken=False):
+        try:
+            if broken or conn.closed or conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                conn.close()
+            else:
+                with self._lock:
+                    self._idle.append(conn)
+        finally:
+            with self._lock:
+                self._in_use -= 1
+            self._slots.release()
+
+
+CONNECT_TIMEOUT = 3  # seconds; a replica that does not answer is skipped, not waited for
+
+
+def startup_options(statement_timeout_ms):
+    """libpq options bounding every statement; none when the timeout is 0, for PgBouncer in
+    transaction mode, which refuses startup options: there the server applies it
+    (ALTER DATABASE ... SET statement_timeout, as `make cluster` does)."""
+    return f"-c statement_timeout={int(statement_timeout_ms)}" if statement_timeout_ms else ""
+
+
+def _closed_by_server(conn):
+    """True when PostgreSQL has ended this idle connection (a restart, a terminated backend):
+    an idle session has nothing to read unless the server said goodbye and hung up. Without
+    this check each such connection would fail one request after the database came back."""
+    poller = select.poll()
+    poller.register(conn.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
+
+
+# Highest commit LSN: KEYS[1] the writer's (or none), KEYS[2] everyone's; ARGV: lsn, ttl.
+# One hash tag, so both keys share a Redis Cluster slot and the script may touch both.
+RECORD_SCRIPT = """
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') < tonumber(ARGV[1]) then
+    if i < #KEYS then redis.call('SET', key, ARGV[1], 'EX', ARGV[2]) else redis.call('SET', key, ARGV[1]) end
+  end
+end
+"""
+ALL_KEY = "lsn:{lsn}:all"
+
+# On a replica connection, in the request's transaction: how far it has replayed, and how
+# far behind that is (0 when it has replayed all it received: an idle primary is no lag).
+REPLICA_STATE_SQL = """
+SELECT pg_last_wal_replay_lsn() - '0/0' AS replayed,
+       CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+            ELSE 1000 * extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END AS lag_ms
+"""
+
+
+def _user_key(user_id):
+    return f"lsn:{{lsn}}:user:{user_id}"
+
+
+class Replica:
+    """One streaming replica: its pool, and until when it is skipped after failing."""
+
+    DOWN_SECONDS = 2.0
+
+    def __init__(self, url, pool):
+        self.url = url
+        self.pool = pool
+        self.down_until = 0.0
+
+    @property
+    def up(self):
+        return time.monotonic() >= self.down_until
+
+    def mark_down(self, error):
+        self.down_until = time.monotonic() + self.DOWN_SECONDS
+        log.warning("replica %s skipped for %.0f s: %s", _safe_url(self.url), self.DOWN_SECONDS, str(error).strip())
+
+
+def _safe_url(url):
+    return url.rsplit("@", 1)[-1]
+
+
+class Replicas:
+    """The read replicas and the commit LSNs that decide whether a read may use one."""
+
+    def __init__(self, settings, cache):
+        self.max_lag_ms = settings["replica.max_lag_ms"]
+        self.replicas = [
+            Replica(
+                url,
+                Pool(
+                    url,
+                    settings["database.pool_max"],
+                    settings["database.statement_timeout"],
+                    application_name="minitwitter-replica",
+                ),
+            )
+            for url in settings["database.replica_urls"]
+        ]
+        self._cache = cache
+        self._record_script = None  # registered on first use: a cluster's client connects then
+        self._user_ttl = max(60, 10 * self.max_lag_ms // 1000)
+
+    def __bool__(self):
+        return bool(self.replicas)
+
+    def record(self, conn, user_id):
+        """After a commit on the primary: its LSN, for the writer and as everyone's highest."""
+        try:
+            conn.autocommit = True  # one round trip, no transaction left open
+            with conn.cursor(cursor_factory=UNCOUNTED) as cur:
+                cur.execute("SELECT pg_current_wal_lsn() - '0/0' AS lsn")
+                lsn = int(cur.fetchone()["lsn"])
+        except psycopg2.Error as e:  # committed all the same: never turn it into an error
+            log.warning("commit LSN not read: %s", e)
+            return
+        finally:
+            if not conn.closed:
+                conn.autocommit = False
+        keys = ([_user_key(user_id)] if user_id is not None else []) + [ALL_KEY]
+        try:
+            if self._record_script is None:
+                self._record_script = self._cache.client.register_script(RECORD_SCRIPT)
+            self._record_script(keys=keys, args=[lsn, self._user_ttl])
+        except CACHE_ERRORS as e:  # the writer may then read a replica up to max_lag behind
+            log.warning("commit LSN not recorded: %s", e)
+
+    def _lsns(self, user_id):
+        """(the viewer's last commit LSN, everyone's), or None without Redis."""
+        keys = [_user_key(user_id), ALL_KEY] if user_id is not None else [ALL_KEY, ALL_KEY]
+        try:
+            mine, everyone = self._cache.client.mget(keys)
+        except CACHE_ERRORS as e:
+            log.warning("commit LSNs unavailable, reading from the primary: %s", e)
+            return None
+        return int(mine or 0), int(everyone or 0)
+
+    def checkout(self, request):
+        """A replica connection fit for this read, or None for the primary."""
+        user_id, issued_at = _token_user(request)
+        if issued_at is not None and time.time() - issued_at < self.max_lag_ms / 1000:
+            return None  # a fresh token: its sign-up and login may not be on the replica yet
+        lsns = self._lsns(user_id)
+        if lsns is None:
+            return None
+        mine, everyone = lsns
+        for replica in random.sample(self.replicas, len(self.replicas)):
+            if not replica.up:
+                continue
+            conn = self._replica_conn(replica, mine)
+            if conn is not None:
+                self._guard_fills(request, conn, everyone)
+                return conn
+        return None
+
+    def _replica_conn(self, replica, mine):
+        try:
+            conn = replica.pool.getconn()
+        except psycopg2.Error as e:
+            replica.mark_down(e)
+            return None
+        try:
+            with conn.cursor(cursor_factory=UNCOUNTED) as cur:
+                cur.execute(REPLICA_STATE_SQL)
+                state = cur.fetchone()
+        except psycopg2.Error as e:
+            replica.pool.putconn(conn, broken=True)
+            replica.mark_down(e)
+            return None
+        if state["replayed"] is None:  # not a replica (promoted, or misconfigured)
+            replica.pool.putconn(conn, broken=_rollback_quietly(conn))
+            replica.mark_down("pg_last_wal_replay_lsn() is null: not in recovery")
+            return None
+        if state["lag_ms"] > self.max_lag_ms:
+            log.warning(
+                "replica %s is %.0f ms behind: reading from the primary", _safe_url(replica.url), state["lag_ms"]
+            )
+            replica.pool.putconn(conn, broken=_rollback_quietly(conn))
+            return None
+        if int(state["replayed"]) < mine:  # the viewer's last write is not there yet
+            replica.pool.putconn(conn, broken=_rollback_quietly(conn))
+            return None
+        conn.replica = replica
+        conn.replayed = int(state["replayed"])
+        return conn
+
+    def _guard_fills(self, request, conn, everyone):
+        """Before each statement: while the replica has replayed every recorded commit, what
+        it reads may fill the cache; once a commit it lacks may have bumped a version this
+        request read, nothing it reads is stored (the reads themselves stay valid)."""
+        state = {"everyone": everyone, "first": True}
+
+        def check():
+            if not state["first"]:
+                try:
+                    state["everyone"] = int(self._cache.client.get(ALL_KEY) or 0)
+                except CACHE_ERRORS:
+                    state["everyone"] = float("inf")
+            state["first"] = False
+            if state["everyone"] > conn.replayed:
+                _stop_fills(request)
+                conn.before_statement = None
+
+        conn.before_statement = check
+
+
+def _stop_fills(request):
+    cache = request.cache
+    cache.uncovered()  # no whole response stored
+    cache.set_versioned = lambda items, versions: None  # no entry filled
+
+
+def _token_user(request):
+    """(user id, issued at) from the bearer token, unverified: it only picks where to read."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None, None
+    try:
+        claims = jwt.decode(token.strip(), options={"verify_signature": False})
+        return int(claims["sub"]), float(claims["iat"])
+    except (jwt.InvalidTokenError, KeyError, TypeError, ValueError):
+        return None, None
+
+
+def _rollback_quietly(conn):
+    try:
+        conn.rollback()
+        return False
+    except psycopg2.Error:
+        return True
+
+
+def get_db(request):
+    """request.db: this request's connection, taken on first use from a replica's pool (a
+    read that may use one) or from the primary's."""
+    replicas = request.registry.db_replicas
+    conn = None
+    if replicas and request.method in SAFE_METHODS and _route_name(request) not in PRIMARY_ROUTES:
+        if request.environ.get("retry.attempt", 0) == 0:  # a read run again goes to the primary
+            conn = replicas.checkout(request)
+        READS.labels("primary" if conn is None else "replica").inc()
+    if conn is None:
+        conn = request.registry.db_pool.getconn()
+    request.environ["minitwitter.db"] = conn
+    request.environ["minitwitter.statements_before"] = conn.statements
+    return conn
+
+
+def _route_name(request):
+    route = request.matched_route
+    return route.name if route is not None else None
+
+
+def _pool_of(request, conn):
+    return conn.replica.pool if conn.replica is not None else request.registry.db_pool
+
+
+def after_commit(request, hook):
+    """Run `hook()` once this request's transaction has committed (never on rollback)."""
+    request.environ.setdefault("minitwitter.after_commit", []).append(hook)
+
+
+def after_rollback(request, hook):
+    """Run `hook()` once this request's transaction has rolled back (or failed to commit)."""
+    request.environ.setdefault("minitwitter.after_rollback", []).append(hook)
+
+
+def run_hooks(hooks):
+    for hook in hooks:
+        try:
+            hook()
+        except Exception:  # a hook must never turn a committed success into an error
+            log.exception("hook %r failed", hook)
+
+
+def tween_factory(handler, registry):
+    def db_tween(request):
+        try:
+            response = handler(request)
+        except BaseException:
+            _finish(request, commit=False)
+            raise
+        try:
+            _finish(request, commit=response.status_int < 400)
+        except psycopg2.Error as exc:  # the commit itself failed: nothing was written
+            if pyramid_retry.is_error_retryable(request, exc):
+                raise  # pyramid_retry runs the request again
+            log.exception("commit failed on %s %s", request.method, request.path)
+            return http_error(503, "The change could not be saved, retry shortly", headers={"Retry-After": "1"})
+        return response
+
+    return db_tween
+
+
+def _finish(request, commit):
+    conn = request.environ.pop("minitwitter.db", None)
+    hooks = request.environ.pop("minitwitter.after_commit", [])
+    undo = request.environ.pop("minitwitter.after_rollback", [])
+    if conn is None:
+        run_hooks(hooks if commit else undo)
+        return
+    request.environ["minitwitter.queries"] = conn.statements - request.environ["minitwitter.statements_before"]
+    broken = False
+    pool = _pool_of(request, conn)
+    try:
+        if commit:
+            conn.commit()
+            replicas = request.registry.db_replicas
+            if replicas and conn.replica is None and request.method not in SAFE_METHODS:
+                # before the hooks: a version they bump must never be newer than the LSN known
+                replicas.record(conn, _token_user(request)[0])
+        else:
+            broken = _rollback_quietly(conn)
+    except psycopg2.Error:
+        broken = True
+        run_hooks(undo)
+        raise
+    finally:
+        conn.before_statement = None
+        conn.replica = None
+        pool.putconn(conn, broken=broken or bool(conn.closed))
+    run_hooks(hooks if commit else undo)
+
+
+def retry_attempts(request):
+    """pyramid_retry's retry.activate_hook: reads never deadlock, so they are run once
+    (and their bodies are not copied to be read again); so is a body over the size limit,
+    which the ingress tween refuses before anything reads it."""
+    if request.method in SAFE_METHODS:
+        # a read is run again only when its replica failed under it (ReplicaUnavailable)
+        return 2 if request.registry.db_replicas else 1
+    if (request.content_length or 0) > request.registry.settings["limits.max_body_bytes"]:
+        return 1
+    return None  # retry.attempts
+
+
+def before_retry(event):
+    RETRIES.inc()
+    request = event.request
+    log.warning(
+        "retrying %s %s (attempt %d of %d): %s",
+        request.method,
+        request.path,
+        request.environ["retry.attempt"] + 2,
+        request.environ["retry.attempts"],
+        str(event.exception).strip().splitlines()[0],
+        extra={"fields": {"retry": True, "sqlstate": getattr(event.exception, "pgcode", None)}},
+    )
+    request.environ.pop("minitwitter.idempotency", None)  # the next attempt decides again
+    # WebOb keeps the parsed form in the environ: parse it again from the rewound body, or
+    # the next attempt would get the upload files the first one read to their end.
+    request.environ.pop("webob._parsed_post_vars", None)
+
+
+def includeme(config):
+    settings = config.registry.settings
+    config.registry.db_pool = Pool(
+        settings["database.url"], settings["database.pool_max"], settings["database.statement_timeout"]
+    )
+    config.registry.db_replicas = None
+    if settings["database.replica_urls"]:
+        from minitwitter.store.cache import Cache  # its client: one Redis (or cluster) for the app
+
+        config.registry.db_replicas = Replicas(settings, Cache(settings["redis.url"], settings["redis.timeout"]))
+    config.add_request_method(get_db, "db", reify=True)
+    config.add_request_method(after_commit, "after_commit")
+    config.add_request_method(after_rollback, "after_rollback")
+    config.add_tween("minitwitter.store.db.tween_factory", over=EXCVIEW)
+    settings.setdefault("retry.activate_hook", retry_attempts)
+    config.include("pyramid_retry")
+    config.add_subscriber(before_retry, pyramid_retry.IBeforeRetry)

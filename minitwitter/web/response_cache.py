@@ -1,0 +1,148 @@
+"""Whole responses of the hottest reads, per viewer, served in one Redis round trip.
+
+`@cached_response` on a GET view: the first time a viewer asks for a URL, the view runs
+as usual while request.cache records the version of everything it read (cache.py);
+the rendered body is then stored under (viewer, URL) with those versions. Next time, a
+Lua script checks every version and returns the body: no PostgreSQL, no rendering.
+Any write that changed one of those things has bumped its version after its commit, so
+a stale response is never served.
+
+A view may only read through request.cache (shared fields, pages of ids) or after
+request.cache.depend(name) (the viewer's own likes and follows: freshness.viewer).
+Anything else it reads must call request.cache.uncovered(), and the response is not
+stored. "Not found" is never stored either. The tests check this rule on every request
+they make (tests/cached_reads.py): a response stored after an uncovered read fails them.
+"""
+
+import functools
+import time
+
+import orjson
+from cornice.service import get_services
+from pyramid.interfaces import IRoutesMapper
+from pyramid.response import Response
+
+from minitwitter.web import cors, observability
+from minitwitter.web.near_cache import NearCache, local_key
+from minitwitter.web.security import bearer_token
+
+# Response headers a view sets that belong to the cached response.
+KEPT_HEADERS = ("Link",)
+# Set by the tween when it looked the key up and missed: the view does not ask again.
+MISSED = "minitwitter.response_missed"
+
+
+def _key(user_id, request):
+    return f"response:{user_id}:{request.application_url}{request.path_qs}"
+
+
+def cached_response(view):
+    @functools.wraps(view)
+    def wrapper(request):
+        key = _key(request.authenticated_userid, request)
+        response = request.response
+        response.content_type = "application/json"
+        response.charset = None
+        hit = None if request.environ.get(MISSED) == key else request.registry.cache.get_response(key)
+        if hit is not None:
+            head, response.body = hit
+            response.headers.update(head["headers"])
+            return response
+        response.body = orjson.dumps(view(request))
+        deps = request.cache.deps  # None for requests that do not fill the cache (cache.py)
+        if deps is not None:
+            headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
+            request.registry.cache.set_response(key, deps, headers, response.body)
+        return response
+
+    wrapper.cached_response = True
+    return wrapper
+
+
+def tween_factory(handler, registry):
+    """A hit answered before routing's view lookup, Cornice's validation, the security
+    policy's permission check and the database tween: work that cannot change a hit's
+    answer, since the response was stored for this viewer and this exact URL only after
+    all of it had passed (a validation error, a 401 or a 404 is never stored). What runs
+    for a hit: the request id, access log and metrics, the ingress checks and CORS (the
+    tweens above this one), one route match, and the Lua call. Only for a token this process
+    has verified lately (security.Tokens.remembered); anything else takes the full path."""
+    routes = {s.name for s in get_services() for m, view, _ in s.definitions if m == "GET" and _is_cached(view)}
+    mapper = registry.getUtility(IRoutesMapper)
+    cache, tokens, near = registry.cache, registry.tokens, registry.near_cache
+
+    def response_cache(request):
+        if request.method != "GET":
+            return handler(request)
+        token = bearer_token(request.environ)
+        claims = tokens.remembered(token) if token else None
+        if claims is None:
+            return handler(request)
+        route = mapper(request)["route"]
+        if route is None or route.name not in routes:
+            return handler(request)
+        key = _key(claims["user_id"], request)
+        epoch = near.epoch() if near else None
+        hit = cache.get_response(key)
+        if hit is None:
+            request.environ[MISSED] = key
+            return handler(request)
+        request.matched_route = route  # for the access log and the metrics
+        head, body = hit
+        if near:
+            deps = head["deps"][::2]
+            near.keep(local_key(claims["user_id"], request.environ), epoch, deps, route.pattern, head["headers"], body)
+        response = Response(body=body, content_type="application/json", charset=None)
+        response.headers.update(head["headers"])
+        return response
+
+    return response_cache
+
+
+class NearHits:
+    """The WSGI app main() returns when the near cache is on (near_cache.py): a GET whose
+    response is current in this process is answered here, with the request id, access log
+    line, metrics and CORS headers the tweens would give it; anything else goes to Pyramid.
+    Only for a token this process has verified lately, and a GET without a body (the
+    ingress would look at a body)."""
+
+    def __init__(self, app):
+        self.app, self.registry = app, app.registry
+        self.near, self.tokens = app.registry.near_cache, app.registry.tokens
+        self.origins = cors.allowed_origins(app.registry.settings)
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] == "GET" and environ.get("CONTENT_LENGTH", "") in ("", "0"):
+            token = bearer_token(environ)
+            claims = self.tokens.remembered(token) if token else None
+            if claims is not None and "HTTP_TRANSFER_ENCODING" not in environ:
+                hit = self.near.get(local_key(claims["user_id"], environ))
+                if hit is not None:
+                    return self._answer(environ, start_response, *hit)
+        return self.app(environ, start_response)
+
+    def _answer(self, environ, start_response, route, headers, body):
+        started = time.perf_counter()
+        request_id = observability.request_id_of(environ)
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                *headers.items(),
+                *cors.headers(environ.get("HTTP_ORIGIN"), self.origins),
+                ("X-Request-ID", request_id),
+            ],
+        )
+        observability.record(request_id, "GET", route, observability.asked_uri(environ), 200, started, 0)
+        return [body]
+
+
+def _is_cached(view):
+    return getattr(view, "cached_response", False)
+
+
+def includeme(config):
+    config.registry.near_cache = near = NearCache.from_settings(config.registry.settings)
+    config.registry.cache.near = near
+    config.add_tween("minitwitter.web.response_cache.tween_factory", under="minitwitter.web.cors.tween_factory")

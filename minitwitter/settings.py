@@ -82,7 +82,7 @@ DEFAULTS = {
     # The beat job hard-deletes posts soft-deleted longer ago than this.
     "posts.purge_after_days": "30",
     # A post by an author with more followers than this leaves the bumps of their feeds to
-    # a worker (freshness.feeds_changed): the request's work does not grow with followers.
+    # a worker (timelines.feeds_changed): the request's work does not grow with followers.
     "fanout.inline_followers": "100",
     # Whole responses kept in each API process, answered with no Redis round trip while
     # Redis has pushed no change to what they were made from (near_cache.py); 0: off.

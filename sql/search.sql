@@ -1,6 +1,6 @@
 -- Search: posts by words, "phrases" and #tags; hashtags and users by prefix.
 --
--- minitwitter/search.py parses q. Words and phrases arrive as one :query for
+-- minitwitter/domain/search.py parses q. Words and phrases arrive as one :query for
 -- websearch_to_tsquery in which every term is in double quotes, so no character the user
 -- typed acts as an operator (- or ! & | : * ( ) <-> are all plain text inside quotes, and
 -- websearch_to_tsquery never raises a syntax error); the 'minitwitter' configuration

@@ -9,7 +9,7 @@ from conftest import PASSWORD, assert_error, signup
 from test_email import outbox_rows, smtp  # noqa: F401  (the SMTP fixture)
 from test_images import image_bytes, upload
 
-from minitwitter.web.security import Tokens
+from minitwitter.domain.credentials import Tokens
 from minitwitter.worker.tasks import deliver
 
 NEW_PASSWORD = "a brand new password"

@@ -284,7 +284,7 @@ def test_each_write_costs_a_few_statements(app, alice, bob):
     app.post(f"/api/users/{alice['id']}/follow/", headers=bob.headers)
     app.get("/api/users/me/", headers=alice.headers)  # a token's first use also checks its account
     # Insert, tag, the first followers (whose feeds change; past fanout.inline_followers a
-    # task instead: freshness.feeds_changed) and the post into their home timelines, read back.
+    # task instead: timelines.feeds_changed) and the post into their home timelines, read back.
     created = app.post_json("/api/posts/", {"text": "counted #one #two"}, headers=alice.headers, status=201)
     assert statements(created) == 5 and created.json["liked_by_me"] is False
     post = created.json["id"]

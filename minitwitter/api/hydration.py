@@ -7,6 +7,7 @@ from PostgreSQL.
 
 from minitwitter.api.shapes import AUTHOR, AVATAR, IMAGE, ME, POST, PROFILE
 from minitwitter.domain import freshness
+from minitwitter.domain.profiles import shared_profile
 
 
 def media_url(request, path):
@@ -95,13 +96,6 @@ def _reposter(row):
     return AUTHOR.pick({"id": row["reposter_id"], "username": row["reposter_username"]})
 
 
-def shared_profile(request, user_id):
-    """A profile's fields every viewer shares (cached), or None for an unknown user."""
-    return request.cache.cached(
-        freshness.profile(user_id), lambda: _jsonable(request.queries.users.get_user(request.db, user_id=user_id))
-    )
-
-
 def profile(request, user_id, following=None):
     """A profile: its shared fields plus followed_by_me for the viewer (`following`
     when the caller knows it); None if unknown."""
@@ -115,10 +109,6 @@ def profile(request, user_id, following=None):
             request.db, follower_id=viewer_id, followee_id=user_id
         )
     return PROFILE.pick({**_with_avatar(request, shared), "followed_by_me": bool(following)})
-
-
-def _jsonable(row):
-    return None if row is None else dict(row, created_at=row["created_at"].isoformat())
 
 
 def _with_avatar(request, row):

@@ -7,9 +7,9 @@ import unicodedata
 import colander
 
 from minitwitter.domain import hashtags
+from minitwitter.domain.credentials import BCRYPT_MAX_BYTES
 from minitwitter.web.fields import Integer, NullableInteger, Text
 from minitwitter.web.pagination import PageQuery
-from minitwitter.web.security import BCRYPT_MAX_BYTES
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,30}$"
 # Patterns are checked here by Python's re and by clients as ECMA-262 (JSON Schema), where

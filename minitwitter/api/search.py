@@ -1,15 +1,13 @@
-"""Search input: the query schemas, q parsed into words, "phrases" and #tags, and LIKE
-prefixes. Nothing the user types reaches SQL or tsquery syntax: terms become parameters
-(sql/search.sql says how they are combined)."""
+"""Search input: the query schemas and LIKE prefixes (q is parsed into words, "phrases" and
+#tags by domain/search.parse). Nothing the user types reaches SQL or tsquery syntax: terms
+become parameters (sql/search.sql says how they are combined)."""
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 import colander
 
 from minitwitter.api.schemas import trimmed_pattern
-from minitwitter.domain import hashtags
 from minitwitter.web.errors import field_error
 from minitwitter.web.fields import Integer, Text
 from minitwitter.web.pagination import MAX_KEY, MAX_PAGE, MAX_PAGE_SIZE, Page, PageQuery
@@ -18,12 +16,6 @@ MAX_QUERY_LENGTH = 200
 PREFIX_LIMIT = 10
 ORDERS = ("newest", "relevance")
 
-# A "quoted phrase" (an unclosed quote runs to the end of q) or a run of other non-space
-# characters.
-_TERM = re.compile(r'"([^"]*)"?|([^\s"]+)')
-# The default text search parser makes words of letters and digits only; a term without
-# one (e.g. "%" or "<->") can never match, so it is dropped rather than searched for.
-_HAS_WORD = re.compile(r"[^\W_]")
 _LIKE_SPECIAL = re.compile(r"([\\%_])")
 
 
@@ -61,33 +53,6 @@ class PrefixQuery(colander.MappingSchema):
 
 class PrefixSchema(colander.MappingSchema):
     querystring = PrefixQuery()
-
-
-@dataclass(frozen=True)
-class Terms:
-    text: str  # the websearch_to_tsquery input: each word and phrase in double quotes, AND-ed
-    tags: list  # normalized tag names, sorted, each once
-
-    def __bool__(self):
-        return bool(self.text or self.tags)
-
-
-def parse(q):
-    """Words, "phrases" and #tags of a search query.
-
-    A whole term `#name` that is a valid tag matches that tag exactly (post_hashtags);
-    anything else is text. Terms are double-quoted for websearch_to_tsquery: inside quotes
-    its operators (or, -) are words, and the quotes themselves cannot occur in a term.
-    """
-    words, tags = [], set()
-    for match in _TERM.finditer(q):
-        phrase, word = match.groups()
-        tag = hashtags.normalize(word) if word and word.startswith("#") else None
-        if tag is not None:
-            tags.add(tag)
-        elif _HAS_WORD.search(term := phrase if phrase is not None else word):
-            words.append(f'"{term}"')
-    return Terms(text=" ".join(words), tags=sorted(tags))
 
 
 def like_prefix(text):

@@ -14,7 +14,7 @@ profile, passwords, email verification, password reset and deletion.
 - profile: accounts.update_profile, accounts.lock_avatar and set_avatar (the image stored and checked as a
   post's, media.py; the replaced one's row now, its files after commit); stale: the profile.
 - sessions end (a password change or reset, deletion): users.session_generation goes up
-  (access tokens carry it: security.py), tokens.revoke_user_tokens, the outstanding reset
+  (access tokens carry it: credentials.py), tokens.revoke_user_tokens, the outstanding reset
   links void (accounts.retire_tokens), and this process forgets the remembered access
   tokens after commit; other processes within jwt.recheck_seconds.
 - emailed tokens (verification at sign-up and on request, password reset): made by the
@@ -44,9 +44,9 @@ import psycopg2.errors
 
 from minitwitter.domain import Conflict, Invalid, Unauthorized, freshness, notifications, timelines
 from minitwitter.domain import media as images
+from minitwitter.domain.credentials import REFRESH, token_error
 from minitwitter.domain.freshness import bump_after_commit
 from minitwitter.store import media
-from minitwitter.web.security import REFRESH, token_error
 
 log = logging.getLogger(__name__)
 

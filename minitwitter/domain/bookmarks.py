@@ -8,8 +8,8 @@
 """
 
 from minitwitter.domain import freshness
+from minitwitter.domain.blocked import refuse_blocked_post
 from minitwitter.domain.freshness import bump_after_commit
-from minitwitter.domain.safety import refuse_blocked_post
 
 
 def bookmark(tx, user_id, post_id):

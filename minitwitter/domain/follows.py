@@ -12,7 +12,8 @@
 The counts follow by trigger in the same transaction (migrations/).
 """
 
-from minitwitter.domain import Invalid, freshness, safety, timelines
+from minitwitter.domain import Invalid, freshness, timelines
+from minitwitter.domain.blocked import refuse_blocked
 from minitwitter.domain.freshness import bump_after_commit
 from minitwitter.domain.notifications import notify
 
@@ -28,7 +29,7 @@ def follow(tx, follower_id, followee_id):
         _follows_changed(tx, follower_id, followee_id)
         notify(tx, "follow", follower_id, [followee_id])
     else:
-        safety.refuse_blocked(tx, follower_id, followee_id)
+        refuse_blocked(tx, follower_id, followee_id)
     return added
 
 

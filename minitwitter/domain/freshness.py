@@ -37,7 +37,7 @@ followers' feeds, and the profile of everyone on the other side of its follows.
 The last one covers no entry of its own: whole responses (response_cache.py) depend on it
 because liked_by_me, reposted_by_me, bookmarked_by_me and followed_by_me, read from
 PostgreSQL, are in them. A repost is to its reposter's followers' feeds what a post is
-to its author's: feeds_changed(reposter), inline or through the fan-out task.
+to its author's: timelines.feeds_changed(reposter), inline or through the fan-out task.
 
 (*) The one write whose bumps grow with the data: a post by an author with F followers
 changes F feeds. Up to fanout.inline_followers of them are bumped by the request, after
@@ -59,8 +59,6 @@ differently, so it bumps nothing.
 """
 
 from functools import partial
-
-from minitwitter.domain import timelines
 
 POPULAR = "popular_hashtags"
 ALL_POSTS = "posts:all"
@@ -106,30 +104,6 @@ def bump_after_commit(request, *names):
     if names:
         request.cache.mark_dirty(names)
         request.after_commit(partial(request.cache.bump, *names))
-
-
-def feeds_changed(request, author_id, added=None, removed=None):
-    """A post (or a repost) of `author_id` appeared or went: its followers' feeds are stale
-    (see (*) above), and their home timelines change: `added` is the entry to write
-    (key, post_id, author_id, reposter_id), `removed` the entries to take out (post_id, and
-    key for a repost's only), in this transaction or in the fan-out task with the bumps."""
-    settings = request.registry.settings
-    limit = settings["fanout.inline_followers"]
-    batch = request.queries.follows.follower_batch(request.db, user_id=author_id, before=MAX_ID, limit=limit + 1)
-    followers = batch["ids"]
-    if len(followers) > limit:
-        request.enqueue_task("fanout", {"author_id": author_id})
-        if added is not None and timelines.pulled(request, author_id, settings):
-            added = None  # a celebrity's post costs its request what it did before timelines
-        work = {k: v for k, v in (("added", added), ("removed", removed)) if v is not None}
-        if work:
-            request.enqueue_task("timeline", {"via_id": author_id, **work})
-    else:
-        if removed is not None:
-            timelines.remove(request, removed)
-        if added is not None:
-            timelines.fan_out(request, followers, added, settings)
-        bump_after_commit(request, *(feed(i) for i in followers))
 
 
 def cached_page(request, version_name, page, compute, name=None):

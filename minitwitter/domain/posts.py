@@ -34,8 +34,9 @@ Writes lock rows in one order, post before hashtags by name (sql/hashtags.sql).
 
 from functools import partial
 
-from minitwitter.domain import Forbidden, NotFound, freshness, hashtags, mentions, notifications, safety
+from minitwitter.domain import Forbidden, NotFound, freshness, hashtags, mentions, notifications, timelines
 from minitwitter.domain import media as post_media
+from minitwitter.domain.blocked import BLOCKED
 from minitwitter.domain.freshness import bump_after_commit
 from minitwitter.store import media
 
@@ -81,7 +82,7 @@ def delete(tx, user_id, post_id):
     bump_after_commit(tx, freshness.post(post_id))
     _lists_changed(tx, row["author_id"], tags, removed={"post_id": post_id, "key": None})
     for reposter in tx.queries.reposts.delete_post_reposts(tx.db, post_id=post_id):
-        freshness.feeds_changed(tx, reposter["user_id"])
+        timelines.feeds_changed(tx, reposter["user_id"])
     notifications.post_deleted(tx, post_id)  # last: their recipients' rows come last in the lock order
     if row["in_reply_to"] is not None:  # tgr_post_replies_count took one from the parent
         bump_after_commit(tx, freshness.post(row["in_reply_to"]), freshness.replies(row["in_reply_to"]))
@@ -95,7 +96,7 @@ def live_post(tx, post_id, user_id, field=None):
     if row is None:
         raise NotFound("No such post", field=field)
     if row["blocked"]:
-        raise Forbidden(safety.BLOCKED, field=field or "id")
+        raise Forbidden(BLOCKED, field=field or "id")
     return row
 
 
@@ -169,7 +170,7 @@ def _tag_names(tags):
 def _lists_changed(request, author_id, tags, added=None, removed=None):
     """A post appeared (`added`, its home timeline entry) or went (`removed`: its entries):
     every list and count that holds it is stale; its author's followers' feeds too, and
-    their timelines change (inline for a few, else a fan-out task: freshness.feeds_changed)."""
+    their timelines change (inline for a few, else a fan-out task: timelines.feeds_changed)."""
     names = [freshness.ALL_POSTS, freshness.SEARCH, freshness.user_posts(author_id), freshness.profile(author_id)]
     bump_after_commit(request, *names, *_tag_names(tags))
-    freshness.feeds_changed(request, author_id, added=added, removed=removed)
+    timelines.feeds_changed(request, author_id, added=added, removed=removed)

@@ -7,12 +7,12 @@
   A new repost notifies the post's author (domain/notifications.py; undo leaves it).
 - stale, when something changed: the post's cached body (reposts_count), the reposter's
   viewer fields (reposted_by_me) and the feeds of the reposter's followers, as a post of
-  theirs would (freshness.feeds_changed: inline for a few, else a fan-out task), which also
+  theirs would (timelines.feeds_changed: inline for a few, else a fan-out task), which also
   writes the repost into their home timelines, or takes it out (domain/timelines.py).
 - A post's delete takes its reposts along (domain/posts.py: delete).
 """
 
-from minitwitter.domain import freshness
+from minitwitter.domain import freshness, timelines
 from minitwitter.domain.freshness import bump_after_commit
 from minitwitter.domain.notifications import notify
 from minitwitter.domain.posts import live_post
@@ -45,4 +45,4 @@ def reposted(tx, user_id, post, repost_id):
 
 def _reposts_changed(tx, user_id, post_id, added=None, removed=None):
     bump_after_commit(tx, freshness.post(post_id), freshness.viewer(user_id))  # reposts_count, reposted_by_me
-    freshness.feeds_changed(tx, user_id, added=added, removed=removed)
+    timelines.feeds_changed(tx, user_id, added=added, removed=removed)

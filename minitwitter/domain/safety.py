@@ -8,7 +8,8 @@
 - stale, when something changed: freshness.safety of both accounts of a block (each one's
   hidden set), of the muter only for a mute.
 - A block either way refuses follows and the actions on the other's posts (like, reply,
-  repost, bookmark): Forbidden, naming the field (refuse_blocked, refuse_blocked_post).
+  repost, bookmark): Forbidden, naming the field (refuse_blocked, refuse_blocked_post:
+  domain/blocked.py, which domain/follows.py uses too, below this module that ends follows).
   Their INSERTs test it themselves (migrations/0011: blocked_between), so a write that
   wrote asks why only when it wrote nothing: the common case costs no extra statement.
 
@@ -20,10 +21,8 @@ cache: it would hold one copy per such viewer, and their whole response (respons
 per viewer already) is cached under the list's version and their safety version anyway.
 """
 
-from minitwitter.domain import Forbidden, Invalid, follows, freshness
+from minitwitter.domain import Invalid, follows, freshness
 from minitwitter.domain.freshness import bump_after_commit, cached_page
-
-BLOCKED = "A block stands between you and this account"
 
 
 def block(tx, blocker_id, blocked_id):
@@ -60,18 +59,6 @@ def _change(tx, verb, user_id, other_id):
         sides = (user_id, other_id) if verb.endswith("block") else (user_id,)
         bump_after_commit(tx, *(freshness.safety(side) for side in sides))
     return changed
-
-
-def refuse_blocked(tx, user_id, other_id, field="id"):
-    """Forbidden when a block stands between the two accounts, either way."""
-    if tx.queries.safety.blocked_between(tx.db, user_id=user_id, other_id=other_id):
-        raise Forbidden(BLOCKED, field=field)
-
-
-def refuse_blocked_post(tx, user_id, post_id, field="id"):
-    """Forbidden when a block stands between `user_id` and the post's author, either way."""
-    if tx.queries.safety.blocked_post(tx.db, user_id=user_id, post_id=post_id):
-        raise Forbidden(BLOCKED, field=field)
 
 
 def hiding(request):

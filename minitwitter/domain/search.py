@@ -3,12 +3,49 @@
 Posts are found through their full-text column and their hashtag links, both kept by
 PostgreSQL in the writing transaction (migrations/); every post, edit and delete bumps
 freshness.SEARCH (posts.py), the one version every cached page of results shares.
-minitwitter/search.py parses the query; sql/search.sql holds the queries.
+parse() below reads the query (api/search.py has its schemas); sql/search.sql holds the
+queries.
 """
 
-from minitwitter.api import search
-from minitwitter.domain import freshness
+import re
+from dataclasses import dataclass
+
+from minitwitter.domain import freshness, hashtags
 from minitwitter.domain.safety import viewer_page
+
+# A "quoted phrase" (an unclosed quote runs to the end of q) or a run of other non-space
+# characters.
+_TERM = re.compile(r'"([^"]*)"?|([^\s"]+)')
+# The default text search parser makes words of letters and digits only; a term without
+# one (e.g. "%" or "<->") can never match, so it is dropped rather than searched for.
+_HAS_WORD = re.compile(r"[^\W_]")
+
+
+@dataclass(frozen=True)
+class Terms:
+    text: str  # the websearch_to_tsquery input: each word and phrase in double quotes, AND-ed
+    tags: list  # normalized tag names, sorted, each once
+
+    def __bool__(self):
+        return bool(self.text or self.tags)
+
+
+def parse(q):
+    """Words, "phrases" and #tags of a search query.
+
+    A whole term `#name` that is a valid tag matches that tag exactly (post_hashtags);
+    anything else is text. Terms are double-quoted for websearch_to_tsquery: inside quotes
+    its operators (or, -) are words, and the quotes themselves cannot occur in a term.
+    """
+    words, tags = [], set()
+    for match in _TERM.finditer(q):
+        phrase, word = match.groups()
+        tag = hashtags.normalize(word) if word and word.startswith("#") else None
+        if tag is not None:
+            tags.add(tag)
+        elif _HAS_WORD.search(term := phrase if phrase is not None else word):
+            words.append(f'"{term}"')
+    return Terms(text=" ".join(words), tags=sorted(tags))
 
 
 def post_keys(request, q, order, page):
@@ -18,7 +55,7 @@ def post_keys(request, q, order, page):
     tags walks them (newest first) and checks the words on each post; words alone use the
     full-text index. order=relevance ranks the words' matches and pages by number.
     """
-    terms, relevance = search.parse(q), order == "relevance"
+    terms, relevance = parse(q), order == "relevance"
 
     def compute(hidden):
         queries, db = request.queries.search, request.db

@@ -8,7 +8,7 @@ design in PostgreSQL: migrations/0013, sql/timelines.sql; the read is sql/feed.s
   Readers who never read have none: a post costs nothing for them.
 - a post or repost goes into the timelines of the author's (reposter's) followers that have
   one (fan_out): in the request for up to fanout.inline_followers followers, else in the
-  `timeline` task (freshness.feeds_changed). Not for an author over feed.pull_followers
+  `timeline` task (feeds_changed). Not for an author over feed.pull_followers
   (recorded as pulled by the post's own transaction: `pulled`): their posts are merged in
   at read time, and they stay pulled.
 - a deleted post's entries, an undone repost's, go the same way (remove); an unfollow takes
@@ -24,9 +24,16 @@ design in PostgreSQL: migrations/0013, sql/timelines.sql; the read is sql/feed.s
   each reader's newest entries: amortized, a timeline holds a few dozen entries over the
   size between trims; a follow can add up to twice the size until the next).
 
-A GET writes here (mark, fill), on the primary only: a read served by a replica uses the
-pull plans until a read on the primary (the first after a log-in is one) has done it.
+A GET writes here (mark, touch, fill: feed_rows, which the feed view calls), on the primary
+only: a read served by a replica uses the pull plans until a read on the primary (the first
+after a log-in is one) has done it.
 """
+
+from functools import partial
+
+from minitwitter.domain import freshness
+from minitwitter.domain.freshness import MAX_ID, bump_after_commit
+from minitwitter.domain.profiles import shared_profile
 
 # One fan-out in this many (by the item's key) also trims the timelines it wrote to.
 TRIM_EVERY = 64
@@ -122,3 +129,66 @@ def account_deleted(tx, user_id, reposts):
     tx.queries.timelines.remove_reposts(
         tx.db, post_ids=[r["post_id"] for r in reposts], keys=[r["id"] for r in reposts]
     )
+
+
+def feeds_changed(tx, author_id, added=None, removed=None):
+    """A post (or a repost) of `author_id` appeared or went: its followers' feeds are stale
+    (freshness.py's (*)), and their home timelines change: `added` is the entry to write
+    (key, post_id, author_id, reposter_id), `removed` the entries to take out (post_id, and
+    key for a repost's only), in this transaction or in the fan-out task with the bumps."""
+    settings = tx.registry.settings
+    limit = settings["fanout.inline_followers"]
+    batch = tx.queries.follows.follower_batch(tx.db, user_id=author_id, before=MAX_ID, limit=limit + 1)
+    followers = batch["ids"]
+    if len(followers) > limit:
+        tx.enqueue_task("fanout", {"author_id": author_id})
+        if added is not None and pulled(tx, author_id, settings):
+            added = None  # a celebrity's post costs its tx what it did before timelines
+        work = {k: v for k, v in (("added", added), ("removed", removed)) if v is not None}
+        if work:
+            tx.enqueue_task("timeline", {"via_id": author_id, **work})
+    else:
+        if removed is not None:
+            remove(tx, removed)
+        if added is not None:
+            fan_out(tx, followers, added, settings)
+        bump_after_commit(tx, *(freshness.feed(i) for i in followers))
+
+
+def feed_rows(tx, me, page, hidden=()):
+    """The rows of one page of me's feed from PostgreSQL, for a reader who hides `hidden`
+    (domain/safety.py; none for most). The feed view caches them (api/views/feed.py);
+    minitwitter-bench runs this under EXPLAIN for its cold figure."""
+    settings, queries = tx.registry.settings, tx.queries.feed
+    hidden = list(hidden)
+    pull = partial(_pull, tx, me, hidden)
+    if hidden:
+        # A timeline filled from a pull plan holds each post once, at its newest occurrence:
+        # a post whose repost the reader hides would be missing from it, so a reader who hides
+        # someone reads the pull plans, which apply the rule after leaving the hidden out.
+        return pull(**page.params)
+    state = queries.timeline_state(tx.db, user_id=me, settle=settings["feed.settle_seconds"])
+    if state is None:
+        mark(tx, me)
+        return pull(**page.params)
+    if state["first_read_today"] and not touch(tx, me):
+        return pull(**page.params)
+    floor = state["floor"]
+    if not state["ready"]:
+        floor = None
+        if state["due"]:
+            # A timeline holds every entry: what a reader hides is left out as it is read.
+            newest = partial(_pull, tx, me, [], MAX_ID, 0)
+            floor = fill(tx, me, newest, settings["feed.timeline_size"], settings["feed.settle_seconds"])
+        if floor is None:
+            return pull(**page.params)
+    rows = list(queries.feed_from_timeline(tx.db, user_id=me, pulled=state["pulled"], **page.params))
+    if floor == 0 or (rows and rows[0]["timeline_rows"] >= page.offset + page.limit):
+        return rows  # the timeline holds the page: it holds the whole feed, or enough rows
+    return pull(**page.params)
+
+
+def _pull(tx, me, hidden, before, offset, limit):
+    following = (shared_profile(tx, me) or {}).get("following_count", 0)
+    query = pull_plan(tx.queries, following, tx.registry.settings)
+    return query(tx.db, user_id=me, hidden=hidden, before=before, offset=offset, limit=limit)

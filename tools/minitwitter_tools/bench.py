@@ -43,11 +43,11 @@ from pyramid.paster import get_appsettings
 
 from minitwitter import main as make_app
 from minitwitter import settings as settings_module
-from minitwitter.api.views.feed import feed_rows
+from minitwitter.domain import credentials
+from minitwitter.domain.timelines import feed_rows
 from minitwitter.scripts import migrate
 from minitwitter.store.cache import RequestCache
 from minitwitter.store.db import startup_options
-from minitwitter.web import security
 from minitwitter.web.pagination import DEFAULT_PAGE_SIZE, MAX_KEY, Page
 from minitwitter_tools import fanout, populate
 from minitwitter_tools.devservices import ensure_database, stop_groups
@@ -537,7 +537,7 @@ class NoRedis:
 
 
 def cold_feed(app, user_id, runs=5):
-    """Page 1 of user_id's feed with no Redis cache: the view's own feed_rows (views/feed.py:
+    """Page 1 of user_id's feed with no Redis cache: the feed view's own feed_rows (domain/timelines.py:
     its choice of plan and its queries), in a fresh connection each time, every statement
     under EXPLAIN (ANALYZE, BUFFERS). Returns the median over `runs` (after one discarded) of
     the statements' summed execution times, ms, and the last run's plans, one per statement."""
@@ -583,7 +583,7 @@ def celebrity_fanout(args, env, conn, servers, f, posts):
             (celebrity, FANOUT_SAMPLE),
         )
         ids = {row[0] for row in cur.fetchall()} | {r["id"] for r in f["readers"].values() if r["follows_celebrity"]}
-    jwt = security.Tokens(settings_module.from_ini(args.ini))
+    jwt = credentials.Tokens(settings_module.from_ini(args.ini))
     tokens = {uid: jwt.access(uid) for uid in ids}
     port = int(servers.urls[0].rsplit(":", 1)[1])
     for token in tokens.values():
@@ -759,7 +759,7 @@ def markdown(report):
         )
     if readers := [r for r in report["rows"] if r["id"].startswith("R1:") and "cold_ms" in r]:
         lines.append("\nNamed readers' feeds, page 1: warm through the service (the rows above), and cold: the")
-        lines[-1] += " database time of views/feed.py's feed_rows with no Redis cache (EXPLAIN ANALYZE in a fresh"
+        lines[-1] += " database time of domain/timelines.py's feed_rows with no Redis cache (EXPLAIN ANALYZE in a fresh"
         lines[-1] += " connection, the median of 5 runs after 1 discarded; plans below):\n"
         lines += table(
             ["reader", "request", "warm p50 ms", "warm p99 ms", "cold ms"],

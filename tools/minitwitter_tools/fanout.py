@@ -30,9 +30,9 @@ from pathlib import Path
 
 import psycopg2
 
+from minitwitter.domain.credentials import Tokens
 from minitwitter.scripts import migrate
 from minitwitter.store.cache import connect
-from minitwitter.web.security import Tokens
 from minitwitter_tools.devservices import ensure_database, stop_groups
 
 RESULTS = Path("bench/results")

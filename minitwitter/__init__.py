@@ -28,6 +28,7 @@ def main(global_config, **settings):
         config.include("minitwitter.web.errors")  # one JSON error shape for every failure
         config.include("minitwitter.web.security")  # JWT policy; views need a token by default
         config.include("minitwitter.store.db")  # request.db, one transaction per request
+        config.include("minitwitter.web.transaction")  # commit or roll back after the view; retries
         config.include("minitwitter.store.queries")  # request.queries: the named SQL in sql/
         config.include("minitwitter.store.cache")  # request.cache: Redis that degrades to a miss
         config.include("minitwitter.web.response_cache")  # a cached response's hit, before routing

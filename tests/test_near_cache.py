@@ -12,7 +12,7 @@ import time
 import pytest
 import webtest
 
-from minitwitter.web.observability import CACHE_LOOKUPS
+from minitwitter.store.cache import CACHE_LOOKUPS
 
 PAGES = ["/api/posts/", "/api/feed/", "/api/popular_hashtags/"]
 

@@ -22,12 +22,14 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 import redis
+from prometheus_client import Counter
 from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import RedisClusterException
 
-from minitwitter.web.observability import CACHE_LOOKUPS
-
 log = logging.getLogger(__name__)
+
+# Served at /metrics (web/observability.py) with the rest; the near cache counts its hits here too.
+CACHE_LOOKUPS = Counter("minitwitter_cache_lookups_total", "Cache lookups", ["result"])
 
 
 # KEYS[1]: a response entry: a JSON head {"deps": [name, version, ...], "headers": {...}},

@@ -1,7 +1,8 @@
 """PostgreSQL access: a bounded connection pool, request.db, one transaction per request.
 
-A request takes a connection the first time it touches `request.db`. The tween below
-commits when the response is a success and rolls back otherwise; only after a commit
+A request takes a connection the first time it touches `request.db`. The tween
+(web/transaction.py) ends it through finish() below: a commit when the response is a
+success, a rollback otherwise; only after a commit
 do the hooks registered with `request.after_commit(fn)` run (Celery publishes, cache
 deletes), as Warehouse queues its tasks; `request.after_rollback(fn)` hooks run when
 nothing was committed (an uploaded file whose row was not written is removed).
@@ -39,19 +40,12 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
-import pyramid_retry
 from prometheus_client import Counter
-from pyramid.tweens import EXCVIEW
 
 from minitwitter.store.cache import ERRORS as CACHE_ERRORS
-from minitwitter.web.errors import http_error
 
 log = logging.getLogger(__name__)
 
-RETRYABLE = (psycopg2.errors.DeadlockDetected, psycopg2.errors.SerializationFailure)
-for _error in RETRYABLE:
-    pyramid_retry.mark_error_retryable(_error)
-RETRIES = Counter("minitwitter_db_retries_total", "Requests run again after a deadlock or serialization failure")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 READS = Counter("minitwitter_db_reads_total", "Requests that used a database connection, by where it went", ["target"])
 # Routes that must see the primary whatever the method: the health check reports it.
@@ -86,10 +80,8 @@ class CountingConnection(psycopg2.extensions.connection):
 
 
 class ReplicaUnavailable(psycopg2.OperationalError):
-    """A replica failed during a read: pyramid_retry runs the read again, on the primary."""
-
-
-pyramid_retry.mark_error_retryable(ReplicaUnavailable)
+    """A replica failed during a read: pyramid_retry runs the read again, on the primary
+    (web/transaction.py marks it retryable)."""
 
 
 class Pool:
@@ -417,26 +409,7 @@ def run_hooks(hooks):
             log.exception("hook %r failed", hook)
 
 
-def tween_factory(handler, registry):
-    def db_tween(request):
-        try:
-            response = handler(request)
-        except BaseException:
-            _finish(request, commit=False)
-            raise
-        try:
-            _finish(request, commit=response.status_int < 400)
-        except psycopg2.Error as exc:  # the commit itself failed: nothing was written
-            if pyramid_retry.is_error_retryable(request, exc):
-                raise  # pyramid_retry runs the request again
-            log.exception("commit failed on %s %s", request.method, request.path)
-            return http_error(503, "The change could not be saved, retry shortly", headers={"Retry-After": "1"})
-        return response
-
-    return db_tween
-
-
-def _finish(request, commit):
+def finish(request, commit):
     conn = request.environ.pop("minitwitter.db", None)
     hooks = request.environ.pop("minitwitter.after_commit", [])
     undo = request.environ.pop("minitwitter.after_rollback", [])
@@ -466,36 +439,6 @@ def _finish(request, commit):
     run_hooks(hooks if commit else undo)
 
 
-def retry_attempts(request):
-    """pyramid_retry's retry.activate_hook: reads never deadlock, so they are run once
-    (and their bodies are not copied to be read again); so is a body over the size limit,
-    which the ingress tween refuses before anything reads it."""
-    if request.method in SAFE_METHODS:
-        # a read is run again only when its replica failed under it (ReplicaUnavailable)
-        return 2 if request.registry.db_replicas else 1
-    if (request.content_length or 0) > request.registry.settings["limits.max_body_bytes"]:
-        return 1
-    return None  # retry.attempts
-
-
-def before_retry(event):
-    RETRIES.inc()
-    request = event.request
-    log.warning(
-        "retrying %s %s (attempt %d of %d): %s",
-        request.method,
-        request.path,
-        request.environ["retry.attempt"] + 2,
-        request.environ["retry.attempts"],
-        str(event.exception).strip().splitlines()[0],
-        extra={"fields": {"retry": True, "sqlstate": getattr(event.exception, "pgcode", None)}},
-    )
-    request.environ.pop("minitwitter.idempotency", None)  # the next attempt decides again
-    # WebOb keeps the parsed form in the environ: parse it again from the rewound body, or
-    # the next attempt would get the upload files the first one read to their end.
-    request.environ.pop("webob._parsed_post_vars", None)
-
-
 def includeme(config):
     settings = config.registry.settings
     config.registry.db_pool = Pool(
@@ -509,7 +452,3 @@ def includeme(config):
     config.add_request_method(get_db, "db", reify=True)
     config.add_request_method(after_commit, "after_commit")
     config.add_request_method(after_rollback, "after_rollback")
-    config.add_tween("minitwitter.store.db.tween_factory", over=EXCVIEW)
-    settings.setdefault("retry.activate_hook", retry_attempts)
-    config.include("pyramid_retry")
-    config.add_subscriber(before_retry, pyramid_retry.IBeforeRetry)

@@ -4,7 +4,8 @@ Same key and same body: the first answer again and no second post. Same key, ano
 body: 422. While the first request holds the key: 409. Keys live 24 hours. The key is
 saved in the transaction that creates the post, under a transaction-scoped advisory
 lock, so it exists exactly when the post does and two retries never both create.
-Every write of idempotency_keys is here: save (finish) and purge (a beat job, tasks.py).
+A request saves its key here (finish); the beat job worker/tasks.purge_idempotency_keys
+forgets the old ones.
 """
 
 import cgi
@@ -63,8 +64,3 @@ def _fingerprint(request, text):
         digest.update(upload.file.read())
         upload.file.seek(0)
     return digest.hexdigest()
-
-
-def purge(tx, hours=24):
-    """Forget the keys older than `hours`: how many went."""
-    return tx.queries.idempotency.purge(tx.db, hours=hours)

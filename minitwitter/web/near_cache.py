@@ -32,9 +32,8 @@ import time
 
 import redis
 
-from minitwitter.store.cache import ERRORS, is_cluster
+from minitwitter.store.cache import CACHE_LOOKUPS, ERRORS, is_cluster
 from minitwitter.web.ingress import PATH_ASKED
-from minitwitter.web.observability import CACHE_LOOKUPS
 
 log = logging.getLogger(__name__)
 PREFIX = b"v:"

@@ -40,7 +40,6 @@ LATENCY = Histogram(
 )
 POOL_IN_USE = Gauge("minitwitter_db_pool_in_use", "Database connections in use")
 POOL_SIZE = Gauge("minitwitter_db_pool_size", "Database pool size")
-CACHE_LOOKUPS = Counter("minitwitter_cache_lookups_total", "Cache lookups", ["result"])
 
 
 class JsonFormatter(logging.Formatter):
@@ -153,7 +152,7 @@ def tween_factory(handler, registry):
         finally:
             request_id_var.reset(token)
         if is_error_retryable(request, request.exception):
-            return response  # thrown away and run again: db.before_retry logs it, the last attempt counts
+            return response  # thrown away and run again: transaction.before_retry logs it, the last attempt counts
         route = request.matched_route.pattern if request.matched_route else "unmatched"
         response.headers["X-Request-ID"] = request_id
         queries = request.environ.get("minitwitter.queries", 0)

@@ -36,7 +36,6 @@ from minitwitter.domain import timelines as timelines_domain
 from minitwitter.store import queries as queries_module
 from minitwitter.store.cache import Cache, RequestCache
 from minitwitter.store.db import startup_options
-from minitwitter.web import idempotency
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +287,7 @@ def purge_idempotency_keys(hours=24):
     queries = _queries(celery_app.minitwitter_settings["sql.path"])
     conn = _db()
     with conn:
-        return idempotency.purge(_job(queries, conn), hours)
+        return queries.idempotency.purge(conn, hours=hours)  # the keys older than `hours`: how many went
 
 
 # Outbox kinds: handle(queries, conn, payload, settings) -> True when it did the work (or
@@ -335,7 +334,7 @@ def thumbnail(queries, conn, payload, settings):
 @handler("fanout")
 def fanout(queries, conn, payload, settings):
     """A post of payload's author appeared or went: bump every follower's feed, a batch
-    of FANOUT_BATCH at a time (freshness.feeds_changed). Followers who follow later bump
+    of FANOUT_BATCH at a time (timelines.feeds_changed). Followers who follow later bump
     their own feed. A bump Redis did not take fails the task: the row stays pending and
     the relay runs it again (bumping twice is harmless)."""
     cache, before = _cache(), freshness.MAX_ID
@@ -350,7 +349,7 @@ def fanout(queries, conn, payload, settings):
 
 @handler("timeline")
 def timeline(queries, conn, payload, settings):
-    """The home timeline side of a fan-out (freshness.feeds_changed; the `fanout` row beside
+    """The home timeline side of a fan-out (timelines.feeds_changed; the `fanout` row beside
     it bumps the feeds): write the entry `added` into the timelines of the followers of
     payload's `via_id` (the author, or the reposter) who have one, a batch of FANOUT_BATCH at
     a time, or take the entries `removed` out (domain/timelines.py). Their feeds are bumped

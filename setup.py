@@ -4,7 +4,7 @@ requires = [
     "pyramid>=2.0,<3",
     "cornice>=6,<7",
     "colander>=2,<3",
-    # Pinned: minitwitter/server.py's graceful drain drives waitress internals (its socket
+    # Pinned: minitwitter/web/server.py's graceful drain drives waitress internals (its socket
     # map, channels, tasks) as they are in this release, which has no drain of its own.
     "waitress==3.0.2",
     "psycopg2-binary>=2.9,<3",
@@ -17,7 +17,7 @@ requires = [
     "orjson>=3.9,<4",
     "pillow>=10",
     "prometheus-client>=0.20",
-    # Runs a deadlocked write again with a fresh request (minitwitter/db.py), as Warehouse does.
+    # Runs a deadlocked write again with a fresh request (minitwitter/web/transaction.py), as Warehouse does.
     "pyramid_retry>=2.1,<3",
     # Swagger UI's files, served at /api/docs/ with no CDN.
     "swagger-ui-py>=23",

@@ -35,7 +35,7 @@ DEFAULTS = {
     # PgBouncer in transaction mode (it refuses startup options): set it on the server,
     # ALTER DATABASE minitwitter SET statement_timeout = '3s'.
     "database.statement_timeout": "5000",
-    # Streaming replicas for reads (space- or comma-separated URLs; db.py): a GET uses one
+    # Streaming replicas for reads (space- or comma-separated URLs; store/db.py): a GET uses one
     # unless it has not replayed the viewer's last commit, or lags more than the bound.
     "database.replica_urls": "",
     "replica.max_lag_ms": "1000",
@@ -52,7 +52,7 @@ DEFAULTS = {
     "jwt.refresh_ttl": "1209600",
     # A process re-checks a remembered access token's account (it exists, its password has
     # not changed since) at most this often: the delay before an ended session's access
-    # tokens stop working in the other processes (security.py).
+    # tokens stop working in the other processes (domain/credentials.py).
     "jwt.recheck_seconds": "5",
     "bcrypt.rounds": "12",
     "smtp.url": "smtp://127.0.0.1:8025",
@@ -108,13 +108,13 @@ DEFAULTS = {
     "feed.idle_days": "14",
     # Browser origins allowed to call the API (space-separated; never "*").
     "cors.origins": "",
-    # Requests per seconds (minitwitter/ratelimit.py); Mastodon's figures.
+    # Requests per seconds (minitwitter/web/ratelimit.py); Mastodon's figures.
     "ratelimit.login": "25/300",
     "ratelimit.signup": "5/1800",
     "ratelimit.writes": "300/300",
     # Password reset requests, per address and per email asked for.
     "ratelimit.password_reset": "5/900",
-    # Runs of a write whose transaction hit a deadlock or serialization failure (db.py).
+    # Runs of a write whose transaction hit a deadlock or serialization failure (web/transaction.py).
     "retry.attempts": "3",
     # 6 MB: a 5 MB image plus the multipart envelope.
     "limits.max_body_bytes": "6291456",
@@ -208,7 +208,7 @@ def load(settings, environ=None, require_secret=True):
 
 
 def _is_cluster(url):
-    """redis+cluster:// or rediss+cluster:// (minitwitter/cache.py)."""
+    """redis+cluster:// or rediss+cluster:// (minitwitter/store/cache.py)."""
     return str(url).split("://", 1)[0].endswith("+cluster")
 
 

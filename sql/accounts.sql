@@ -23,7 +23,7 @@ SELECT password_hash FROM users WHERE id = :user_id FOR UPDATE;
 
 -- name: set_password(user_id, password_hash)!
 -- A new password ends every session: access tokens of the older generation stop working
--- (security.py). Index: users_pkey.
+-- (domain/credentials.py). Index: users_pkey.
 UPDATE users
    SET password_hash = :password_hash,
        session_generation = session_generation + 1

@@ -6,7 +6,7 @@
 -- That rule does not depend on the page, so keyset pages never repeat or skip a post.
 -- Rows: key (the cursor), post_id, and reposter_id, reposter_username (null on a plain post).
 --
--- Three ways to answer it (views/feed.py):
+-- Three ways to answer it (domain/timelines.feed_rows):
 -- - feed_from_timeline: the reader's home timeline (migrations/0013), entries written when
 --   a followee posts or reposts (domain/timelines.py), merged with the posts and reposts of
 --   the followees too popular to fan out (pulled_authors). Used for a reader whose timeline
@@ -16,7 +16,7 @@
 --
 -- :hidden (the pull plans) is the reader's hidden set (domain/safety.py: accounts blocked
 -- either way or muted; '{}' for most readers; a reader with one reads the pull plans only,
--- views/feed.py): their posts, their reposts and reposts of their posts are
+-- domain/timelines.feed_rows): their posts, their reposts and reposts of their posts are
 -- left out inside each branch, before the LIMIT, so a page stays full. A later repost by a
 -- hidden followee does not push a post out either. With '{}' each clause folds to true
 -- (cardinality(...) = 0 is a constant) or tests an empty array: the plans are as before.
@@ -50,7 +50,7 @@ SELECT m.stale_since IS NULL AS ready,
 -- offset + limit (a page of the merge never reaches below what the timeline holds).
 -- timeline_rows says how many timeline rows there were: fewer than offset + limit, and a
 -- floor above 0, means the timeline does not hold the page (it was trimmed, or filled with
--- the newest items only): views/feed.py then reads a pull plan.
+-- the newest items only): domain/timelines.feed_rows then reads a pull plan.
 -- The one place that sees each entry's author and reposter: the timeline's WHERE below
 -- (h.author_id, h.reposter_id).
 -- Indexes: home_timelines_pkey, home_timeline_pkey (user_id, key) backwards, posts_pkey, follows_pkey,

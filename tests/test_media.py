@@ -1,4 +1,4 @@
-"""minitwitter.media: no database, images made with Pillow in each test."""
+"""minitwitter.store.media: no database, images made with Pillow in each test."""
 
 import hashlib
 import io

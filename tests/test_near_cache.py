@@ -1,4 +1,4 @@
-"""The near cache (minitwitter/near_cache.py): responses answered inside the API process
+"""The near cache (minitwitter/web/near_cache.py): responses answered inside the API process
 while Redis has pushed no change to what they were made from.
 
 Two apps built through main() stand for two API processes on one PostgreSQL and one

@@ -1,4 +1,4 @@
-"""Reads on a streaming replica, never staler than the reader's own writes (db.py).
+"""Reads on a streaming replica, never staler than the reader's own writes (store/db.py).
 
 A real primary and a real hot standby (initdb, pg_basebackup -R) start once per session
 in a temp dir; replay is paused with pg_wal_replay_pause() to hold the replica behind.

@@ -1,5 +1,5 @@
 """A write whose transaction hits a deadlock or serialization failure is run again whole
-(pyramid_retry, minitwitter/db.py), and what it did happens exactly once.
+(pyramid_retry, minitwitter/web/transaction.py), and what it did happens exactly once.
 
 The failures are injected (these tests are about a fault): PostgreSQL itself raises
 SQLSTATE 40P01 inside the request's transaction, or the commit fails with 40001.

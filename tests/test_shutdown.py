@@ -1,5 +1,5 @@
-"""The project's waitress server (minitwitter/server.py). A graceful stop: on SIGTERM the requests in flight finish and
-the process exits within its bound, under a real `pserve` with the project's server.
+"""The project's waitress server (minitwitter/web/server.py). A graceful stop: on SIGTERM the requests
+in flight finish and the process exits within its bound, under a real `pserve` with the project's server.
 
 The app here is a WSGI callable that sleeps `?seconds=`, so the tests need neither
 PostgreSQL nor Redis; `make faults` (scenario 5) does the same against the real app.

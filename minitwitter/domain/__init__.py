@@ -1,6 +1,6 @@
 """The writes, one module per domain: what each change does to the database, which cached
 things it makes stale (freshness.py's names, bumped after commit) and what it leaves in
-the outbox (tasks.py carries it out).
+the outbox (worker/tasks.py carries it out).
 
 | module           | owns                                                                    |
 |------------------|-------------------------------------------------------------------------|
@@ -20,14 +20,20 @@ the outbox (tasks.py carries it out).
 | timelines.py     | home timelines: made and filled by feed reads, written by the fan-outs, |
 |                  | follows and unfollows, trimmed; an account's deletion takes its own     |
 
-Views (minitwitter/views/) and Celery tasks (minitwitter/tasks.py) both call these
+Beside them, no write of their own: freshness.py (the cache's version names, and
+bump_after_commit), credentials.py (JWT tokens, bcrypt passwords), profiles.py (a profile's
+shared, cached fields), blocked.py (the refusals across a block), hashtags.py and
+mentions.py (a post's #tags and @usernames). Nothing here imports from web/, api/ or
+worker/ (tests/test_layers.py).
+
+Views (minitwitter/api/views/) and Celery tasks (minitwitter/worker/tasks.py) both call these
 functions; views keep HTTP in (validated input) and HTTP out (status, rendering).
 
 A domain function takes the transaction it writes in, `tx`, first: a request
-(minitwitter/db.py gives it `db`, `after_commit`, `after_rollback`; queries.py `queries`;
-cache.py `cache`; outbox.py `enqueue_task`) or, in a Celery task, a Job below. It
-refuses with one of the exceptions below, which errors.py answers in the one JSON error
-shape; it never commits or rolls back: whoever opened the transaction ends it.
+(minitwitter/store/db.py gives it `db`, `after_commit`, `after_rollback`; store/queries.py
+`queries`; store/cache.py `cache`; worker/outbox.py `enqueue_task`) or, in a Celery task, a
+Job below. It refuses with one of the exceptions below, which web/errors.py answers in the
+one JSON error shape; it never commits or rolls back: whoever opened the transaction ends it.
 """
 
 

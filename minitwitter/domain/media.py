@@ -1,7 +1,7 @@
 """Post images: the stored file, its row, its thumbnail.
 
 - store: the upload validated and re-encoded into a file under media.root
-  (minitwitter/media.py does the image work); the file exists only if its post does,
+  (minitwitter/store/media.py does the image work); the file exists only if its post does,
   so a rolled-back or retried request removes it. A refused image is Invalid (TooLarge
   over the byte limit), naming the field `image`.
 - save: images.create_image, in the post's transaction; the outbox gets a thumbnail task.

@@ -4,7 +4,7 @@ The worker and beat run with `minitwitter-celery <ini> worker|beat` (scripts/cel
 which loads the ini and environment through settings.load() and calls configure().
 
 A request writes an outbox row in its own transaction and publishes `deliver(id)` after
-commit (minitwitter/outbox.py). If that publish is lost (broker down, process killed),
+commit (minitwitter/worker/outbox.py). If that publish is lost (broker down, process killed),
 the beat job `relay_outbox` publishes the row again. `deliver` sends at most one email
 per row: it claims the row with FOR UPDATE SKIP LOCKED and marks it sent in the same
 transaction. To add a kind of email, write a function decorated with @email("kind");

@@ -488,7 +488,7 @@ def sessions(conn):
 
 
 def queries_per_request(app, variants, tokens):
-    """Statements per request (db.py counts them), in-process, the second time round so the
+    """Statements per request (store/db.py counts them), in-process, the second time round so the
     caches are warm: the mean over the first two variants (a like and its unlike)."""
     from pyramid.request import Request
 

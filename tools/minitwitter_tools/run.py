@@ -2,7 +2,7 @@
 
 1. Starts an embedded PostgreSQL and a Redis server where no URL is configured
    (DATABASE_URL / REDIS_URL, or the ini's database.url / redis.url;
-   minitwitter/devservices.py); with the URLs set it starts neither. A development
+   tools/minitwitter_tools/devservices.py); with the URLs set it starts neither. A development
    command: it starts them without MINITWITTER_DEV_SERVICES.
 2. Applies the migrations (the ini's migrations.path).
 3. Serves the app under waitress (pserve) with a Celery worker and beat beside it.

@@ -5,7 +5,7 @@ viewer's own (liked_by_me, reposted_by_me, bookmarked_by_me, followed_by_me) alw
 from PostgreSQL.
 """
 
-from minitwitter import freshness
+from minitwitter import freshness, hashtags
 from minitwitter.shapes import AUTHOR, AVATAR, IMAGE, ME, POST, PROFILE
 
 
@@ -27,7 +27,7 @@ def _shared_post(row):
         "id": row["id"],
         "author": {"id": row["author_id"], "username": row["author_username"]},
         "text": row["text"],
-        "hashtags": row["hashtags"],
+        "hashtags": hashtags.order_of_use(row["text"], row["hashtags"]),
         "image": image,
         "likes_count": row["likes_count"],
         "in_reply_to": row["in_reply_to"],

@@ -5,7 +5,7 @@ The writes are minitwitter/domain/accounts.py."""
 from cornice import Service
 from cornice.validators import colander_body_validator, colander_validator
 
-from minitwitter import schemas
+from minitwitter import ratelimit, schemas
 from minitwitter.domain import accounts
 from minitwitter.errors import account_gone, http_error
 from minitwitter.hydration import me_json, profile
@@ -40,8 +40,17 @@ def edit_me(request):
     return _me(request)
 
 
+def count_guess(request):
+    """A route that checks my password counts each try against my log-in limit (ratelimit.login,
+    per account): no route guesses faster than log-in does."""
+    key = accounts.limit_key(request, user_id=request.authenticated_userid)
+    if key is not None:  # an account gone: the route answers for it
+        ratelimit.check(request, "login", key)
+
+
 @me.delete(schema=schemas.PasswordBody(), **BODY)
 def delete_me(request):
+    count_guess(request)
     registry = request.registry
     accounts.delete_account(
         request,
@@ -57,6 +66,7 @@ def delete_me(request):
 
 @password.post(schema=schemas.PasswordChangeBody(), **BODY)
 def change_password(request):
+    count_guess(request)
     body, registry = request.validated, request.registry
     accounts.change_password(
         request,

@@ -19,7 +19,8 @@ SELECT id, password_hash, session_generation
 -- A username or an email as every lookup of one compares it (lower(), as above, under the
 -- database's collation): the rate limits key on it too (domain/accounts.py: limit_key), so
 -- no spelling the lookup takes for an account is counted apart from it. PostgreSQL's lower()
--- is not Python's: 'İ' is 'i' here (Python: 'i' and U+0307) and a final 'Σ' is 'σ' (Python: 'ς').
+-- is not Python's: under a glibc UTF-8 ctype (C.UTF-8, en_US.UTF-8) 'İ' is 'i' (Python: 'i'
+-- and U+0307) and a final 'Σ' is 'σ' (Python: 'ς'); under ctype C it folds ASCII only.
 SELECT lower(:value);
 
 -- name: folded_username(user_id)$

@@ -37,7 +37,7 @@ SELECT id, author_id, blocked_between(:user_id, author_id) AS blocked
 WITH named AS (
     SELECT u.id, n.position
       FROM unnest(CAST(:names AS TEXT[])) WITH ORDINALITY AS n (name, position)
-      JOIN users u ON lower(u.username) = n.name
+      JOIN users u ON lower(u.username) = lower(n.name)  -- as every lookup folds (users.fold)
 ), unmentioned AS (
     DELETE FROM post_mentions pm
      WHERE pm.post_id = :post_id AND pm.user_id NOT IN (SELECT id FROM named)
@@ -69,6 +69,7 @@ UPDATE posts
 
 -- name: get_posts(ids)
 -- Hydrate a page: author, image and hashtags, in one query whatever the page holds.
+-- (hydration.py puts the hashtags in order of first use in the text.)
 -- Only the fields every viewer shares (they are cached in Redis); liked_by_me,
 -- reposted_by_me and bookmarked_by_me come from viewer_flags. Indexes: posts_pkey,
 -- users_pkey, images_pkey, idx_post_hashtags_post_id, post_mentions_pkey.

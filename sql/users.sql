@@ -15,6 +15,18 @@ SELECT id, password_hash, session_generation
   FROM users
  WHERE lower(username) = lower(:username);
 
+-- name: fold(value)$
+-- A username or an email as every lookup of one compares it (lower(), as above, under the
+-- database's collation): the rate limits key on it too (domain/accounts.py: limit_key), so
+-- no spelling the lookup takes for an account is counted apart from it. PostgreSQL's lower()
+-- is not Python's: under a glibc UTF-8 ctype (C.UTF-8, en_US.UTF-8) 'İ' is 'i' (Python: 'i'
+-- and U+0307) and a final 'Σ' is 'σ' (Python: 'ς'); under ctype C it folds ASCII only.
+SELECT lower(:value);
+
+-- name: folded_username(user_id)$
+-- The account's username as fold() gives it. Index: users_pkey.
+SELECT lower(username) FROM users WHERE id = :user_id;
+
 -- name: get_user(user_id)^
 -- A profile's shared fields (cached in Redis; followed_by_me comes from is_following).
 -- Index: users_pkey; images_pkey for the avatar.

@@ -80,7 +80,7 @@ def test_author_edits_and_hashtags_follow(app, alice, method):
     post = create(app, alice, "old #one #two").json
     edited = getattr(app, method)(f"/api/posts/{post['id']}/", {"text": "new #two #three"}, headers=alice.headers).json
     assert edited["text"] == "new #two #three"
-    assert edited["hashtags"] == ["three", "two"]
+    assert edited["hashtags"] == ["two", "three"]  # in order of first use
     assert edited["updated_at"] is not None
     popular = {h["name"]: h["count"] for h in app.get("/api/popular_hashtags/", headers=alice.headers).json}
     assert popular == {"two": 1, "three": 1}

@@ -6,7 +6,7 @@ from PostgreSQL.
 """
 
 from minitwitter.api.shapes import AUTHOR, AVATAR, IMAGE, ME, POST, PROFILE
-from minitwitter.domain import freshness
+from minitwitter.domain import freshness, hashtags
 from minitwitter.domain.profiles import shared_profile
 
 
@@ -28,7 +28,7 @@ def _shared_post(row):
         "id": row["id"],
         "author": {"id": row["author_id"], "username": row["author_username"]},
         "text": row["text"],
-        "hashtags": row["hashtags"],
+        "hashtags": hashtags.order_of_use(row["text"], row["hashtags"]),
         "image": image,
         "likes_count": row["likes_count"],
         "in_reply_to": row["in_reply_to"],

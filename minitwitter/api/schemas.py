@@ -188,27 +188,33 @@ class TagPageSchema(colander.MappingSchema):
 
 # The account lifecycle (views/users.py, views/auth.py).
 MAX_DISPLAY_NAME, MAX_BIO = 50, 300
-NAME_CONTROLS = CONTROLS  # a display name is one line
+# A display name is one line: no control character, and neither of the two line breaks that
+# are not one (U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR). With CONTROLS that is every
+# separator str.splitlines() knows (\n \r \x0b \x0c \x1c-\x1e \x85 \u2028 \u2029).
+LINE_BREAKS = r"\u2028\u2029"
+NAME_CONTROLS = CONTROLS + LINE_BREAKS
 BIO_CONTROLS = TEXT_CONTROLS  # a bio may hold newlines and tabs
 
 
-def profile_text(max_length, controls):
+def profile_text(max_length, controls, one_line=False):
     """An optional profile field: 0 to max_length characters, none of `controls`. Kept as given
     (not trimmed, so that what the document's maxLength says is what is checked)."""
+    refused = "control characters or line breaks" if one_line else "control characters"
+    description = f"0 to {max_length} characters" + (", one line" if one_line else "")
 
     def validator(node, value):
         if len(value) > max_length:
             raise colander.Invalid(node, f"Must be at most {max_length} characters")
         if re.search(f"[{controls}]", value) or any(unicodedata.category(c) == "Cs" for c in value):
-            raise colander.Invalid(node, "Must not contain control characters")
+            raise colander.Invalid(node, f"Must not contain {refused}")
 
-    schema = {"maxLength": max_length, "pattern": f"^[^{controls}]*$", "description": f"0 to {max_length} characters"}
+    schema = {"maxLength": max_length, "pattern": f"^[^{controls}]*$", "description": description}
     # allow_empty: "" clears the field (colander takes "" for no value otherwise).
     return colander.SchemaNode(Text(allow_empty=True), validator=validator, json_schema=schema, missing=colander.drop)
 
 
 class ProfileBody(colander.MappingSchema):
-    display_name = profile_text(MAX_DISPLAY_NAME, NAME_CONTROLS)
+    display_name = profile_text(MAX_DISPLAY_NAME, NAME_CONTROLS, one_line=True)
     bio = profile_text(MAX_BIO, BIO_CONTROLS)
 
 

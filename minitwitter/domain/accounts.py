@@ -65,6 +65,20 @@ def sign_up(tx, passwords, username, email, password):
     return user
 
 
+def limit_key(tx, username=None, email=None, user_id=None):
+    """The key a rate limit counts an account's requests under (log-in's guesses, a reset's
+    emails): the username or email folded as the account lookups fold it (users.fold:
+    PostgreSQL's lower(), never Python's str.lower(), which differs on 'İ' and a final 'Σ'),
+    so every spelling that finds the account counts against it. By user_id: the account's
+    username, the key its log-ins count under (None if the account is gone)."""
+    if user_id is not None:
+        folded = tx.queries.users.folded_username(tx.db, user_id=user_id)
+        return None if folded is None else f"user:{folded}"
+    if email is not None:
+        return f"email:{tx.queries.users.fold(tx.db, value=email)}"
+    return f"user:{tx.queries.users.fold(tx.db, value=username)}"
+
+
 def log_in(tx, passwords, tokens, username, password):
     """A new token pair (a new family) for these credentials."""
     row = tx.queries.users.get_login(tx.db, username=username)

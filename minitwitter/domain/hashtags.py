@@ -29,8 +29,20 @@ def normalize(name):
     return folded
 
 
+def in_order(text):
+    """The distinct tags of a text, in order of first use (the order a post shows them in)."""
+    tags = dict.fromkeys(normalize(match) for match in _TAG.findall(text))
+    tags.pop(None, None)
+    return list(tags)
+
+
 def parse(text):
     """The distinct tags of a post, sorted (the order tag rows are locked in)."""
-    tags = {normalize(match) for match in _TAG.findall(text)}
-    tags.discard(None)
-    return sorted(tags)
+    return sorted(in_order(text))
+
+
+def order_of_use(text, names):
+    """A post's stored tag names in order of first use in its text (any the text no longer
+    names, which a change of these rules could leave, come last, by name)."""
+    position = {name: i for i, name in enumerate(in_order(text))}
+    return sorted(names, key=lambda name: (position.get(name, len(position)), name))

@@ -10,7 +10,10 @@ WebOb, Cornice or a view; each refusal is a 4xx in the one JSON shape naming wha
 - Bodies over `limits.max_body_bytes` get a 413 before anything reads them; a body in a type
   the API does not read gets a 415, and so does a charset other than UTF-8.
 - A JSON body is parsed once, here: invalid or deeply nested JSON is one 400, and a body that
-  is not an object is refused; views get the result from `request.json_body`.
+  is not an object is refused; views get the result from `request.json_body`. A name given
+  twice in one object, at any depth, is a 400 naming it: JSON parsers disagree on which
+  value wins (Python's takes the last, others the first), so a proxy or filter in front
+  could check one request and this service run another.
 - Forms are parsed once, here too: a field that is not UTF-8 is a 400 naming it; in
   multipart bodies only `image` (a post's) or `avatar` (a profile's) may be a file, one
   each. (A known field given twice is refused by its type, fields.py; unknown fields are
@@ -84,10 +87,36 @@ def _charset(content_type_header):
     return (message.get_param("charset") or "utf-8").lower()
 
 
+class _Repeated(Exception):  # not a ValueError: JSONDecodeError is one, and is caught apart
+    def __init__(self, name):
+        super().__init__(name)
+        self.name = name
+
+
+def _unique_names(pairs):
+    """json's object_pairs_hook: the object as a dict, unless a name comes twice. A dict of
+    the pairs is what json builds anyway; the names are compared only when it came out short."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise _Repeated(name)
+            seen.add(name)
+    return value
+
+
+def loads(text):
+    """JSON text -> value, refusing a name given twice in an object (_Repeated)."""
+    return json.loads(text, object_pairs_hook=_unique_names)
+
+
 def _parse_json(request):
     text = _utf8(request.body, "body", "")
     try:
-        value = json.loads(text)
+        value = loads(text)
+    except _Repeated as repeated:
+        raise Refused(400, "body", repeated.name, "Give this field once (a name twice in a JSON object)") from None
     except json.JSONDecodeError as e:
         raise Refused(400, "body", "", f"Invalid JSON (line {e.lineno}, column {e.colno}): {e.msg}") from None
     except RecursionError:
@@ -171,7 +200,7 @@ def json_body(request):
         return request.environ[JSON_BODY]
     if not request.content_length:
         return {}  # no body: no fields
-    return json.loads(request.body.decode("utf-8"))
+    return loads(request.body.decode("utf-8"))
 
 
 PATH_ASKED = "minitwitter.path_asked"

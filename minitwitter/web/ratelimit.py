@@ -5,6 +5,12 @@
     ratelimit.writes = 300/300   per account               (any authenticated write)
     ratelimit.password_reset = 5/900  per IP and per email (POST /api/password_reset/)
 
+Every password check counts against the account's log-in limit: a log-in, a password change
+(its current_password) and an account deletion (its password) share one count per account,
+so no route guesses a password faster than log-in does. A key made of a username or an
+email is folded as the account lookups fold it (domain/accounts.py: limit_key, PostgreSQL's
+lower()), so no spelling that finds an account is counted apart from it.
+
 Over a limit: 429 with Retry-After; every limited answer carries X-RateLimit-Limit,
 -Remaining and -Reset. Redis down: the limiter fails open (and logs), since refusing
 every login because a cache is away would be worse than a burst getting through.

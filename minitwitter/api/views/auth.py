@@ -44,7 +44,7 @@ def create_user(request):
 def login(request):
     body = request.validated
     ratelimit.check(request, "login", f"ip:{request.remote_addr}")
-    ratelimit.check(request, "login", f"user:{body['username'].lower()}")
+    ratelimit.check(request, "login", accounts.limit_key(request, username=body["username"]))
     registry = request.registry
     return accounts.log_in(request, registry.passwords, registry.tokens, body["username"], body["password"])
 
@@ -70,7 +70,7 @@ def request_password_reset(request):
     """202 whether or not the address has an account: the same work either way."""
     email = request.validated["email"]
     ratelimit.check(request, "password_reset", f"ip:{request.remote_addr}")
-    ratelimit.check(request, "password_reset", f"email:{email.lower()}")
+    ratelimit.check(request, "password_reset", accounts.limit_key(request, email=email))
     accounts.request_password_reset(request, email)
     request.response.status = 202
     return None

@@ -9,6 +9,7 @@ from minitwitter.api import schemas
 from minitwitter.api.hydration import me_json, profile
 from minitwitter.api.views.posts import upload
 from minitwitter.domain import accounts
+from minitwitter.web import ratelimit
 from minitwitter.web.errors import account_gone, http_error
 from minitwitter.web.response_cache import cached_response
 
@@ -40,8 +41,17 @@ def edit_me(request):
     return _me(request)
 
 
+def count_guess(request):
+    """A route that checks my password counts each try against my log-in limit (ratelimit.login,
+    per account): no route guesses faster than log-in does."""
+    key = accounts.limit_key(request, user_id=request.authenticated_userid)
+    if key is not None:  # an account gone: the route answers for it
+        ratelimit.check(request, "login", key)
+
+
 @me.delete(schema=schemas.PasswordBody(), **BODY)
 def delete_me(request):
+    count_guess(request)
     registry = request.registry
     accounts.delete_account(
         request,
@@ -57,6 +67,7 @@ def delete_me(request):
 
 @password.post(schema=schemas.PasswordChangeBody(), **BODY)
 def change_password(request):
+    count_guess(request)
     body, registry = request.validated, request.registry
     accounts.change_password(
         request,

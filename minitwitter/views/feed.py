@@ -12,7 +12,6 @@ from cornice.validators import colander_validator
 from minitwitter import freshness
 from minitwitter.domain import timelines
 from minitwitter.domain.safety import viewer_page
-from minitwitter.freshness import MAX_ID
 from minitwitter.hydration import feed_items, shared_profile
 from minitwitter.pagination import PageSchema, envelope, read_page
 from minitwitter.response_cache import cached_response
@@ -52,7 +51,7 @@ def feed_rows(request, me, page, hidden=()):
         floor = None
         if state["due"]:
             # A timeline holds every entry: what a reader hides is left out as it is read.
-            newest = partial(_pull, request, me, [], MAX_ID, 0)
+            newest = partial(_newest, request, me)
             floor = timelines.fill(request, me, newest, settings["feed.timeline_size"], settings["feed.settle_seconds"])
         if floor is None:
             return pull(**page.params)
@@ -63,6 +62,15 @@ def feed_rows(request, me, page, hidden=()):
 
 
 def _pull(request, me, hidden, before, offset, limit):
-    following = (shared_profile(request, me) or {}).get("following_count", 0)
-    query = timelines.pull_plan(request.queries, following, request.registry.settings)
+    query = timelines.pull_plan(request.queries, _following(request, me), request.registry.settings)
     return query(request.db, user_id=me, hidden=hidden, before=before, offset=offset, limit=limit)
+
+
+def _newest(request, me, limit):
+    """What a fill writes: every occurrence of each post, newest first (domain/timelines.py)."""
+    query = timelines.fill_plan(request.queries, _following(request, me), request.registry.settings)
+    return query(request.db, user_id=me, limit=limit)
+
+
+def _following(request, me):
+    return (shared_profile(request, me) or {}).get("following_count", 0)

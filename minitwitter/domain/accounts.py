@@ -29,10 +29,10 @@ profile, passwords, email verification, password reset and deletion.
   liked or reposted, each post it replied to (replies_count, the replies) or that mentioned
   it, each account on the other side of a follow (counts; its followers' feeds), of a block
   or a mute (their hidden sets), the feeds of the followers of whoever reposted its posts,
-  its posts, lists and tags, popular hashtags, search; its files go after commit (the
-  freshness.py table lists each). Its notifications, received
-  and caused, go in one statement (domain/notifications.py: account_deleted); the
-  recipients' unread counts follow by trigger, a statement at a time.
+  its posts, lists and tags, popular hashtags, search (freshness.py lists each); its files
+  go after commit. Its notifications, received and caused, go in one statement
+  (domain/notifications.py: account_deleted); the recipients' unread counts follow by
+  trigger, a statement at a time.
 
 A new account has no cached entry yet; profiles are bumped by what changes them.
 """

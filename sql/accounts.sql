@@ -136,16 +136,43 @@ UPDATE hashtags h
  WHERE h.id = c.hashtag_id
 RETURNING h.name;
 
+-- name: reposters_of_posts(user_id)
+-- Before its posts go: who else reposted them (their followers' feeds show those reposts,
+-- which go with the posts by cascade). Indexes: idx_posts_author_id_id_live, reposts_pkey
+-- (post_id prefix).
+SELECT DISTINCT r.user_id
+  FROM posts p
+  JOIN reposts r ON r.post_id = p.id
+ WHERE p.author_id = :user_id AND p.deleted_at IS NULL AND r.user_id <> :user_id;
+
 -- name: delete_posts(user_id)
 -- Every post of the account, live or soft-deleted; cascades take their likes and tag links
--- (their counts went with uncount_posts, or with the posts). Indexes: idx_posts_author_id_id_live;
--- posts has no index on author_id alone, so soft-deleted posts are found through
--- idx_posts_deleted_at (they are few: the beat job purges them).
+-- (their counts went with uncount_posts, or with the posts). Returns each post and, for a
+-- live reply, its parent (tgr_post_replies_count takes one from the parent's replies_count).
+-- Indexes: idx_posts_author_id_id_live; posts has no index on author_id alone, so
+-- soft-deleted posts are found through idx_posts_deleted_at (they are few: the beat job
+-- purges them).
 DELETE FROM posts
  WHERE id IN (SELECT id FROM posts WHERE author_id = :user_id AND deleted_at IS NULL
                UNION ALL
               SELECT id FROM posts WHERE author_id = :user_id AND deleted_at IS NOT NULL)
-RETURNING id;
+RETURNING id, CASE WHEN deleted_at IS NULL THEN in_reply_to END AS parent_id;
+
+-- name: delete_mentions(user_id)
+-- The mentions of the account in others' posts (which then name nobody there: a later
+-- account of the same name is not the one they named); returns those posts.
+-- Index: idx_post_mentions_user_id.
+DELETE FROM post_mentions WHERE user_id = :user_id RETURNING post_id;
+
+-- name: hiders(user_id)
+-- The accounts whose hidden set (domain/safety.py) holds this one: it blocks them, they
+-- block it, they mute it. Indexes: blocks_pkey (blocker_id prefix), idx_blocks_blocked_id,
+-- idx_mutes_muted_id.
+SELECT blocked_id AS user_id FROM blocks WHERE blocker_id = :user_id
+ UNION
+SELECT blocker_id FROM blocks WHERE blocked_id = :user_id
+ UNION
+SELECT muter_id FROM mutes WHERE muted_id = :user_id;
 
 -- name: delete_images(user_id)
 -- Its images (post images and avatars) once nothing points at them; returns the files.

@@ -44,8 +44,65 @@ RETURNING user_id;
 -- Before a fill, and an account's deletion. Index: home_timeline_pkey (user_id prefix).
 DELETE FROM home_timeline WHERE user_id = :user_id;
 
+-- name: newest_by_followee(user_id, limit)
+-- What a fill writes (timelines.fill_plan): the reader's newest :limit feed items, every
+-- occurrence of each post (the post itself and each followee's repost of it), where a pull
+-- plan keeps only the newest. The read keeps the newest of those still there (live,
+-- followed, repost not undone), so when one goes the next one shows, as the pull plans
+-- show it. For few followees: the newest :limit posts and reposts of each, merged.
+-- Indexes: follows_pkey (follower_id, followee_id), idx_posts_author_id_id_live,
+-- idx_reposts_user_id_id.
+SELECT i.key, i.post_id, i.reposter_id
+  FROM (
+        SELECT t.key, t.post_id, t.reposter_id
+          FROM follows f
+         CROSS JOIN LATERAL (
+                SELECT p.id AS key, p.id AS post_id, NULL::BIGINT AS reposter_id
+                  FROM posts p
+                 WHERE p.author_id = f.followee_id AND p.deleted_at IS NULL
+                 ORDER BY p.id DESC
+                 LIMIT :limit
+               ) t
+         WHERE f.follower_id = :user_id
+         UNION ALL
+        SELECT t.key, t.post_id, t.reposter_id
+          FROM follows f
+         CROSS JOIN LATERAL (
+                SELECT r.id AS key, r.post_id, r.user_id AS reposter_id
+                  FROM reposts r
+                 WHERE r.user_id = f.followee_id
+                 ORDER BY r.id DESC
+                 LIMIT :limit
+               ) t
+         WHERE f.follower_id = :user_id
+       ) i
+ ORDER BY i.key DESC
+ LIMIT :limit;
+
+-- name: newest_by_timeline(user_id, limit)
+-- As newest_by_followee, for many followees: walk all live posts and all reposts newest
+-- first and keep those by a followee. Indexes: idx_posts_id_live, reposts_id_key,
+-- follows_pkey.
+SELECT i.key, i.post_id, i.reposter_id
+  FROM (
+        (SELECT p.id AS key, p.id AS post_id, NULL::BIGINT AS reposter_id
+           FROM posts p
+          WHERE p.deleted_at IS NULL
+            AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :user_id AND f.followee_id = p.author_id)
+          ORDER BY p.id DESC
+          LIMIT :limit)
+         UNION ALL
+        (SELECT r.id AS key, r.post_id, r.user_id AS reposter_id
+           FROM reposts r
+          WHERE EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :user_id AND f.followee_id = r.user_id)
+          ORDER BY r.id DESC
+          LIMIT :limit)
+       ) i
+ ORDER BY i.key DESC
+ LIMIT :limit;
+
 -- name: fill(user_id, keys, post_ids, reposter_ids, floor)!
--- A reader's newest feed.timeline_size items, as a pull plan read them (one INSERT), and
+-- A reader's newest feed.timeline_size items, as newest_by_* read them (one INSERT), and
 -- the floor they reach down to. Indexes: home_timelines_pkey, posts_pkey (the author),
 -- home_timeline_pkey.
 WITH marker AS (

@@ -6,17 +6,20 @@ their timeline, the next one fills it. `built` does both; `pull` reads a pull pl
 directly: the answer the timeline must agree with."""
 
 import itertools
+import random
 import threading
 import time
 
 import psycopg2
 import pytest
-from conftest import PASSWORD
+from conftest import PASSWORD, explain
 from test_conversations import follow
+from test_follows_feed import network  # noqa: F401 (a fixture)
 from test_posts import create
 
 from minitwitter.domain import timelines
 from minitwitter.domain.freshness import MAX_ID
+from minitwitter.settings import DEFAULT_MIGRATIONS_PATH as MIGRATIONS
 from minitwitter.worker import tasks
 from minitwitter.worker.tasks import deliver, drop_idle_timelines
 
@@ -425,3 +428,244 @@ def test_a_read_racing_the_drop_of_its_timeline_reads_the_pull_plan(app, alice, 
         dropper.close()
     assert [p["id"] for p in answer["body"]["results"]] == posts
     assert state(db, alice) == "none"
+
+
+# Issue 26, class 3: however an entry of a built timeline leaves, the feed read from the
+# timeline is what the pull plans answer. A timeline holds every occurrence of a post (the
+# post and each followee's repost of it); filled from a pull plan's rows (each post once, at
+# its newest occurrence), it lost the post when that repost went, and answered [].
+
+
+def hidden_of(db, user):
+    """What `user` hides (domain/safety.py), from the tables."""
+    rows = sql_named(
+        db,
+        "SELECT blocked_id FROM blocks WHERE blocker_id = %(u)s UNION SELECT blocker_id FROM blocks"
+        " WHERE blocked_id = %(u)s UNION SELECT muted_id FROM mutes WHERE muter_id = %(u)s",
+        {"u": user["id"]},
+    )
+    return sorted(r[0] for r in rows)
+
+
+def sql_named(db, statement, params):
+    with db.cursor() as cur:
+        cur.execute(statement, params)
+        return cur.fetchall()
+
+
+def pulled_feed(wsgi_app, db, user):
+    """The feed as both pull plans answer it for `user` (who may hide someone), as feed()
+    gives it: what a reader without a timeline reads. The two plans agree."""
+    queries = wsgi_app.registry.queries.feed
+    params = {"user_id": user["id"], "hidden": hidden_of(db, user), "before": MAX_ID, "offset": 0, "limit": 100}
+    by_followee, by_timeline = (
+        [(row[1], row[2]) for row in sql_named(db, query.sql, params)]
+        for query in (queries.feed_by_followee, queries.feed_by_timeline)
+    )
+    assert by_followee == by_timeline
+    return by_followee
+
+
+def paged_feed(app, user, size=3):
+    """The whole feed, page by page (cursor links), as feed() gives it."""
+    items, url = [], f"/api/feed/?page_size={size}"
+    while url:
+        body = app.get(url, headers=user.headers).json
+        items += [(p["id"], (p["reposted_by"] or {}).get("id")) for p in body["results"]]
+        url = body["next"]
+    return items
+
+
+def same_as_pulled(app, wsgi_app, db, user):
+    expected = pulled_feed(wsgi_app, db, user)
+    assert feed(app, user) == expected
+    assert paged_feed(app, user) == expected
+    return expected
+
+
+def on_user(app, actor, verb, method, target):
+    getattr(app, method)(f"/api/users/{target['id']}/{verb}/", headers=actor.headers)
+
+
+def delete_account(app, user):
+    app.delete_json("/api/users/me/", {"password": PASSWORD}, headers=user.headers, status=204)
+
+
+# Each way a repost by xavier (followed by alice, as is the post's author bob) leaves
+# alice's feed, and what her feed shows of the post then: its own entry, or yves's repost.
+REPOST_LEAVES = {
+    "undone": (lambda app, alice, x, post: unrepost(app, x, post), "bob"),
+    "reposter unfollowed": (lambda app, alice, x, post: on_user(app, alice, "follow", "delete", x), "bob"),
+    "reposter deleted": (lambda app, alice, x, post: delete_account(app, x), "bob"),
+    "reposter blocked by the reader": (lambda app, alice, x, post: on_user(app, alice, "block", "post", x), "bob"),
+    "reader blocked by the reposter": (lambda app, alice, x, post: on_user(app, x, "block", "post", alice), "bob"),
+    "reposter muted": (lambda app, alice, x, post: on_user(app, alice, "mute", "post", x), "bob"),
+    "the later of two reposts undone": (lambda app, alice, x, post: unrepost(app, x, post), "yves"),
+    "the later reposter unfollowed": (lambda app, alice, x, post: on_user(app, alice, "follow", "delete", x), "yves"),
+}
+# And what then takes the block or mute back: the reader reads her timeline again.
+UNDONE = {
+    "reposter blocked by the reader": lambda app, alice, x: on_user(app, alice, "block", "delete", x),
+    "reader blocked by the reposter": lambda app, alice, x: on_user(app, x, "block", "delete", alice),
+    "reposter muted": lambda app, alice, x: on_user(app, alice, "mute", "delete", x),
+}
+
+
+@pytest.mark.parametrize("built_when", ["before the repost", "after the repost"])
+@pytest.mark.parametrize("how", list(REPOST_LEAVES))
+def test_a_post_stays_in_a_built_timeline_when_a_repost_of_it_goes(app, wsgi_app, alice, bob, make_user, db,
+                                                                   how, built_when):  # fmt: skip
+    xavier, yves = make_user("xavier"), make_user("yves")
+    for followee in (bob, xavier, yves):
+        follow(app, alice, followee)
+    older = create(app, bob, "older").json["id"]
+    post = create(app, bob, "the post").json["id"]
+    if built_when == "before the repost":
+        built(app, db, alice)
+    else:
+        uncached_read(app, alice)  # made, filled after the repost
+    if how.startswith("the later"):
+        repost(app, yves, post)
+    repost(app, xavier, post)
+    if built_when == "after the repost":
+        built(app, db, alice)
+    assert same_as_pulled(app, wsgi_app, db, alice) == [(post, xavier["id"]), (older, None)]
+    leave, shown_through = REPOST_LEAVES[how]
+    leave(app, alice, xavier, post)
+    through = {"bob": None, "yves": yves["id"]}[shown_through]
+    assert same_as_pulled(app, wsgi_app, db, alice) == [(post, through), (older, None)]
+    assert uncached_read(app, alice)["results"][0]["id"] == post  # and it keeps doing so
+    if how in UNDONE:
+        UNDONE[how](app, alice, xavier)
+        same_as_pulled(app, wsgi_app, db, alice)
+        assert post in [p for p, _ in feed(app, alice)]
+
+
+@pytest.mark.parametrize("built_when", ["before the repost", "after the repost"])
+def test_the_authors_unfollow_leaves_the_post_through_its_reposter(app, wsgi_app, alice, bob, make_user, db,
+                                                                   built_when):  # fmt: skip
+    """The other way round: the author unfollowed while a reposter stays followed shows the
+    post through the repost; the repost undone then leaves nothing."""
+    xavier = make_user("xavier")
+    follow(app, alice, bob)
+    follow(app, alice, xavier)
+    post = create(app, bob, "the post").json["id"]
+    if built_when == "before the repost":
+        built(app, db, alice)
+    else:
+        uncached_read(app, alice)
+    repost(app, xavier, post)
+    if built_when == "after the repost":
+        built(app, db, alice)
+    on_user(app, alice, "follow", "delete", bob)
+    assert same_as_pulled(app, wsgi_app, db, alice) == [(post, xavier["id"])]
+    unrepost(app, xavier, post)
+    assert same_as_pulled(app, wsgi_app, db, alice) == []
+    follow(app, alice, bob)  # followed again: the post comes back with the followee's newest
+    assert same_as_pulled(app, wsgi_app, db, alice) == [(post, None)]
+
+
+@pytest.mark.parametrize("size", ["8", "800"])
+@pytest.mark.parametrize("mode", ["inline", "task"])
+def test_every_write_keeps_built_timelines_as_the_pull_plans_say(make_app, wsgi_app, make_user, db, monkeypatch,
+                                                                 mode, size):  # fmt: skip
+    """A seeded walk of the writes that change feeds (posts, reposts and their undoing,
+    follows, unfollows, deletes, blocks, mutes and their undoing, timelines filled again at
+    any point), in timelines trimmed to a few entries or holding the whole feed, fanned out
+    in the request or by the task: after every write each reader's feed, whole and page by
+    page, is what the pull plans say."""
+    monkeypatch.setattr(timelines, "TRIM_EVERY", 1)
+    app = make_app(**{"feed.timeline_size": size, "fanout.inline_followers": "100" if mode == "inline" else "0"})
+    rng = random.Random(26)
+    readers = [make_user(f"reader{i}") for i in range(2)]
+    authors = [make_user(f"author{i}") for i in range(3)]
+    posts, reposts, history = [], set(), []
+    for reader in readers:
+        for author in authors:
+            follow(app, reader, author)
+
+    def on(actor, verb, method, target):
+        history.append((verb, method, actor["username"], target["username"]))
+        getattr(app, method)(f"/api/users/{target['id']}/{verb}/", headers=actor.headers, expect_errors=True)
+
+    def on_post(actor, verb, method, post_id):
+        history.append((verb, method, actor["username"], post_id))
+        getattr(app, method)(f"/api/posts/{post_id}/{verb}/", headers=actor.headers, expect_errors=True)
+
+    # A reader who hides someone reads the pull plans: blocks and mutes are undone soon.
+    ops = {
+        "post": 3,
+        "repost": 5,
+        "unrepost": 3,
+        "follow": 3,
+        "unfollow": 1,
+        "block": 1,
+        "unblock": 3,
+        "mute": 1,
+        "unmute": 3,
+        "delete": 1,
+        "refill": 3,
+    }
+    for step in range(120):
+        op = rng.choices(list(ops), weights=list(ops.values()))[0]
+        author, reader = rng.choice(authors), rng.choice(readers)
+        if op == "post" or not posts:
+            history.append(("post", author["username"]))
+            posts.append((create(app, author, f"post {step}").json["id"], author))
+        elif op == "repost":
+            post_id, _ = rng.choice(posts[-6:])
+            on_post(author, "repost", "post", post_id)
+            reposts.add((author["id"], post_id))
+        elif op == "unrepost" and reposts:
+            reposter_id, post_id = rng.choice(sorted(reposts))
+            reposts.discard((reposter_id, post_id))
+            on_post(next(a for a in authors if a["id"] == reposter_id), "repost", "delete", post_id)
+        elif op in ("follow", "unfollow", "mute", "unmute"):
+            on(reader, op.removeprefix("un"), "delete" if op.startswith("un") else "post", author)
+        elif op in ("block", "unblock"):
+            actor, target = (reader, author) if rng.random() < 0.5 else (author, reader)
+            on(actor, "block", "post" if op == "block" else "delete", target)
+        elif op == "delete":
+            post_id, by = rng.choice(posts)
+            history.append(("delete", post_id))
+            app.delete(f"/api/posts/{post_id}/", headers=by.headers, expect_errors=True)
+        elif op == "refill":  # the reader's timeline is filled again at its next read
+            history.append(("refill", reader["username"]))
+            sql(db, "UPDATE home_timelines SET stale_since = now() - interval '1 hour' WHERE user_id = %s",
+                reader["id"])  # fmt: skip
+        for (outbox_id,) in sql(db, "SELECT id FROM outbox WHERE kind IN ('fanout', 'timeline') AND sent_at IS NULL"
+                                    " ORDER BY id"):  # fmt: skip
+            assert deliver.run(outbox_id) is True
+        for reader in readers:
+            expected = pulled_feed(wsgi_app, db, reader)
+            assert feed(app, reader) == expected, history
+            assert paged_feed(app, reader) == expected, history
+
+
+def test_the_fill_plans_walk_the_indexes(wsgi_app, db, network):  # noqa: F811
+    """What a fill reads (every occurrence) walks the same indexes as the pull plans."""
+    queries, params = wsgi_app.registry.queries.timelines, {"user_id": 1, "limit": 800}
+    plan = explain(db, queries.newest_by_followee, params)
+    assert "idx_posts_author_id_id_live" in plan and "idx_reposts_user_id_id" in plan, plan
+    plan = explain(db, queries.newest_by_timeline, params)
+    assert "Index Scan Backward" in plan and "reposts_id_key" in plan and "Sort  (" not in plan, plan
+
+
+def test_timelines_filled_before_are_filled_again(app, wsgi_app, alice, bob, make_user, db):
+    """migrations/0016: a timeline filled the old way (each post once) is filled again at its
+    reader's next read, so a repost undone after the deploy leaves the post in the feed."""
+    xavier = make_user("xavier")
+    follow(app, alice, bob)
+    follow(app, alice, xavier)
+    post = create(app, bob, "the post").json["id"]
+    uncached_read(app, alice)
+    repost(app, xavier, post)
+    built(app, db, alice)
+    sql(db, "DELETE FROM home_timeline WHERE user_id = %s AND reposter_id IS NULL", alice["id"])  # as it was
+    migration = next(p for p in MIGRATIONS.glob("0016.*.sql") if not p.name.endswith(".rollback.sql"))
+    sql(db, migration.read_text())
+    assert state(db, alice) == "stale"
+    uncached_read(app, alice)
+    assert state(db, alice) == "ready"
+    unrepost(app, xavier, post)
+    assert same_as_pulled(app, wsgi_app, db, alice) == [(post, None)]

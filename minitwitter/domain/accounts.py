@@ -25,11 +25,14 @@ profile, passwords, email verification, password reset and deletion.
   (the worker finds out), so both answers take the same work and time.
 - deletion: one transaction (accounts.delete_*, in the lock order of migration 0006); the
   count triggers step aside (accounts.bulk_delete) and every count that included the
-  account drops by one set-based update each (migration 0010 says why); stale: each post it liked, each
-  account on the other side of a follow (and its followers' feeds), its posts, lists and
-  tags, popular hashtags, search; its files go after commit. Its notifications, received
-  and caused, go in one statement (domain/notifications.py: account_deleted); the
-  recipients' unread counts follow by trigger, a statement at a time.
+  account drops by one set-based update each (migration 0010 says why); stale: each post it
+  liked or reposted, each post it replied to (replies_count, the replies) or that mentioned
+  it, each account on the other side of a follow (counts; its followers' feeds), of a block
+  or a mute (their hidden sets), the feeds of the followers of whoever reposted its posts,
+  its posts, lists and tags, popular hashtags, search (freshness.py lists each); its files
+  go after commit. Its notifications, received and caused, go in one statement
+  (domain/notifications.py: account_deleted); the recipients' unread counts follow by
+  trigger, a statement at a time.
 
 A new account has no cached entry yet; profiles are bumped by what changes them.
 """
@@ -250,12 +253,20 @@ def delete_account(tx, passwords, tokens, user_id, password, media_root):
     timelines.account_deleted(tx, user_id, reposts)  # its posts' entries go with them (cascade)
     follows = list(q.delete_follows(tx.db, user_id=user_id))
     tags = sorted({r["name"] for r in q.uncount_posts(tx.db, user_id=user_id)})
-    posts = [r["id"] for r in q.delete_posts(tx.db, user_id=user_id)]
+    for reposter in q.reposters_of_posts(tx.db, user_id=user_id):  # their reposts go with the posts
+        timelines.feeds_changed(tx, reposter["user_id"])
+    deleted = list(q.delete_posts(tx.db, user_id=user_id))
+    posts = [r["id"] for r in deleted]
+    parents = {r["parent_id"] for r in deleted if r["parent_id"] is not None}  # one reply fewer each
+    mentioning = {r["post_id"] for r in q.delete_mentions(tx.db, user_id=user_id)}
+    hiders = [r["user_id"] for r in q.hiders(tx.db, user_id=user_id)]  # their rows go by cascade
     files = [path for r in q.delete_images(tx.db, user_id=user_id) for path in (r["path"], r["thumbnail_path"])]
     notifications.account_deleted(tx, user_id)  # last but the row: their counters come last in the lock order
     q.delete_user(tx.db, user_id=user_id)  # cascades: tokens, favourite tags, follow emails, ...
     names = [
-        *(freshness.post(i) for i in liked | reposted | set(posts)),
+        *(freshness.post(i) for i in liked | reposted | set(posts) | parents | mentioning),
+        *(freshness.replies(i) for i in parents),
+        *(freshness.safety(i) for i in hiders),
         *(freshness.profile(r["other_id"]) for r in follows),
         *(freshness.feed(r["other_id"]) for r in follows if r["follows_me"]),
         *(freshness.tag_posts(t) for t in tags),
@@ -266,6 +277,7 @@ def delete_account(tx, passwords, tokens, user_id, password, media_root):
         freshness.profile(user_id),
         freshness.feed(user_id),
         freshness.viewer(user_id),
+        freshness.safety(user_id),
     ]
     bump_after_commit(tx, *names)
     tx.after_commit(partial(media.delete_files, media_root, *files))

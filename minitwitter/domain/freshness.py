@@ -8,21 +8,22 @@ after its commit (cache.py explains why that is race-free). Viewer-specific fiel
 |-----------------------------|---------------------|----------------------------------------|
 | a post's shared fields      | post:<id>           | edit, delete, like, unlike, thumbnail, |
 |                             |                     | repost, unrepost, a reply or its delete|
-| ids of a page of replies    | replies:<id>        | a reply to the post, its delete        |
+|                             |                     | (**)                                   |
+| ids of a page of replies    | replies:<id>        | a reply to the post, its delete (**)   |
 | a profile's shared fields   | user:<id>           | follows (both), posts, profile edits, a deletion (**) |
 | ids of a page of all posts  | posts:all           | post, delete                           |
 | ids of a page of a user's   | posts:user:<id>     | their post, delete                     |
 | ids of a page of a tag's    | posts:tag:<name>    | post, edit, delete with that tag       |
 | ids of a page of a feed     | feed:<id>           | follow/unfollow, a followee's post/delete, |
 | (from the home timeline or  |                     | repost/unrepost, a reposted post's delete (*), |
-| a pull plan)                |                     | a timeline task's commit (***)         |
+| a pull plan)                |                     | a timeline task's commit (***), (**)   |
 | popular hashtags            | popular_hashtags    | any post, edit or delete with tags     |
 | a tag's row (posts_count)   | posts:tag:<name>    | (as its pages)                         |
 | pages of search results     | posts:search        | any post, edit, delete                 |
 | the viewer's likes, follows,| viewer:<id>         | their like, unlike, follow, unfollow,  |
 | reposts and bookmarks       |                     | repost, unrepost, bookmark, unbookmark |
 | the viewer's hidden set     | safety:<id>         | a block or unblock either way, their   |
-| (domain/safety.py)          |                     | mute or unmute                         |
+| (domain/safety.py)          |                     | mute or unmute (**)                    |
 
 The hidden set (accounts a viewer blocks, that block them, that they mute) is read by
 every list of posts and single post a viewer reads, so their whole responses depend on
@@ -30,11 +31,23 @@ safety:<id>: a block or a mute takes their cached responses out at once (a block
 sides'). A viewer who hides nobody reads the shared pages above; one who does reads their
 own pages from PostgreSQL under the list's version (domain/safety.viewer_page).
 
-(**) An account deleted (domain/accounts.delete_account) bumps what each of its rows was in: every
-post it liked, its posts, their tags' lists and popular hashtags, all posts, search, its
-followers' feeds, and the profile of everyone on the other side of its follows.
+(**) An account deleted (domain/accounts.delete_account) bumps what each of its rows was in,
+whoever reads it:
+- posts: each post it liked or reposted (likes_count, reposts_count), each post it replied
+  to (replies_count) and that post's replies, each post that mentioned it (`mentions`: a
+  new account of the same name is not the one they named), and its own posts;
+- lists: its posts' tags' lists (and their rows' posts_count) and popular hashtags, all posts,
+  search, its own posts;
+- feeds: its followers' (its posts and reposts), and those of the followers of each account
+  that reposted one of its posts (the reposts go with the posts): feeds_changed, inline or
+  through the fan-out task;
+- profiles: everyone on the other side of its follows (followers_count, following_count);
+- hidden sets: everyone on the other side of its blocks, either way, and who muted it.
+Lists read from PostgreSQL on each request (followers, following, likers, bookmarks,
+notifications, blocks, mutes, search of users and tags) take their counts and posts from
+the entries above.
 
-The last one covers no entry of its own: whole responses (response_cache.py) depend on it
+viewer:<id> covers no entry of its own: whole responses (response_cache.py) depend on it
 because liked_by_me, reposted_by_me, bookmarked_by_me and followed_by_me, read from
 PostgreSQL, are in them. A repost is to its reposter's followers' feeds what a post is
 to its author's: timelines.feeds_changed(reposter), inline or through the fan-out task.

@@ -3,9 +3,14 @@ design in PostgreSQL: migrations/0013, sql/timelines.sql; the read is sql/feed.s
 
 - a reader's first feed read makes their timeline (mark); fan-outs write to it from then
   on, and a read once it has settled (feed.settle_seconds: no transaction begun before the
-  mark can still be running, so whatever its fan-out missed is committed) fills it from a
-  pull plan (fill: the newest feed.timeline_size items). Until then the pull plans answer.
+  mark can still be running, so whatever its fan-out missed is committed) fills it
+  (fill: the newest feed.timeline_size items, fill_plan). Until then the pull plans answer.
   Readers who never read have none: a post costs nothing for them.
+- a timeline holds every occurrence of a post above its floor: the post itself and each
+  followee's repost of it, as fan-outs write them; the read shows the newest one still
+  there. So when a repost goes (undone, its reposter unfollowed, blocked or deleted) the
+  post shows at its next occurrence, as the pull plans show it: the fill writes them all
+  too (a pull plan's rows, each post once, would leave the post out of the timeline).
 - a post or repost goes into the timelines of the author's (reposter's) followers that have
   one (fan_out): in the request for up to fanout.inline_followers followers, else in the
   `timeline` task (feeds_changed). Not for an author over feed.pull_followers
@@ -51,6 +56,13 @@ def pull_plan(queries, following_count, settings):
     return queries.feed.feed_by_timeline if many else queries.feed.feed_by_followee
 
 
+def fill_plan(queries, following_count, settings):
+    """What a fill reads (sql/timelines.sql: newest_by_followee, newest_by_timeline): the
+    reader's newest items, every occurrence of each post, by the walk pull_plan would take."""
+    many = following_count > settings["feed.timeline_threshold"]
+    return queries.timelines.newest_by_timeline if many else queries.timelines.newest_by_followee
+
+
 def mark(tx, user_id):
     """The reader's timeline exists from now on (filled once settled)."""
     if on_primary(tx):
@@ -70,11 +82,12 @@ def drop_idle(tx, days, batch):
 
 
 def fill(tx, user_id, newest, size, settle):
-    """Fill a settled timeline from `newest(limit)` (a pull plan's rows), if this read is the
-    one that takes it: its floor (home_timelines.floor) when it is filled now, else None."""
+    """Fill a settled timeline from `newest(limit)` (fill_plan's rows: every occurrence), if
+    this read is the one that takes it: its floor (home_timelines.floor) when it is filled
+    now, else None."""
     if not on_primary(tx) or tx.queries.timelines.claim_fill(tx.db, user_id=user_id, settle=settle) is None:
         return None
-    # Cleared before the pull plan reads: an entry a fan-out commits between the two is then
+    # Cleared before the plan reads: an entry a fan-out commits between the two is then
     # either left by the clear or read by the plan (read first, it could be neither).
     tx.queries.timelines.clear(tx.db, user_id=user_id)
     rows = list(newest(size))
@@ -178,7 +191,7 @@ def feed_rows(tx, me, page, hidden=()):
         floor = None
         if state["due"]:
             # A timeline holds every entry: what a reader hides is left out as it is read.
-            newest = partial(_pull, tx, me, [], MAX_ID, 0)
+            newest = partial(_newest, tx, me)
             floor = fill(tx, me, newest, settings["feed.timeline_size"], settings["feed.settle_seconds"])
         if floor is None:
             return pull(**page.params)
@@ -189,6 +202,15 @@ def feed_rows(tx, me, page, hidden=()):
 
 
 def _pull(tx, me, hidden, before, offset, limit):
-    following = (shared_profile(tx, me) or {}).get("following_count", 0)
-    query = pull_plan(tx.queries, following, tx.registry.settings)
+    query = pull_plan(tx.queries, _following(tx, me), tx.registry.settings)
     return query(tx.db, user_id=me, hidden=hidden, before=before, offset=offset, limit=limit)
+
+
+def _newest(tx, me, limit):
+    """What a fill writes: every occurrence of each post, newest first (fill_plan)."""
+    query = fill_plan(tx.queries, _following(tx, me), tx.registry.settings)
+    return query(tx.db, user_id=me, limit=limit)
+
+
+def _following(tx, me):
+    return (shared_profile(tx, me) or {}).get("following_count", 0)

@@ -31,7 +31,6 @@ from tqdm import tqdm
 
 from minitwitter import settings as settings_module
 from minitwitter.domain import Job, timelines
-from minitwitter.domain.freshness import MAX_ID
 from minitwitter.scripts import migrate
 from minitwitter.store import queries as queries_module
 from minitwitter_tools import devservices
@@ -430,8 +429,8 @@ def build_timelines(settings, names=(*NAMED_READERS, HEAVY_READER)):
                 cur.execute(
                     "UPDATE home_timelines SET stale_since = now() - interval '1 day' WHERE user_id = %s", (user["id"],)
                 )
-                query = timelines.pull_plan(queries, user["following_count"], settings)
-                newest = partial(query, conn, user_id=user["id"], hidden=[], before=MAX_ID, offset=0)
+                query = timelines.fill_plan(queries, user["following_count"], settings)
+                newest = partial(query, conn, user_id=user["id"])
                 timelines.fill(
                     job, user["id"], lambda limit, f=newest: f(limit=limit), settings["feed.timeline_size"], 0
                 )

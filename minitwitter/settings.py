@@ -96,7 +96,7 @@ class Required:
     """A condition the service refuses to start without."""
 
     shown: str  # docs/CONFIGURATION.md's "required" column
-    check: Callable  # check(settings, setting, require_secret) raises SettingsError
+    check: Callable  # check(settings, setting, require_secret): raises SettingsError (or completes the value)
 
 
 @dataclass(frozen=True)
@@ -274,7 +274,6 @@ SETTINGS = (
 )
 # fmt: on
 
-BY_KEY = {setting.key: setting for setting in SETTINGS}
 DEFAULTS = {s.key: "" if isinstance(s.default, Derived) else s.default for s in SETTINGS}
 ENV_OVERRIDES = {s.env: s.key for s in SETTINGS if s.env}
 

@@ -51,7 +51,7 @@ def on_primary(tx):
 def pull_plan(queries, following_count, settings):
     """The pull plan for a reader following this many accounts: past feed.timeline_threshold
     followees, walking the global timeline fills a page sooner than merging each followee's
-    newest posts (sql/feed.sql; the figures are in the README)."""
+    newest posts (sql/feed.sql; the figures are in docs/ARCHITECTURE.md)."""
     many = following_count > settings["feed.timeline_threshold"]
     return queries.feed.feed_by_timeline if many else queries.feed.feed_by_followee
 

@@ -18,7 +18,7 @@ reset every connection with a request in flight. Here the server:
 for the process (sys.setswitchinterval). With every worker thread busy, waitress's main
 thread, which reads requests and writes responses, waits up to one interval for the GIL
 after each poll: at 0.005 one process served 32 keep-alive connections at about 1,000
-req/s, at 16 connections 2,300-3,500. production.ini sets 0.0001 (README, Performance).
+req/s, at 16 connections 2,300-3,500. production.ini sets 0.0001 (docs/PERFORMANCE.md).
 
 Hand-written because no release of waitress drains: 3.0.2, the latest, closes every
 connection at once on a signal (a graceful shutdown is proposed in Pylons/waitress#499,

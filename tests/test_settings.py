@@ -20,7 +20,7 @@ PACKAGE = Path(minitwitter.__file__).resolve().parent
 # Code that reads the service's settings by key: the package, the tooling built on it, and
 # pyramid_retry, which reads retry.attempts itself.
 READERS = [*sorted(PACKAGE.rglob("*.py")), *sorted((ROOT / "tools").rglob("*.py")), Path(pyramid_retry.__file__)]
-# [server:main]'s keys, read by the waitress runner in minitwitter/server.py: not the app's.
+# [server:main]'s keys, read by the waitress runner in minitwitter/web/server.py: not the app's.
 SERVER_KEYS = {"listen", "shutdown_timeout", "switch_interval"}
 
 
@@ -86,7 +86,7 @@ def test_every_key_the_code_reads_has_a_row():
         if "pyramid_retry" in where:
             continue  # its own settings (retry.activate_hook, set by db.py) are not ours
         if any(re.fullmatch(pattern, k) for k in SERVER_KEYS):
-            assert where.startswith("minitwitter/server.py"), f"{where}: {key} is [server:main]'s"
+            assert where.startswith("minitwitter/web/server.py"), f"{where}: {key} is [server:main]'s"
             continue
         if not any(re.fullmatch(pattern, setting.key) for setting in settings.SETTINGS):
             unknown.append(f"{where}: {key}")

@@ -1,18 +1,25 @@
 """The OpenAPI document is generated from the validation schemas, and is valid."""
 
+import importlib
+import pkgutil
 import re
 import sys
 from urllib.parse import quote
 
 import pytest
 from conftest import PASSWORD, assert_error
-from cornice.service import get_services
+from cornice import Service
+from cornice.service import SERVICES, get_services
 from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import validate as validate_value
 from openapi_spec_validator import validate
+from pyramid.exceptions import ConfigurationExecutionError
 
+from minitwitter.api import views
+from minitwitter.api.openapi import ERRORS, Answers
 from minitwitter.api.schemas import SPACES
 from minitwitter.store.media import FORMATS
+from minitwitter.web.ingress import FILE_FIELDS
 from minitwitter.web.pagination import CURSOR_PATTERN, decode_cursor, encode_cursor
 
 
@@ -22,10 +29,82 @@ def test_the_document_is_valid_openapi_3_1_and_lists_every_route(app):
     assert doc["openapi"] == "3.1.0"
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
     for service in get_services():
-        path = re.sub(r"\{(\w+)(?::[^}]+)?\}", r"{\1}", service.path) + ("" if service.name == "media" else "/")
-        for method, _view, _args in service.definitions:
+        path = re.sub(r"\{(\w+)(?::[^}]+)?\}", r"{\1}", service.path)
+        for method, _view, args in service.definitions:
             if method != "HEAD":
-                assert (path, method) in documented
+                assert (path + ("/" if args["openapi"].slash else ""), method) in documented
+
+
+# Every Cornice view of the package (its modules imported here: main() scans them later).
+for module in pkgutil.iter_modules(views.__path__):
+    importlib.import_module(f"{views.__name__}.{module.name}")
+VIEWS = [
+    pytest.param(service, method, view, args, id=f"{service.name}_{method.lower()}")
+    for service in get_services()
+    for method, view, args in service.definitions
+    if method != "HEAD"
+]
+
+
+@pytest.mark.parametrize(("service", "method", "view", "args"), VIEWS)
+def test_every_operation_declares_its_answers_beside_its_view(app, service, method, view, args):
+    """Its success, errors and links are arguments of its service's method, in its view's
+    module (openapi.Answers), and the document says what they declare."""
+    answers = args.get("openapi")
+    assert isinstance(answers, Answers), f"{view.__module__}.{view.__qualname__} declares nothing"
+    assert 200 <= answers.status < 300 and answers.errors <= set(ERRORS)
+    op = _operation(app.get("/api/openapi.json").json, f"{service.name}_{method.lower()}")
+    success = op["responses"][str(answers.status)]
+    assert ("content" in success) == (answers.shape is not None)
+    assert {str(code) for code in answers.errors | set(answers.also)} <= set(op["responses"])
+    assert set(success.get("links", {})) == set(answers.links)
+    if answers.file_field:
+        assert answers.file_field in op["requestBody"]["content"]["multipart/form-data"]["encoding"]
+    assert "requestBody" not in op or op["requestBody"]["required"] is not answers.optional_body
+
+
+def test_the_files_declared_are_the_files_ingress_lets_through():
+    declared = {args["openapi"].file_field for *_, args in (param.values for param in VIEWS)} - {None}
+    assert declared == set(FILE_FIELDS)
+
+
+def _operation(doc, operation_id):
+    return next(op for methods in doc["paths"].values() for op in methods.values() if op["operationId"] == operation_id)
+
+
+@pytest.fixture
+def add_view():
+    """Adds a view to the Cornice services every app is built from, for one test."""
+    added = []
+
+    def add(**arguments):
+        service = Service(name="extra", path="/api/extra", description="A view this test adds")
+
+        def extra_view(request):
+            return None
+
+        service.get(**arguments)(extra_view)
+        added.append(service)
+
+    yield add
+    for service in added:
+        SERVICES.remove(service)
+
+
+def test_an_operation_that_declares_nothing_stops_the_app_at_startup(make_app, add_view):
+    add_view()
+    with pytest.raises(ConfigurationExecutionError) as raised:
+        make_app()
+    view = "test_openapi.add_view.<locals>.add.<locals>.extra_view"
+    assert f"{view} (GET /api/extra) declares no OpenAPI answers" in str(raised.value)
+
+
+def test_a_link_to_an_unknown_operation_stops_the_app_at_startup(make_app, add_view):
+    add_view(openapi=Answers(204, None, links={"nowhere_get": {"parameters": {"path.id": "$response.body#/id"}}}))
+    with pytest.raises(
+        ConfigurationExecutionError, match=r"links of extra_get name unknown operations: \['nowhere_get'\]"
+    ):
+        make_app()
 
 
 def test_the_document_says_what_the_validators_check(app):

@@ -1,12 +1,17 @@
-"""The OpenAPI 3.1 document, generated from the Cornice services and their colander
-schemas, so it cannot drift from what the code validates; and Swagger UI, served from
-the swagger-ui-py wheel (no CDN).
+"""The OpenAPI 3.1 document, generated from the Cornice services, their colander schemas
+and what each operation declares beside its view (Answers: its success, its errors, its
+links), so it cannot drift from what the code validates; and Swagger UI, served from the
+swagger-ui-py wheel (no CDN). This module holds the machinery and what every operation
+shares: the error descriptions and shape, the common headers, the rules of which errors an
+operation answers. The paths are built once, when the app starts, which an operation that
+declares nothing (or a link to no operation) stops.
 
     GET /api/openapi.json    the document
     GET /api/docs/           Swagger UI
 """
 
 import re
+from dataclasses import dataclass, field
 
 import colander
 from cornice.service import get_services
@@ -15,86 +20,55 @@ from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from minitwitter.api import shapes
-from minitwitter.api.shapes import array
 
 _PARAM = re.compile(r"\{(\w+)(?::([^}]+))?\}")
-# Routes documented without a trailing slash (every other path is documented with one).
-NO_SLASH = {"media"}
-# Path parameters whose route pattern takes more than the document should say: a media
-# path (media.store_image and make_thumbnail) holds a slash.
-PATH_SCHEMAS = {
-    ("media", "path"): {
-        "type": "string",
-        "pattern": r"^[0-9a-f]{2}/[0-9a-f]{32}(\.thumb)?\.(jpg|png|gif|webp)$",
-        "description": "As in a post's image url or thumbnail_url, after /media/",
-    }
-}
-_POSTS, _PROFILES, _TAGS = shapes.POST_PAGE, shapes.PROFILE_PAGE, array(shapes.TAG_COUNT.ref)
-# What each operation answers when it succeeds: (status, shape or schema; None: no body).
-# document() refuses to build without an entry for every operation.
-SUCCESS = {
-    "signup_post": (201, shapes.ME),
-    "signup_compat_post": (201, shapes.ME),
-    "token_post": (200, shapes.TOKENS),
-    "token_refresh_post": (200, shapes.TOKENS),
-    "token_revoke_post": (204, None),
-    "me_get": (200, shapes.ME),
-    "me_patch": (200, shapes.ME),
-    "me_delete": (204, None),
-    "password_post": (204, None),
-    "verify_email_post": (204, None),
-    "password_reset_post": (202, None),
-    "password_reset_confirm_post": (204, None),
-    "user_get": (200, shapes.PROFILE),
-    "follow_post": (200, shapes.PROFILE),
-    "follow_delete": (200, shapes.PROFILE),
-    "followers_get": (200, _PROFILES),
-    "following_get": (200, _PROFILES),
-    "block_post": (200, shapes.PROFILE),
-    "block_delete": (200, shapes.PROFILE),
-    "mute_post": (200, shapes.PROFILE),
-    "mute_delete": (200, shapes.PROFILE),
-    "blocks_get": (200, _PROFILES),
-    "mutes_get": (200, _PROFILES),
-    "feed_get": (200, _POSTS),
-    "posts_post": (201, shapes.POST),
-    "posts_get": (200, _POSTS),
-    "posts_put": (200, shapes.POST),
-    "posts_delete": (200, shapes.DELETED),
-    "post_get": (200, shapes.POST),
-    "post_put": (200, shapes.POST),
-    "post_patch": (200, shapes.POST),
-    "post_delete": (204, None),
-    "user_posts_get": (200, _POSTS),
-    "like_post": (200, shapes.POST),
-    "like_delete": (200, shapes.POST),
-    "likers_get": (200, _PROFILES),
-    "replies_get": (200, _POSTS),
-    "repost_post": (200, shapes.POST),
-    "repost_delete": (200, shapes.POST),
-    "bookmark_post": (200, shapes.POST),
-    "bookmark_delete": (200, shapes.POST),
-    "bookmarks_get": (200, _POSTS),
-    "tag_posts_get": (200, _POSTS),
-    "popular_hashtags_get": (200, _TAGS),
-    "favorite_hashtag_post": (200, shapes.FAVORITE),
-    "favorite_hashtag_delete": (200, shapes.FAVORITE),
-    "favorite_hashtags_get": (200, shapes.TAG_COUNT_PAGE),
-    "favorite_hashtag_posts_get": (200, _POSTS),
-    "notifications_get": (200, shapes.NOTIFICATION_PAGE),
-    "unread_count_get": (200, shapes.UNREAD_COUNT),
-    "notifications_read_post": (204, None),
-    "search_posts_get": (200, _POSTS),
-    "search_hashtags_get": (200, shapes.TAG_COUNT_PAGE),
-    "search_users_get": (200, _PROFILES),
-    "health_get": (200, shapes.HEALTH),
-    "media_get": (200, "image"),
-}
-# Operations whose body may be left out (every field of it is optional: no body, no change
-# or, for verify_email, a new email).
-OPTIONAL_BODY = {"me_patch", "verify_email_post"}
-# A second success some operations answer: status -> description (no body).
-OTHER_SUCCESS = {"verify_email_post": {202: "No token given: a new verification email is on its way"}}
+IMAGE = "image"  # a success whose body is the image file itself (GET /media/...)
+ID = "$response.body#/id"  # the id of a success's body, in an OpenAPI link
+
+
+@dataclass(frozen=True, eq=False)
+class Answers:
+    """What an operation answers, declared where its view is defined, as an argument of its
+    Cornice service's method (Pyramid takes it as a view option: _declared below):
+
+        @post.get(schema=..., validators=..., openapi=openapi.Answers(200, shapes.POST))
+
+    - status, shape: its success; shape is a shapes.Shape, a JSON Schema (shapes.array(...)),
+      IMAGE, or None for no body.
+    - errors: the statuses it answers beyond the rules every operation follows (_error_codes:
+      400 with a body or parameters, 401 with a token, ...); their descriptions are ERRORS.
+    - also: its other answers, {status: (description, shape)}; one replaces the error of its status.
+    - links: the operations its success leads to (OpenAPI links, so that a client and
+      schemathesis's stateful phase can chain calls): {target operationId: {"parameters": ...,
+      "requestBody": ...}} in runtime expressions (by_id below). paths() checks that every
+      operation named exists and tests/test_openapi.py that every parameter and field does.
+    - optional_body: every field of its body may be left out (the body too).
+    - file_field: the field of the file its body may carry as multipart/form-data.
+    - slash: its path is documented with a trailing slash (every route answers both ways).
+    - path_schemas: {name: JSON Schema} of path parameters whose route pattern takes more than
+      the document should say.
+    paths() refuses to build (so the app refuses to start) while an operation declares nothing.
+    """
+
+    status: int
+    shape: object = None
+    errors: frozenset = frozenset()  # a set of statuses
+    also: dict = field(default_factory=dict)
+    links: dict = field(default_factory=dict)
+    optional_body: bool = False
+    file_field: str | None = None
+    slash: bool = True
+    path_schemas: dict = field(default_factory=dict)
+
+    def __deepcopy__(self, memo):  # Cornice deep-copies a view's arguments: these are not changed
+        return self
+
+
+def by_id(*operation_ids):
+    """Links to operations taking the id of the success's body as their path's id."""
+    return {operation_id: {"parameters": {"path.id": ID}} for operation_id in operation_ids}
+
+
 ERRORS = {
     400: "Invalid input; `details` names each field (location and name)",
     401: "No valid access token (or, when logging in, refreshing or logging out: bad credentials)",
@@ -107,27 +81,6 @@ ERRORS = {
     429: "Over a rate limit (ratelimit.* settings); retry after Retry-After",
     500: "A bug: the error is logged with the request's X-Request-ID, and no detail leaves the server",
     503: "The database is unavailable; retry after Retry-After",
-}
-# Errors only some operations answer, beyond what the rules in _error_codes() give.
-EXTRA_ERRORS = {
-    "signup_post": {409, 429},
-    "signup_compat_post": {409, 429},
-    "token_post": {401, 429},
-    "token_refresh_post": {401},
-    "token_revoke_post": {401},
-    "me_get": {404},  # a valid token for an account that no longer exists
-    "password_reset_post": {429},
-    "posts_post": {403, 404, 422},  # 404: in_reply_to names no live post; 403: across a block
-    # 403: a block stands between the caller and the user, or the post's author
-    "follow_post": {403},
-    "like_post": {403},
-    "repost_post": {403},
-    "bookmark_post": {403},
-    "posts_put": {403, 404},
-    "posts_delete": {403, 404},
-    "post_put": {403},
-    "post_patch": {403},
-    "post_delete": {403},
 }
 
 
@@ -162,20 +115,30 @@ def _json(schema):
     return {"application/json": {"schema": schema}}
 
 
-def _success(operation_id):
-    status, shape = SUCCESS[operation_id]
+# Pages that send their next and previous links in a Link header too.
+_LINKED_PAGES = (shapes.POST_PAGE, shapes.PROFILE_PAGE, shapes.NOTIFICATION_PAGE)
+
+
+def _answer(shape, description):
     if shape is None:
-        description = "Accepted: an email is on its way; no content" if status == 202 else "Done; no content"
-        return status, {"description": description, "headers": REQUEST_ID}
-    if shape == "image":
-        return status, {"description": "The image", "headers": REQUEST_ID, "content": IMAGE_CONTENT}
-    headers = {**REQUEST_ID, **(LINK if shape in (_POSTS, _PROFILES, shapes.NOTIFICATION_PAGE) else {})}
+        return {"description": description, "headers": REQUEST_ID}
+    if shape == IMAGE:
+        return {"description": description, "headers": REQUEST_ID, "content": IMAGE_CONTENT}
+    headers = {**REQUEST_ID, **(LINK if shape in _LINKED_PAGES else {})}
     schema = shape.ref if isinstance(shape, shapes.Shape) else shape
-    return status, {"description": "Success", "headers": headers, "content": _json(schema)}
+    return {"description": description, "headers": headers, "content": _json(schema)}
 
 
-def _error_codes(operation_id, method, op):
-    codes = {500, 503, *EXTRA_ERRORS.get(operation_id, ())}
+def _success(answers):
+    if answers.shape is None:
+        description = "Accepted: an email is on its way; no content" if answers.status == 202 else "Done; no content"
+    else:
+        description = "The image" if answers.shape == IMAGE else "Success"
+    return _answer(answers.shape, description)
+
+
+def _error_codes(answers, method, op):
+    codes = {500, 503, *answers.errors}
     if op.get("parameters") or "requestBody" in op:
         codes.add(400)
     if "requestBody" in op:
@@ -189,88 +152,19 @@ def _error_codes(operation_id, method, op):
     return codes
 
 
-def responses(operation_id, method, op):
-    status, success = _success(operation_id)
-    answers = {str(status): success}
-    for other, description in OTHER_SUCCESS.get(operation_id, {}).items():
-        answers[str(other)] = {"description": description, "headers": REQUEST_ID}
-    for code in sorted(_error_codes(operation_id, method, op)):
-        headers = {**REQUEST_ID, **HEADERS.get(code, {})}
-        answers[str(code)] = {"description": ERRORS[code], "headers": headers, "content": _json(shapes.ERROR.ref)}
-    if operation_id == "health_get":  # the database is down: the same report
-        answers["503"] = {**success, "description": "The database is down"}
-    return answers
+def responses(answers, method, op):
+    """The success first, then every other answer by status."""
+    found = {str(answers.status): _success(answers)}
+    for code in sorted(_error_codes(answers, method, op) | set(answers.also)):
+        if code in answers.also:
+            description, shape = answers.also[code]
+            found[str(code)] = _answer(shape, description)
+        else:
+            headers = {**REQUEST_ID, **HEADERS.get(code, {})}
+            found[str(code)] = {"description": ERRORS[code], "headers": headers, "content": _json(shapes.ERROR.ref)}
+    return found
 
 
-# OpenAPI links: which operations a success answer's fields lead to, so that a client (and
-# schemathesis's stateful phase) can chain calls. Source operationId -> {target operationId:
-# {"parameters": ..., "requestBody": ...}} in runtime expressions; document() checks that every
-# operation named exists and tests/test_openapi.py that every parameter and field does.
-_ID = "$response.body#/id"
-
-
-def _by_id(*operation_ids):
-    return {operation_id: {"parameters": {"path.id": _ID}} for operation_id in operation_ids}
-
-
-_USER_LINKS = _by_id(
-    "user_get",
-    "user_posts_get",
-    "followers_get",
-    "following_get",
-    "follow_post",
-    "follow_delete",
-    "block_post",
-    "block_delete",
-    "mute_post",
-    "mute_delete",
-)
-_POST_LINKS = _by_id(
-    "post_get",
-    "post_put",
-    "post_patch",
-    "post_delete",
-    "like_post",
-    "like_delete",
-    "likers_get",
-    "replies_get",
-    "repost_post",
-    "repost_delete",
-    "bookmark_post",
-    "bookmark_delete",
-)
-# The refresh token of a pair, rotated or revoked.
-_REFRESH_LINKS = {
-    operation_id: {"requestBody": {"refresh": "$response.body#/refresh"}}
-    for operation_id in ("token_refresh_post", "token_revoke_post")
-}
-# A new account logs in with what it signed up with.
-_SIGNUP_LINKS = {
-    **_USER_LINKS,
-    "token_post": {"requestBody": {"username": "$request.body#/username", "password": "$request.body#/password"}},
-}
-_TAG_LINKS = {
-    operation_id: {"parameters": {"path.tag": "$response.body#/name"}}
-    for operation_id in ("tag_posts_get", "favorite_hashtag_delete")
-}
-LINKS = {
-    "signup_post": _SIGNUP_LINKS,
-    "signup_compat_post": _SIGNUP_LINKS,
-    "token_post": _REFRESH_LINKS,
-    "token_refresh_post": _REFRESH_LINKS,
-    "posts_post": {
-        **_POST_LINKS,
-        # The older clients' edit and delete, with the id in the body.
-        "posts_put": {"requestBody": {"id_post": _ID, "text": "$response.body#/text"}},
-        "posts_delete": {"requestBody": {"id_post": _ID}},
-        # A reply to the post just made.
-        "posts_post": {"requestBody": {"text": "$response.body#/text", "in_reply_to": _ID}},
-    },
-    "follow_post": _USER_LINKS,
-    "favorite_hashtag_post": _TAG_LINKS,
-}
-# The routes taking a file (multipart/form-data), and its field.
-FILE_FIELDS = {("posts", "POST"): "image", ("me", "PATCH"): "avatar"}
 # The image part of a multipart post: the types media.store_image keeps (it decodes the file
 # to tell, whatever the part's Content-Type says).
 IMAGE_TYPES = ", ".join(shapes.IMAGE_TYPES)
@@ -330,16 +224,16 @@ def _parts(args):
 
 
 def operation(service, method, args):
+    """The operation of a Cornice view, from its schema and what it declares (args["openapi"])."""
+    answers = args["openapi"]
     parts = _parts(args)
     operation_id = f"{service.name}_{method.lower()}"
-    if operation_id not in SUCCESS:
-        raise LookupError(f"openapi.SUCCESS says nothing of {operation_id}")
     op = {"operationId": operation_id, "summary": service.description}
     parameters = []
     path_nodes = {c.name: c for c in parts["path"].children} if "path" in parts else {}
     for name, pattern in _PARAM.findall(service.path):
         schema = node_schema(path_nodes[name]) if name in path_nodes else {"type": "string"}
-        schema = PATH_SCHEMAS.get((service.name, name), schema)
+        schema = dict(answers.path_schemas.get(name, schema))
         if pattern and "pattern" not in schema and schema["type"] == "string":
             schema["pattern"] = f"^{pattern}$"
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
@@ -351,7 +245,7 @@ def operation(service, method, args):
         body = node_schema(parts["body"])
         form = _form_schema(body)
         content = {"application/json": {"schema": body}, "application/x-www-form-urlencoded": {"schema": form}}
-        file_field = FILE_FIELDS.get((service.name, method))
+        file_field = answers.file_field
         if file_field:
             content["multipart/form-data"] = {
                 "schema": {
@@ -360,30 +254,48 @@ def operation(service, method, args):
                 },
                 "encoding": {file_field: {"contentType": IMAGE_TYPES}},
             }
-        op["requestBody"] = {"required": operation_id not in OPTIONAL_BODY, "content": content}
+        op["requestBody"] = {"required": not answers.optional_body, "content": content}
     if args.get("permission") != NO_PERMISSION_REQUIRED:
         op["security"] = [{"bearer": []}]
-    op["responses"] = responses(operation_id, method, op)
+    op["responses"] = responses(answers, method, op)
+    if answers.links:
+        links = {target: {"operationId": target, **link} for target, link in answers.links.items()}
+        op["responses"][str(answers.status)]["links"] = links
     return op
 
 
-def document(request):
-    paths = {}
+def paths():
+    """The document's paths: every Cornice view's operation. A LookupError names the view of
+    an operation that declares nothing, or the operations a link names that do not exist."""
+    found, links = {}, {}
     for service in get_services():
-        path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", service.path)
-        path += "" if service.name in NO_SLASH else "/"
         for method, view, args in service.definitions:
             if method == "HEAD":
                 continue
+            answers = args.get("openapi")
+            if not isinstance(answers, Answers):
+                raise LookupError(
+                    f"{view.__module__}.{view.__qualname__} ({method} {service.path}) declares no OpenAPI "
+                    f"answers: give @{service.name}.{method.lower()}(...) openapi=openapi.Answers(status, shape, ...)"
+                )
+            path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", service.path) + ("/" if answers.slash else "")
             op = operation(service, method, args)
             op["tags"] = [view.__module__.rsplit(".", 1)[-1]]  # views/<tag>.py: a module per resource
-            paths.setdefault(path, {})[method.lower()] = op
-    _add_links(paths)
+            found.setdefault(path, {})[method.lower()] = op
+            links[op["operationId"]] = answers.links
+    for source, targets in links.items():
+        missing = [target for target in targets if target not in links]
+        if missing:
+            raise LookupError(f"The OpenAPI links of {source} name unknown operations: {missing}")
+    return dict(sorted(found.items()))
+
+
+def document(request):
     return {
         "openapi": "3.1.0",
         "info": {"title": "minitwitter", "version": "1.0.0", "description": "A small Twitter-like REST API."},
         "servers": [{"url": request.application_url}],
-        "paths": dict(sorted(paths.items())),
+        "paths": request.registry.openapi_paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             "schemas": {name: shape.schema for name, shape in shapes.SHAPES.items()},
@@ -391,14 +303,13 @@ def document(request):
     }
 
 
-def _add_links(paths):
-    operations = {op["operationId"]: op for methods in paths.values() for op in methods.values()}
-    for source, links in LINKS.items():
-        missing = [name for name in (source, *links) if name not in operations]
-        if missing:
-            raise LookupError(f"OpenAPI links name unknown operations: {missing}")
-        success = operations[source]["responses"][str(SUCCESS[source][0])]
-        success["links"] = {target: {"operationId": target, **link} for target, link in links.items()}
+def _declared(view, info):
+    """Lets a view take `openapi=Answers(...)`: nothing at request time (paths() reads it
+    from the Cornice services' definitions)."""
+    return view
+
+
+_declared.options = ("openapi",)
 
 
 DOCS_PAGE = """<!doctype html>
@@ -418,6 +329,12 @@ def includeme(config):
     import swagger_ui
 
     static = f"{swagger_ui.__path__[0]}/static"
+    config.add_view_deriver(_declared, "openapi_answers")
+
+    def build_paths():  # once every view is added: an undeclared operation stops the app here
+        config.registry.openapi_paths = paths()
+
+    config.action(None, build_paths)
     config.add_route("openapi", "/api/openapi.json")
     config.add_view(document, route_name="openapi", renderer="json", permission=NO_PERMISSION_REQUIRED)
     config.add_route("docs", "/api/docs")

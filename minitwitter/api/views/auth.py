@@ -5,8 +5,10 @@ from cornice import Service
 from cornice.validators import colander_body_validator
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from minitwitter.api import schemas
+from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import me_json
+from minitwitter.api.openapi import Answers
+from minitwitter.api.views.users import USER_LINKS
 from minitwitter.domain import accounts
 from minitwitter.web import ratelimit
 
@@ -26,11 +28,34 @@ password_reset_confirm = Service(
 
 # These routes are how a client gets a token, so they need none.
 PUBLIC = {"validators": (colander_body_validator,), "permission": NO_PERMISSION_REQUIRED}
+# The refresh token of a pair, rotated or revoked.
+REFRESH_LINKS = {
+    operation_id: {"requestBody": {"refresh": "$response.body#/refresh"}}
+    for operation_id in ("token_refresh_post", "token_revoke_post")
+}
+SIGNED_UP = Answers(
+    201,
+    shapes.ME,
+    errors={409, 429},
+    # A new account logs in with what it signed up with.
+    links={
+        **USER_LINKS,
+        "token_post": {"requestBody": {"username": "$request.body#/username", "password": "$request.body#/password"}},
+    },
+)
 
 
-@signup.post(schema=schemas.SignupBody(), validators=(colander_body_validator,), permission=NO_PERMISSION_REQUIRED)
+@signup.post(
+    schema=schemas.SignupBody(),
+    validators=(colander_body_validator,),
+    permission=NO_PERMISSION_REQUIRED,
+    openapi=SIGNED_UP,
+)
 @signup_compat.post(
-    schema=schemas.SignupBody(), validators=(colander_body_validator,), permission=NO_PERMISSION_REQUIRED
+    schema=schemas.SignupBody(),
+    validators=(colander_body_validator,),
+    permission=NO_PERMISSION_REQUIRED,
+    openapi=SIGNED_UP,
 )
 def create_user(request):
     ratelimit.check(request, "signup", request.remote_addr)
@@ -40,7 +65,9 @@ def create_user(request):
     return me_json(request, user)
 
 
-@token.post(schema=schemas.LoginBody(), **PUBLIC)
+@token.post(
+    schema=schemas.LoginBody(), **PUBLIC, openapi=Answers(200, shapes.TOKENS, errors={401, 429}, links=REFRESH_LINKS)
+)
 def login(request):
     body = request.validated
     ratelimit.check(request, "login", f"ip:{request.remote_addr}")
@@ -50,14 +77,20 @@ def login(request):
 
 
 @token_refresh.post(
-    schema=schemas.RefreshBody(), validators=(colander_body_validator,), permission=NO_PERMISSION_REQUIRED
+    schema=schemas.RefreshBody(),
+    validators=(colander_body_validator,),
+    permission=NO_PERMISSION_REQUIRED,
+    openapi=Answers(200, shapes.TOKENS, errors={401}, links=REFRESH_LINKS),
 )
 def refresh(request):
     return accounts.refresh(request, request.registry.tokens, request.validated["refresh"])
 
 
 @token_revoke.post(
-    schema=schemas.RefreshBody(), validators=(colander_body_validator,), permission=NO_PERMISSION_REQUIRED
+    schema=schemas.RefreshBody(),
+    validators=(colander_body_validator,),
+    permission=NO_PERMISSION_REQUIRED,
+    openapi=Answers(204, None, errors={401}),
 )
 def revoke(request):
     accounts.revoke(request, request.registry.tokens, request.validated["refresh"])
@@ -65,7 +98,7 @@ def revoke(request):
     return None
 
 
-@password_reset.post(schema=schemas.PasswordResetBody(), **PUBLIC)
+@password_reset.post(schema=schemas.PasswordResetBody(), **PUBLIC, openapi=Answers(202, None, errors={429}))
 def request_password_reset(request):
     """202 whether or not the address has an account: the same work either way."""
     email = request.validated["email"]
@@ -76,7 +109,7 @@ def request_password_reset(request):
     return None
 
 
-@password_reset_confirm.post(schema=schemas.PasswordResetConfirmBody(), **PUBLIC)
+@password_reset_confirm.post(schema=schemas.PasswordResetConfirmBody(), **PUBLIC, openapi=Answers(204, None))
 def confirm_password_reset(request):
     body, registry = request.validated, request.registry
     accounts.reset_password(request, registry.passwords, registry.tokens, body["token"], body["new_password"])

@@ -9,7 +9,9 @@ from functools import partial
 from cornice import Service
 from cornice.validators import colander_validator
 
+from minitwitter.api import shapes
 from minitwitter.api.hydration import feed_items
+from minitwitter.api.openapi import Answers
 from minitwitter.domain import freshness
 from minitwitter.domain.safety import viewer_page
 from minitwitter.domain.timelines import feed_rows
@@ -19,7 +21,7 @@ from minitwitter.web.response_cache import cached_response
 feed = Service(name="feed", path="/api/feed", description="Posts of the users I follow")
 
 
-@feed.get(schema=PageSchema(), validators=(colander_validator,))
+@feed.get(schema=PageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.POST_PAGE))
 @cached_response
 def get_feed(request):
     me = request.authenticated_userid

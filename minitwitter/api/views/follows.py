@@ -4,8 +4,10 @@ followers and following lists."""
 from cornice import Service
 from cornice.validators import colander_validator
 
-from minitwitter.api import schemas
+from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import profile, profile_json
+from minitwitter.api.openapi import Answers
+from minitwitter.api.views.users import USER_LINKS
 from minitwitter.domain import follows as domain
 from minitwitter.web.errors import http_error
 from minitwitter.web.pagination import envelope, read_page
@@ -15,26 +17,35 @@ followers = Service(name="followers", path=r"/api/users/{id:\d+}/followers", des
 following = Service(name="following", path=r"/api/users/{id:\d+}/following", description="Whom a user follows")
 
 
-@follow.post(schema=schemas.IdPathSchema(), validators=(colander_validator,))
+@follow.post(
+    schema=schemas.IdPathSchema(),
+    validators=(colander_validator,),
+    # 403: a block stands between the caller and the user
+    openapi=Answers(200, shapes.PROFILE, errors={403}, links=USER_LINKS),
+)
 def follow_user(request):
     user_id = request.validated["path"]["id"]
     domain.follow(request, request.authenticated_userid, user_id)
     return profile_or_404(request, user_id, following=True)
 
 
-@follow.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
+@follow.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.PROFILE))
 def unfollow_user(request):
     user_id = request.validated["path"]["id"]
     domain.unfollow(request, request.authenticated_userid, user_id)
     return profile_or_404(request, user_id, following=False)
 
 
-@followers.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
+@followers.get(
+    schema=schemas.IdPageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.PROFILE_PAGE)
+)
 def list_followers(request):
     return _list(request, request.queries.follows.list_followers, "followers_count")
 
 
-@following.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
+@following.get(
+    schema=schemas.IdPageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.PROFILE_PAGE)
+)
 def list_following(request):
     return _list(request, request.queries.follows.list_following, "following_count")
 

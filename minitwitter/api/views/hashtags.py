@@ -3,8 +3,9 @@
 from cornice import Service
 from cornice.validators import colander_validator
 
-from minitwitter.api import schemas
+from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import posts_by_ids
+from minitwitter.api.openapi import Answers
 from minitwitter.domain import freshness, hashtags
 from minitwitter.domain import posts as domain
 from minitwitter.domain.safety import hidden, viewer_page
@@ -20,13 +21,18 @@ favorite_posts = Service(
 )
 
 POPULAR_LIMIT = 5
+# OpenAPI links from a tag to the operations on it, by its name.
+TAG_LINKS = {
+    operation_id: {"parameters": {"path.tag": "$response.body#/name"}}
+    for operation_id in ("tag_posts_get", "favorite_hashtag_delete")
+}
 
 
 def _tag(request):
     return hashtags.normalize(request.validated["path"]["tag"])
 
 
-@tag_posts.get(schema=schemas.TagPageSchema(), validators=(colander_validator,))
+@tag_posts.get(schema=schemas.TagPageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.POST_PAGE))
 @cached_response
 def list_tag_posts(request):
     page = read_page(request)
@@ -51,7 +57,7 @@ def list_tag_posts(request):
     return envelope(request, page, rows, results, count=tag["posts_count"])
 
 
-@popular.get()
+@popular.get(openapi=Answers(200, shapes.array(shapes.TAG_COUNT.ref)))
 @cached_response
 def popular_hashtags(request):
     return request.cache.cached(
@@ -59,20 +65,26 @@ def popular_hashtags(request):
     )
 
 
-@favorite.post(schema=schemas.TagSchema(), validators=(colander_validator,))
+@favorite.post(
+    schema=schemas.TagSchema(),
+    validators=(colander_validator,),
+    openapi=Answers(200, shapes.FAVORITE, links=TAG_LINKS),
+)
 def add_favorite(request):
     name = domain.add_favorite(request, request.authenticated_userid, _tag(request))
     return {"name": name, "favorite": True}
 
 
-@favorite.delete(schema=schemas.TagSchema(), validators=(colander_validator,))
+@favorite.delete(schema=schemas.TagSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.FAVORITE))
 def remove_favorite(request):
     name = _tag(request)
     domain.remove_favorite(request, request.authenticated_userid, name)
     return {"name": name, "favorite": False}
 
 
-@favorites.get(schema=NumberedPageSchema(), validators=(colander_validator,))
+@favorites.get(
+    schema=NumberedPageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.TAG_COUNT_PAGE)
+)
 def list_favorites(request):
     """My favourite tags by name, with the number of posts of each; count is how many I have."""
     page, me = read_numbered_page(request), request.authenticated_userid
@@ -81,7 +93,7 @@ def list_favorites(request):
     return envelope(request, page, rows, rows[: page.size], count=count)
 
 
-@favorite_posts.get(schema=PageSchema(), validators=(colander_validator,))
+@favorite_posts.get(schema=PageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.POST_PAGE))
 def list_favorite_posts(request):
     page = read_page(request)
     user_id = request.authenticated_userid

@@ -5,6 +5,8 @@ import logging
 from cornice import Service
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from minitwitter.api import shapes
+from minitwitter.api.openapi import Answers
 from minitwitter.worker.tasks import broker_ok
 
 log = logging.getLogger(__name__)
@@ -12,7 +14,11 @@ log = logging.getLogger(__name__)
 health = Service(name="health", path="/api/health", description="Service health")
 
 
-@health.get(permission=NO_PERMISSION_REQUIRED)
+@health.get(
+    permission=NO_PERMISSION_REQUIRED,
+    # The database is down: the same report, as a 503.
+    openapi=Answers(200, shapes.HEALTH, also={503: ("The database is down", shapes.HEALTH)}),
+)
 def get_health(request):
     settings = request.registry.settings
     try:

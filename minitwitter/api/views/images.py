@@ -8,6 +8,7 @@ from cornice import Service
 from pyramid.response import FileResponse
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from minitwitter.api.openapi import IMAGE, Answers
 from minitwitter.store import media
 from minitwitter.web.errors import http_error
 
@@ -16,7 +17,23 @@ media_service = Service(name="media", path="/media/{path:.+}", description="Post
 MEDIA_MAX_AGE = 60  # seconds
 
 
-@media_service.get(permission=NO_PERMISSION_REQUIRED)
+@media_service.get(
+    permission=NO_PERMISSION_REQUIRED,
+    openapi=Answers(
+        200,
+        IMAGE,
+        slash=False,
+        # The route's pattern takes any path: a media path (media.store_image and
+        # make_thumbnail) holds a slash.
+        path_schemas={
+            "path": {
+                "type": "string",
+                "pattern": r"^[0-9a-f]{2}/[0-9a-f]{32}(\.thumb)?\.(jpg|png|gif|webp)$",
+                "description": "As in a post's image url or thumbnail_url, after /media/",
+            }
+        },
+    ),
+)
 def get_media(request):
     path = request.matchdict["path"]
     root = request.registry.settings["media.root"]

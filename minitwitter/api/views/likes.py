@@ -3,8 +3,9 @@
 from cornice import Service
 from cornice.validators import colander_validator
 
-from minitwitter.api import schemas
+from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import profile_json
+from minitwitter.api.openapi import Answers
 from minitwitter.api.views.posts import post_or_404
 from minitwitter.domain import likes as domain
 from minitwitter.web.pagination import envelope, read_page
@@ -27,11 +28,14 @@ def post_action(write):
 
 
 ON_A_POST = {"schema": schemas.IdPathSchema(), "validators": (colander_validator,)}
-like.post(**ON_A_POST)(post_action(domain.like))
-like.delete(**ON_A_POST)(post_action(domain.unlike))
+# What an action on a post answers, and its undo: 403 when a block stands between the
+# caller and the post's author.
+DONE, UNDONE = Answers(200, shapes.POST, errors={403}), Answers(200, shapes.POST)
+like.post(**ON_A_POST, openapi=DONE)(post_action(domain.like))
+like.delete(**ON_A_POST, openapi=UNDONE)(post_action(domain.unlike))
 
 
-@likers.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
+@likers.get(schema=schemas.IdPageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.PROFILE_PAGE))
 def list_likers(request):
     post_id = request.validated["path"]["id"]
     post = post_or_404(request, post_id)  # its likes_count is the likers' count

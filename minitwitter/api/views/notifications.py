@@ -10,6 +10,7 @@ from cornice.validators import colander_body_validator, colander_validator
 
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import posts_by_ids, profile_json
+from minitwitter.api.openapi import Answers
 from minitwitter.domain import notifications as domain
 from minitwitter.web.pagination import PageSchema, envelope, read_page
 
@@ -22,7 +23,9 @@ notifications_read = Service(
 )
 
 
-@notifications.get(schema=PageSchema(), validators=(colander_validator,))
+@notifications.get(
+    schema=PageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.NOTIFICATION_PAGE)
+)
 def list_notifications(request):
     page = read_page(request)
     me = request.authenticated_userid
@@ -46,13 +49,15 @@ def list_notifications(request):
     return envelope(request, page, rows, results)
 
 
-@unread_count.get()
+@unread_count.get(openapi=Answers(200, shapes.UNREAD_COUNT))
 def get_unread_count(request):
     count = request.queries.notifications.unread_count(request.db, user_id=request.authenticated_userid)
     return shapes.UNREAD_COUNT.pick({"count": count})
 
 
-@notifications_read.post(schema=schemas.ReadNotificationsBody(), validators=(colander_body_validator,))
+@notifications_read.post(
+    schema=schemas.ReadNotificationsBody(), validators=(colander_body_validator,), openapi=Answers(204, None)
+)
 def mark_read(request):
     domain.mark_read(request, request.authenticated_userid, request.validated["up_to"])
     request.response.status = 204

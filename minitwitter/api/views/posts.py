@@ -8,8 +8,9 @@ import cgi
 from cornice import Service
 from cornice.validators import colander_body_validator, colander_validator
 
-from minitwitter.api import schemas
+from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import posts_by_ids, shared_profile
+from minitwitter.api.openapi import ID, Answers, by_id
 from minitwitter.domain import freshness
 from minitwitter.domain import posts as domain
 from minitwitter.domain.freshness import cached_page
@@ -24,8 +25,42 @@ post = Service(name="post", path=r"/api/posts/{id:\d+}", description="One post")
 user_posts = Service(name="user_posts", path=r"/api/users/{id:\d+}/posts", description="A user's posts")
 replies = Service(name="replies", path=r"/api/posts/{id:\d+}/replies", description="Direct replies, oldest first")
 
+# OpenAPI links from a post to the operations on it, by its id.
+POST_LINKS = by_id(
+    "post_get",
+    "post_put",
+    "post_patch",
+    "post_delete",
+    "like_post",
+    "like_delete",
+    "likers_get",
+    "replies_get",
+    "repost_post",
+    "repost_delete",
+    "bookmark_post",
+    "bookmark_delete",
+)
+EDITED = Answers(200, shapes.POST, errors={403})  # 403: only the author may
 
-@posts.post(schema=schemas.CreatePostBody(), validators=(colander_body_validator,))
+
+@posts.post(
+    schema=schemas.CreatePostBody(),
+    validators=(colander_body_validator,),
+    openapi=Answers(
+        201,
+        shapes.POST,
+        errors={403, 404, 422},  # 404: in_reply_to names no live post; 403: across a block
+        file_field="image",
+        links={
+            **POST_LINKS,
+            # The older clients' edit and delete, with the id in the body.
+            "posts_put": {"requestBody": {"id_post": ID, "text": "$response.body#/text"}},
+            "posts_delete": {"requestBody": {"id_post": ID}},
+            # A reply to the post just made.
+            "posts_post": {"requestBody": {"text": "$response.body#/text", "in_reply_to": ID}},
+        },
+    ),
+)
 def create_post(request):
     text, in_reply_to = request.validated["text"], request.validated["in_reply_to"]
     replay = idempotency.begin(request, text, in_reply_to)  # a retry with the same Idempotency-Key
@@ -41,7 +76,7 @@ def create_post(request):
     return post
 
 
-@posts.get(schema=PageSchema(), validators=(colander_validator,))
+@posts.get(schema=PageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.POST_PAGE))
 @cached_response
 def list_posts(request):
     page = read_page(request)
@@ -59,7 +94,7 @@ def list_posts(request):
     return envelope(request, page, rows, results, count=count)
 
 
-@user_posts.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
+@user_posts.get(schema=schemas.IdPageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.POST_PAGE))
 @cached_response
 def list_user_posts(request):
     user_id = request.validated["path"]["id"]
@@ -79,13 +114,13 @@ def list_user_posts(request):
     return envelope(request, page, rows, results, count=author["posts_count"])
 
 
-@post.get(schema=schemas.IdPathSchema(), validators=(colander_validator,))
+@post.get(schema=schemas.IdPathSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.POST))
 @cached_response
 def get_post(request):
     return post_or_404(request, request.validated["path"]["id"])
 
 
-@replies.get(schema=schemas.IdPageSchema(), validators=(colander_validator,))
+@replies.get(schema=schemas.IdPageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.POST_PAGE))
 @cached_response
 def list_replies(request):
     post_id = request.validated["path"]["id"]
@@ -103,25 +138,33 @@ def list_replies(request):
     return envelope(request, page, rows, results, count=parent["replies_count"])
 
 
-@post.put(schema=schemas.PostEditSchema(), validators=(colander_validator,))
-@post.patch(schema=schemas.PostEditSchema(), validators=(colander_validator,))
+@post.put(schema=schemas.PostEditSchema(), validators=(colander_validator,), openapi=EDITED)
+@post.patch(schema=schemas.PostEditSchema(), validators=(colander_validator,), openapi=EDITED)
 def edit_post(request):
     return _edit(request, request.validated["path"]["id"], request.validated["body"]["text"])
 
 
-@posts.put(schema=schemas.CompatEditBody(), validators=(colander_body_validator,))
+@posts.put(
+    schema=schemas.CompatEditBody(),
+    validators=(colander_body_validator,),
+    openapi=Answers(200, shapes.POST, errors={403, 404}),
+)
 def edit_post_compat(request):
     return _edit(request, request.validated["id_post"], request.validated["text"])
 
 
-@post.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,))
+@post.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,), openapi=Answers(204, None, errors={403}))
 def delete_post(request):
     _delete(request, request.validated["path"]["id"])
     request.response.status = 204
     return None
 
 
-@posts.delete(schema=schemas.CompatDeleteBody(), validators=(colander_body_validator,))
+@posts.delete(
+    schema=schemas.CompatDeleteBody(),
+    validators=(colander_body_validator,),
+    openapi=Answers(200, shapes.DELETED, errors={403, 404}),
+)
 def delete_post_compat(request):
     _delete(request, request.validated["id_post"])
     return {"success": True}

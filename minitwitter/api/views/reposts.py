@@ -4,8 +4,10 @@ domain/reposts.py and domain/bookmarks.py); my bookmarks."""
 from cornice import Service
 from cornice.validators import colander_validator
 
+from minitwitter.api import shapes
 from minitwitter.api.hydration import posts_by_ids
-from minitwitter.api.views.likes import ON_A_POST, post_action
+from minitwitter.api.openapi import Answers
+from minitwitter.api.views.likes import DONE, ON_A_POST, UNDONE, post_action
 from minitwitter.domain import bookmarks as bookmarks_domain
 from minitwitter.domain import reposts as reposts_domain
 from minitwitter.domain.safety import hidden
@@ -16,13 +18,13 @@ bookmark = Service(name="bookmark", path=r"/api/posts/{id:\d+}/bookmark", descri
 bookmarks = Service(name="bookmarks", path="/api/bookmarks", description="My bookmarked posts, newest bookmark first")
 
 
-repost.post(**ON_A_POST)(post_action(reposts_domain.repost))
-repost.delete(**ON_A_POST)(post_action(reposts_domain.unrepost))
-bookmark.post(**ON_A_POST)(post_action(bookmarks_domain.bookmark))
-bookmark.delete(**ON_A_POST)(post_action(bookmarks_domain.unbookmark))
+repost.post(**ON_A_POST, openapi=DONE)(post_action(reposts_domain.repost))
+repost.delete(**ON_A_POST, openapi=UNDONE)(post_action(reposts_domain.unrepost))
+bookmark.post(**ON_A_POST, openapi=DONE)(post_action(bookmarks_domain.bookmark))
+bookmark.delete(**ON_A_POST, openapi=UNDONE)(post_action(bookmarks_domain.unbookmark))
 
 
-@bookmarks.get(schema=PageSchema(), validators=(colander_validator,))
+@bookmarks.get(schema=PageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.POST_PAGE))
 def list_bookmarks(request):
     """Not a cached response: nobody but their owner reads them, and a page is one
     indexed query. count is null: a bookmarked post's delete would have to update it."""

@@ -4,8 +4,9 @@ are domain/safety.py), and the lists of the accounts I block and mute."""
 from cornice import Service
 from cornice.validators import colander_validator
 
-from minitwitter.api import schemas
+from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import profile_json
+from minitwitter.api.openapi import Answers
 from minitwitter.api.views.follows import profile_or_404
 from minitwitter.domain import safety as domain
 from minitwitter.web.pagination import PageSchema, envelope, read_page
@@ -15,7 +16,11 @@ mute = Service(name="mute", path=r"/api/users/{id:\d+}/mute", description="Mute 
 blocks = Service(name="blocks", path="/api/blocks", description="The users I block, newest block first")
 mutes = Service(name="mutes", path="/api/mutes", description="The users I mute, newest mute first")
 
-ON_A_USER = {"schema": schemas.IdPathSchema(), "validators": (colander_validator,)}
+ON_A_USER = {
+    "schema": schemas.IdPathSchema(),
+    "validators": (colander_validator,),
+    "openapi": Answers(200, shapes.PROFILE),
+}
 
 
 def user_action(write):
@@ -37,14 +42,14 @@ mute.post(**ON_A_USER)(user_action(domain.mute))
 mute.delete(**ON_A_USER)(user_action(domain.unmute))
 
 
-@blocks.get(schema=PageSchema(), validators=(colander_validator,))
+@blocks.get(schema=PageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.PROFILE_PAGE))
 def list_blocks(request):
     """Read from PostgreSQL each time, as bookmarks: only their owner reads them. count is
     null, as for bookmarks."""
     return _list(request, request.queries.safety.list_blocks)
 
 
-@mutes.get(schema=PageSchema(), validators=(colander_validator,))
+@mutes.get(schema=PageSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.PROFILE_PAGE))
 def list_mutes(request):
     return _list(request, request.queries.safety.list_mutes)
 

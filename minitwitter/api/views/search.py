@@ -3,8 +3,9 @@
 from cornice import Service
 from cornice.validators import colander_validator
 
-from minitwitter.api import search
+from minitwitter.api import search, shapes
 from minitwitter.api.hydration import posts_by_ids, profile_json
+from minitwitter.api.openapi import Answers
 from minitwitter.domain.search import post_keys
 from minitwitter.web.pagination import envelope, read_numbered_page, read_page
 from minitwitter.web.response_cache import cached_response
@@ -14,7 +15,9 @@ search_hashtags = Service(name="search_hashtags", path="/api/search/hashtags", d
 search_users = Service(name="search_users", path="/api/search/users", description="Users by username prefix")
 
 
-@search_posts.get(schema=search.PostSearchSchema(), validators=(colander_validator,))
+@search_posts.get(
+    schema=search.PostSearchSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.POST_PAGE)
+)
 @cached_response
 def search_posts_view(request):
     """Newest first by default (keyset pages, like every list); order=relevance pages by
@@ -31,7 +34,9 @@ def search_posts_view(request):
 # is null: counting every match would read them all, which the page saves.
 
 
-@search_hashtags.get(schema=search.PrefixSchema(), validators=(colander_validator,))
+@search_hashtags.get(
+    schema=search.PrefixSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.TAG_COUNT_PAGE)
+)
 def search_hashtags_view(request):
     """Tags for autocomplete, most used first: a page of `{"name", "count"}`."""
     page = read_numbered_page(request)
@@ -45,7 +50,9 @@ def search_hashtags_view(request):
     return envelope(request, page, rows, [{"name": r["name"], "count": r["count"]} for r in rows[: page.size]])
 
 
-@search_users.get(schema=search.PrefixSchema(), validators=(colander_validator,))
+@search_users.get(
+    schema=search.PrefixSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.PROFILE_PAGE)
+)
 def search_users_view(request):
     """Profiles for autocomplete and mentions, in username order."""
     page = read_numbered_page(request)

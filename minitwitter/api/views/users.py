@@ -5,8 +5,9 @@ The writes are minitwitter/domain/accounts.py."""
 from cornice import Service
 from cornice.validators import colander_body_validator, colander_validator
 
-from minitwitter.api import schemas
+from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import me_json, profile
+from minitwitter.api.openapi import Answers, by_id
 from minitwitter.api.views.posts import upload
 from minitwitter.domain import accounts
 from minitwitter.web import ratelimit
@@ -20,14 +21,29 @@ verify_email = Service(
     name="verify_email", path="/api/users/me/verify_email", description="Verify my email, or ask for a new link"
 )
 BODY = {"validators": (colander_body_validator,)}
+# OpenAPI links from a profile (or my profile) to the operations on that user, by its id.
+USER_LINKS = by_id(
+    "user_get",
+    "user_posts_get",
+    "followers_get",
+    "following_get",
+    "follow_post",
+    "follow_delete",
+    "block_post",
+    "block_delete",
+    "mute_post",
+    "mute_delete",
+)
 
 
-@me.get()
+@me.get(openapi=Answers(200, shapes.ME, errors={404}))  # 404: a valid token for an account that no longer exists
 def get_me(request):
     return _me(request)
 
 
-@me.patch(schema=schemas.ProfileBody(), **BODY)
+@me.patch(
+    schema=schemas.ProfileBody(), **BODY, openapi=Answers(200, shapes.ME, optional_body=True, file_field="avatar")
+)
 def edit_me(request):
     body = request.validated
     accounts.update_profile(
@@ -49,7 +65,7 @@ def count_guess(request):
         ratelimit.check(request, "login", key)
 
 
-@me.delete(schema=schemas.PasswordBody(), **BODY)
+@me.delete(schema=schemas.PasswordBody(), **BODY, openapi=Answers(204, None))
 def delete_me(request):
     count_guess(request)
     registry = request.registry
@@ -65,7 +81,7 @@ def delete_me(request):
     return None
 
 
-@password.post(schema=schemas.PasswordChangeBody(), **BODY)
+@password.post(schema=schemas.PasswordChangeBody(), **BODY, openapi=Answers(204, None))
 def change_password(request):
     count_guess(request)
     body, registry = request.validated, request.registry
@@ -81,7 +97,16 @@ def change_password(request):
     return None
 
 
-@verify_email.post(schema=schemas.VerifyEmailBody(), **BODY)
+@verify_email.post(
+    schema=schemas.VerifyEmailBody(),
+    **BODY,
+    openapi=Answers(
+        204,
+        None,
+        optional_body=True,  # no body: a new link
+        also={202: ("No token given: a new verification email is on its way", None)},
+    ),
+)
 def verify(request):
     token = request.validated.get("token")
     if token is None:
@@ -93,7 +118,7 @@ def verify(request):
     return None
 
 
-@user.get(schema=schemas.IdPathSchema(), validators=(colander_validator,))
+@user.get(schema=schemas.IdPathSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.PROFILE))
 @cached_response
 def get_user(request):
     found = profile(request, request.validated["path"]["id"])

@@ -7,10 +7,10 @@ lock, so it exists exactly when the post does and two retries never both create.
 Every write of idempotency_keys is here: save (finish) and purge (a beat job, tasks.py).
 """
 
-import cgi
 import hashlib
 import re
 
+from multipart import MultipartPart
 from psycopg2.extras import Json
 
 from minitwitter.errors import field_error, http_error
@@ -59,9 +59,8 @@ def finish(request, status, body):
 def _fingerprint(request, text):
     digest = hashlib.sha256(text.encode())
     upload = request.POST.get("image") if request.content_type == "multipart/form-data" else None
-    if isinstance(upload, cgi.FieldStorage):
-        digest.update(upload.file.read())
-        upload.file.seek(0)
+    if isinstance(upload, MultipartPart):
+        digest.update(upload.raw)
     return digest.hexdigest()
 
 

@@ -10,8 +10,10 @@ answer behind.
 import time
 
 import pytest
+import redis
 import webtest
 
+from minitwitter.near_cache import NearCache
 from minitwitter.observability import CACHE_LOOKUPS
 
 PAGES = ["/api/posts/", "/api/feed/", "/api/popular_hashtags/"]
@@ -211,3 +213,28 @@ def test_the_entries_are_bounded(make_app, alice):
 
 def test_off_when_set_to_zero(make_app):
     assert near_of(make_app(**{"response_cache.local_entries": "0"})) is None
+
+
+def test_the_redis_py_internals_the_near_cache_drives_still_work(redis_url, redis_client):
+    """redis-py has no public way to be handed the RESP3 pushes of CLIENT TRACKING (its own
+    client-side cache sets the handler on the connection's parser, as near_cache.py does, and
+    its PubSub's push handler never sees `invalidate`). So near_cache.py uses
+    Connection._parser.set_invalidation_push_handler, and setup.py pins redis-py to the
+    releases this test passed on: an upgrade that changes the hook fails here, not in
+    production as a near cache that never learns of a write."""
+    assert hasattr(redis.Connection(), "_parser")
+    near = NearCache(redis_url, 1.0, 10)
+    try:
+        assert near.start_tracking()
+        epoch = near.epoch()
+        redis_client.incr("v:guard")  # another client's write: Redis pushes its key
+        deadline = time.monotonic() + 5
+        while near.epoch() == epoch and time.monotonic() < deadline:
+            with near._lock:
+                assert near._drain()  # never waits: can_read(timeout=0), read_response(push_request=True)
+        assert near._changed.get("guard") == near.epoch() > epoch
+        with near._lock:
+            near._confirm()  # a PING's PONG read past any push
+        assert near._conn is not None
+    finally:
+        near.close()

@@ -13,10 +13,40 @@ import pytest
 import redis
 import webtest
 
+from minitwitter.cache import connect
+from minitwitter.devservices import RedisServer
 from minitwitter.near_cache import NearCache
 from minitwitter.observability import CACHE_LOOKUPS
 
 PAGES = ["/api/posts/", "/api/feed/", "/api/popular_hashtags/"]
+
+
+@pytest.fixture(scope="module")
+def own_redis_server(tmp_path_factory):
+    """Redis's tracking is not per database: another test run's writes and flushes on a
+    shared server reach a near cache as pushes (misses, never a stale answer), which would
+    make the hit counts here flaky; so this module's apps have a redis-server of their own."""
+    server = RedisServer(tmp_path_factory.mktemp("near-redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def on_own_redis(own_redis_server, services, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", own_redis_server.url)  # apps built by make_app use it
+    monkeypatch.setenv("CELERY_BROKER_URL", services.get("CELERY_BROKER_URL", services["REDIS_URL"]))
+    yield
+    connect(own_redis_server.url).flushdb()
+
+
+@pytest.fixture
+def redis_url(own_redis_server):
+    return own_redis_server.url
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 def near_hits():

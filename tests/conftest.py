@@ -12,6 +12,7 @@ MINITWITTER_TEST_REDIS_CLUSTER=1 runs the whole suite with the cache on a Redis 
 tests/test_cluster.py runs the cache's tests on one always.
 """
 
+import contextlib
 import io
 import os
 import secrets
@@ -60,23 +61,32 @@ RUNS = 7
 _RUN_LOCK = 0x6D74  # the advisory lock class of test runs ("mt"); the lock's other half is n
 
 
-def claim_run(url):
+def claim_run(url, redis_url=None):
     """(n, connection holding it): the first run number from SLOT that no other run holds.
 
     The claim is a session advisory lock on the PostgreSQL server the tests use, held by a
     connection kept open for the session: the server releases it when the run ends, however
     it ends (kill -9 too), so a number is never left taken and never taken twice; two runs
     with the same slot get two numbers. (A random database name per run would need dropping
-    at the end, and a run that is killed would leave it behind; Redis has no name to make.)"""
+    at the end, and a run that is killed would leave it behind; Redis has no name to make.)
+    A number whose Redis database has clients is passed over too: a run on another
+    PostgreSQL server, or of a checkout from before these claims, is using it."""
     conn = psycopg2.connect(with_database(url, "postgres"))
     conn.autocommit = True
+    in_use = set()
+    if redis_url:
+        with contextlib.closing(connect(redis_url)) as client:
+            in_use = {int(c["db"]) for c in client.client_list()}
     with conn.cursor() as cur:
         for n in [*range(SLOT, RUNS), *range(min(SLOT, RUNS))]:
             cur.execute("SELECT pg_try_advisory_lock(%s, %s)", (_RUN_LOCK, n))
-            if cur.fetchone()[0]:
+            if not cur.fetchone()[0]:
+                continue
+            if 9 + n not in in_use:
                 return n, conn
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", (_RUN_LOCK, n))
     conn.close()
-    raise RuntimeError(f"{RUNS} test runs are using this PostgreSQL server already")
+    raise RuntimeError(f"{RUNS} test runs are using this PostgreSQL server or its Redis already")
 
 
 def _redis_test_url(url, run):
@@ -98,7 +108,7 @@ def services(request, tmp_path_factory):
     devservices = DevServices(os.environ.get("MINITWITTER_VAR", "var"))
     env = devservices.start(dict(os.environ))
     base = env["DATABASE_URL"]
-    run, claim = claim_run(base)
+    run, claim = claim_run(base, env["REDIS_URL"])
     urls = {
         "DATABASE_URL": with_database(base, f"{database_name(base)}_test{run or ''}"),
         "REDIS_URL": _redis_test_url(env["REDIS_URL"], run),

@@ -4,10 +4,17 @@ one when that port is taken before the server binds it."""
 
 import socket
 
+import pytest
 import redis
 from conftest import RUNS, claim_run
 
 from minitwitter.devservices import RedisServer, _free_cluster_port
+
+
+@pytest.fixture
+def devservices_redis_url(services):
+    """The Redis server the run's database is on (database 0 of it)."""
+    return services["REDIS_URL"].rsplit("/", 1)[0] + "/0"
 
 
 def test_a_second_run_gets_another_number_and_a_finished_ones_is_free_again(services):
@@ -23,6 +30,21 @@ def test_a_second_run_gets_another_number_and_a_finished_ones_is_free_again(serv
         claim3.close()
     finally:
         claim.close()
+
+
+def test_a_number_whose_redis_database_has_clients_is_passed_over(services, devservices_redis_url):
+    """A run that does not claim (another PostgreSQL server, an older checkout) but uses
+    Redis database 9 + n keeps n from the runs that do."""
+    free, claim = claim_run(services["DATABASE_URL"])
+    claim.close()
+    squatter = redis.Redis.from_url(devservices_redis_url.rsplit("/", 1)[0] + f"/{9 + free}")
+    squatter.ping()  # connected, on that database
+    try:
+        taken, claim = claim_run(services["DATABASE_URL"], devservices_redis_url)
+        claim.close()
+        assert taken not in (free, services["run"])
+    finally:
+        squatter.close()
 
 
 def test_a_redis_server_whose_port_was_taken_meanwhile_starts_on_another(tmp_path):

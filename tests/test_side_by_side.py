@@ -6,7 +6,7 @@ import socket
 
 import pytest
 import redis
-from conftest import RUNS, claim_run
+from conftest import RUNS, claim_run, redis_db
 
 from minitwitter.devservices import RedisServer, _free_cluster_port
 
@@ -34,10 +34,10 @@ def test_a_second_run_gets_another_number_and_a_finished_ones_is_free_again(serv
 
 def test_a_number_whose_redis_database_has_clients_is_passed_over(services, devservices_redis_url):
     """A run that does not claim (another PostgreSQL server, an older checkout) but uses
-    Redis database 9 + n keeps n from the runs that do."""
+    the Redis database of n keeps n from the runs that do."""
     free, claim = claim_run(services["DATABASE_URL"])
     claim.close()
-    squatter = redis.Redis.from_url(devservices_redis_url.rsplit("/", 1)[0] + f"/{9 + free}")
+    squatter = redis.Redis.from_url(devservices_redis_url.rsplit("/", 1)[0] + f"/{redis_db(free)}")
     squatter.ping()  # connected, on that database
     try:
         taken, claim = claim_run(services["DATABASE_URL"], devservices_redis_url)

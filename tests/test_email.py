@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from conftest import SLOT, signup
+from conftest import signup
 
 from minitwitter.worker.tasks import celery_app, deliver, relay_outbox
 from minitwitter_tools.devservices import free_port
@@ -43,8 +43,14 @@ def smtp(wsgi_app, monkeypatch):
     smtp.url from the settings when they send, so pointing that setting here is enough.
     """
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
+    for attempt in range(3):  # a free port can be taken before the server binds it (another test run)
+        controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+        try:
+            controller.start()
+            break
+        except (OSError, RuntimeError):
+            if attempt == 2:
+                raise
     inbox.url = f"smtp://127.0.0.1:{controller.port}"
     monkeypatch.setitem(celery_app.minitwitter_settings, "smtp.url", inbox.url)
     yield inbox
@@ -58,7 +64,7 @@ def worker(services, smtp, tmp_path):
     if "CELERY_BROKER_URL" not in services:  # set when the cache is a cluster (conftest.services)
         env.pop("CELERY_BROKER_URL", None)
     command = [str(Path(sys.executable).parent / "minitwitter-celery"), "development.ini", "worker"]
-    command += ["--loglevel=INFO", "--pool=solo", "--concurrency=1", "-n", f"test{SLOT}@%h"]
+    command += ["--loglevel=INFO", "--pool=solo", "--concurrency=1", "-n", f"test{services['run']}@%h"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
     log_path = tmp_path / "worker.log"
     with open(log_path, "wb") as log:

@@ -10,11 +10,42 @@ answer behind.
 import time
 
 import pytest
+import redis
 import webtest
 
-from minitwitter.store.cache import CACHE_LOOKUPS
+from minitwitter.store.cache import CACHE_LOOKUPS, connect
+from minitwitter.web.near_cache import NearCache
+from minitwitter_tools.devservices import RedisServer
 
 PAGES = ["/api/posts/", "/api/feed/", "/api/popular_hashtags/"]
+
+
+@pytest.fixture(scope="module")
+def own_redis_server(tmp_path_factory):
+    """Redis's tracking is not per database: another test run's writes and flushes on a
+    shared server reach a near cache as pushes (misses, never a stale answer), which would
+    make the hit counts here flaky; so this module's apps have a redis-server of their own."""
+    server = RedisServer(tmp_path_factory.mktemp("near-redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def on_own_redis(own_redis_server, services, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", own_redis_server.url)  # apps built by make_app use it
+    monkeypatch.setenv("CELERY_BROKER_URL", services.get("CELERY_BROKER_URL", services["REDIS_URL"]))
+    yield
+    connect(own_redis_server.url).flushdb()
+
+
+@pytest.fixture
+def redis_url(own_redis_server):
+    return own_redis_server.url
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 def near_hits():
@@ -211,3 +242,28 @@ def test_the_entries_are_bounded(make_app, alice):
 
 def test_off_when_set_to_zero(make_app):
     assert near_of(make_app(**{"response_cache.local_entries": "0"})) is None
+
+
+def test_the_redis_py_internals_the_near_cache_drives_still_work(redis_url, redis_client):
+    """redis-py has no public way to be handed the RESP3 pushes of CLIENT TRACKING (its own
+    client-side cache sets the handler on the connection's parser, as near_cache.py does, and
+    its PubSub's push handler never sees `invalidate`). So near_cache.py uses
+    Connection._parser.set_invalidation_push_handler, and setup.py pins redis-py to the
+    releases this test passed on: an upgrade that changes the hook fails here, not in
+    production as a near cache that never learns of a write."""
+    assert hasattr(redis.Connection(), "_parser")
+    near = NearCache(redis_url, 1.0, 10)
+    try:
+        assert near.start_tracking()
+        epoch = near.epoch()
+        redis_client.incr("v:guard")  # another client's write: Redis pushes its key
+        deadline = time.monotonic() + 5
+        while near.epoch() == epoch and time.monotonic() < deadline:
+            with near._lock:
+                assert near._drain()  # never waits: can_read(timeout=0), read_response(push_request=True)
+        assert near._changed.get("guard") == near.epoch() > epoch
+        with near._lock:
+            near._confirm()  # a PING's PONG read past any push
+        assert near._conn is not None
+    finally:
+        near.close()

@@ -28,7 +28,11 @@ def slow_app(global_config, **settings):
     """A paste app factory: answers "done" after sleeping ?seconds= (default 0)."""
 
     def app(environ, start_response):
-        query = parse_qs(environ.get("QUERY_STRING", ""))
+        query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        if "pid" in query:  # which process answers on this port (pserve below)
+            body = str(os.getpid()).encode()
+            start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+            return [body]
         if "switch_interval" in query:
             body = str(sys.getswitchinterval()).encode()
             start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
@@ -62,18 +66,22 @@ def pserve(tmp_path):
     def start(extra=""):
         ini = tmp_path / "server.ini"
         ini.write_text(INI.format(extra=extra))
-        port = free_port()
-        env = {**os.environ, "PORT": str(port), "PYTHONPATH": str(HERE)}
-        log = open(tmp_path / "pserve.log", "wb")  # closed with the process
-        command = [str(Path(sys.executable).parent / "pserve"), str(ini)]
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        process.port, process.log = port, log
-        processes.append(process)
-        deadline = time.monotonic() + 30
-        while get(port, "/")[0] != 200:
-            assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "pserve.log").read_text()
-            time.sleep(0.1)
-        return process
+        for _ in range(3):  # a free port can be taken before pserve binds it (another test run)
+            port = free_port()
+            env = {**os.environ, "PORT": str(port), "PYTHONPATH": str(HERE)}
+            log = open(tmp_path / "pserve.log", "wb")  # closed with the process
+            command = [str(Path(sys.executable).parent / "pserve"), str(ini)]
+            process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+            process.port, process.log = port, log
+            processes.append(process)
+            deadline = time.monotonic() + 30
+            while (pid := serving_pid(port)) is None and process.poll() is None:
+                assert time.monotonic() < deadline, (tmp_path / "pserve.log").read_text()
+                time.sleep(0.1)
+            if pid == process.pid:
+                return process
+            process.kill()  # it could not bind, or another server answers there
+        raise AssertionError((tmp_path / "pserve.log").read_text())
 
     yield start
     for process in processes:
@@ -81,6 +89,17 @@ def pserve(tmp_path):
             process.kill()
         process.wait()
         process.log.close()
+
+
+def serving_pid(port):
+    """The pid of the slow_app process answering on `port`, or None."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/?pid")
+        response = conn.getresponse()
+        return int(response.read()) if response.status == 200 else -1
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
 
 
 def get(port, path, conn=None):

@@ -39,7 +39,7 @@ class Text(colander.String):
         if cstruct is colander.null:
             return colander.null
         _once(node, cstruct)
-        if hasattr(cstruct, "filename"):  # a multipart file part (cgi.FieldStorage)
+        if hasattr(cstruct, "filename"):  # a multipart file part (multipart.MultipartPart)
             raise colander.Invalid(node, "Must be a text field, not a file")
         if not isinstance(cstruct, str):
             raise colander.Invalid(node, "Must be a string")

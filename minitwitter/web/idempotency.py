@@ -8,10 +8,10 @@ A request saves its key here (finish); the beat job worker/tasks.purge_idempoten
 forgets the old ones.
 """
 
-import cgi
 import hashlib
 import re
 
+from multipart import MultipartPart
 from psycopg2.extras import Json
 
 from minitwitter.web.errors import field_error, http_error
@@ -60,7 +60,6 @@ def finish(request, status, body):
 def _fingerprint(request, text):
     digest = hashlib.sha256(text.encode())
     upload = request.POST.get("image") if request.content_type == "multipart/form-data" else None
-    if isinstance(upload, cgi.FieldStorage):
-        digest.update(upload.file.read())
-        upload.file.seek(0)
+    if isinstance(upload, MultipartPart):
+        digest.update(upload.raw)
     return digest.hexdigest()

@@ -14,21 +14,25 @@ WebOb, Cornice or a view; each refusal is a 4xx in the one JSON shape naming wha
   twice in one object, at any depth, is a 400 naming it: JSON parsers disagree on which
   value wins (Python's takes the last, others the first), so a proxy or filter in front
   could check one request and this service run another.
-- Forms are parsed once, here too: a field that is not UTF-8 is a 400 naming it; in
-  multipart bodies only `image` (a post's) or `avatar` (a profile's) may be a file, one
-  each. (A known field given twice is refused by its type, fields.py; unknown fields are
-  ignored, repeated or not.)
+- Forms are parsed once, here too (multipart/form-data with the `multipart` library, not
+  the cgi module, gone from Python 3.13; nor WebOb's request.POST, which uses it), and
+  request.POST is the result: a field that is not UTF-8 is a 400 naming it; in multipart
+  bodies every part has a name, only `image` (a post's) or `avatar` (a profile's) may be a
+  file, one each, and a malformed body (bad or missing boundary, no closing boundary,
+  over 1,000 fields) is a 400. (A known field given twice is refused by its type,
+  fields.py; unknown fields are ignored, repeated or not.)
 """
 
-import cgi
 import io
 import json
+import re
 import unicodedata
 from email.message import Message
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
+import multipart
 from pyramid.tweens import INGRESS
-from webob.multidict import MultiDict
+from webob.multidict import MultiDict, NoVars
 
 from minitwitter.web.errors import http_error
 from minitwitter.web.fields import has_surrogates
@@ -38,6 +42,10 @@ FORM_TYPES = ACCEPTED_TYPES[1:]
 UTF8 = ("utf-8", "utf8")
 FILE_FIELDS = ("image", "avatar")  # the files a request may carry (POST /api/posts/, PATCH /api/users/me/)
 JSON_BODY = "minitwitter.json_body"
+FORM = "minitwitter.form"
+MAX_FIELDS = 1000  # in one form body
+# What cgi accepted, and every client sends (RFC 2046 is stricter: webtest's has a `$`).
+_BOUNDARY = re.compile(r"[ -~]{0,200}[!-~]")
 
 
 class Refused(Exception):
@@ -81,10 +89,16 @@ def _check_query(environ):
         _utf8(unquote_to_bytes(value.replace(b"+", b" ")), "querystring", name_text)
 
 
-def _charset(content_type_header):
+def _content_type_param(header, name):
+    """A parameter of a Content-Type header (cgi.parse_header's job, done by the email package)."""
     message = Message()
-    message["Content-Type"] = content_type_header
-    return (message.get_param("charset") or "utf-8").lower()
+    message["Content-Type"] = header
+    value = message.get_param(name)
+    return value if isinstance(value, str) else None
+
+
+def _charset(content_type_header):
+    return (_content_type_param(content_type_header, "charset") or "utf-8").lower()
 
 
 class _Repeated(Exception):  # not a ValueError: JSONDecodeError is one, and is caught apart
@@ -129,47 +143,86 @@ def _parse_json(request):
 
 
 def _parse_form(request):
-    """Parse the form as WebOb would, but refuse what WebOb would silently mangle (bytes that
-    are not UTF-8 become U+FFFD there), then hand WebOb the result so it parses nothing twice."""
-    request.make_body_seekable()
-    environ = {**request.environ, "QUERY_STRING": "", "CONTENT_LENGTH": str(request.content_length or 0)}
-    try:
-        parsed = cgi.FieldStorage(
-            fp=io.BytesIO(request.body),
-            environ=environ,
-            keep_blank_values=True,
-            encoding="utf-8",
-            errors="surrogateescape",  # an invalid byte becomes a lone surrogate: found below
-            max_num_fields=1000,
-        )
-    except Exception:  # cgi raises ValueError, TypeError, KeyError... on malformed bodies
-        raise Refused(400, "body", "", "Not a valid form body (" + request.content_type + ")") from None
+    """Parse the form once, refusing what a parser would silently mangle (bytes that are not
+    UTF-8, an unnamed part, a file where text belongs), and keep the result where
+    request.POST (form_fields) finds it, so nothing parses it twice."""
+    body = request.body
+    if request.content_type == "multipart/form-data":
+        pairs = _multipart_pairs(body, _content_type_param(request.headers["Content-Type"], "boundary") or "")
+    else:
+        try:  # as cgi did: an invalid byte becomes a lone surrogate, found below
+            pairs = parse_qsl(
+                body.decode("utf-8", "surrogateescape"),
+                keep_blank_values=True,
+                encoding="utf-8",
+                errors="surrogateescape",
+                max_num_fields=MAX_FIELDS,
+            )
+        except ValueError:
+            raise Refused(400, "body", "", f"Over {MAX_FIELDS} fields") from None
     fields = MultiDict()
-    if request.content_type == "multipart/form-data" and any(part.name is None for part in parsed.list or ()):
-        # RFC 7578: each part is named by its Content-Disposition (a JSON array sent as a form).
-        raise Refused(400, "body", "", "Every part of multipart/form-data needs a name")
-    for part in parsed.list or ():
-        name = part.name or ""
+    for name, value in pairs:
         if has_surrogates(name):
             raise Refused(400, "body", "", "A field name is not valid UTF-8")
+        if isinstance(value, str) and has_surrogates(value):
+            raise Refused(400, "body", name, "Not valid UTF-8")
         if name in fields and name in FILE_FIELDS:  # a repeated text field: fields.py says which
             raise Refused(400, "body", name, "Send one file")
-        if part.filename == "" and name in FILE_FIELDS and not part.value:
-            fields.add(name, "")  # a form's empty file input: no file
-        elif part.filename is not None:
-            if name not in FILE_FIELDS:
-                raise Refused(
-                    400, "body", name, f"Must be a text field, not a file (only {' and '.join(FILE_FIELDS)} is)"
-                )
-            if has_surrogates(part.filename):
-                raise Refused(400, "body", name, "The file name is not valid UTF-8")
-            fields.add(name, part)
+        fields.add(name, value)
+    request.environ[FORM] = fields
+
+
+def _multipart_pairs(body, boundary):
+    """(name, text) and (name, MultipartPart) pairs of a multipart/form-data body, or a 400.
+
+    The parser (`multipart`, the one PEP 594 names for cgi's FieldStorage) decodes part
+    headers as latin-1, which never fails, so that a name or file name that is not UTF-8
+    is refused here naming what it can; the whole body is in memory already (it is under
+    limits.max_body_bytes), so every part stays in memory too."""
+    if not _BOUNDARY.fullmatch(boundary):
+        raise Refused(400, "header", "Content-Type", "Not a valid multipart boundary")
+    size = len(body) + 1
+    try:
+        parts = multipart.MultipartParser(
+            io.BytesIO(body),
+            boundary,
+            len(body),
+            charset="latin-1",
+            part_limit=MAX_FIELDS,
+            memory_limit=size,
+            spool_limit=size,
+        ).parts()
+    except multipart.MultipartError as e:
+        raise Refused(400, "body", "", f"Not a valid multipart/form-data body: {e}") from None
+    pairs = []
+    for part in parts:
+        if not part.name:
+            # RFC 7578: each part is named by its Content-Disposition (a JSON array sent as a form).
+            raise Refused(400, "body", "", "Every part of multipart/form-data needs a name")
+        name = part.name.encode("latin-1").decode("utf-8", "surrogateescape")
+        if has_surrogates(name):
+            raise Refused(400, "body", "", "A field name is not valid UTF-8")
+        charset = _content_type_param(part.headers.get("Content-Type", ""), "charset")
+        if charset and charset.lower() not in UTF8:
+            raise Refused(415, "body", name, "Only UTF-8 is accepted (charset=utf-8, or no charset)")
+        if part.filename is None:
+            pairs.append((name, part.raw.decode("utf-8", "surrogateescape")))
+        elif part.filename == "" and name in FILE_FIELDS and not part.size:
+            pairs.append((name, ""))  # a form's empty file input: no file
+        elif name not in FILE_FIELDS:
+            raise Refused(400, "body", name, f"Must be a text field, not a file (only {' and '.join(FILE_FIELDS)} is)")
+        elif has_surrogates(part.filename.encode("latin-1").decode("utf-8", "surrogateescape")):
+            raise Refused(400, "body", name, "The file name is not valid UTF-8")
         else:
-            if has_surrogates(part.value):
-                raise Refused(400, "body", name, "Not valid UTF-8")
-            fields.add(name, part.value)
-    # WebOb's own cache of the parsed form (webob 1.8, Request.POST).
-    request.environ["webob._parsed_post_vars"] = (fields, request.body_file_raw)
+            pairs.append((name, part))
+    return pairs
+
+
+def form_fields(request):
+    """request.POST: the form the ingress parsed (WebOb's own parser is never used), or no
+    fields when the body was not a form."""
+    fields = request.environ.get(FORM)
+    return NoVars("Not a form body") if fields is None else fields
 
 
 def _check_body(request, max_body):
@@ -232,3 +285,4 @@ def includeme(config):
         "minitwitter.web.ingress.tween_factory", under=("minitwitter.web.observability.tween_factory", INGRESS)
     )
     config.add_request_method(json_body, "json_body", reify=True)
+    config.add_request_method(form_fields, "POST", reify=True)

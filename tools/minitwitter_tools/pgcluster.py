@@ -73,10 +73,12 @@ class PrimaryReplica:
         self.root = Path(root)
         self.primary = Server(self.bin, self.root, "primary", primary_port or free_port())
         self.replica = Server(self.bin, self.root, "replica", replica_port or free_port())
+        self._any_port = {"primary": primary_port is None, "replica": replica_port is None}
 
     def start(self):
         """Make both on first use (initdb, pg_basebackup -R), then start both."""
         self.root.mkdir(parents=True, exist_ok=True)
+        fresh = not self.primary.data.exists()  # nothing knows the ports yet
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         if not self.primary.data.exists():
@@ -87,14 +89,27 @@ class PrimaryReplica:
             )
             with open(self.primary.data / "postgresql.conf", "a") as f:
                 f.write(conf)
-        self.primary.start()
+        self._start(self.primary, fresh)
         if not self.replica.data.exists():
             self.primary.run(
                 "pg_basebackup", "-h", "127.0.0.1", "-p", self.primary.port, "-U", "postgres",
                 "-D", self.replica.data, "-R", "-X", "stream", "-c", "fast",
             )  # fmt: skip
-        self.replica.start()
+        self._start(self.replica, fresh)
         return self
+
+    def _start(self, server, fresh, attempts=3):
+        """Start `server`. When the pair is new and the port was chosen free, another process
+        (another test run) may have taken it before postgres bound it: then on another port
+        (pg_ctl -w waits on the server's own socket directory, never on another server)."""
+        tries = attempts if fresh and self._any_port[server.name] else 1
+        for attempt in range(tries):
+            try:
+                return server.start()
+            except RuntimeError:
+                if attempt == tries - 1 or "already in use" not in server.log.read_text(errors="replace"):
+                    raise
+                server.port = free_port()
 
     def stop(self, mode="fast"):
         self.replica.stop(mode)

@@ -3,10 +3,9 @@
 The writes themselves (ownership, tags, what goes stale) are minitwitter/domain/posts.py.
 """
 
-import cgi
-
 from cornice import Service
 from cornice.validators import colander_body_validator, colander_validator
+from multipart import MultipartPart
 
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import posts_by_ids, shared_profile
@@ -187,7 +186,7 @@ def upload(request, field):
         found = request.POST.get(field)
     if found is None or found == "":
         return None
-    if not isinstance(found, cgi.FieldStorage):
+    if not isinstance(found, MultipartPart):  # what the ingress parsed a file part to
         raise field_error(field, "Must be a file sent as multipart/form-data")
     return found.file
 

@@ -45,7 +45,6 @@ import psycopg2.errors
 from minitwitter.domain import Conflict, Invalid, Unauthorized, freshness, notifications, timelines
 from minitwitter.domain import media as images
 from minitwitter.domain.credentials import REFRESH, token_error
-from minitwitter.domain.freshness import bump_after_commit
 from minitwitter.store import media
 
 log = logging.getLogger(__name__)
@@ -113,18 +112,11 @@ def _issue_pair(tx, tokens, user_id, generation, family):
     }
 
 
-def _revoke_family_alone(request, family):
+def _revoke_family_alone(tx, family):
     """Revoke a family in a short transaction of its own. It runs once the request's own
     transaction has rolled back and given its connection back, so it never waits on it."""
-    pool = request.registry.db_pool
-    conn = pool.getconn()
-    broken = True
-    try:
-        with conn:  # commits, or rolls back on an error
-            request.queries.tokens.revoke_family(conn, family=family)
-        broken = False
-    finally:
-        pool.putconn(conn, broken=broken)
+    with tx.separate() as alone:  # commits, or rolls back on an error
+        alone.queries.tokens.revoke_family(alone.db, family=family)
     log.warning("refresh token replayed: family %s revoked", family)
 
 
@@ -141,7 +133,7 @@ def update_profile(tx, user_id, display_name=None, bio=None, avatar=None, media_
         if replaced is not None:
             old = tx.queries.images.delete_image(tx.db, image_id=replaced)
             tx.after_commit(partial(media.delete_files, media_root, old["path"], old["thumbnail_path"]))
-    bump_after_commit(tx, freshness.profile(user_id))
+    tx.stale(freshness.profile(user_id))
 
 
 # Passwords and sessions
@@ -193,7 +185,7 @@ def verify_email(tx, user_id, token):
     if _spend(tx, token, "verify_email") != user_id:
         raise Invalid(INVALID_TOKEN, field="token")
     tx.queries.accounts.mark_email_verified(tx.db, user_id=user_id)
-    bump_after_commit(tx, freshness.profile(user_id))
+    tx.stale(freshness.profile(user_id))
 
 
 INVALID_TOKEN = "Invalid, used or expired token: ask for a new email"
@@ -253,7 +245,7 @@ def delete_account(tx, passwords, tokens, user_id, password, media_root):
         freshness.feed(user_id),
         freshness.viewer(user_id),
     ]
-    bump_after_commit(tx, *names)
+    tx.stale(*names)
     tx.after_commit(partial(media.delete_files, media_root, *files))
     tx.after_commit(partial(tokens.forget_user, user_id))
     return {"posts": len(posts), "likes": len(liked), "follows": len(follows)}

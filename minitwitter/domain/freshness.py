@@ -58,8 +58,6 @@ A feed read that makes or fills its reader's timeline writes nothing the page sh
 differently, so it bumps nothing.
 """
 
-from functools import partial
-
 POPULAR = "popular_hashtags"
 ALL_POSTS = "posts:all"
 SEARCH = "posts:search"
@@ -98,16 +96,20 @@ def safety(user_id):
     return f"safety:{user_id}"
 
 
-def bump_after_commit(request, *names):
-    """Invalidate these names once this request's transaction has committed (and read
-    them from PostgreSQL for the rest of this request)."""
-    if names:
-        request.cache.mark_dirty(names)
-        request.after_commit(partial(request.cache.bump, *names))
+def stales_nothing(why):
+    """Declare that a write makes no cached version stale, and why: every domain function
+    that writes either makes its versions stale (tx.stale(...), store/tx.py, in its body or
+    a helper's) or says so with this decorator (tests/test_freshness.py walks them all)."""
+
+    def declare(write):
+        write.stales_nothing = why
+        return write
+
+    return declare
 
 
-def cached_page(request, version_name, page, compute, name=None):
+def cached_page(tx, version_name, page, compute, name=None):
     """The rows (keys) of one page of a list, cached under the list's version (and under
     `name` when the version's name does not tell the list)."""
     name = f"{name or version_name}:{page.before}:{page.offset}:{page.limit}"
-    return request.cache.cached(name, lambda: list(compute()), version_name=version_name)
+    return tx.cache.cached(name, lambda: list(compute()), version_name=version_name)

@@ -37,7 +37,6 @@ from functools import partial
 from minitwitter.domain import Forbidden, NotFound, freshness, hashtags, mentions, notifications, timelines
 from minitwitter.domain import media as post_media
 from minitwitter.domain.blocked import BLOCKED
-from minitwitter.domain.freshness import bump_after_commit
 from minitwitter.store import media
 
 
@@ -68,7 +67,7 @@ def edit(tx, user_id, post_id, text):
     _owned_post(tx, user_id, post_id)
     tx.queries.posts.update_text(tx.db, post_id=post_id, text=text)
     tags = _tag(tx, post_id, text)
-    bump_after_commit(tx, freshness.post(post_id), freshness.SEARCH, *_tag_names(tags))
+    tx.stale(freshness.post(post_id), freshness.SEARCH, *_tag_names(tags))
     mentioned(tx, post_id, user_id, _mention(tx, post_id, text))
 
 
@@ -79,13 +78,13 @@ def delete(tx, user_id, post_id):
     tx.queries.posts.soft_delete(tx.db, post_id=post_id)
     # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
     tags = _tag(tx, post_id, "")
-    bump_after_commit(tx, freshness.post(post_id))
+    tx.stale(freshness.post(post_id))
     _lists_changed(tx, row["author_id"], tags, removed={"post_id": post_id, "key": None})
     for reposter in tx.queries.reposts.delete_post_reposts(tx.db, post_id=post_id):
         timelines.feeds_changed(tx, reposter["user_id"])
     notifications.post_deleted(tx, post_id)  # last: their recipients' rows come last in the lock order
     if row["in_reply_to"] is not None:  # tgr_post_replies_count took one from the parent
-        bump_after_commit(tx, freshness.post(row["in_reply_to"]), freshness.replies(row["in_reply_to"]))
+        tx.stale(freshness.post(row["in_reply_to"]), freshness.replies(row["in_reply_to"]))
 
 
 def live_post(tx, post_id, user_id, field=None):
@@ -103,7 +102,7 @@ def live_post(tx, post_id, user_id, field=None):
 def replied(tx, post_id, author_id, parent):
     """`author_id` replied to `parent` (its live, locked row) with post `post_id`: the
     parent's replies_count (by trigger) and its list of replies changed; its author hears."""
-    bump_after_commit(tx, freshness.post(parent["id"]), freshness.replies(parent["id"]))
+    tx.stale(freshness.post(parent["id"]), freshness.replies(parent["id"]))
     notifications.notify(tx, "reply", author_id, [parent["author_id"]], post_id)
 
 
@@ -167,10 +166,10 @@ def _tag_names(tags):
     return [freshness.tag_posts(t) for t in tags] + ([freshness.POPULAR] if tags else [])
 
 
-def _lists_changed(request, author_id, tags, added=None, removed=None):
+def _lists_changed(tx, author_id, tags, added=None, removed=None):
     """A post appeared (`added`, its home timeline entry) or went (`removed`: its entries):
     every list and count that holds it is stale; its author's followers' feeds too, and
     their timelines change (inline for a few, else a fan-out task: timelines.feeds_changed)."""
     names = [freshness.ALL_POSTS, freshness.SEARCH, freshness.user_posts(author_id), freshness.profile(author_id)]
-    bump_after_commit(request, *names, *_tag_names(tags))
-    timelines.feeds_changed(request, author_id, added=added, removed=removed)
+    tx.stale(*names, *_tag_names(tags))
+    timelines.feeds_changed(tx, author_id, added=added, removed=removed)

@@ -32,7 +32,7 @@ after a log-in is one) has done it.
 from functools import partial
 
 from minitwitter.domain import freshness
-from minitwitter.domain.freshness import MAX_ID, bump_after_commit
+from minitwitter.domain.freshness import MAX_ID
 from minitwitter.domain.profiles import shared_profile
 
 # One fan-out in this many (by the item's key) also trims the timelines it wrote to.
@@ -136,7 +136,7 @@ def feeds_changed(tx, author_id, added=None, removed=None):
     (freshness.py's (*)), and their home timelines change: `added` is the entry to write
     (key, post_id, author_id, reposter_id), `removed` the entries to take out (post_id, and
     key for a repost's only), in this transaction or in the fan-out task with the bumps."""
-    settings = tx.registry.settings
+    settings = tx.settings
     limit = settings["fanout.inline_followers"]
     batch = tx.queries.follows.follower_batch(tx.db, user_id=author_id, before=MAX_ID, limit=limit + 1)
     followers = batch["ids"]
@@ -152,14 +152,14 @@ def feeds_changed(tx, author_id, added=None, removed=None):
             remove(tx, removed)
         if added is not None:
             fan_out(tx, followers, added, settings)
-        bump_after_commit(tx, *(freshness.feed(i) for i in followers))
+        tx.stale(*(freshness.feed(i) for i in followers))
 
 
 def feed_rows(tx, me, page, hidden=()):
     """The rows of one page of me's feed from PostgreSQL, for a reader who hides `hidden`
     (domain/safety.py; none for most). The feed view caches them (api/views/feed.py);
     minitwitter-bench runs this under EXPLAIN for its cold figure."""
-    settings, queries = tx.registry.settings, tx.queries.feed
+    settings, queries = tx.settings, tx.queries.feed
     hidden = list(hidden)
     pull = partial(_pull, tx, me, hidden)
     if hidden:
@@ -190,5 +190,5 @@ def feed_rows(tx, me, page, hidden=()):
 
 def _pull(tx, me, hidden, before, offset, limit):
     following = (shared_profile(tx, me) or {}).get("following_count", 0)
-    query = pull_plan(tx.queries, following, tx.registry.settings)
+    query = pull_plan(tx.queries, following, tx.settings)
     return query(tx.db, user_id=me, hidden=hidden, before=before, offset=offset, limit=limit)

@@ -34,7 +34,6 @@ ACCEPTED_TYPES = ("application/json", "application/x-www-form-urlencoded", "mult
 FORM_TYPES = ACCEPTED_TYPES[1:]
 UTF8 = ("utf-8", "utf8")
 FILE_FIELDS = ("image", "avatar")  # the files a request may carry (POST /api/posts/, PATCH /api/users/me/)
-JSON_BODY = "minitwitter.json_body"
 
 
 class Refused(Exception):
@@ -96,7 +95,7 @@ def _parse_json(request):
         raise Refused(400, "body", "", "A number in the JSON is too long") from None
     if not isinstance(value, dict):
         raise Refused(400, "body", "", "Must be a JSON object")
-    request.environ[JSON_BODY] = value
+    request.parsed_json = value  # request.json_body answers it
 
 
 def _parse_form(request):
@@ -167,8 +166,9 @@ def _check_body(request, max_body):
 
 def json_body(request):
     """request.json_body: what the ingress parsed (WebOb's would parse again, with another parser)."""
-    if JSON_BODY in request.environ:
-        return request.environ[JSON_BODY]
+    parsed = getattr(request, "parsed_json", None)
+    if parsed is not None:
+        return parsed
     if not request.content_length:
         return {}  # no body: no fields
     return json.loads(request.body.decode("utf-8"))
@@ -181,7 +181,8 @@ def tween_factory(handler, registry):
     max_body = int(registry.settings["limits.max_body_bytes"])
 
     def ingress(request):
-        # The path as the client sent it, before the changes below (near_cache.local_key).
+        # The path as the client sent it, before the changes below, in the environ: the near
+        # cache (near_cache.local_key) reads it below Pyramid, where there is no request.
         request.environ.setdefault(PATH_ASKED, request.environ.get("PATH_INFO", ""))
         try:
             _check_path(request.environ)

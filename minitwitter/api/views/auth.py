@@ -35,7 +35,7 @@ PUBLIC = {"validators": (colander_body_validator,), "permission": NO_PERMISSION_
 def create_user(request):
     ratelimit.check(request, "signup", request.remote_addr)
     body = request.validated
-    user = accounts.sign_up(request, request.registry.passwords, body["username"], body["email"], body["password"])
+    user = accounts.sign_up(request.tx, request.registry.passwords, body["username"], body["email"], body["password"])
     request.response.status = 201
     return me_json(request, user)
 
@@ -46,21 +46,21 @@ def login(request):
     ratelimit.check(request, "login", f"ip:{request.remote_addr}")
     ratelimit.check(request, "login", f"user:{body['username'].lower()}")
     registry = request.registry
-    return accounts.log_in(request, registry.passwords, registry.tokens, body["username"], body["password"])
+    return accounts.log_in(request.tx, registry.passwords, registry.tokens, body["username"], body["password"])
 
 
 @token_refresh.post(
     schema=schemas.RefreshBody(), validators=(colander_body_validator,), permission=NO_PERMISSION_REQUIRED
 )
 def refresh(request):
-    return accounts.refresh(request, request.registry.tokens, request.validated["refresh"])
+    return accounts.refresh(request.tx, request.registry.tokens, request.validated["refresh"])
 
 
 @token_revoke.post(
     schema=schemas.RefreshBody(), validators=(colander_body_validator,), permission=NO_PERMISSION_REQUIRED
 )
 def revoke(request):
-    accounts.revoke(request, request.registry.tokens, request.validated["refresh"])
+    accounts.revoke(request.tx, request.registry.tokens, request.validated["refresh"])
     request.response.status = 204
     return None
 
@@ -71,7 +71,7 @@ def request_password_reset(request):
     email = request.validated["email"]
     ratelimit.check(request, "password_reset", f"ip:{request.remote_addr}")
     ratelimit.check(request, "password_reset", f"email:{email.lower()}")
-    accounts.request_password_reset(request, email)
+    accounts.request_password_reset(request.tx, email)
     request.response.status = 202
     return None
 
@@ -79,6 +79,6 @@ def request_password_reset(request):
 @password_reset_confirm.post(schema=schemas.PasswordResetConfirmBody(), **PUBLIC)
 def confirm_password_reset(request):
     body, registry = request.validated, request.registry
-    accounts.reset_password(request, registry.passwords, registry.tokens, body["token"], body["new_password"])
+    accounts.reset_password(request.tx, registry.passwords, registry.tokens, body["token"], body["new_password"])
     request.response.status = 204
     return None

@@ -30,7 +30,7 @@ def get_me(request):
 def edit_me(request):
     body = request.validated
     accounts.update_profile(
-        request,
+        request.tx,
         request.authenticated_userid,
         display_name=body.get("display_name"),
         bio=body.get("bio"),
@@ -44,7 +44,7 @@ def edit_me(request):
 def delete_me(request):
     registry = request.registry
     accounts.delete_account(
-        request,
+        request.tx,
         registry.passwords,
         registry.tokens,
         request.authenticated_userid,
@@ -59,7 +59,7 @@ def delete_me(request):
 def change_password(request):
     body, registry = request.validated, request.registry
     accounts.change_password(
-        request,
+        request.tx,
         registry.passwords,
         registry.tokens,
         request.authenticated_userid,
@@ -74,10 +74,10 @@ def change_password(request):
 def verify(request):
     token = request.validated.get("token")
     if token is None:
-        accounts.request_verification(request, request.authenticated_userid)
+        accounts.request_verification(request.tx, request.authenticated_userid)
         request.response.status = 202
     else:
-        accounts.verify_email(request, request.authenticated_userid, token)
+        accounts.verify_email(request.tx, request.authenticated_userid, token)
         request.response.status = 204
     return None
 

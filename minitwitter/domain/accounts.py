@@ -45,6 +45,7 @@ import psycopg2.errors
 from minitwitter.domain import Conflict, Invalid, Unauthorized, freshness, notifications, timelines
 from minitwitter.domain import media as images
 from minitwitter.domain.credentials import REFRESH, token_error
+from minitwitter.domain.freshness import stales_nothing
 from minitwitter.store import media
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 UNIQUE_FIELDS = {"idx_users_username_lower": "username", "idx_users_email_lower": "email"}
 
 
+@stales_nothing("a new account is in no cached entry yet")
 def sign_up(tx, passwords, username, email, password):
     """The new account's profile, with its welcome email in the outbox."""
     password_hash = passwords.hash(password)
@@ -64,6 +66,7 @@ def sign_up(tx, passwords, username, email, password):
     return user
 
 
+@stales_nothing("refresh tokens are in no cached entry")
 def log_in(tx, passwords, tokens, username, password):
     """A new token pair (a new family) for these credentials."""
     row = tx.queries.users.get_login(tx.db, username=username)
@@ -74,6 +77,7 @@ def log_in(tx, passwords, tokens, username, password):
     return _issue_pair(tx, tokens, row["id"], row["session_generation"], family=tokens.new_id())
 
 
+@stales_nothing("refresh tokens are in no cached entry")
 def refresh(tx, tokens, refresh_token):
     """Spend a refresh token for a new pair of the same family."""
     claims = _claims(tokens, refresh_token)
@@ -86,6 +90,7 @@ def refresh(tx, tokens, refresh_token):
     return _issue_pair(tx, tokens, row["user_id"], row["session_generation"], family=row["family"])
 
 
+@stales_nothing("refresh tokens are in no cached entry")
 def revoke(tx, tokens, refresh_token):
     """Log out: every token of this refresh token's family stops working."""
     claims = _claims(tokens, refresh_token)
@@ -139,6 +144,7 @@ def update_profile(tx, user_id, display_name=None, bio=None, avatar=None, media_
 # Passwords and sessions
 
 
+@stales_nothing("passwords and tokens are in no cached entry (remembered access tokens: _end_sessions)")
 def change_password(tx, passwords, tokens, user_id, current_password, new_password):
     """A new password for someone who knows the current one; every session ends."""
     if not passwords.check(current_password, tx.queries.accounts.get_password(tx.db, user_id=user_id)):
@@ -146,12 +152,14 @@ def change_password(tx, passwords, tokens, user_id, current_password, new_passwo
     _set_password(tx, passwords, tokens, user_id, new_password)
 
 
+@stales_nothing("an outbox row only")
 def request_password_reset(tx, email):
     """Mail a reset link to the account with this address, if there is one. The request
     does the same work either way: the worker looks the address up (password_reset_email)."""
     tx.enqueue_task("password_reset_email", {"email": email})
 
 
+@stales_nothing("passwords, tokens and email_verified are in no cached entry")
 def reset_password(tx, passwords, tokens, token, new_password):
     """Spend a reset token for a new password; every session ends. The link proved the address."""
     user_id = _spend(tx, token, "password_reset")
@@ -175,6 +183,7 @@ def _end_sessions(tx, tokens, user_id):
 # Email verification
 
 
+@stales_nothing("an outbox row only")
 def request_verification(tx, user_id):
     """Mail a new verification link (none if the address is verified by then)."""
     tx.enqueue_task("verify_email", {"user_id": user_id})
@@ -191,6 +200,7 @@ def verify_email(tx, user_id, token):
 INVALID_TOKEN = "Invalid, used or expired token: ask for a new email"
 
 
+@stales_nothing("emailed tokens are in no cached entry")
 def issue_token(tx, user, purpose, seconds):
     """A new single-use token for `user` (a row with id and email), stored hashed: the
     token, for the email's link. In the worker, in the transaction that sends the email."""

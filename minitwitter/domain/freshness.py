@@ -1,7 +1,11 @@
 """What is cached in Redis, and which write invalidates it.
 
 Each cached thing has a version name; the write that changes it bumps that version
-after its commit (cache.py explains why that is race-free). Viewer-specific fields
+after its commit (cache.py explains why that is race-free). A write declares the versions
+it makes stale with tx.stale(name, ...) (store/tx.py bumps them all, once, right after the
+commit), or declares that it makes none stale, and why, with @stales_nothing("...");
+tests/test_freshness.py walks every domain function that writes and fails on one that
+does neither. Viewer-specific fields
 (liked_by_me, followed_by_me) are never in a shared entry.
 
 | cached                      | version name        | bumped by                              |

@@ -37,6 +37,7 @@ from functools import partial
 from minitwitter.domain import Forbidden, NotFound, freshness, hashtags, mentions, notifications, timelines
 from minitwitter.domain import media as post_media
 from minitwitter.domain.blocked import BLOCKED
+from minitwitter.domain.freshness import stales_nothing
 from minitwitter.store import media
 
 
@@ -106,6 +107,7 @@ def replied(tx, post_id, author_id, parent):
     notifications.notify(tx, "reply", author_id, [parent["author_id"]], post_id)
 
 
+@stales_nothing("nothing cached lists mentions; they notify (read from PostgreSQL)")
 def mentioned(tx, post_id, author_id, user_ids):
     """Post `post_id` by `author_id` now mentions `user_ids` (existing users, newly named
     by a create or an edit; the author may be among them). Nothing cached lists a user's
@@ -113,6 +115,7 @@ def mentioned(tx, post_id, author_id, user_ids):
     notifications.notify(tx, "mention", author_id, user_ids, post_id)
 
 
+@stales_nothing("the posts left every cached list when they were deleted")
 def purge_deleted(tx, days, batch, media_root):
     """Hard-delete up to `batch` posts soft-deleted over `days` ago, with their image rows;
     their files go after the commit (a rolled-back purge must not lose an image). Returns
@@ -123,6 +126,7 @@ def purge_deleted(tx, days, batch, media_root):
     return len(rows)
 
 
+@stales_nothing("nothing cached shows favourite hashtags")
 def add_favorite(tx, user_id, name):
     """Favourite a tag (normalized), creating it if nobody used it yet; returns its stored name."""
     tag = tx.queries.hashtags.ensure_hashtag(tx.db, name=name)
@@ -130,6 +134,7 @@ def add_favorite(tx, user_id, name):
     return tag["name"]
 
 
+@stales_nothing("nothing cached shows favourite hashtags")
 def remove_favorite(tx, user_id, name):
     tx.queries.hashtags.remove_favorite(tx.db, user_id=user_id, name=name)
 

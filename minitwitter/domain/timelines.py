@@ -32,7 +32,7 @@ after a log-in is one) has done it.
 from functools import partial
 
 from minitwitter.domain import freshness
-from minitwitter.domain.freshness import MAX_ID
+from minitwitter.domain.freshness import MAX_ID, stales_nothing
 from minitwitter.domain.profiles import shared_profile
 
 # One fan-out in this many (by the item's key) also trims the timelines it wrote to.
@@ -51,12 +51,14 @@ def pull_plan(queries, following_count, settings):
     return queries.feed.feed_by_timeline if many else queries.feed.feed_by_followee
 
 
+@stales_nothing("a read's own timeline: nothing its pages show changes")
 def mark(tx, user_id):
     """The reader's timeline exists from now on (filled once settled)."""
     if on_primary(tx):
         tx.queries.timelines.mark(tx.db, user_id=user_id)
 
 
+@stales_nothing("a read's own timeline: nothing its pages show changes")
 def touch(tx, user_id):
     """The reader's first feed read of the day: whether their timeline is still there to be
     read (False on a replica, which cannot record the read, and when it was just dropped as
@@ -64,11 +66,13 @@ def touch(tx, user_id):
     return on_primary(tx) and tx.queries.timelines.touch(tx.db, user_id=user_id) is not None
 
 
+@stales_nothing("what a dropped timeline held, the pull plans read the same")
 def drop_idle(tx, days, batch):
     """Drop up to `batch` timelines not read for `days` days; how many went."""
     return tx.queries.timelines.drop_idle(tx.db, days=days, batch=batch)
 
 
+@stales_nothing("filled with what the pull plans read: nothing the pages show changes")
 def fill(tx, user_id, newest, size, settle):
     """Fill a settled timeline from `newest(limit)` (a pull plan's rows), if this read is the
     one that takes it: its floor (home_timelines.floor) when it is filled now, else None."""
@@ -90,18 +94,21 @@ def fill(tx, user_id, newest, size, settle):
     return floor
 
 
+@stales_nothing("its caller makes the feeds stale (feeds_changed, tasks.timeline)")
 def remove(tx, removed):
     """A deleted post's entries ({post_id, key: None}: its own and its reposts') or an undone
     repost's ({post_id, key})."""
     tx.queries.timelines.remove(tx.db, **removed)
 
 
+@stales_nothing("its caller makes the feeds stale (feeds_changed)")
 def pulled(tx, via_id, settings):
     """Whether `via_id` is pulled (a fan-out of theirs writes nothing): known to be, or over
     feed.pull_followers now, which is recorded in this transaction (sql/timelines.sql)."""
     return tx.queries.timelines.pulled(tx.db, user_id=via_id, threshold=settings["feed.pull_followers"])
 
 
+@stales_nothing("its caller makes the feeds stale (feeds_changed, tasks.timeline)")
 def fan_out(tx, follower_ids, item, settings):
     """Write `item` (key, post_id, author_id, reposter_id) into these followers' timelines,
     unless whom it came through is pulled (over feed.pull_followers now or before: merged in
@@ -114,14 +121,17 @@ def fan_out(tx, follower_ids, item, settings):
     return readers
 
 
+@stales_nothing("its caller makes the follower's feed stale (follows.py)")
 def followed(tx, follower_id, followee_id, size):
     tx.queries.timelines.followed(tx.db, user_id=follower_id, followee_id=followee_id, size=size)
 
 
+@stales_nothing("its caller makes the follower's feed stale (follows.py)")
 def unfollowed(tx, follower_id, followee_id):
     tx.queries.timelines.unfollowed(tx.db, user_id=follower_id, followee_id=followee_id)
 
 
+@stales_nothing("its caller makes everything the account was in stale (accounts.delete_account)")
 def account_deleted(tx, user_id, reposts):
     """Before the account's row goes: its timeline, and the entries of its reposts (rows of
     post_id and id)."""
@@ -155,6 +165,7 @@ def feeds_changed(tx, author_id, added=None, removed=None):
         tx.stale(*(freshness.feed(i) for i in followers))
 
 
+@stales_nothing("a read that makes or fills its reader's timeline: nothing the page shows changes")
 def feed_rows(tx, me, page, hidden=()):
     """The rows of one page of me's feed from PostgreSQL, for a reader who hides `hidden`
     (domain/safety.py; none for most). The feed view caches them (api/views/feed.py);

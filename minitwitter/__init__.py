@@ -27,14 +27,10 @@ def main(global_config, **settings):
         config.include("minitwitter.web.cors")  # browsers on cors.origins only
         config.include("minitwitter.web.errors")  # one JSON error shape for every failure
         config.include("minitwitter.web.security")  # JWT policy; views need a token by default
-        config.include("minitwitter.store.db")  # request.db, one transaction per request
-        config.include("minitwitter.web.transaction")  # commit or roll back after the view; retries
-        config.include("minitwitter.store.queries")  # request.queries: the named SQL in sql/
-        config.include("minitwitter.store.cache")  # request.cache: Redis that degrades to a miss
+        config.include("minitwitter.web.transaction")  # request.tx (store/tx.py), ended after the view; retries
         config.include("minitwitter.web.response_cache")  # a cached response's hit, before routing
         config.include("minitwitter.web.ratelimit")  # 429s for logins, sign-ups and writes
         config.include("minitwitter.worker.tasks")  # the Celery app, from the same settings
-        config.include("minitwitter.worker.outbox")  # request.enqueue_task: tasks written in the transaction
         config.scan("minitwitter.api.views")
         config.include("minitwitter.api.openapi")  # /api/openapi.json from the schemas, /api/docs/
     app = config.make_wsgi_app()

@@ -9,7 +9,6 @@ import pytest
 from conftest import PASSWORD, assert_error, explain
 from test_posts import create
 
-from minitwitter.domain import Job
 from minitwitter.domain import notifications as domain
 
 URL = "/api/notifications/"
@@ -354,10 +353,10 @@ def test_a_block_racing_a_notification_leaves_none_behind(app, db, services, wsg
     first to commit and then sees what it wrote: the block's trigger deletes the notification
     written first, or the notification's check finds the block written first. Without the
     locks, neither sees the other (both uncommitted) and the notification stays."""
-    notifier, blocker = (psycopg2.connect(services["DATABASE_URL"]) for _ in range(2))
+    notifier, blocker = wsgi_app.registry.store.begin(), psycopg2.connect(services["DATABASE_URL"])
 
     def notify_follow():
-        domain.notify(Job(notifier, wsgi_app.registry.queries, cache=None), "follow", bob["id"], [alice["id"]])
+        domain.notify(notifier, "follow", bob["id"], [alice["id"]])
         return notifier
 
     def block_now():

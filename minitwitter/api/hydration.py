@@ -99,7 +99,7 @@ def _reposter(row):
 def profile(request, user_id, following=None):
     """A profile: its shared fields plus followed_by_me for the viewer (`following`
     when the caller knows it); None if unknown."""
-    shared = shared_profile(request, user_id)
+    shared = shared_profile(request.tx, user_id)
     if shared is None:
         return None
     viewer_id = request.authenticated_userid

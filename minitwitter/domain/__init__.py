@@ -1,6 +1,6 @@
 """The writes, one module per domain: what each change does to the database, which cached
-things it makes stale (freshness.py's names, bumped after commit) and what it leaves in
-the outbox (worker/tasks.py carries it out).
+things it makes stale (freshness.py's names, bumped after commit: tx.stale) and what it
+leaves in the outbox (worker/tasks.py carries it out).
 
 | module           | owns                                                                    |
 |------------------|-------------------------------------------------------------------------|
@@ -21,7 +21,7 @@ the outbox (worker/tasks.py carries it out).
 |                  | follows and unfollows, trimmed; an account's deletion takes its own     |
 
 Beside them, no write of their own: freshness.py (the cache's version names, and
-bump_after_commit), credentials.py (JWT tokens, bcrypt passwords), profiles.py (a profile's
+stales_nothing), credentials.py (JWT tokens, bcrypt passwords), profiles.py (a profile's
 shared, cached fields), blocked.py (the refusals across a block), hashtags.py and
 mentions.py (a post's #tags and @usernames). Nothing here imports from web/, api/ or
 worker/ (tests/test_layers.py).
@@ -29,11 +29,26 @@ worker/ (tests/test_layers.py).
 Views (minitwitter/api/views/) and Celery tasks (minitwitter/worker/tasks.py) both call these
 functions; views keep HTTP in (validated input) and HTTP out (status, rendering).
 
-A domain function takes the transaction it writes in, `tx`, first: a request
-(minitwitter/store/db.py gives it `db`, `after_commit`, `after_rollback`; store/queries.py
-`queries`; store/cache.py `cache`; worker/outbox.py `enqueue_task`) or, in a Celery task, a
-Job below. It refuses with one of the exceptions below, which web/errors.py answers in the
-one JSON error shape; it never commits or rolls back: whoever opened the transaction ends it.
+A domain function takes the transaction it runs in, `tx`, first: a Tx (store/tx.py), the
+same for a request (views pass request.tx) and for a task (worker/tasks.py: `with
+_store().begin() as tx`). What it uses of it:
+
+- tx.db, tx.queries: the connection (taken from the pool on first use; a replica's for a
+  read that may use one) and the named queries (sql/): `tx.queries.posts.get_post(tx.db, ...)`;
+- tx.cache: the cache (store/cache.py's RequestCache), for the reads it owns;
+- tx.settings: the app's settings;
+- tx.stale(*names): the cached versions (freshness.py's names) this write makes stale,
+  bumped after the commit. Every write declares what it makes stale this way, or that it
+  makes nothing stale with @freshness.stales_nothing("why") (tests/test_freshness.py
+  walks every function that writes and fails on one that does neither);
+- tx.enqueue_task(kind, payload): an outbox row, published after the commit
+  (worker/tasks.py carries it out);
+- tx.after_commit(fn), tx.after_rollback(fn): work once the transaction has ended
+  (files removed, remembered tokens forgotten);
+- tx.separate(): another transaction, for what must stick even if this one rolls back.
+
+It refuses with one of the exceptions below, which web/errors.py answers in the one JSON
+error shape; it never commits or rolls back: whoever began the transaction ends it.
 """
 
 
@@ -69,25 +84,3 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """Taken already (a username, an email)."""
-
-
-class Job:
-    """The transaction context of a Celery task: what a request gives a domain function.
-
-    The task opens and ends the transaction on `db` itself, then calls committed()."""
-
-    def __init__(self, db, queries, cache):
-        self.db, self.queries, self.cache = db, queries, cache
-        self._after_commit = []
-
-    def after_commit(self, hook):
-        self._after_commit.append(hook)
-
-    def after_rollback(self, hook):
-        pass  # a task's failure leaves its outbox row pending: the next delivery does it again
-
-    def committed(self):
-        """Run the after-commit hooks (cache bumps, file removals), once."""
-        hooks, self._after_commit = self._after_commit, []
-        for hook in hooks:
-            hook()

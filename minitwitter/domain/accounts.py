@@ -48,7 +48,7 @@ import psycopg2.errors
 from minitwitter.domain import Conflict, Invalid, Unauthorized, freshness, notifications, timelines
 from minitwitter.domain import media as images
 from minitwitter.domain.credentials import REFRESH, token_error
-from minitwitter.domain.freshness import bump_after_commit
+from minitwitter.domain.freshness import stales_nothing
 from minitwitter.store import media
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 UNIQUE_FIELDS = {"idx_users_username_lower": "username", "idx_users_email_lower": "email"}
 
 
+@stales_nothing("a new account is in no cached entry yet")
 def sign_up(tx, passwords, username, email, password):
     """The new account's profile, with its welcome email in the outbox."""
     password_hash = passwords.hash(password)
@@ -82,6 +83,7 @@ def limit_key(tx, username=None, email=None, user_id=None):
     return f"user:{tx.queries.users.fold(tx.db, value=username)}"
 
 
+@stales_nothing("refresh tokens are in no cached entry")
 def log_in(tx, passwords, tokens, username, password):
     """A new token pair (a new family) for these credentials."""
     row = tx.queries.users.get_login(tx.db, username=username)
@@ -92,6 +94,7 @@ def log_in(tx, passwords, tokens, username, password):
     return _issue_pair(tx, tokens, row["id"], row["session_generation"], family=tokens.new_id())
 
 
+@stales_nothing("refresh tokens are in no cached entry")
 def refresh(tx, tokens, refresh_token):
     """Spend a refresh token for a new pair of the same family."""
     claims = _claims(tokens, refresh_token)
@@ -104,6 +107,7 @@ def refresh(tx, tokens, refresh_token):
     return _issue_pair(tx, tokens, row["user_id"], row["session_generation"], family=row["family"])
 
 
+@stales_nothing("refresh tokens are in no cached entry")
 def revoke(tx, tokens, refresh_token):
     """Log out: every token of this refresh token's family stops working."""
     claims = _claims(tokens, refresh_token)
@@ -130,18 +134,11 @@ def _issue_pair(tx, tokens, user_id, generation, family):
     }
 
 
-def _revoke_family_alone(request, family):
+def _revoke_family_alone(tx, family):
     """Revoke a family in a short transaction of its own. It runs once the request's own
     transaction has rolled back and given its connection back, so it never waits on it."""
-    pool = request.registry.db_pool
-    conn = pool.getconn()
-    broken = True
-    try:
-        with conn:  # commits, or rolls back on an error
-            request.queries.tokens.revoke_family(conn, family=family)
-        broken = False
-    finally:
-        pool.putconn(conn, broken=broken)
+    with tx.separate() as alone:  # commits, or rolls back on an error
+        alone.queries.tokens.revoke_family(alone.db, family=family)
     log.warning("refresh token replayed: family %s revoked", family)
 
 
@@ -158,12 +155,13 @@ def update_profile(tx, user_id, display_name=None, bio=None, avatar=None, media_
         if replaced is not None:
             old = tx.queries.images.delete_image(tx.db, image_id=replaced)
             tx.after_commit(partial(media.delete_files, media_root, old["path"], old["thumbnail_path"]))
-    bump_after_commit(tx, freshness.profile(user_id))
+    tx.stale(freshness.profile(user_id))
 
 
 # Passwords and sessions
 
 
+@stales_nothing("passwords and tokens are in no cached entry (remembered access tokens: _end_sessions)")
 def change_password(tx, passwords, tokens, user_id, current_password, new_password):
     """A new password for someone who knows the current one; every session ends."""
     if not passwords.check(current_password, tx.queries.accounts.get_password(tx.db, user_id=user_id)):
@@ -171,12 +169,14 @@ def change_password(tx, passwords, tokens, user_id, current_password, new_passwo
     _set_password(tx, passwords, tokens, user_id, new_password)
 
 
+@stales_nothing("an outbox row only")
 def request_password_reset(tx, email):
     """Mail a reset link to the account with this address, if there is one. The request
     does the same work either way: the worker looks the address up (password_reset_email)."""
     tx.enqueue_task("password_reset_email", {"email": email})
 
 
+@stales_nothing("passwords, tokens and email_verified are in no cached entry")
 def reset_password(tx, passwords, tokens, token, new_password):
     """Spend a reset token for a new password; every session ends. The link proved the address."""
     user_id = _spend(tx, token, "password_reset")
@@ -200,6 +200,7 @@ def _end_sessions(tx, tokens, user_id):
 # Email verification
 
 
+@stales_nothing("an outbox row only")
 def request_verification(tx, user_id):
     """Mail a new verification link (none if the address is verified by then)."""
     tx.enqueue_task("verify_email", {"user_id": user_id})
@@ -210,12 +211,13 @@ def verify_email(tx, user_id, token):
     if _spend(tx, token, "verify_email") != user_id:
         raise Invalid(INVALID_TOKEN, field="token")
     tx.queries.accounts.mark_email_verified(tx.db, user_id=user_id)
-    bump_after_commit(tx, freshness.profile(user_id))
+    tx.stale(freshness.profile(user_id))
 
 
 INVALID_TOKEN = "Invalid, used or expired token: ask for a new email"
 
 
+@stales_nothing("emailed tokens are in no cached entry")
 def issue_token(tx, user, purpose, seconds):
     """A new single-use token for `user` (a row with id and email), stored hashed: the
     token, for the email's link. In the worker, in the transaction that sends the email."""
@@ -279,7 +281,7 @@ def delete_account(tx, passwords, tokens, user_id, password, media_root):
         freshness.viewer(user_id),
         freshness.safety(user_id),
     ]
-    bump_after_commit(tx, *names)
+    tx.stale(*names)
     tx.after_commit(partial(media.delete_files, media_root, *files))
     tx.after_commit(partial(tokens.forget_user, user_id))
     return {"posts": len(posts), "likes": len(liked), "follows": len(follows)}

@@ -9,14 +9,13 @@
 
 from minitwitter.domain import freshness
 from minitwitter.domain.blocked import refuse_blocked_post
-from minitwitter.domain.freshness import bump_after_commit
 
 
 def bookmark(tx, user_id, post_id):
     """True when this is a new bookmark."""
     added = bool(tx.queries.bookmarks.bookmark(tx.db, user_id=user_id, post_id=post_id))
     if added:
-        bump_after_commit(tx, freshness.viewer(user_id))
+        tx.stale(freshness.viewer(user_id))
     else:
         refuse_blocked_post(tx, user_id, post_id)
     return added
@@ -26,5 +25,5 @@ def unbookmark(tx, user_id, post_id):
     """True when there was a bookmark to remove."""
     removed = bool(tx.queries.bookmarks.unbookmark(tx.db, user_id=user_id, post_id=post_id))
     if removed:
-        bump_after_commit(tx, freshness.viewer(user_id))
+        tx.stale(freshness.viewer(user_id))
     return removed

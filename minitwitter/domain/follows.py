@@ -14,7 +14,6 @@ The counts follow by trigger in the same transaction (migrations/).
 
 from minitwitter.domain import Invalid, freshness, timelines
 from minitwitter.domain.blocked import refuse_blocked
-from minitwitter.domain.freshness import bump_after_commit
 from minitwitter.domain.notifications import notify
 
 
@@ -25,7 +24,7 @@ def follow(tx, follower_id, followee_id):
     added = bool(tx.queries.follows.follow(tx.db, follower_id=follower_id, followee_id=followee_id))
     if added:
         tx.enqueue_task("follow_email", {"follower_id": follower_id, "followee_id": followee_id})
-        timelines.followed(tx, follower_id, followee_id, tx.registry.settings["feed.timeline_size"])
+        timelines.followed(tx, follower_id, followee_id, tx.settings["feed.timeline_size"])
         _follows_changed(tx, follower_id, followee_id)
         notify(tx, "follow", follower_id, [followee_id])
     else:
@@ -42,7 +41,7 @@ def unfollow(tx, follower_id, followee_id):
     return removed
 
 
-def _follows_changed(request, follower_id, followee_id):
+def _follows_changed(tx, follower_id, followee_id):
     """Both profiles' counts, the follower's feed and followed_by_me are stale."""
     names = (
         freshness.profile(follower_id),
@@ -50,4 +49,4 @@ def _follows_changed(request, follower_id, followee_id):
         freshness.feed(follower_id),
         freshness.viewer(follower_id),
     )
-    bump_after_commit(request, *names)
+    tx.stale(*names)

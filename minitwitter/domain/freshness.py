@@ -1,7 +1,11 @@
 """What is cached in Redis, and which write invalidates it.
 
 Each cached thing has a version name; the write that changes it bumps that version
-after its commit (cache.py explains why that is race-free). Viewer-specific fields
+after its commit (cache.py explains why that is race-free). A write declares the versions
+it makes stale with tx.stale(name, ...) (store/tx.py bumps them all, once, right after the
+commit), or declares that it makes none stale, and why, with @stales_nothing("...");
+tests/test_freshness.py walks every domain function that writes and fails on one that
+does neither. Viewer-specific fields
 (liked_by_me, followed_by_me) are never in a shared entry.
 
 | cached                      | version name        | bumped by                              |
@@ -71,8 +75,6 @@ A feed read that makes or fills its reader's timeline writes nothing the page sh
 differently, so it bumps nothing.
 """
 
-from functools import partial
-
 POPULAR = "popular_hashtags"
 ALL_POSTS = "posts:all"
 SEARCH = "posts:search"
@@ -111,16 +113,20 @@ def safety(user_id):
     return f"safety:{user_id}"
 
 
-def bump_after_commit(request, *names):
-    """Invalidate these names once this request's transaction has committed (and read
-    them from PostgreSQL for the rest of this request)."""
-    if names:
-        request.cache.mark_dirty(names)
-        request.after_commit(partial(request.cache.bump, *names))
+def stales_nothing(why):
+    """Declare that a write makes no cached version stale, and why: every domain function
+    that writes either makes its versions stale (tx.stale(...), store/tx.py, in its body or
+    a helper's) or says so with this decorator (tests/test_freshness.py walks them all)."""
+
+    def declare(write):
+        write.stales_nothing = why
+        return write
+
+    return declare
 
 
-def cached_page(request, version_name, page, compute, name=None):
+def cached_page(tx, version_name, page, compute, name=None):
     """The rows (keys) of one page of a list, cached under the list's version (and under
     `name` when the version's name does not tell the list)."""
     name = f"{name or version_name}:{page.before}:{page.offset}:{page.limit}"
-    return request.cache.cached(name, lambda: list(compute()), version_name=version_name)
+    return tx.cache.cached(name, lambda: list(compute()), version_name=version_name)

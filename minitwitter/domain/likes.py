@@ -12,7 +12,6 @@
 
 from minitwitter.domain import freshness
 from minitwitter.domain.blocked import refuse_blocked_post
-from minitwitter.domain.freshness import bump_after_commit
 from minitwitter.domain.notifications import notify
 
 
@@ -36,4 +35,4 @@ def unlike(tx, user_id, post_id):
 
 
 def _likes_changed(tx, user_id, post_id):
-    bump_after_commit(tx, freshness.post(post_id), freshness.viewer(user_id))  # likes_count, liked_by_me
+    tx.stale(freshness.post(post_id), freshness.viewer(user_id))  # likes_count, liked_by_me

@@ -15,7 +15,7 @@ go with it (posts.purge_deleted).
 from functools import partial
 
 from minitwitter.domain import Invalid, TooLarge, freshness
-from minitwitter.domain.freshness import bump_after_commit
+from minitwitter.domain.freshness import stales_nothing
 from minitwitter.store import media
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -32,6 +32,7 @@ def store(tx, fileobj, media_root, field="image"):
     return stored
 
 
+@stales_nothing("an image shows in its post, whose own write makes it stale")
 def save(tx, owner_id, stored, thumbnail=True):
     """The images row for a stored file; its thumbnail is made by a task after commit
     (a post's image; an avatar is shown at its own size)."""
@@ -58,5 +59,5 @@ def make_thumbnail(tx, image_id, media_root):
     path = media.make_thumbnail(media_root, image["path"])
     tx.queries.images.set_thumbnail(tx.db, image_id=image["id"], thumbnail_path=path)
     if image["post_id"]:  # the post shows thumbnail_url once it exists
-        bump_after_commit(tx, freshness.post(image["post_id"]))
+        tx.stale(freshness.post(image["post_id"]))
     return True

@@ -16,7 +16,10 @@
   (one indexed query, one primary key probe), so no cached entry holds them.
 """
 
+from minitwitter.domain.freshness import stales_nothing
 
+
+@stales_nothing("notifications and unread counts are read from PostgreSQL each time")
 def notify(tx, kind, actor_id, recipient_ids, post_id=None):
     """`actor_id` did `kind` (follow, like, mention, reply, repost), about `post_id` if
     any: tell each of `recipient_ids` that may hear it (never the actor)."""
@@ -34,17 +37,20 @@ def lock(tx, user_ids):
     list(tx.queries.notifications.lock_states(tx.db, user_ids=sorted(set(user_ids))))  # rows come lazily
 
 
+@stales_nothing("notifications and unread counts are read from PostgreSQL each time")
 def mark_read(tx, user_id, up_to):
     """`user_id`'s notifications with ids up to `up_to` are read."""
     lock(tx, [user_id])
     tx.queries.notifications.mark_read(tx.db, user_id=user_id, up_to=up_to)
 
 
+@stales_nothing("notifications and unread counts are read from PostgreSQL each time")
 def post_deleted(tx, post_id):
     """Post `post_id` was deleted: nobody is notified of it any more."""
     tx.queries.notifications.delete_post_notifications(tx.db, post_id=post_id)
 
 
+@stales_nothing("notifications and unread counts are read from PostgreSQL each time")
 def account_deleted(tx, user_id):
     """The account is going: its notifications, received and caused, go first (the
     recipients' unread counts follow by trigger)."""

@@ -37,7 +37,7 @@ from functools import partial
 from minitwitter.domain import Forbidden, NotFound, freshness, hashtags, mentions, notifications, timelines
 from minitwitter.domain import media as post_media
 from minitwitter.domain.blocked import BLOCKED
-from minitwitter.domain.freshness import bump_after_commit
+from minitwitter.domain.freshness import stales_nothing
 from minitwitter.store import media
 
 
@@ -68,7 +68,7 @@ def edit(tx, user_id, post_id, text):
     _owned_post(tx, user_id, post_id)
     tx.queries.posts.update_text(tx.db, post_id=post_id, text=text)
     tags = _tag(tx, post_id, text)
-    bump_after_commit(tx, freshness.post(post_id), freshness.SEARCH, *_tag_names(tags))
+    tx.stale(freshness.post(post_id), freshness.SEARCH, *_tag_names(tags))
     mentioned(tx, post_id, user_id, _mention(tx, post_id, text))
 
 
@@ -79,13 +79,13 @@ def delete(tx, user_id, post_id):
     tx.queries.posts.soft_delete(tx.db, post_id=post_id)
     # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
     tags = _tag(tx, post_id, "")
-    bump_after_commit(tx, freshness.post(post_id))
+    tx.stale(freshness.post(post_id))
     _lists_changed(tx, row["author_id"], tags, removed={"post_id": post_id, "key": None})
     for reposter in tx.queries.reposts.delete_post_reposts(tx.db, post_id=post_id):
         timelines.feeds_changed(tx, reposter["user_id"])
     notifications.post_deleted(tx, post_id)  # last: their recipients' rows come last in the lock order
     if row["in_reply_to"] is not None:  # tgr_post_replies_count took one from the parent
-        bump_after_commit(tx, freshness.post(row["in_reply_to"]), freshness.replies(row["in_reply_to"]))
+        tx.stale(freshness.post(row["in_reply_to"]), freshness.replies(row["in_reply_to"]))
 
 
 def live_post(tx, post_id, user_id, field=None):
@@ -103,10 +103,11 @@ def live_post(tx, post_id, user_id, field=None):
 def replied(tx, post_id, author_id, parent):
     """`author_id` replied to `parent` (its live, locked row) with post `post_id`: the
     parent's replies_count (by trigger) and its list of replies changed; its author hears."""
-    bump_after_commit(tx, freshness.post(parent["id"]), freshness.replies(parent["id"]))
+    tx.stale(freshness.post(parent["id"]), freshness.replies(parent["id"]))
     notifications.notify(tx, "reply", author_id, [parent["author_id"]], post_id)
 
 
+@stales_nothing("nothing cached lists mentions; they notify (read from PostgreSQL)")
 def mentioned(tx, post_id, author_id, user_ids):
     """Post `post_id` by `author_id` now mentions `user_ids` (existing users, newly named
     by a create or an edit; the author may be among them). Nothing cached lists a user's
@@ -114,6 +115,7 @@ def mentioned(tx, post_id, author_id, user_ids):
     notifications.notify(tx, "mention", author_id, user_ids, post_id)
 
 
+@stales_nothing("the posts left every cached list when they were deleted")
 def purge_deleted(tx, days, batch, media_root):
     """Hard-delete up to `batch` posts soft-deleted over `days` ago, with their image rows;
     their files go after the commit (a rolled-back purge must not lose an image). Returns
@@ -124,6 +126,7 @@ def purge_deleted(tx, days, batch, media_root):
     return len(rows)
 
 
+@stales_nothing("nothing cached shows favourite hashtags")
 def add_favorite(tx, user_id, name):
     """Favourite a tag (normalized), creating it if nobody used it yet; returns its stored name."""
     tag = tx.queries.hashtags.ensure_hashtag(tx.db, name=name)
@@ -131,6 +134,7 @@ def add_favorite(tx, user_id, name):
     return tag["name"]
 
 
+@stales_nothing("nothing cached shows favourite hashtags")
 def remove_favorite(tx, user_id, name):
     tx.queries.hashtags.remove_favorite(tx.db, user_id=user_id, name=name)
 
@@ -167,10 +171,10 @@ def _tag_names(tags):
     return [freshness.tag_posts(t) for t in tags] + ([freshness.POPULAR] if tags else [])
 
 
-def _lists_changed(request, author_id, tags, added=None, removed=None):
+def _lists_changed(tx, author_id, tags, added=None, removed=None):
     """A post appeared (`added`, its home timeline entry) or went (`removed`: its entries):
     every list and count that holds it is stale; its author's followers' feeds too, and
     their timelines change (inline for a few, else a fan-out task: timelines.feeds_changed)."""
     names = [freshness.ALL_POSTS, freshness.SEARCH, freshness.user_posts(author_id), freshness.profile(author_id)]
-    bump_after_commit(request, *names, *_tag_names(tags))
-    timelines.feeds_changed(request, author_id, added=added, removed=removed)
+    tx.stale(*names, *_tag_names(tags))
+    timelines.feeds_changed(tx, author_id, added=added, removed=removed)

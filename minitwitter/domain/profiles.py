@@ -6,10 +6,10 @@ own: the response shapes (api/hydration.py) and the feed's pull plan (timelines.
 from minitwitter.domain import freshness
 
 
-def shared_profile(request, user_id):
+def shared_profile(tx, user_id):
     """A profile's fields every viewer shares (cached), or None for an unknown user."""
-    return request.cache.cached(
-        freshness.profile(user_id), lambda: _jsonable(request.queries.users.get_user(request.db, user_id=user_id))
+    return tx.cache.cached(
+        freshness.profile(user_id), lambda: _jsonable(tx.queries.users.get_user(tx.db, user_id=user_id))
     )
 
 

@@ -13,7 +13,6 @@
 """
 
 from minitwitter.domain import freshness, timelines
-from minitwitter.domain.freshness import bump_after_commit
 from minitwitter.domain.notifications import notify
 from minitwitter.domain.posts import live_post
 
@@ -44,5 +43,5 @@ def reposted(tx, user_id, post, repost_id):
 
 
 def _reposts_changed(tx, user_id, post_id, added=None, removed=None):
-    bump_after_commit(tx, freshness.post(post_id), freshness.viewer(user_id))  # reposts_count, reposted_by_me
+    tx.stale(freshness.post(post_id), freshness.viewer(user_id))  # reposts_count, reposted_by_me
     timelines.feeds_changed(tx, user_id, added=added, removed=removed)

@@ -13,7 +13,7 @@
   Their INSERTs test it themselves (migrations/0011: blocked_between), so a write that
   wrote asks why only when it wrote nothing: the common case costs no extra statement.
 
-Reads: `hidden(request)` is the viewer's hidden set, cached under freshness.safety(viewer);
+Reads: `hidden(tx, viewer)` is the viewer's hidden set, cached under freshness.safety(viewer);
 `viewer_page` filters a list with it in SQL. A viewer who hides nobody (the common case)
 reads the shared cached pages as before; one who hides somebody reads their own page from
 PostgreSQL (the list query with the ids as an array). Their pages are not put in the page
@@ -22,7 +22,7 @@ per viewer already) is cached under the list's version and their safety version 
 """
 
 from minitwitter.domain import Invalid, follows, freshness
-from minitwitter.domain.freshness import bump_after_commit, cached_page
+from minitwitter.domain.freshness import cached_page
 
 
 def block(tx, blocker_id, blocked_id):
@@ -57,39 +57,38 @@ def _change(tx, verb, user_id, other_id):
     changed = bool(getattr(tx.queries.safety, verb)(tx.db, user_id=user_id, other_id=other_id))
     if changed:
         sides = (user_id, other_id) if verb.endswith("block") else (user_id,)
-        bump_after_commit(tx, *(freshness.safety(side) for side in sides))
+        tx.stale(*(freshness.safety(side) for side in sides))
     return changed
 
 
-def hiding(request):
-    """{"blocked": [ids], "muted": [ids]}: the accounts the viewer blocks or that block
+def hiding(tx, viewer):
+    """{"blocked": [ids], "muted": [ids]}: the accounts `viewer` blocks or that block
     them, and those they mute; cached under freshness.safety(viewer), which every block,
     unblock (of either side), mute and unmute (of the viewer) bumps."""
-    viewer = request.authenticated_userid
 
     def compute():
-        rows = list(request.queries.safety.hidden(request.db, user_id=viewer))
+        rows = list(tx.queries.safety.hidden(tx.db, user_id=viewer))
         return {
             "blocked": sorted({r["user_id"] for r in rows if r["blocked"]}),
             "muted": sorted({r["user_id"] for r in rows if not r["blocked"]}),
         }
 
-    return request.cache.cached(f"hidden:{viewer}", compute, version_name=freshness.safety(viewer))
+    return tx.cache.cached(f"hidden:{viewer}", compute, version_name=freshness.safety(viewer))
 
 
-def hidden(request):
+def hidden(tx, viewer):
     """The viewer's hidden set: the ids of every account whose posts, reposts and
     notifications the viewer does not see (blocked either way, or muted), sorted."""
-    found = hiding(request)
+    found = hiding(tx, viewer)
     return sorted({*found["blocked"], *found["muted"]})
 
 
-def viewer_page(request, version_name, page, compute, name=None):
+def viewer_page(tx, viewer, version_name, page, compute, name=None):
     """The rows of one page of a list as the viewer sees it: compute(hidden), the list
     query given the viewer's hidden set (an empty one for most viewers). With none, the
     page every such viewer shares (freshness.cached_page); else the viewer's own page, read
     from PostgreSQL under the list's version (see above)."""
-    ids = hidden(request)
+    ids = hidden(tx, viewer)
     if ids:
-        return request.cache.covered(version_name, lambda: list(compute(ids)))
-    return cached_page(request, version_name, page, lambda: compute([]), name=name)
+        return tx.cache.covered(version_name, lambda: list(compute(ids)))
+    return cached_page(tx, version_name, page, lambda: compute([]), name=name)

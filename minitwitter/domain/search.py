@@ -48,8 +48,8 @@ def parse(q):
     return Terms(text=" ".join(words), tags=sorted(tags))
 
 
-def post_keys(request, q, order, page):
-    """The rows (keys) of one page of posts matching the query `q`, cached.
+def post_keys(tx, viewer, q, order, page):
+    """The rows (keys) of one page of posts matching the query `q` as `viewer` sees them, cached.
 
     Tags pick the query: a tag's links are an exact, index-ordered list, so a query with
     tags walks them (newest first) and checks the words on each post; words alone use the
@@ -58,7 +58,7 @@ def post_keys(request, q, order, page):
     terms, relevance = parse(q), order == "relevance"
 
     def compute(hidden):
-        queries, db = request.queries.search, request.db
+        queries, db = tx.queries.search, tx.db
         if not terms:  # only operators and punctuation: nothing can match
             return []
         if relevance and terms.text:
@@ -75,4 +75,4 @@ def post_keys(request, q, order, page):
 
     # Any post, edit or delete may change any result: pages share one version (and, for a
     # viewer who hides somebody, are their own: domain/safety.viewer_page).
-    return viewer_page(request, freshness.SEARCH, page, compute, name=f"search:{order}:{q}")
+    return viewer_page(tx, viewer, freshness.SEARCH, page, compute, name=f"search:{order}:{q}")

@@ -37,7 +37,7 @@ after a log-in is one) has done it.
 from functools import partial
 
 from minitwitter.domain import freshness
-from minitwitter.domain.freshness import MAX_ID, bump_after_commit
+from minitwitter.domain.freshness import MAX_ID, stales_nothing
 from minitwitter.domain.profiles import shared_profile
 
 # One fan-out in this many (by the item's key) also trims the timelines it wrote to.
@@ -63,12 +63,14 @@ def fill_plan(queries, following_count, settings):
     return queries.timelines.newest_by_timeline if many else queries.timelines.newest_by_followee
 
 
+@stales_nothing("a read's own timeline: nothing its pages show changes")
 def mark(tx, user_id):
     """The reader's timeline exists from now on (filled once settled)."""
     if on_primary(tx):
         tx.queries.timelines.mark(tx.db, user_id=user_id)
 
 
+@stales_nothing("a read's own timeline: nothing its pages show changes")
 def touch(tx, user_id):
     """The reader's first feed read of the day: whether their timeline is still there to be
     read (False on a replica, which cannot record the read, and when it was just dropped as
@@ -76,11 +78,13 @@ def touch(tx, user_id):
     return on_primary(tx) and tx.queries.timelines.touch(tx.db, user_id=user_id) is not None
 
 
+@stales_nothing("what a dropped timeline held, the pull plans read the same")
 def drop_idle(tx, days, batch):
     """Drop up to `batch` timelines not read for `days` days; how many went."""
     return tx.queries.timelines.drop_idle(tx.db, days=days, batch=batch)
 
 
+@stales_nothing("filled with what the pull plans read: nothing the pages show changes")
 def fill(tx, user_id, newest, size, settle):
     """Fill a settled timeline from `newest(limit)` (fill_plan's rows: every occurrence), if
     this read is the one that takes it: its floor (home_timelines.floor) when it is filled
@@ -103,18 +107,21 @@ def fill(tx, user_id, newest, size, settle):
     return floor
 
 
+@stales_nothing("its caller makes the feeds stale (feeds_changed, tasks.timeline)")
 def remove(tx, removed):
     """A deleted post's entries ({post_id, key: None}: its own and its reposts') or an undone
     repost's ({post_id, key})."""
     tx.queries.timelines.remove(tx.db, **removed)
 
 
+@stales_nothing("its caller makes the feeds stale (feeds_changed)")
 def pulled(tx, via_id, settings):
     """Whether `via_id` is pulled (a fan-out of theirs writes nothing): known to be, or over
     feed.pull_followers now, which is recorded in this transaction (sql/timelines.sql)."""
     return tx.queries.timelines.pulled(tx.db, user_id=via_id, threshold=settings["feed.pull_followers"])
 
 
+@stales_nothing("its caller makes the feeds stale (feeds_changed, tasks.timeline)")
 def fan_out(tx, follower_ids, item, settings):
     """Write `item` (key, post_id, author_id, reposter_id) into these followers' timelines,
     unless whom it came through is pulled (over feed.pull_followers now or before: merged in
@@ -127,14 +134,17 @@ def fan_out(tx, follower_ids, item, settings):
     return readers
 
 
+@stales_nothing("its caller makes the follower's feed stale (follows.py)")
 def followed(tx, follower_id, followee_id, size):
     tx.queries.timelines.followed(tx.db, user_id=follower_id, followee_id=followee_id, size=size)
 
 
+@stales_nothing("its caller makes the follower's feed stale (follows.py)")
 def unfollowed(tx, follower_id, followee_id):
     tx.queries.timelines.unfollowed(tx.db, user_id=follower_id, followee_id=followee_id)
 
 
+@stales_nothing("its caller makes everything the account was in stale (accounts.delete_account)")
 def account_deleted(tx, user_id, reposts):
     """Before the account's row goes: its timeline, and the entries of its reposts (rows of
     post_id and id)."""
@@ -149,7 +159,7 @@ def feeds_changed(tx, author_id, added=None, removed=None):
     (freshness.py's (*)), and their home timelines change: `added` is the entry to write
     (key, post_id, author_id, reposter_id), `removed` the entries to take out (post_id, and
     key for a repost's only), in this transaction or in the fan-out task with the bumps."""
-    settings = tx.registry.settings
+    settings = tx.settings
     limit = settings["fanout.inline_followers"]
     batch = tx.queries.follows.follower_batch(tx.db, user_id=author_id, before=MAX_ID, limit=limit + 1)
     followers = batch["ids"]
@@ -165,14 +175,15 @@ def feeds_changed(tx, author_id, added=None, removed=None):
             remove(tx, removed)
         if added is not None:
             fan_out(tx, followers, added, settings)
-        bump_after_commit(tx, *(freshness.feed(i) for i in followers))
+        tx.stale(*(freshness.feed(i) for i in followers))
 
 
+@stales_nothing("a read that makes or fills its reader's timeline: nothing the page shows changes")
 def feed_rows(tx, me, page, hidden=()):
     """The rows of one page of me's feed from PostgreSQL, for a reader who hides `hidden`
     (domain/safety.py; none for most). The feed view caches them (api/views/feed.py);
     minitwitter-bench runs this under EXPLAIN for its cold figure."""
-    settings, queries = tx.registry.settings, tx.queries.feed
+    settings, queries = tx.settings, tx.queries.feed
     hidden = list(hidden)
     pull = partial(_pull, tx, me, hidden)
     if hidden:
@@ -202,13 +213,13 @@ def feed_rows(tx, me, page, hidden=()):
 
 
 def _pull(tx, me, hidden, before, offset, limit):
-    query = pull_plan(tx.queries, _following(tx, me), tx.registry.settings)
+    query = pull_plan(tx.queries, _following(tx, me), tx.settings)
     return query(tx.db, user_id=me, hidden=hidden, before=before, offset=offset, limit=limit)
 
 
 def _newest(tx, me, limit):
     """What a fill writes: every occurrence of each post, newest first (fill_plan)."""
-    query = fill_plan(tx.queries, _following(tx, me), tx.registry.settings)
+    query = fill_plan(tx.queries, _following(tx, me), tx.settings)
     return query(tx.db, user_id=me, limit=limit)
 
 

@@ -1,2 +1,3 @@
-"""Storage: the connection pool, replicas and the request's transaction, the named
-queries (sql/), the Redis cache and the media files."""
+"""Storage: the transaction door (tx.py: a Store per process, a Tx per request or task), the
+connection pool and replicas (db.py), the named queries (sql/), the Redis cache and the
+media files."""

@@ -234,7 +234,7 @@ class Cache:
 
 
 class RequestCache:
-    """request.cache: the shared cache, minus what this request itself changed.
+    """tx.cache (request.cache): the shared cache, minus what this transaction itself changed.
 
     A write bumps versions only after its commit, so until then the cache still holds
     the state before it; the request that wrote reads those names from PostgreSQL
@@ -309,13 +309,3 @@ class RequestCache:
 
     def bump(self, *names):
         self._cache.bump(*names)
-
-
-def includeme(config):
-    settings = config.registry.settings
-    config.registry.cache = Cache(settings["redis.url"], settings["redis.timeout"])
-    config.add_request_method(
-        lambda request: RequestCache(request.registry.cache, fills=request.method in ("GET", "HEAD")),
-        "cache",
-        reify=True,
-    )

@@ -1,15 +1,10 @@
-"""PostgreSQL access: a bounded connection pool, request.db, one transaction per request.
+"""PostgreSQL access: a bounded connection pool, and the read replicas chosen through it.
 
-A request takes a connection the first time it touches `request.db`. The tween
-(web/transaction.py) ends it through finish() below: a commit when the response is a
-success, a rollback otherwise; only after a commit
-do the hooks registered with `request.after_commit(fn)` run (Celery publishes, cache
-deletes), as Warehouse queues its tasks; `request.after_rollback(fn)` hooks run when
-nothing was committed (an uploaded file whose row was not written is removed).
-
-A write whose transaction PostgreSQL aborted on a deadlock or a serialization failure
-(SQLSTATE 40P01, 40001) is run again as a whole, with a fresh request object, up to
-`retry.attempts` times (pyramid_retry, as Warehouse does). Nothing of a failed attempt
+Connections are taken by a transaction (store/tx.py: Tx.db, on its first statement) and
+given back when it ends; nothing else opens one. A write whose transaction PostgreSQL
+aborted on a deadlock or a serialization failure (SQLSTATE 40P01, 40001) is run again as a
+whole, with a fresh request object and a fresh Tx, up to `retry.attempts` times
+(pyramid_retry, as Warehouse does: web/transaction.py). Nothing of a failed attempt
 survives it: its rows (outbox tasks, idempotency keys) were rolled back, its after-commit
 hooks (publishes, cache bumps) dropped, its files removed by its after-rollback hooks,
 and the rate limiter counts the request once. The last attempt's failure answers 503
@@ -20,7 +15,7 @@ Reads on replicas (database.replica_urls): a GET or HEAD takes a replica connect
 unless that replica has not yet replayed the viewer's last commit, in which case the
 primary. After each write's commit its LSN (pg_current_wal_lsn()) is recorded in Redis,
 for the writer and as the highest LSN of all (`Replicas.record`), before the commit's
-after-commit hooks bump cache versions. A replica whose replay is behind by more than
+stale versions are bumped (Tx.commit). A replica whose replay is behind by more than
 replica.max_lag_ms, or that is down, is skipped: the read goes to the primary, with a log
 line, and a replica failing in the middle of a read runs that read again on the primary.
 A read served by a replica that has not replayed every recorded commit is served but
@@ -35,7 +30,6 @@ import select
 import threading
 import time
 
-import jwt
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
@@ -46,10 +40,7 @@ from minitwitter.store.cache import ERRORS as CACHE_ERRORS
 
 log = logging.getLogger(__name__)
 
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 READS = Counter("minitwitter_db_reads_total", "Requests that used a database connection, by where it went", ["target"])
-# Routes that must see the primary whatever the method: the health check reports it.
-PRIMARY_ROUTES = {"health"}
 
 
 # The routing's own statements (replica state, commit LSN) are not the request's queries.
@@ -271,9 +262,10 @@ class Replicas:
             return None
         return int(mine or 0), int(everyone or 0)
 
-    def checkout(self, request):
-        """A replica connection fit for this read, or None for the primary."""
-        user_id, issued_at = _token_user(request)
+    def checkout(self, cache, user_id, issued_at):
+        """A replica connection fit for this read (by `user_id`, whose token was issued at
+        `issued_at`; None, None for nobody), or None for the primary. `cache` is the
+        transaction's RequestCache: what the replica reads may not fill it (_guard_fills)."""
         if issued_at is not None and time.time() - issued_at < self.max_lag_ms / 1000:
             return None  # a fresh token: its sign-up and login may not be on the replica yet
         lsns = self._lsns(user_id)
@@ -285,7 +277,7 @@ class Replicas:
                 continue
             conn = self._replica_conn(replica, mine)
             if conn is not None:
-                self._guard_fills(request, conn, everyone)
+                self._guard_fills(cache, conn, everyone)
                 return conn
         return None
 
@@ -304,23 +296,23 @@ class Replicas:
             replica.mark_down(e)
             return None
         if state["replayed"] is None:  # not a replica (promoted, or misconfigured)
-            replica.pool.putconn(conn, broken=_rollback_quietly(conn))
+            replica.pool.putconn(conn, broken=rollback_quietly(conn))
             replica.mark_down("pg_last_wal_replay_lsn() is null: not in recovery")
             return None
         if state["lag_ms"] > self.max_lag_ms:
             log.warning(
                 "replica %s is %.0f ms behind: reading from the primary", _safe_url(replica.url), state["lag_ms"]
             )
-            replica.pool.putconn(conn, broken=_rollback_quietly(conn))
+            replica.pool.putconn(conn, broken=rollback_quietly(conn))
             return None
         if int(state["replayed"]) < mine:  # the viewer's last write is not there yet
-            replica.pool.putconn(conn, broken=_rollback_quietly(conn))
+            replica.pool.putconn(conn, broken=rollback_quietly(conn))
             return None
         conn.replica = replica
         conn.replayed = int(state["replayed"])
         return conn
 
-    def _guard_fills(self, request, conn, everyone):
+    def _guard_fills(self, cache, conn, everyone):
         """Before each statement: while the replica has replayed every recorded commit, what
         it reads may fill the cache; once a commit it lacks may have bumped a version this
         request read, nothing it reads is stored (the reads themselves stay valid)."""
@@ -334,121 +326,21 @@ class Replicas:
                     state["everyone"] = float("inf")
             state["first"] = False
             if state["everyone"] > conn.replayed:
-                _stop_fills(request)
+                _stop_fills(cache)
                 conn.before_statement = None
 
         conn.before_statement = check
 
 
-def _stop_fills(request):
-    cache = request.cache
+def _stop_fills(cache):
     cache.uncovered()  # no whole response stored
     cache.set_versioned = lambda items, versions: None  # no entry filled
 
 
-def _token_user(request):
-    """(user id, issued at) from the bearer token, unverified: it only picks where to read."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None, None
-    try:
-        claims = jwt.decode(token.strip(), options={"verify_signature": False})
-        return int(claims["sub"]), float(claims["iat"])
-    except (jwt.InvalidTokenError, KeyError, TypeError, ValueError):
-        return None, None
-
-
-def _rollback_quietly(conn):
+def rollback_quietly(conn):
+    """Roll back; True when the connection is broken (to be closed, not pooled)."""
     try:
         conn.rollback()
         return False
     except psycopg2.Error:
         return True
-
-
-def get_db(request):
-    """request.db: this request's connection, taken on first use from a replica's pool (a
-    read that may use one) or from the primary's."""
-    replicas = request.registry.db_replicas
-    conn = None
-    if replicas and request.method in SAFE_METHODS and _route_name(request) not in PRIMARY_ROUTES:
-        if request.environ.get("retry.attempt", 0) == 0:  # a read run again goes to the primary
-            conn = replicas.checkout(request)
-        READS.labels("primary" if conn is None else "replica").inc()
-    if conn is None:
-        conn = request.registry.db_pool.getconn()
-    request.environ["minitwitter.db"] = conn
-    request.environ["minitwitter.statements_before"] = conn.statements
-    return conn
-
-
-def _route_name(request):
-    route = request.matched_route
-    return route.name if route is not None else None
-
-
-def _pool_of(request, conn):
-    return conn.replica.pool if conn.replica is not None else request.registry.db_pool
-
-
-def after_commit(request, hook):
-    """Run `hook()` once this request's transaction has committed (never on rollback)."""
-    request.environ.setdefault("minitwitter.after_commit", []).append(hook)
-
-
-def after_rollback(request, hook):
-    """Run `hook()` once this request's transaction has rolled back (or failed to commit)."""
-    request.environ.setdefault("minitwitter.after_rollback", []).append(hook)
-
-
-def run_hooks(hooks):
-    for hook in hooks:
-        try:
-            hook()
-        except Exception:  # a hook must never turn a committed success into an error
-            log.exception("hook %r failed", hook)
-
-
-def finish(request, commit):
-    conn = request.environ.pop("minitwitter.db", None)
-    hooks = request.environ.pop("minitwitter.after_commit", [])
-    undo = request.environ.pop("minitwitter.after_rollback", [])
-    if conn is None:
-        run_hooks(hooks if commit else undo)
-        return
-    request.environ["minitwitter.queries"] = conn.statements - request.environ["minitwitter.statements_before"]
-    broken = False
-    pool = _pool_of(request, conn)
-    try:
-        if commit:
-            conn.commit()
-            replicas = request.registry.db_replicas
-            if replicas and conn.replica is None and request.method not in SAFE_METHODS:
-                # before the hooks: a version they bump must never be newer than the LSN known
-                replicas.record(conn, _token_user(request)[0])
-        else:
-            broken = _rollback_quietly(conn)
-    except psycopg2.Error:
-        broken = True
-        run_hooks(undo)
-        raise
-    finally:
-        conn.before_statement = None
-        conn.replica = None
-        pool.putconn(conn, broken=broken or bool(conn.closed))
-    run_hooks(hooks if commit else undo)
-
-
-def includeme(config):
-    settings = config.registry.settings
-    config.registry.db_pool = Pool(
-        settings["database.url"], settings["database.pool_max"], settings["database.statement_timeout"]
-    )
-    config.registry.db_replicas = None
-    if settings["database.replica_urls"]:
-        from minitwitter.store.cache import Cache  # its client: one Redis (or cluster) for the app
-
-        config.registry.db_replicas = Replicas(settings, Cache(settings["redis.url"], settings["redis.timeout"]))
-    config.add_request_method(get_db, "db", reify=True)
-    config.add_request_method(after_commit, "after_commit")
-    config.add_request_method(after_rollback, "after_rollback")

@@ -1,6 +1,6 @@
-"""Named queries: every sql/<group>.sql file becomes request.queries.<group>.
+"""Named queries: every sql/<group>.sql file becomes tx.queries.<group> (store/tx.py).
 
-    request.queries.users.get_user(request.db, user_id=7)
+    tx.queries.users.get_user(tx.db, user_id=7)
 
 aiosql reads the `-- name: get_user(user_id)^` comments: the name, its parameters,
 then a suffix saying what comes back (`^` one row, `$` one value, `!` a row count,
@@ -22,9 +22,3 @@ def load(sql_path):
     if not groups:
         raise RuntimeError(f"no .sql files found in {sql_path}")
     return SimpleNamespace(**groups)
-
-
-def includeme(config):
-    queries = load(config.registry.settings["sql.path"])
-    config.registry.queries = queries
-    config.add_request_method(lambda request: queries, "queries", reify=True)

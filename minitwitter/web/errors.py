@@ -77,7 +77,7 @@ def forbidden(exc, request):
     if _built_by_http_error(exc):
         return exc
     if request.identity is None:
-        message = request.environ.get("minitwitter.auth_error", "Authentication required")
+        message = getattr(request, "auth_error", "Authentication required")  # web/security.py
         return http_error(401, message, headers=BEARER_CHALLENGE)
     return http_error(403, "You may not do this")
 

@@ -33,7 +33,7 @@ def begin(request, text, in_reply_to=None):
     sha = _fingerprint(request, text if in_reply_to is None else f"{text}\x00in_reply_to={in_reply_to}")
     stored = queries.get_response(request.db, user_id=user_id, key=key)
     if stored is None:
-        request.environ["minitwitter.idempotency"] = (key, sha)
+        request.idempotency = (key, sha)  # for finish(); a retry's fresh request decides again
         return None
     if stored["request_sha"] != sha:
         raise field_error(HEADER, "Already used for a different request", location="header", code=422)
@@ -44,7 +44,7 @@ def begin(request, text, in_reply_to=None):
 
 def finish(request, status, body):
     """Save the answer under the request's key, if it came with one."""
-    pending = request.environ.get("minitwitter.idempotency")
+    pending = getattr(request, "idempotency", None)
     if pending:
         key, sha = pending
         request.queries.idempotency.save_response(

@@ -41,8 +41,6 @@ ACCEPTED_TYPES = ("application/json", "application/x-www-form-urlencoded", "mult
 FORM_TYPES = ACCEPTED_TYPES[1:]
 UTF8 = ("utf-8", "utf8")
 FILE_FIELDS = ("image", "avatar")  # the files a request may carry (POST /api/posts/, PATCH /api/users/me/)
-JSON_BODY = "minitwitter.json_body"
-FORM = "minitwitter.form"
 MAX_FIELDS = 1000  # in one form body
 # What cgi accepted, and every client sends (RFC 2046 is stricter: webtest's has a `$`).
 _BOUNDARY = re.compile(r"[ -~]{0,200}[!-~]")
@@ -139,7 +137,7 @@ def _parse_json(request):
         raise Refused(400, "body", "", "A number in the JSON is too long") from None
     if not isinstance(value, dict):
         raise Refused(400, "body", "", "Must be a JSON object")
-    request.environ[JSON_BODY] = value
+    request.parsed_json = value  # request.json_body answers it
 
 
 def _parse_form(request):
@@ -169,7 +167,7 @@ def _parse_form(request):
         if name in fields and name in FILE_FIELDS:  # a repeated text field: fields.py says which
             raise Refused(400, "body", name, "Send one file")
         fields.add(name, value)
-    request.environ[FORM] = fields
+    request.parsed_form = fields  # request.POST answers it
 
 
 def _multipart_pairs(body, boundary):
@@ -221,7 +219,7 @@ def _multipart_pairs(body, boundary):
 def form_fields(request):
     """request.POST: the form the ingress parsed (WebOb's own parser is never used), or no
     fields when the body was not a form."""
-    fields = request.environ.get(FORM)
+    fields = getattr(request, "parsed_form", None)
     return NoVars("Not a form body") if fields is None else fields
 
 
@@ -249,8 +247,9 @@ def _check_body(request, max_body):
 
 def json_body(request):
     """request.json_body: what the ingress parsed (WebOb's would parse again, with another parser)."""
-    if JSON_BODY in request.environ:
-        return request.environ[JSON_BODY]
+    parsed = getattr(request, "parsed_json", None)
+    if parsed is not None:
+        return parsed
     if not request.content_length:
         return {}  # no body: no fields
     return loads(request.body.decode("utf-8"))
@@ -263,7 +262,8 @@ def tween_factory(handler, registry):
     max_body = int(registry.settings["limits.max_body_bytes"])
 
     def ingress(request):
-        # The path as the client sent it, before the changes below (near_cache.local_key).
+        # The path as the client sent it, before the changes below, in the environ: the near
+        # cache (near_cache.local_key) reads it below Pyramid, where there is no request.
         request.environ.setdefault(PATH_ASKED, request.environ.get("PATH_INFO", ""))
         try:
             _check_path(request.environ)

@@ -169,7 +169,7 @@ def request_id_of(environ):
     if request_id is None:
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
-        environ["minitwitter.request_id"] = request_id
+        environ["minitwitter.request_id"] = request_id  # kept by a retry's fresh request, and NearHits
     return request_id
 
 
@@ -204,7 +204,7 @@ def asked_uri(environ):
 
 
 def metrics_view(request):
-    pool = request.registry.db_pool
+    pool = request.registry.store.pool
     POOL_IN_USE.set(pool.in_use)
     POOL_SIZE.set(pool.maxconn)
     return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST.split(";")[0], charset="utf-8")

@@ -61,7 +61,7 @@ def check(request, name, subject):
             429, f"Too many requests ({name}); retry in {retry} s", headers={**headers, "Retry-After": str(retry)}
         )
     request.response.headers.update(headers)
-    request.environ["minitwitter.ratelimit"] = headers
+    request.environ["minitwitter.ratelimit"] = headers  # the environ: what a retry's fresh request shares
 
 
 def tween_factory(handler, registry):

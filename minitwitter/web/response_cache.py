@@ -28,8 +28,6 @@ from minitwitter.web.security import bearer_token
 
 # Response headers a view sets that belong to the cached response.
 KEPT_HEADERS = ("Link",)
-# Set by the tween when it looked the key up and missed: the view does not ask again.
-MISSED = "minitwitter.response_missed"
 
 
 def _key(user_id, request):
@@ -43,7 +41,8 @@ def cached_response(view):
         response = request.response
         response.content_type = "application/json"
         response.charset = None
-        hit = None if request.environ.get(MISSED) == key else request.registry.cache.get_response(key)
+        missed = getattr(request, "response_missed", None) == key  # the tween asked already
+        hit = None if missed else request.registry.cache.get_response(key)
         if hit is not None:
             head, response.body = hit
             response.headers.update(head["headers"])
@@ -85,7 +84,7 @@ def tween_factory(handler, registry):
         epoch = near.epoch() if near else None
         hit = cache.get_response(key)
         if hit is None:
-            request.environ[MISSED] = key
+            request.response_missed = key  # the view does not ask again
             return handler(request)
         request.matched_route = route  # for the access log and the metrics
         head, body = hit

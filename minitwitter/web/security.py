@@ -3,7 +3,8 @@
 request.identity is the claims of the request's `Authorization: Bearer` access token, as
 domain/credentials.py verifies them (its account checked, remembered until it expires), or
 None; request.authenticated_userid its account. Every view needs one unless it says
-otherwise. What is wrong with a refused token is left in the environ for the 401's message.
+otherwise. What is wrong with a refused token is kept on the request (request.auth_error)
+for the 401's message.
 """
 
 import jwt
@@ -33,7 +34,7 @@ class JWTSecurityPolicy:
         try:
             return request.registry.tokens.verify_access(token, lambda user_id: _session_generation(request, user_id))
         except jwt.InvalidTokenError as e:
-            request.environ["minitwitter.auth_error"] = token_error("access", e)
+            request.auth_error = token_error("access", e)
             return None
 
     def authenticated_userid(self, request):

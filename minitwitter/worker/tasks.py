@@ -4,11 +4,16 @@ The worker and beat run with `minitwitter-celery <ini> worker|beat` (scripts/cel
 which loads the ini and environment through settings.load() and calls configure().
 
 A request writes an outbox row in its own transaction and publishes `deliver(id)` after
-commit (minitwitter/worker/outbox.py). If that publish is lost (broker down, process killed),
+commit (tx.enqueue_task, store/tx.py). If that publish is lost (broker down, process killed),
 the beat job `relay_outbox` publishes the row again. `deliver` sends at most one email
 per row: it claims the row with FOR UPDATE SKIP LOCKED and marks it sent in the same
 transaction. To add a kind of email, write a function decorated with @email("kind");
 any other kind of work, @handler("kind").
+
+Tasks run in transactions from the same door as requests: `with _store().begin() as tx`
+(store/tx.py: this process's pool, named queries, cache and settings), committed when the
+block returns, rolled back when it raises, with the same after-commit work (stale versions
+bumped, hooks run once); domain functions take that Tx as they take a request's.
 
 Rows of the kinds in QUEUES go to a queue of their own (a worker without -Q consumes
 every queue; `-Q fanout` runs workers for one), so a burst of fan-outs never delays an
@@ -23,19 +28,15 @@ import threading
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
-import psycopg2
-import psycopg2.extras
 from celery import Celery
 from kombu import Connection, Queue
 
-from minitwitter.domain import Job, freshness
 from minitwitter.domain import accounts as accounts_domain
+from minitwitter.domain import freshness
 from minitwitter.domain import media as media_domain
 from minitwitter.domain import posts as posts_domain
 from minitwitter.domain import timelines as timelines_domain
-from minitwitter.store import queries as queries_module
-from minitwitter.store.cache import Cache, RequestCache
-from minitwitter.store.db import startup_options
+from minitwitter.store.tx import Store
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ def configure(settings):
     celery_app.conf.broker_transport_options = {"socket_timeout": 2, "socket_connect_timeout": 2}
     celery_app.conf.beat_schedule_filename = f"{settings['var.path']}/celerybeat-schedule"
     celery_app.minitwitter_settings = settings
-    celery_app.minitwitter_cache = None  # made on first use, from these settings
+    celery_app.minitwitter_store = None  # made on first use, from these settings
     return celery_app
 
 
@@ -154,40 +155,18 @@ def _drop_producer():
             pass
 
 
-# The worker's database: one connection per worker thread, opened on first use (so after
-# the prefork, never shared), and the same named queries as the web service.
-_local = threading.local()
-
-
-def _db():
-    conn = getattr(_local, "conn", None)
-    if conn is None or conn.closed:
-        settings = celery_app.minitwitter_settings
-        conn = psycopg2.connect(
-            settings["database.url"],
-            cursor_factory=psycopg2.extras.RealDictCursor,
-            options=startup_options(settings["database.statement_timeout"]),
-            application_name="minitwitter-worker",
-        )
-        _local.conn = conn
-    return conn
+def _store():
+    """This process's Store (store/tx.py): made on first use, so after the prefork (never
+    shared with a parent), and again in a forked child or after configure()."""
+    made = getattr(celery_app, "minitwitter_store", None)
+    if made is None or made[0] != os.getpid():
+        store = Store(celery_app.minitwitter_settings, publish=publish, application_name="minitwitter-worker")
+        made = celery_app.minitwitter_store = (os.getpid(), store)
+    return made[1]
 
 
 def _cache():
-    settings = celery_app.minitwitter_settings
-    if getattr(celery_app, "minitwitter_cache", None) is None:
-        celery_app.minitwitter_cache = Cache(settings["redis.url"], settings["redis.timeout"])
-    return celery_app.minitwitter_cache
-
-
-def _job(queries, conn):
-    """The transaction context domain functions write in (domain/__init__.py)."""
-    return Job(conn, queries, RequestCache(_cache(), fills=False))
-
-
-@functools.cache
-def _queries(sql_path):
-    return queries_module.load(sql_path)
+    return _store().cache
 
 
 @celery_app.task(name="minitwitter.deliver")
@@ -199,22 +178,17 @@ def deliver(outbox_id):
     back and the row stays pending for the relay. A crash between the SMTP send and the
     commit can still send twice: at least once, never twice for a committed delivery.
     """
-    settings = celery_app.minitwitter_settings
-    queries = _queries(settings["sql.path"])
-    conn = _db()
-    with conn:  # one transaction: commit on return, roll back on an exception
-        row = queries.outbox.claim(conn, outbox_id=outbox_id)
+    with _store().begin() as tx:  # one transaction: commit on return, roll back on an exception
+        row = tx.queries.outbox.claim(tx.db, outbox_id=outbox_id)
         if row is None:
             return False
         handle = HANDLERS.get(row["kind"])
         if handle is None:  # e.g. written by a newer web release: leave it pending
             raise ValueError(f"outbox {outbox_id}: no handler for kind {row['kind']!r}")
-        done = handle(queries, conn, row["payload"], settings)
+        done = handle(tx, row["payload"])
         if not done:
             log.info("outbox %s: %s has nothing to do any more, skipped", outbox_id, row["kind"])
-        queries.outbox.mark_sent(conn, outbox_id=outbox_id)
-    if callable(done):  # what the handler asked to run once its work is committed
-        done()
+        tx.queries.outbox.mark_sent(tx.db, outbox_id=outbox_id)
     return bool(done)
 
 
@@ -226,11 +200,9 @@ def relay_outbox(older_than=RELAY_AFTER_SECONDS, batch=RELAY_BATCH):
     queued behind a backlog may be published twice; deliver() makes that harmless.
     Returns how many were published; stops at the first failure (the broker is down).
     """
-    settings = celery_app.minitwitter_settings
-    queries = _queries(settings["sql.path"])
-    conn = _db()
-    with conn:
-        rows = [(row["id"], row["kind"]) for row in queries.outbox.pending(conn, older_than=older_than, batch=batch)]
+    with _store().begin() as tx:
+        pending = tx.queries.outbox.pending(tx.db, older_than=older_than, batch=batch)
+        rows = [(row["id"], row["kind"]) for row in pending]
     published = 0
     for outbox_id, kind in rows:
         if not publish(outbox_id, kind):
@@ -246,15 +218,11 @@ def purge_deleted_posts(batch=PURGE_BATCH):
     """Beat job: hard-delete posts soft-deleted over posts.purge_after_days ago, with their
     image rows and files, a batch per transaction so no lock is held for long. Only those
     posts: nothing live, nothing recently deleted. Returns how many posts went."""
-    settings = celery_app.minitwitter_settings
-    queries = _queries(settings["sql.path"])
-    conn = _db()
-    purged = 0
+    store, purged = _store(), 0
     while True:
-        job = _job(queries, conn)
-        with conn:
-            count = posts_domain.purge_deleted(job, settings["posts.purge_after_days"], batch, settings["media.root"])
-        job.committed()  # the files go after the commit
+        with store.begin() as tx:  # the files go after the commit
+            settings = tx.settings
+            count = posts_domain.purge_deleted(tx, settings["posts.purge_after_days"], batch, settings["media.root"])
         purged += count
         if count < batch:
             break
@@ -267,12 +235,10 @@ def purge_deleted_posts(batch=PURGE_BATCH):
 def drop_idle_timelines(batch=PURGE_BATCH):
     """Beat job: drop the home timelines not read for feed.idle_days (domain/timelines.py),
     a batch per transaction. Returns how many went."""
-    settings = celery_app.minitwitter_settings
-    queries = _queries(settings["sql.path"])
-    conn, dropped = _db(), 0
+    store, dropped = _store(), 0
     while True:
-        with conn:
-            count = timelines_domain.drop_idle(_job(queries, conn), settings["feed.idle_days"], batch)
+        with store.begin() as tx:
+            count = timelines_domain.drop_idle(tx, tx.settings["feed.idle_days"], batch)
         dropped += count
         if count < batch:
             break
@@ -284,15 +250,13 @@ def drop_idle_timelines(batch=PURGE_BATCH):
 @celery_app.task(name="minitwitter.purge_idempotency_keys")
 def purge_idempotency_keys(hours=24):
     """Beat job: Idempotency-Keys are kept 24 hours."""
-    queries = _queries(celery_app.minitwitter_settings["sql.path"])
-    conn = _db()
-    with conn:
-        return queries.idempotency.purge(conn, hours=hours)  # the keys older than `hours`: how many went
+    with _store().begin() as tx:
+        return tx.queries.idempotency.purge(tx.db, hours=hours)  # the keys older than `hours`: how many went
 
 
-# Outbox kinds: handle(queries, conn, payload, settings) -> True when it did the work (or
-# a callable to run after the commit), False when there is nothing to do any more (a
-# deleted user, a purged image). It runs in the claim's transaction.
+# Outbox kinds: handle(tx, payload) -> True when it did the work, False when there is
+# nothing to do any more (a deleted user, a purged image). It runs in the claim's
+# transaction, `tx`, and asks for what must wait for its commit with tx.after_commit.
 HANDLERS = {}
 
 
@@ -312,10 +276,10 @@ def email(kind):
     when it goes out."""
 
     def register(render):
-        def send(queries, conn, payload, settings):
-            msg = render(queries, conn, payload, settings)
+        def send(tx, payload):
+            msg = render(tx, payload)
             if msg is not None:
-                send_email(msg, settings)
+                send_email(msg, tx.settings)
             return msg is not None
 
         HANDLERS[kind] = send
@@ -325,21 +289,22 @@ def email(kind):
 
 
 @handler("thumbnail")
-def thumbnail(queries, conn, payload, settings):
+def thumbnail(tx, payload):
     """Make a post image's thumbnail (domain/media.py)."""
-    job = _job(queries, conn)
-    return media_domain.make_thumbnail(job, payload["image_id"], settings["media.root"]) and job.committed
+    return media_domain.make_thumbnail(tx, payload["image_id"], tx.settings["media.root"])
 
 
 @handler("fanout")
-def fanout(queries, conn, payload, settings):
+def fanout(tx, payload):
     """A post of payload's author appeared or went: bump every follower's feed, a batch
     of FANOUT_BATCH at a time (timelines.feeds_changed). Followers who follow later bump
     their own feed. A bump Redis did not take fails the task: the row stays pending and
     the relay runs it again (bumping twice is harmless)."""
     cache, before = _cache(), freshness.MAX_ID
     while True:
-        batch = queries.follows.follower_batch(conn, user_id=payload["author_id"], before=before, limit=FANOUT_BATCH)
+        batch = tx.queries.follows.follower_batch(
+            tx.db, user_id=payload["author_id"], before=before, limit=FANOUT_BATCH
+        )
         if batch["ids"] and not cache.bump(*(freshness.feed(i) for i in batch["ids"])):
             raise RuntimeError(f"fan-out of user {payload['author_id']}'s post: Redis did not take the bumps")
         if len(batch["ids"]) < FANOUT_BATCH:
@@ -348,25 +313,27 @@ def fanout(queries, conn, payload, settings):
 
 
 @handler("timeline")
-def timeline(queries, conn, payload, settings):
+def timeline(tx, payload):
     """The home timeline side of a fan-out (timelines.feeds_changed; the `fanout` row beside
     it bumps the feeds): write the entry `added` into the timelines of the followers of
     payload's `via_id` (the author, or the reposter) who have one, a batch of FANOUT_BATCH at
     a time, or take the entries `removed` out (domain/timelines.py). Their feeds are bumped
     again once this is committed: a read between the `fanout` bump and this commit cached
     a page without the entry. Running twice is harmless."""
-    job, item = _job(queries, conn), payload.get("added")
+    item = payload.get("added")
     if payload.get("removed") is not None:
-        timelines_domain.remove(job, payload["removed"])
+        timelines_domain.remove(tx, payload["removed"])
     before, readers = freshness.MAX_ID, []
     while item is not None:
-        batch = queries.follows.follower_batch(conn, user_id=payload["via_id"], before=before, limit=FANOUT_BATCH)
+        batch = tx.queries.follows.follower_batch(tx.db, user_id=payload["via_id"], before=before, limit=FANOUT_BATCH)
         if batch["ids"]:
-            readers += timelines_domain.fan_out(job, batch["ids"], item, settings)
+            readers += timelines_domain.fan_out(tx, batch["ids"], item, tx.settings)
         if len(batch["ids"]) < FANOUT_BATCH:
             break
         before = batch["last"]
-    return functools.partial(_bump_readers, readers) if readers else True
+    if readers:
+        tx.after_commit(functools.partial(_bump_readers, readers))
+    return True
 
 
 def _bump_readers(user_ids):
@@ -378,69 +345,70 @@ def _bump_readers(user_ids):
 
 
 @email("welcome_email")
-def welcome_email(queries, conn, payload, settings):
+def welcome_email(tx, payload):
     """Sign-up's email: welcome, and the link that verifies the address."""
-    user = queries.outbox.mail_user(conn, user_id=payload["user_id"])
+    user = tx.queries.outbox.mail_user(tx.db, user_id=payload["user_id"])
     if user is None:
         return None
-    link = _token_link(queries, conn, settings, user, "verify_email")
+    link = _token_link(tx, user, "verify_email")
     body = (
         f"Hello {user['username']},\n\nyour minitwitter account is ready. Welcome!\n\n"
         f"Confirm that this address is yours: {link}\n"
     )
-    return compose(settings, user["email"], f"Welcome to minitwitter, {user['username']}", body)
+    return compose(tx.settings, user["email"], f"Welcome to minitwitter, {user['username']}", body)
 
 
 @email("verify_email")
-def verify_email(queries, conn, payload, settings):
+def verify_email(tx, payload):
     """A new verification link, asked for (POST /api/users/me/verify_email/ without a token)."""
-    user = queries.outbox.mail_user(conn, user_id=payload["user_id"])
-    if user is None or queries.accounts.email_verified(conn, user_id=user["id"]):
+    user = tx.queries.outbox.mail_user(tx.db, user_id=payload["user_id"])
+    if user is None or tx.queries.accounts.email_verified(tx.db, user_id=user["id"]):
         return None
-    link = _token_link(queries, conn, settings, user, "verify_email")
+    link = _token_link(tx, user, "verify_email")
     body = f"Hello {user['username']},\n\nconfirm that this address is yours: {link}\n"
-    return compose(settings, user["email"], "Confirm your email address", body)
+    return compose(tx.settings, user["email"], "Confirm your email address", body)
 
 
 @email("password_reset_email")
-def password_reset_email(queries, conn, payload, settings):
+def password_reset_email(tx, payload):
     """A password reset link, if an account has the address asked for (nothing otherwise)."""
-    user = queries.accounts.mail_user_by_email(conn, email=payload["email"])
+    user = tx.queries.accounts.mail_user_by_email(tx.db, email=payload["email"])
     if user is None:
         return None
-    link = _token_link(queries, conn, settings, user, "password_reset")
-    minutes = settings["accounts.reset_token_minutes"]
+    link = _token_link(tx, user, "password_reset")
+    minutes = tx.settings["accounts.reset_token_minutes"]
     body = (
         f"Hello {user['username']},\n\nsomeone asked to reset your minitwitter password. To choose a new "
         f"one, open this link within {minutes} minutes (it works once): {link}\n\n"
         "If it was not you, ignore this email: your password stays as it is.\n"
     )
-    return compose(settings, user["email"], "Reset your minitwitter password", body)
+    return compose(tx.settings, user["email"], "Reset your minitwitter password", body)
 
 
-def _token_link(queries, conn, settings, user, purpose):
+def _token_link(tx, user, purpose):
     """A link holding a new single-use token (domain/accounts.py stores its hash, in the
     transaction that sends the email: an email that fails to go leaves no token)."""
+    settings = tx.settings
     if purpose == "verify_email":
         seconds, template = settings["accounts.verify_token_hours"] * 3600, settings["mail.verify_link"]
     else:
         seconds, template = settings["accounts.reset_token_minutes"] * 60, settings["mail.reset_link"]
-    token = accounts_domain.issue_token(_job(queries, conn), user, purpose, seconds)
+    token = accounts_domain.issue_token(tx, user, purpose, seconds)
     return template.format(public_url=settings["public_url"], token=token)
 
 
 @email("follow_email")
-def follow_email(queries, conn, payload, settings):
-    follower = queries.outbox.mail_user(conn, user_id=payload["follower_id"])
-    followee = queries.outbox.mail_user(conn, user_id=payload["followee_id"])
+def follow_email(tx, payload):
+    follower = tx.queries.outbox.mail_user(tx.db, user_id=payload["follower_id"])
+    followee = tx.queries.outbox.mail_user(tx.db, user_id=payload["followee_id"])
     if follower is None or followee is None:
         return None
     pair = {"follower_id": follower["id"], "followee_id": followee["id"]}
-    if not queries.outbox.note_follow_email(conn, hours=settings["mail.follow_email_hours"], **pair):
+    if not tx.queries.outbox.note_follow_email(tx.db, hours=tx.settings["mail.follow_email_hours"], **pair):
         return None  # told already (an unfollow and a follow again)
-    link = settings["mail.profile_link"].format(public_url=settings["public_url"], **follower)
+    link = tx.settings["mail.profile_link"].format(public_url=tx.settings["public_url"], **follower)
     body = f"Hello {followee['username']},\n\n{follower['username']} followed you on minitwitter: {link}\n"
-    return compose(settings, followee["email"], f"{follower['username']} followed you", body)
+    return compose(tx.settings, followee["email"], f"{follower['username']} followed you", body)
 
 
 def compose(settings, to, subject, body):

@@ -33,6 +33,7 @@ import time
 import urllib.request
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import bcrypt
 import psycopg2
@@ -541,9 +542,8 @@ def cold_feed(app, user_id, runs=5):
     its choice of plan and its queries), in a fresh connection each time, every statement
     under EXPLAIN (ANALYZE, BUFFERS). Returns the median over `runs` (after one discarded) of
     the statements' summed execution times, ms, and the last run's plans, one per statement."""
-    from pyramid.scripting import prepare
-
-    settings, page = app.registry.settings, Page(DEFAULT_PAGE_SIZE, 1, before=MAX_KEY, offset=0)
+    settings, queries = app.registry.settings, app.registry.queries
+    page = Page(DEFAULT_PAGE_SIZE, 1, before=MAX_KEY, offset=0)
     times = []
     for attempt in range(runs + 1):
         conn = psycopg2.connect(
@@ -552,13 +552,11 @@ def cold_feed(app, user_id, runs=5):
             cursor_factory=ExplainedCursor,
             options=startup_options(settings["database.statement_timeout"]),
         )
-        env = prepare(registry=app.registry)
+        # What feed_rows uses of a Tx (store/tx.py), on this connection and with no cache.
+        tx = SimpleNamespace(db=conn, queries=queries, cache=RequestCache(NoRedis(), fills=False), settings=settings)
         try:
-            request = env["request"]
-            request.db, request.cache = conn, RequestCache(NoRedis(), fills=False)
-            list(feed_rows(request, user_id, page))  # a pull plan's rows come lazily
+            list(feed_rows(tx, user_id, page))  # a pull plan's rows come lazily
         finally:
-            env["closer"]()
             conn.close()  # rolled back: nothing the statements might write stays
         times += [sum(ms for ms, _ in conn.plans)] if attempt else []
     return round(statistics.median(times), 3), "\n\n".join(plan for _, plan in conn.plans)

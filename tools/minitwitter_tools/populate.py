@@ -30,9 +30,9 @@ from pyramid.paster import get_appsettings
 from tqdm import tqdm
 
 from minitwitter import settings as settings_module
-from minitwitter.domain import Job, timelines
+from minitwitter.domain import timelines
 from minitwitter.scripts import migrate
-from minitwitter.store import queries as queries_module
+from minitwitter.store.tx import Store
 from minitwitter_tools import devservices
 from minitwitter_tools.devservices import ensure_database
 
@@ -418,11 +418,10 @@ def build_timelines(settings, names=(*NAMED_READERS, HEAVY_READER)):
     the first read makes one, a read once it has settled fills it), so that a bench measures
     their feeds read from timelines. Other readers' are made by their own reads. Returns
     {username: entries}."""
-    queries = queries_module.load(settings["sql.path"])
-    conn = psycopg2.connect(settings["database.url"], cursor_factory=psycopg2.extras.RealDictCursor)
-    job, built = Job(conn, queries, None), {}
-    try:
-        with conn, conn.cursor() as cur:
+    store, built = Store(settings), {}
+    with store.begin() as tx:
+        conn, queries = tx.db, tx.queries
+        with conn.cursor() as cur:
             cur.execute("SELECT id, username, following_count FROM users WHERE username = ANY(%s)", (list(names),))
             for user in cur.fetchall():
                 queries.timelines.mark(conn, user_id=user["id"])
@@ -432,12 +431,10 @@ def build_timelines(settings, names=(*NAMED_READERS, HEAVY_READER)):
                 query = timelines.fill_plan(queries, user["following_count"], settings)
                 newest = partial(query, conn, user_id=user["id"])
                 timelines.fill(
-                    job, user["id"], lambda limit, f=newest: f(limit=limit), settings["feed.timeline_size"], 0
+                    tx, user["id"], lambda limit, f=newest: f(limit=limit), settings["feed.timeline_size"], 0
                 )
                 cur.execute("SELECT count(*) AS n FROM home_timeline WHERE user_id = %s", (user["id"],))
                 built[user["username"]] = cur.fetchone()["n"]
-    finally:
-        conn.close()
     return built
 
 

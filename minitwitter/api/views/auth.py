@@ -60,7 +60,7 @@ SIGNED_UP = Answers(
 def create_user(request):
     ratelimit.check(request, "signup", request.remote_addr)
     body = request.validated
-    user = accounts.sign_up(request, request.registry.passwords, body["username"], body["email"], body["password"])
+    user = accounts.sign_up(request.tx, request.registry.passwords, body["username"], body["email"], body["password"])
     request.response.status = 201
     return me_json(request, user)
 
@@ -71,9 +71,9 @@ def create_user(request):
 def login(request):
     body = request.validated
     ratelimit.check(request, "login", f"ip:{request.remote_addr}")
-    ratelimit.check(request, "login", accounts.limit_key(request, username=body["username"]))
+    ratelimit.check(request, "login", accounts.limit_key(request.tx, username=body["username"]))
     registry = request.registry
-    return accounts.log_in(request, registry.passwords, registry.tokens, body["username"], body["password"])
+    return accounts.log_in(request.tx, registry.passwords, registry.tokens, body["username"], body["password"])
 
 
 @token_refresh.post(
@@ -83,7 +83,7 @@ def login(request):
     openapi=Answers(200, shapes.TOKENS, errors={401}, links=REFRESH_LINKS),
 )
 def refresh(request):
-    return accounts.refresh(request, request.registry.tokens, request.validated["refresh"])
+    return accounts.refresh(request.tx, request.registry.tokens, request.validated["refresh"])
 
 
 @token_revoke.post(
@@ -93,7 +93,7 @@ def refresh(request):
     openapi=Answers(204, None, errors={401}),
 )
 def revoke(request):
-    accounts.revoke(request, request.registry.tokens, request.validated["refresh"])
+    accounts.revoke(request.tx, request.registry.tokens, request.validated["refresh"])
     request.response.status = 204
     return None
 
@@ -103,8 +103,8 @@ def request_password_reset(request):
     """202 whether or not the address has an account: the same work either way."""
     email = request.validated["email"]
     ratelimit.check(request, "password_reset", f"ip:{request.remote_addr}")
-    ratelimit.check(request, "password_reset", accounts.limit_key(request, email=email))
-    accounts.request_password_reset(request, email)
+    ratelimit.check(request, "password_reset", accounts.limit_key(request.tx, email=email))
+    accounts.request_password_reset(request.tx, email)
     request.response.status = 202
     return None
 
@@ -112,6 +112,6 @@ def request_password_reset(request):
 @password_reset_confirm.post(schema=schemas.PasswordResetConfirmBody(), **PUBLIC, openapi=Answers(204, None))
 def confirm_password_reset(request):
     body, registry = request.validated, request.registry
-    accounts.reset_password(request, registry.passwords, registry.tokens, body["token"], body["new_password"])
+    accounts.reset_password(request.tx, registry.passwords, registry.tokens, body["token"], body["new_password"])
     request.response.status = 204
     return None

@@ -26,5 +26,5 @@ feed = Service(name="feed", path="/api/feed", description="Posts of the users I 
 def get_feed(request):
     me = request.authenticated_userid
     page = read_page(request)
-    rows = viewer_page(request, freshness.feed(me), page, partial(feed_rows, request, me, page))
+    rows = viewer_page(request.tx, me, freshness.feed(me), page, partial(feed_rows, request.tx, me, page))
     return envelope(request, page, rows, feed_items(request, rows[: page.size]))

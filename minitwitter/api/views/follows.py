@@ -25,14 +25,14 @@ following = Service(name="following", path=r"/api/users/{id:\d+}/following", des
 )
 def follow_user(request):
     user_id = request.validated["path"]["id"]
-    domain.follow(request, request.authenticated_userid, user_id)
+    domain.follow(request.tx, request.authenticated_userid, user_id)
     return profile_or_404(request, user_id, following=True)
 
 
 @follow.delete(schema=schemas.IdPathSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.PROFILE))
 def unfollow_user(request):
     user_id = request.validated["path"]["id"]
-    domain.unfollow(request, request.authenticated_userid, user_id)
+    domain.unfollow(request.tx, request.authenticated_userid, user_id)
     return profile_or_404(request, user_id, following=False)
 
 

@@ -46,7 +46,8 @@ def list_tag_posts(request):
     if tag is None:  # a tag nobody used yet: an empty page, not an error
         return envelope(request, page, [], [], count=0)
     rows = viewer_page(
-        request,
+        request.tx,
+        request.authenticated_userid,
         freshness.tag_posts(tag["name"]),
         page,
         lambda ids: request.queries.posts.list_hashtag_posts(
@@ -71,14 +72,14 @@ def popular_hashtags(request):
     openapi=Answers(200, shapes.FAVORITE, links=TAG_LINKS),
 )
 def add_favorite(request):
-    name = domain.add_favorite(request, request.authenticated_userid, _tag(request))
+    name = domain.add_favorite(request.tx, request.authenticated_userid, _tag(request))
     return {"name": name, "favorite": True}
 
 
 @favorite.delete(schema=schemas.TagSchema(), validators=(colander_validator,), openapi=Answers(200, shapes.FAVORITE))
 def remove_favorite(request):
     name = _tag(request)
-    domain.remove_favorite(request, request.authenticated_userid, name)
+    domain.remove_favorite(request.tx, request.authenticated_userid, name)
     return {"name": name, "favorite": False}
 
 
@@ -99,7 +100,7 @@ def list_favorite_posts(request):
     user_id = request.authenticated_userid
     rows = list(
         request.queries.posts.list_favorite_hashtag_posts(
-            request.db, user_id=user_id, hidden=hidden(request), **page.params
+            request.db, user_id=user_id, hidden=hidden(request.tx, request.authenticated_userid), **page.params
         )
     )
     return envelope(request, page, rows, posts_by_ids(request, [r["key"] for r in rows[: page.size]]))

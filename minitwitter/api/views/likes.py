@@ -16,11 +16,11 @@ likers = Service(name="likers", path=r"/api/posts/{id:\d+}/likes", description="
 
 def post_action(write):
     """The view of an idempotent action on a post (like, repost, bookmark and their undo):
-    `write(request, me, post_id)`, then the post as the caller now sees it."""
+    `write(request.tx, me, post_id)`, then the post as the caller now sees it."""
 
     def view(request):
         post_id = request.validated["path"]["id"]
-        write(request, request.authenticated_userid, post_id)
+        write(request.tx, request.authenticated_userid, post_id)
         return post_or_404(request, post_id, read=False)
 
     view.__name__ = view.__qualname__ = f"{write.__name__}_view"

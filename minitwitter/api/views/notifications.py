@@ -59,6 +59,6 @@ def get_unread_count(request):
     schema=schemas.ReadNotificationsBody(), validators=(colander_body_validator,), openapi=Answers(204, None)
 )
 def mark_read(request):
-    domain.mark_read(request, request.authenticated_userid, request.validated["up_to"])
+    domain.mark_read(request.tx, request.authenticated_userid, request.validated["up_to"])
     request.response.status = 204
     return None

@@ -67,7 +67,7 @@ def create_post(request):
         return replay
     me, media_root = request.authenticated_userid, request.registry.settings["media.root"]
     post_id = domain.create(
-        request, me, text, image=upload(request, "image"), media_root=media_root, in_reply_to=in_reply_to
+        request.tx, me, text, image=upload(request, "image"), media_root=media_root, in_reply_to=in_reply_to
     )
     request.response.status = 201
     post = posts_by_ids(request, [post_id], new=True)[0]
@@ -80,7 +80,8 @@ def create_post(request):
 def list_posts(request):
     page = read_page(request)
     rows = viewer_page(
-        request,
+        request.tx,
+        request.authenticated_userid,
         freshness.ALL_POSTS,
         page,
         lambda ids: request.queries.posts.list_posts(request.db, hidden=ids, **page.params),
@@ -97,14 +98,14 @@ def list_posts(request):
 @cached_response
 def list_user_posts(request):
     user_id = request.validated["path"]["id"]
-    author = shared_profile(request, user_id)
+    author = shared_profile(request.tx, user_id)
     if author is None:
         raise http_error(404, "No such user")
     page = read_page(request)
-    if user_id in hidden(request):  # blocked either way, or muted: none of their posts
+    if user_id in hidden(request.tx, request.authenticated_userid):  # blocked either way, or muted: none of their posts
         return envelope(request, page, [], [], count=0)
     rows = cached_page(
-        request,
+        request.tx,
         freshness.user_posts(user_id),
         page,
         lambda: request.queries.posts.list_user_posts(request.db, author_id=user_id, **page.params),
@@ -126,7 +127,8 @@ def list_replies(request):
     parent = post_or_404(request, post_id)
     page = read_page(request)
     rows = viewer_page(
-        request,
+        request.tx,
+        request.authenticated_userid,
         freshness.replies(post_id),
         page,
         lambda ids: request.queries.posts.list_replies(
@@ -170,12 +172,12 @@ def delete_post_compat(request):
 
 
 def _edit(request, post_id, text):
-    domain.edit(request, request.authenticated_userid, post_id, text)
+    domain.edit(request.tx, request.authenticated_userid, post_id, text)
     return posts_by_ids(request, [post_id])[0]
 
 
 def _delete(request, post_id):
-    domain.delete(request, request.authenticated_userid, post_id)
+    domain.delete(request.tx, request.authenticated_userid, post_id)
 
 
 def upload(request, field):
@@ -196,6 +198,6 @@ def post_or_404(request, post_id, read=True):
     read (not the post an action answers with: domain/safety.py refused the action if need
     be) is a 404 too when a block stands between the viewer and its author, either way."""
     found = posts_by_ids(request, [post_id])
-    if not found or (read and found[0]["author"]["id"] in hiding(request)["blocked"]):
+    if not found or (read and found[0]["author"]["id"] in hiding(request.tx, request.authenticated_userid)["blocked"]):
         raise http_error(404, "No such post")
     return found[0]

@@ -31,7 +31,10 @@ def list_bookmarks(request):
     page = read_page(request)
     rows = list(
         request.queries.bookmarks.list_bookmarks(
-            request.db, user_id=request.authenticated_userid, hidden=hidden(request), **page.params
+            request.db,
+            user_id=request.authenticated_userid,
+            hidden=hidden(request.tx, request.authenticated_userid),
+            **page.params,
         )
     )
     return envelope(request, page, rows, posts_by_ids(request, [r["post_id"] for r in rows[: page.size]]))

@@ -24,12 +24,12 @@ ON_A_USER = {
 
 
 def user_action(write):
-    """The view of an idempotent action on a user: `write(request, me, user_id)`, then
+    """The view of an idempotent action on a user: `write(request.tx, me, user_id)`, then
     their profile as the caller now sees it (404 for an unknown user: nothing was written)."""
 
     def view(request):
         user_id = request.validated["path"]["id"]
-        write(request, request.authenticated_userid, user_id)
+        write(request.tx, request.authenticated_userid, user_id)
         return profile_or_404(request, user_id)
 
     view.__name__ = view.__qualname__ = f"{write.__name__}_view"

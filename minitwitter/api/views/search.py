@@ -26,7 +26,7 @@ def search_posts_view(request):
     query = request.validated["querystring"]
     relevance = query["order"] == "relevance"
     page = search.relevance_page(request) if relevance else read_page(request)
-    rows = post_keys(request, query["q"], query["order"], page)
+    rows = post_keys(request.tx, request.authenticated_userid, query["q"], query["order"], page)
     return envelope(request, page, rows, posts_by_ids(request, [r["key"] for r in rows[: page.size]]))
 
 

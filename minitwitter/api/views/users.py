@@ -47,7 +47,7 @@ def get_me(request):
 def edit_me(request):
     body = request.validated
     accounts.update_profile(
-        request,
+        request.tx,
         request.authenticated_userid,
         display_name=body.get("display_name"),
         bio=body.get("bio"),
@@ -60,7 +60,7 @@ def edit_me(request):
 def count_guess(request):
     """A route that checks my password counts each try against my log-in limit (ratelimit.login,
     per account): no route guesses faster than log-in does."""
-    key = accounts.limit_key(request, user_id=request.authenticated_userid)
+    key = accounts.limit_key(request.tx, user_id=request.authenticated_userid)
     if key is not None:  # an account gone: the route answers for it
         ratelimit.check(request, "login", key)
 
@@ -70,7 +70,7 @@ def delete_me(request):
     count_guess(request)
     registry = request.registry
     accounts.delete_account(
-        request,
+        request.tx,
         registry.passwords,
         registry.tokens,
         request.authenticated_userid,
@@ -86,7 +86,7 @@ def change_password(request):
     count_guess(request)
     body, registry = request.validated, request.registry
     accounts.change_password(
-        request,
+        request.tx,
         registry.passwords,
         registry.tokens,
         request.authenticated_userid,
@@ -110,10 +110,10 @@ def change_password(request):
 def verify(request):
     token = request.validated.get("token")
     if token is None:
-        accounts.request_verification(request, request.authenticated_userid)
+        accounts.request_verification(request.tx, request.authenticated_userid)
         request.response.status = 202
     else:
-        accounts.verify_email(request, request.authenticated_userid, token)
+        accounts.verify_email(request.tx, request.authenticated_userid, token)
         request.response.status = 204
     return None
 

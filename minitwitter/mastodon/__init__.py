@@ -41,4 +41,5 @@ def includeme(config):
         over="minitwitter.web.transaction.tween_factory",
         under="minitwitter.web.observability.tween_factory",
     )
+    config.include(".instance")  # its counts, kept a minute per app
     config.scan(__name__)

@@ -33,20 +33,29 @@ DESCRIPTION = "A small Twitter-like network."
 IMAGE_TYPES = sorted({content_type for content_type, _ext in FORMATS.values()})
 MAX_MEDIA = 1  # a post has at most one image
 STATS_SECONDS = 60
-_stats = {"at": -STATS_SECONDS, "value": None}
-_stats_lock = threading.Lock()
+
+
+class Stats:
+    """(accounts, posts), exact when read, kept STATS_SECONDS by each app (its registry)."""
+
+    def __init__(self):
+        self.lock, self.at, self.value = threading.Lock(), None, None
+
+    def get(self, request):
+        with self.lock:
+            if self.at is None or time.monotonic() - self.at >= STATS_SECONDS:
+                q = request.queries
+                self.value = (q.mastodon.count_users(request.db), q.posts.count_live_posts(request.db))
+                self.at = time.monotonic()
+            return self.value
 
 
 def _counts(request):
-    """(accounts, posts), exact when read, kept STATS_SECONDS."""
-    with _stats_lock:
-        if time.monotonic() - _stats["at"] >= STATS_SECONDS:
-            _stats["value"] = (
-                request.queries.mastodon.count_users(request.db),
-                request.queries.posts.count_live_posts(request.db),
-            )
-            _stats["at"] = time.monotonic()
-        return _stats["value"]
+    return request.registry.mastodon_stats.get(request)
+
+
+def includeme(config):
+    config.registry.mastodon_stats = Stats()
 
 
 def _statuses():

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import webtest
-from conftest import PASSWORD, assert_error, signup
+from conftest import PASSWORD, assert_error, raw_call, signup
 from test_accounts import NEW_PASSWORD, mailed_token
 from test_email import smtp  # noqa: F401  (the SMTP fixture)
 
@@ -557,6 +557,13 @@ def test_native_tokens_work_on_the_mastodon_routes_and_not_the_other_way(app, al
 )
 def test_mastodon_routes_answer_errors_in_mastodon_s_shape(app, method, path, status):
     assert_mastodon_error(app.request(path, method=method, status=status), status)
+
+
+@pytest.mark.parametrize("path", [b"/api/v1/accounts/\xff", b"/oauth/\xac\xb4", b"/api/hashtags/\x80/favorite"])
+def test_a_path_that_is_not_utf8_is_a_400_never_a_500(wsgi_app, path):
+    """The error tween sits above the ingress: it reads the raw path, never decodes it."""
+    status, _headers, body = raw_call(wsgi_app, "GET", path)
+    assert status in (400, 404), body
 
 
 def test_oauth_routes_answer_errors_in_oauth_s_shape(app):

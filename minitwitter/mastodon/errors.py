@@ -79,7 +79,8 @@ def _rewrite(path, response):
 
 def tween_factory(handler, registry):
     def mastodon_errors(request):
-        path = request.path_info
+        # The raw WSGI path (latin-1 characters): above the ingress, it may not be UTF-8 yet.
+        path = request.environ.get("PATH_INFO", "")
         return _rewrite(path, handler(request))
 
     return mastodon_errors

@@ -32,6 +32,7 @@ def main(global_config, **settings):
         config.include("minitwitter.web.ratelimit")  # 429s for logins, sign-ups and writes
         config.include("minitwitter.worker.tasks")  # the Celery app, from the same settings
         config.scan("minitwitter.api.views")
+        config.include("minitwitter.mastodon")  # the Mastodon client API: OAuth, instance, accounts
         config.include("minitwitter.api.openapi")  # /api/openapi.json from the schemas, /api/docs/
     app = config.make_wsgi_app()
     return NearHits(app) if app.registry.near_cache else app

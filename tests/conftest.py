@@ -35,6 +35,9 @@ from minitwitter_tools.devservices import (
 )
 
 TABLES = [
+    "oauth_tokens",
+    "oauth_codes",
+    "oauth_apps",
     "account_tokens",
     "notifications",
     "notification_state",

@@ -14,8 +14,10 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "minitwitter"
 # A module's layer is its first folder under the package; an import may only go to its own
-# layer or a lower one. A second face (mastodon/) would sit beside api/, on its floor.
-LAYERS = {"store": 1, "domain": 2, "worker": 3, "web": 4, "api": 5}
+# layer or a lower one. The second face (mastodon/) sits beside api/, on its floor; the two
+# faces never import each other (test_faces_are_apart).
+LAYERS = {"store": 1, "domain": 2, "worker": 3, "web": 4, "api": 5, "mastodon": 5}
+FACES = ("api", "mastodon")
 # The few modules outside the folders: settings under everything, the app factory and the
 # console scripts over everything.
 TOP_LEVEL = {"minitwitter.settings": 0, "minitwitter": 6, "minitwitter.scripts": 6}
@@ -92,7 +94,25 @@ def test_imports_only_go_down():
             theirs = _layer(target) if _ours(target) else None
             if mine is not None and theirs is not None and theirs > mine:
                 upward.append(f"{MODULES[module].relative_to(PACKAGE.parent)}:{line} imports {target}")
-    assert not upward, "imports that go up a layer (store < domain < worker < web < api):\n" + "\n".join(upward)
+    assert not upward, "imports that go up a layer (store < domain < worker < web < api, mastodon):\n" + "\n".join(
+        upward
+    )
+
+
+def _face(module):
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in FACES else None
+
+
+def test_faces_are_apart():
+    """Each face is a thin mapping over the core: neither imports the other."""
+    crossing = [
+        f"{MODULES[module].relative_to(PACKAGE.parent)}:{line} imports {target}"
+        for module, imports in GRAPH.items()
+        for line, target in imports
+        if _ours(target) and _face(module) and _face(target) and _face(module) != _face(target)
+    ]
+    assert not crossing, "a face imports the other:\n" + "\n".join(crossing)
 
 
 def _cycles():

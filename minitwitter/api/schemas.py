@@ -6,7 +6,7 @@ import unicodedata
 
 import colander
 
-from minitwitter.domain import hashtags
+from minitwitter.domain import hashtags, posts
 from minitwitter.domain.credentials import BCRYPT_MAX_BYTES
 from minitwitter.web.fields import Integer, NullableInteger, Text
 from minitwitter.web.pagination import PageQuery
@@ -70,7 +70,7 @@ class RefreshBody(colander.MappingSchema):
     refresh = text(validator=colander.Length(min=1, max=4096))
 
 
-MAX_POST_LENGTH = 280
+MAX_POST_LENGTH = posts.MAX_TEXT
 _ALLOWED_CONTROLS = "\n\r\t"
 
 

@@ -12,12 +12,15 @@
   in the process that made the change (forget_user) and within that interval in every
   other one: one indexed lookup per token, process and interval, none per request.
 - Refresh tokens rotate; their state lives in the refresh_tokens table (domain/accounts.py).
+- The Mastodon face's OAuth access tokens are opaque and stored (hashed, domain/oauth.py):
+  verify_stored remembers them the same way, so forget_user ends them with the JWTs.
 
 No HTTP here: the security policy that reads a request's bearer token is web/security.py,
 which keeps one Tokens and one Passwords on the registry for both faces.
 """
 
 import datetime
+import math
 import time
 import unicodedata
 import uuid
@@ -116,6 +119,31 @@ class Tokens:
         self._verified[token] = (claims, now)
         return claims
 
+    def verify_stored(self, token_hash, lookup):
+        """The claims of a token kept in the database (the Mastodon face's OAuth tokens,
+        domain/oauth.py), by its hash: lookup() -> claims with a user_id (None for an app
+        token), or None when the token does not work. Remembered as an access token is, and
+        asked again every recheck_seconds: so a revocation or a password change ends it at
+        once in this process (forget, forget_user) and within that interval in the others."""
+        key = ("stored", token_hash)
+        claims = self.remembered(key)
+        if claims is not None:
+            return claims
+        now = time.monotonic()
+        claims = lookup()
+        if claims is None:
+            self._verified.pop(key, None)
+            raise jwt.InvalidTokenError(NOT_STORED)
+        claims = {**claims, "exp": math.inf}  # stored tokens do not expire
+        if len(self._verified) >= VERIFIED_TOKENS_MAX:
+            self._verified.clear()
+        self._verified[key] = (claims, now)
+        return claims
+
+    def forget_stored(self, token_hash):
+        """Stop trusting a stored token remembered as verified (it was revoked)."""
+        self._verified.pop(("stored", token_hash), None)
+
     def remembered(self, token):
         """The claims of a token verified (verify_access) and still trusted: not expired, its
         account checked within recheck_seconds; else None."""
@@ -163,6 +191,7 @@ class Passwords:
 
 
 NO_ACCOUNT = "no such account"
+NOT_STORED = "no such token, revoked, or its sessions ended"
 ENDED = "sessions ended"
 
 

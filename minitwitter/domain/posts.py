@@ -40,6 +40,10 @@ from minitwitter.domain.blocked import BLOCKED
 from minitwitter.domain.freshness import stales_nothing
 from minitwitter.store import media
 
+# A post's text: 1 to this many characters (api/schemas.py checks it; the Mastodon face's
+# instance says it).
+MAX_TEXT = 280
+
 
 def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):
     """A new post, with its image if any (an uploaded file, stored under media_root), in

@@ -1,16 +1,26 @@
-"""Authentication at the HTTP edge: the JWT security policy every face shares.
+"""Authentication at the HTTP edge: the security policy both faces share.
 
 request.identity is the claims of the request's `Authorization: Bearer` access token, as
 domain/credentials.py verifies them (its account checked, remembered until it expires), or
 None; request.authenticated_userid its account. Every view needs one unless it says
 otherwise. What is wrong with a refused token is kept on the request (request.auth_error)
 for the 401's message.
+
+On the Mastodon face's API (/api/v1/, /api/v2/) a bearer token may also be one of its OAuth
+access tokens (opaque, stored hashed: domain/oauth.py); their claims carry `scopes`, which
+the Mastodon views check (a native JWT, without `scopes`, may do everything). An app token
+(client_credentials) has no account: user_id None, and it passes no permission check.
 """
 
 import jwt
 from pyramid.security import Allowed, Denied
 
+from minitwitter.domain import oauth
 from minitwitter.domain.credentials import Passwords, Tokens, token_error
+
+# Where the Mastodon face's OAuth tokens are accepted (beside the JWTs).
+STORED_TOKEN_PREFIXES = ("/api/v1/", "/api/v2/")
+INVALID_STORED = "The access token is invalid"
 
 
 def bearer_token(environ):
@@ -21,7 +31,7 @@ def bearer_token(environ):
 
 
 def _session_generation(request, user_id):
-    return request.queries.users.session_generation(request.db, user_id=user_id)
+    return request.tx.queries.users.session_generation(request.tx.db, user_id=user_id)
 
 
 class JWTSecurityPolicy:
@@ -31,6 +41,12 @@ class JWTSecurityPolicy:
         token = bearer_token(request.environ)
         if token is None:
             return None
+        if token.count(".") != 2 and request.path_info.startswith(STORED_TOKEN_PREFIXES):
+            try:  # not a JWT: one of the Mastodon face's tokens
+                return oauth.verify(request.tx, request.registry.tokens, token)
+            except jwt.InvalidTokenError:
+                request.auth_error = INVALID_STORED
+                return None
         try:
             return request.registry.tokens.verify_access(token, lambda user_id: _session_generation(request, user_id))
         except jwt.InvalidTokenError as e:
@@ -42,7 +58,7 @@ class JWTSecurityPolicy:
         return identity["user_id"] if identity else None
 
     def permits(self, request, context, permission):
-        if request.identity is not None:
+        if request.identity is not None and request.identity["user_id"] is not None:
             return Allowed("authenticated")
         return Denied("authentication required")
 

@@ -1,0 +1,45 @@
+"""The Mastodon face: a subset of Mastodon's client API (docs/MASTODON.md) beside the
+native one, on the same processes, over the same domain functions and named SQL.
+
+    errors.py    Mastodon's error shapes on its routes (a tween over the shared ingress)
+    common.py    absolute URLs, input as Mastodon clients send it, scope checks
+    oauth.py     apps, the authorize pages (pages.py: CSRF, ticket), tokens, revocation
+    instance.py  instance v1/v2, host-meta, NodeInfo, RFC 8414 metadata
+    accounts.py  verify_credentials, lookup, an account
+    entities.py  Mastodon's entities from minitwitter's rows
+
+Its OAuth tokens authenticate requests to /api/v1/ and /api/v2/ through the shared security
+policy (web/security.py), beside the native JWTs. Routes are declared without a trailing
+slash: the ingress drops one, so /api/v1/instance/ is the same route.
+"""
+
+ROUTES = [
+    ("mastodon_apps", "/api/v1/apps"),
+    ("mastodon_app_credentials", "/api/v1/apps/verify_credentials"),
+    ("mastodon_authorize", "/oauth/authorize"),
+    ("mastodon_token", "/oauth/token"),
+    ("mastodon_revoke", "/oauth/revoke"),
+    ("mastodon_instance_v1", "/api/v1/instance"),
+    ("mastodon_instance_v2", "/api/v2/instance"),
+    ("mastodon_host_meta", "/.well-known/host-meta"),
+    ("mastodon_nodeinfo_links", "/.well-known/nodeinfo"),
+    ("mastodon_nodeinfo", "/nodeinfo/2.0"),
+    ("mastodon_oauth_metadata", "/.well-known/oauth-authorization-server"),
+    ("mastodon_missing_image", "/avatars/original/missing.png"),
+    ("mastodon_verify_credentials", "/api/v1/accounts/verify_credentials"),
+    ("mastodon_account_lookup", "/api/v1/accounts/lookup"),
+    ("mastodon_account", "/api/v1/accounts/{id}"),
+]
+
+
+def includeme(config):
+    for name, pattern in ROUTES:
+        config.add_route(name, pattern)
+    # Over the transaction's tween: every error body made below it (its 503 too) is rewritten.
+    config.add_tween(
+        "minitwitter.mastodon.errors.tween_factory",
+        over="minitwitter.web.transaction.tween_factory",
+        under="minitwitter.web.observability.tween_factory",
+    )
+    config.include(".instance")  # its counts, kept a minute per app
+    config.scan(__name__)

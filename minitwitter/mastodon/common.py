@@ -1,0 +1,79 @@
+"""What every Mastodon view uses: absolute URLs, input as Mastodon clients send it, and the
+token checks (a scope, an account)."""
+
+from importlib.metadata import PackageNotFoundError, version
+from urllib.parse import urlsplit
+
+from minitwitter.domain import oauth
+from minitwitter.mastodon.errors import MastodonError
+
+try:
+    MINITWITTER_VERSION = version("minitwitter")
+except PackageNotFoundError:  # run from a checkout that was never installed
+    MINITWITTER_VERSION = "0.1.0"
+# The Mastodon API this face follows (a client reads the number before the parenthesis, and
+# api_versions.mastodon: 2 is 4.3's), then what it is.
+MASTODON_VERSION = "4.3.0"
+VERSION = f"{MASTODON_VERSION} (compatible; minitwitter {MINITWITTER_VERSION})"
+API_VERSIONS = {"mastodon": 2}
+
+
+def base_url(request):
+    """The service's public address (the `public_url` setting), for absolute URLs: entities'
+    url and uri, discovery documents, links."""
+    return request.registry.settings["public_url"].rstrip("/")
+
+
+def domain(request):
+    return urlsplit(base_url(request)).netloc
+
+
+def _body(request):
+    if request.content_type == "application/json":
+        return request.json_body
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return request.POST
+    return {}
+
+
+def param(request, name):
+    """A text parameter, from the body (JSON or form) or else the query string, as Mastodon
+    reads them; None when absent. A JSON value that is not text is a 422 naming it."""
+    body = _body(request)
+    value = body.get(name) if name in body else request.GET.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    raise MastodonError(422, f"Validation failed: {name} must be a string")
+
+
+def param_list(request, name):
+    """A list parameter: a JSON array, `name[]` repeated (form or query), or one text value."""
+    body = _body(request)
+    if isinstance(body, dict):  # JSON
+        value = body.get(name, body.get(f"{name}[]"))
+        if value is None:
+            return request.GET.getall(f"{name}[]") or request.GET.getall(name)
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        raise MastodonError(422, f"Validation failed: {name} must be a string or an array of strings")
+    return body.getall(f"{name}[]") or body.getall(name) or request.GET.getall(f"{name}[]") or request.GET.getall(name)
+
+
+def require(request, scope, account=True):
+    """The caller's identity, if its token may use `scope` (and, unless account=False, speaks
+    for an account): 401 without a valid token, 403 outside its scopes, 422 for an app token
+    where an account is needed (as Mastodon answers each)."""
+    identity = request.identity
+    if identity is None:
+        raise MastodonError(401, getattr(request, "auth_error", "The access token is invalid"), WWW_AUTHENTICATE)
+    scopes = identity.get("scopes")  # a native JWT has none: it may do everything
+    if scopes is not None and not oauth.satisfies(scopes, scope):
+        raise MastodonError(403, "This action is outside the authorized scopes")
+    if account and identity["user_id"] is None:
+        raise MastodonError(422, "This method requires an authenticated user")
+    return identity
+
+
+WWW_AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="minitwitter", error="invalid_token"'}

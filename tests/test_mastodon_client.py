@@ -1,0 +1,151 @@
+"""A real Mastodon client library, Mastodon.py (PyPI, the `test` extra), signs in to the
+Mastodon face over a socket: it registers an app, a person logs in and approves on the
+authorize pages (filled as a program would: fetch the page, read its form, post it), the
+code is exchanged, and the client reads its account and the instance, then revokes.
+
+The app is served by webtest's threaded waitress server on a free port, built with
+public_url naming that port: the discovery document (RFC 8414) sends the client to it.
+"""
+
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import pytest
+import requests
+from conftest import PASSWORD
+from mastodon import Mastodon, MastodonUnauthorizedError
+from test_mastodon_oauth import pkce
+from webtest.http import StopableWSGIServer
+
+from minitwitter_tools.devservices import free_port
+
+SCOPES = ["read", "write", "follow", "push"]
+CALLBACK = "http://127.0.0.1:9/callback"  # never called: the redirect is read, not followed
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+
+
+@pytest.fixture
+def server(make_app):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    app = make_app(public_url=base).app
+    server = StopableWSGIServer.create(app, port=port)
+    assert server.wait()
+    yield base
+    server.shutdown()
+
+
+class Forms(HTMLParser):
+    """The forms of a page: [{"action", "fields": {name: value}, "buttons": {name: [values]}}]."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.forms = []
+        self.inputs = {}
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append({"action": attrs.get("action"), "fields": {}, "buttons": {}})
+        elif tag == "input" and attrs.get("name"):
+            if self.forms:
+                self.forms[-1]["fields"][attrs["name"]] = attrs.get("value", "")
+            self.inputs[attrs["name"]] = attrs.get("value", "")
+        elif tag == "button" and attrs.get("name") and self.forms:
+            self.forms[-1]["buttons"].setdefault(attrs["name"], []).append(attrs.get("value", ""))
+
+
+def sign_in(url, login, password, decision="approve"):
+    """What a person does in the browser, done by a program: the log-in form, then the
+    approve form. The last response (a redirect, not followed, or the code's page)."""
+    browser = requests.Session()
+    page = browser.get(url, timeout=30)
+    assert page.status_code == 200, page.text
+    [form] = Forms(page.text).forms
+    fields = {**form["fields"], "login": login, "password": password}
+    page = browser.post(urljoin(url, form["action"]), data=fields, timeout=30)
+    assert page.status_code == 200, page.text
+    [form] = Forms(page.text).forms
+    assert decision in form["buttons"]["decision"]
+    return browser.post(
+        urljoin(url, form["action"]), data={**form["fields"], "decision": decision}, allow_redirects=False, timeout=30
+    )
+
+
+def test_mastodon_py_signs_in_through_the_redirect_flow_and_revokes(server, make_user):
+    alice = make_user("alice")
+    client_id, client_secret = Mastodon.create_app(
+        "journey", scopes=SCOPES, redirect_uris=CALLBACK, website="https://journey.example", api_base_url=server
+    )
+    api = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=server)
+    url = api.auth_request_url(redirect_uris=CALLBACK, scopes=SCOPES, state="s-42", allow_http=True)
+    assert url.startswith(f"{server}/oauth/authorize?") and "force_login=False" in url  # from the RFC 8414 document
+
+    answer = sign_in(url, "alice", PASSWORD)
+    assert answer.status_code == 302
+    location = urlsplit(answer.headers["Location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == CALLBACK
+    query = parse_qs(location.query)
+    assert query["state"] == ["s-42"]
+
+    token = api.log_in(code=query["code"][0], redirect_uri=CALLBACK, scopes=SCOPES, allow_http=True)
+    assert api.retrieve_mastodon_version() == "4.3.0" and api.mastodon_api_version == 2
+    me = api.account_verify_credentials()
+    assert str(me.id) == str(alice["id"]) and me.username == me.acct == "alice" and me.source.privacy == "public"
+    assert str(api.account(me.id).id) == str(me.id) and api.account_lookup("alice").username == "alice"
+    v1, v2 = api.instance_v1(), api.instance_v2()
+    assert v1.configuration.statuses.max_characters == v2.configuration.statuses.max_characters == 280
+    assert v2.configuration.statuses.max_media_attachments == 1
+
+    api.revoke_access_token(allow_http=True)
+    with pytest.raises(MastodonUnauthorizedError):
+        Mastodon(access_token=token, api_base_url=server).account_verify_credentials()
+
+
+def test_mastodon_py_signs_in_with_the_code_shown_on_a_page(server, make_user):
+    make_user("bob")
+    client_id, client_secret = Mastodon.create_app("oob", scopes=["read"], api_base_url=server)
+    api = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=server)
+    page = sign_in(api.auth_request_url(scopes=["read"], allow_http=True), "bob@example.com", PASSWORD)
+    assert page.status_code == 200
+    code = Forms(page.text).inputs["code"]
+    api.log_in(code=code, scopes=["read"], allow_http=True)
+    assert api.account_verify_credentials().username == "bob"
+
+
+def test_a_program_signs_in_with_pkce_over_http(server, make_user):
+    """The flow of a public client (an app on a phone) with PKCE, by hand over HTTP."""
+    make_user("carol")
+    client = requests.post(
+        f"{server}/api/v1/apps",
+        json={"client_name": "pkce", "redirect_uris": [OOB], "scopes": "read write"},
+        timeout=30,
+    ).json()
+    verifier, challenge = pkce()
+    params = {
+        "response_type": "code",
+        "client_id": client["client_id"],
+        "redirect_uri": OOB,
+        "scope": "read write",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    url = requests.Request("GET", f"{server}/oauth/authorize", params=params).prepare().url
+    code = Forms(sign_in(url, "carol", PASSWORD).text).inputs["code"]
+    body = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": client["client_id"],
+        "client_secret": client["client_secret"],
+        "redirect_uri": OOB,
+        "code_verifier": verifier,
+    }
+    token = requests.post(f"{server}/oauth/token", data=body, timeout=30)
+    assert token.status_code == 200 and token.headers["Cache-Control"] == "no-store"
+    assert token.json()["scope"] == "read write"
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    me = requests.get(f"{server}/api/v1/accounts/verify_credentials/", headers=headers, timeout=30)
+    assert me.status_code == 200 and me.json()["username"] == "carol"
+    again = requests.post(f"{server}/oauth/token", data=body, timeout=30)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"

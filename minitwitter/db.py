@@ -491,6 +491,7 @@ def before_retry(event):
         extra={"fields": {"retry": True, "sqlstate": getattr(event.exception, "pgcode", None)}},
     )
     request.environ.pop("minitwitter.idempotency", None)  # the next attempt decides again
+    request.environ.pop("minitwitter.identity", None)  # and verifies its token again (security.py)
     # WebOb keeps the parsed form in the environ: parse it again from the rewound body, or
     # the next attempt would get the upload files the first one read to their end.
     request.environ.pop("webob._parsed_post_vars", None)

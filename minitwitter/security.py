@@ -188,18 +188,36 @@ def _session_generation(request, user_id):
     return request.queries.users.session_generation(request.db, user_id=user_id)
 
 
+IDENTITY = "minitwitter.identity"  # request.environ: the claims once verified (or None)
+
+
+def verified_userid(request):
+    """The caller's id if this request has verified its token already, else None, without
+    asking anything: for exception views, which run in a transaction PostgreSQL may have
+    aborted (a statement there raises InFailedSqlTransaction)."""
+    claims = request.environ.get(IDENTITY)
+    return claims["user_id"] if claims else None
+
+
 class JWTSecurityPolicy:
-    """request.identity is the access token's claims, or None."""
+    """request.identity is the access token's claims, or None: verified once per request
+    (Pyramid asks the policy again on every use of request.identity or
+    authenticated_userid; a second check could ask the database, after the request's
+    transaction failed too)."""
 
     def identity(self, request):
+        if IDENTITY in request.environ:
+            return request.environ[IDENTITY]
         token = bearer_token(request.environ)
         if token is None:
             return None
         try:
-            return request.registry.tokens.verify_access(token, lambda user_id: _session_generation(request, user_id))
+            claims = request.registry.tokens.verify_access(token, lambda user_id: _session_generation(request, user_id))
         except jwt.InvalidTokenError as e:
             request.environ["minitwitter.auth_error"] = token_error("access", e)
-            return None
+            claims = None
+        request.environ[IDENTITY] = claims
+        return claims
 
     def authenticated_userid(self, request):
         identity = request.identity

@@ -10,6 +10,18 @@ SELECT :user_id, :other_id
  WHERE EXISTS (SELECT 1 FROM users WHERE id = :other_id)
 ON CONFLICT DO NOTHING;
 
+-- name: lock_pair(user_id, other_id)$
+-- Follows and blocks between two accounts, one at a time: every follow, unfollow, block
+-- and unblock of the pair takes this transaction-scoped lock first (domain/safety.py:
+-- lock_pair), so a follow never commits beside a block its check did not see yet, nor a
+-- block beside a follow its unfollow did not see yet. A lock on the pair, not on their
+-- users rows: those a deletion of either account locks too (FOR UPDATE, and FOR NO KEY
+-- UPDATE for its counts), and the pair's lock must never stand between them. Key: the two
+-- ids, smaller first, hashed into the int4 pair space (advisory locks taken with one
+-- BIGINT, as idempotency.sql's, are another space); two pairs that share a hash merely
+-- wait for each other.
+SELECT pg_advisory_xact_lock(26, hashtext(least(:user_id, :other_id) || ' ' || greatest(:user_id, :other_id)));
+
 -- name: unblock(user_id, other_id)!
 -- Index: blocks_pkey.
 DELETE FROM blocks WHERE blocker_id = :user_id AND blocked_id = :other_id;

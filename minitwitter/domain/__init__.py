@@ -28,6 +28,16 @@ A domain function takes the transaction it writes in, `tx`, first: a request
 cache.py `cache`; outbox.py `enqueue_task`) or, in a Celery task, a Job below. It
 refuses with one of the exceptions below, which errors.py answers in the one JSON error
 shape; it never commits or rolls back: whoever opened the transaction ends it.
+
+Lock order. A write about other accounts or their posts (follow, block, mute, like,
+repost, bookmark, reply, mention, and their undoing) first locks the users rows of the
+accounts it is about, in id order (lock_accounts): the caller, the other account, the
+post's author, the accounts its text mentions. Only then the rest, in the order of
+migrations/0006 (posts, users' counts by id, hashtags by name, notification states last).
+An account's deletion holds its own row from its first statement, so each such write
+either runs before it (and the deletion takes what it wrote along) or after it (and finds
+the account gone: 404), never half-way; and nothing it waits for waits for it
+(domain/accounts.py: delete_account says in which order it takes the rest).
 """
 
 
@@ -63,6 +73,27 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """Taken already (a username, an email)."""
+
+
+class AccountGone(Unauthorized):
+    """The caller's own account was deleted under its valid access token (errors.py answers
+    the 401 of a token whose account no longer exists)."""
+
+
+def lock_accounts(tx, user_id, others=(), post_id=None, names=()):
+    """Lock the rows of the accounts a write of `user_id` is about (`others`, the author of
+    `post_id`, the users `names` mentions), with the caller's, in id order (sql/users.sql).
+    AccountGone when the caller's account no longer exists; NotFound when one of `others`
+    does not (or no longer does). Returns the ids locked."""
+    ids = {
+        r["id"]
+        for r in tx.queries.users.lock_accounts(tx.db, user_ids=[user_id, *others], post_id=post_id, names=list(names))
+    }
+    if user_id not in ids:
+        raise AccountGone("The account of this access token no longer exists")
+    if not ids.issuperset(others):
+        raise NotFound("No such user")
+    return ids
 
 
 class Job:

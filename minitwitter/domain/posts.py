@@ -29,13 +29,15 @@ parent's author notifies them once, as a reply.
 
 Edits and deletes are the author's only (Forbidden), of a live post (NotFound). Counts
 (a user's posts, a tag's posts) follow in the same transaction by triggers (migrations/).
-Writes lock rows in one order, post before hashtags by name (sql/hashtags.sql).
+Writes lock rows in one order: the accounts a create or an edit is about (its author, a
+reply's parent's author, the users it mentions: domain.lock_accounts), then the post, then
+hashtags by name (sql/hashtags.sql).
 """
 
 from functools import partial
 
 from minitwitter import freshness, hashtags, media, mentions
-from minitwitter.domain import Forbidden, NotFound, notifications, safety
+from minitwitter.domain import Forbidden, NotFound, lock_accounts, notifications, safety
 from minitwitter.domain import media as post_media
 from minitwitter.freshness import bump_after_commit
 
@@ -43,6 +45,9 @@ from minitwitter.freshness import bump_after_commit
 def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):
     """A new post, with its image if any (an uploaded file, stored under media_root), in
     reply to the live post `in_reply_to` if given (else NotFound, naming it): its id."""
+    # First the accounts it is about (the parent's author, those it mentions): any may be
+    # deleting itself (domain.lock_accounts).
+    lock_accounts(tx, author_id, post_id=in_reply_to, names=mentions.parse(text))
     parent = live_post(tx, in_reply_to, author_id, field="in_reply_to") if in_reply_to is not None else None
     image_id = post_media.save(tx, author_id, post_media.store(tx, image, media_root)) if image else None
     created = tx.queries.posts.create_post(
@@ -64,6 +69,7 @@ def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):
 
 def edit(tx, user_id, post_id, text):
     """Replace the text of `user_id`'s live post (its tags and mentions follow)."""
+    lock_accounts(tx, user_id, names=mentions.parse(text))  # first, as create
     _owned_post(tx, user_id, post_id)
     tx.queries.posts.update_text(tx.db, post_id=post_id, text=text)
     tags = _tag(tx, post_id, text)

@@ -62,3 +62,9 @@ SELECT id
     OR lower(username) = ANY(CAST(:names AS TEXT[]))
  ORDER BY id
    FOR KEY SHARE;
+
+-- name: lock_counts(user_id)$
+-- The caller's own row, for a write that changes its counts after it has locked rows an
+-- account's deletion locks after the users rows (a favourite: its tag, then the count):
+-- locked first, so that order holds. Index: users_pkey.
+SELECT id FROM users WHERE id = :user_id FOR NO KEY UPDATE;

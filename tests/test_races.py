@@ -221,8 +221,8 @@ def test_a_notification_racing_a_block_or_a_mute_leaves_none_behind(app, no_retr
 class World:
     """The accounts of one test: actors that stay, and D, who deletes itself each round."""
 
-    def __init__(self, app, make_user):
-        self.app = app
+    def __init__(self, wsgi_app, make_user):
+        self.app = webtest.TestApp(wsgi_app)  # the setup's many requests, unchecked: faster
         self.actors = [make_user(f"actor{i}") for i in range(3)]
         self.d = None
 
@@ -319,6 +319,10 @@ def unfollow_one_d_follows(world, actor):
     return request("delete", f"/api/users/{other['id']}/follow/", actor)
 
 
+def favorite_a_tag_d_used(world, actor):
+    return request("post", f"/api/hashtags/{world.d['username']}/favorite/", actor)
+
+
 # action: (setup by each actor before the round, the racing request, its allowed statuses)
 ON_D = {
     "like": on_p("post", "like"),
@@ -340,6 +344,7 @@ ON_D = {
     "edit a post D liked": (nothing, edit_q, (200,)),
     "delete a post D liked": (nothing, delete_q, (204,)),
     "like a post D liked": (nothing, like_a_post_d_liked, (200,)),
+    "favourite a tag D used": (nothing, favorite_a_tag_d_used, (200,)),
     "follow one D follows": (
         lambda world, actor: unfollow_one_d_follows(world, actor)(world.app),
         follow_one_d_follows,
@@ -354,14 +359,13 @@ ON_D = {
 
 
 @pytest.mark.parametrize("action", list(ON_D))
-def test_an_action_racing_the_deletion_of_its_account_gets_its_answer_or_404(app, no_retry, make_user, db, action):
+def test_an_action_racing_the_deletion_of_its_account_gets_its_answer_or_404(wsgi_app, no_retry, make_user, db, action):
     """While D deletes itself, each actor does `action` on D or D's post (or, for the
     bystanders, on a row D's deletion changes too): the deletion answers 204 and the
     account is gone; each action its success or 404; every count exact afterwards."""
     setup, act, allowed = ON_D[action]
-    world = World(app, make_user)
+    world = World(wsgi_app, make_user)
     before = deadlocks(db)
-    seen = set()
     for _ in range(ROUNDS):
         d = world.new_d()
         for actor in world.actors:
@@ -373,7 +377,81 @@ def test_an_action_racing_the_deletion_of_its_account_gets_its_answer_or_404(app
             assert status(response) in allowed, (status(response), response.text)
             if status(response) == 404:
                 assert_error(response, 404)
-            seen.add(status(response))
         assert rows(db, "SELECT 1 FROM users WHERE id = %s", d["id"]) == []
         assert_exact(db)
     assert deadlocks(db) == before
+
+
+# D's own writes racing its own deletion: each comes first, or finds its account gone (401).
+OWN = {
+    "post": lambda world: request("post", "/api/posts/", world.d, {"text": "last words #race"}),
+    "edit": lambda world: request("put", f"/api/posts/{world.p}/", world.d, {"text": "edited #race"}),
+    "delete a post": lambda world: request("delete", f"/api/posts/{world.p}/", world.d),
+    "like": lambda world: request("post", f"/api/posts/{world.q[world.actors[1]['id']]}/like/", world.d),
+    "unlike": lambda world: request("delete", f"/api/posts/{world.q[world.actors[0]['id']]}/like/", world.d),
+    "follow": lambda world: request("delete", f"/api/users/{world.actors[0]['id']}/follow/", world.d),
+    "block": lambda world: request("post", f"/api/users/{world.actors[1]['id']}/block/", world.d),
+    "favourite": lambda world: request("post", "/api/hashtags/race/favorite/", world.d),
+    "read notifications": lambda world: request("post", "/api/notifications/read/", world.d, {"up_to": 2**62}),
+}
+
+
+@pytest.mark.parametrize("action", list(OWN))
+def test_an_accounts_own_write_racing_its_deletion_comes_first_or_is_401(wsgi_app, no_retry, make_user, db, action):
+    world = World(wsgi_app, make_user)
+    before = deadlocks(db)
+    for _ in range(ROUNDS):
+        d = world.new_d()
+        delete = request("delete", "/api/users/me/", d, {"password": PASSWORD})
+        deleted, *acted = race(no_retry.app, delete, OWN[action](world))
+        assert status(deleted) == 204, deleted.text
+        for response in acted:
+            assert status(response) in (200, 201, 204, 401), (status(response), response.text)
+            if status(response) == 401:
+                assert_error(response, 401)
+        assert rows(db, "SELECT 1 FROM users WHERE id = %s", d["id"]) == []
+        assert_exact(db)
+    assert deadlocks(db) == before
+
+
+# An exception view runs in the request's transaction, which PostgreSQL aborted: it must ask
+# the database nothing (the 409 handler used to verify the token again there: a 500).
+
+FAULTY = {
+    "likes": lambda a, b, post: ("post", f"/api/posts/{post}/like/"),
+    "bookmarks": lambda a, b, post: ("post", f"/api/posts/{post}/bookmark/"),
+    "reposts": lambda a, b, post: ("post", f"/api/posts/{post}/repost/"),
+    "follows": lambda a, b, post: ("post", f"/api/users/{b['id']}/follow/"),
+    "blocks": lambda a, b, post: ("post", f"/api/users/{b['id']}/block/"),
+    "mutes": lambda a, b, post: ("post", f"/api/users/{b['id']}/mute/"),
+}
+
+
+@pytest.mark.parametrize("names_caller", [False, True], ids=["other", "caller"])
+@pytest.mark.parametrize("table", list(FAULTY))
+def test_a_foreign_key_failure_answers_409_or_401_without_asking_the_aborted_transaction(
+    app, no_retry, make_user, db, table, names_caller
+):
+    """A fault: a trigger makes the write fail as a foreign key to a vanished row would, with
+    jwt.recheck_seconds 0, so verifying the token again would ask the database. The answer
+    is the conflict (409), or 401 when the key named is the caller's own account."""
+    a, b = make_user("alice"), make_user("bob")
+    post = app.post_json("/api/posts/", {"text": "a post"}, headers=b.headers).json["id"]
+    missing = a["id"] if names_caller else 10**9
+    detail = f'Key (user_id)=({missing}) is not present in table "users".'
+    with db.cursor() as cur:
+        cur.execute(
+            f"""CREATE FUNCTION fail_as_a_vanished_key() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE foreign_key_violation USING MESSAGE = 'fault', DETAIL = '{detail}'; END $$"""
+        )
+        cur.execute(
+            f"CREATE TRIGGER fault BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION fail_as_a_vanished_key()"
+        )
+    try:
+        method, path = FAULTY[table](a, b, post)
+        response = getattr(webtest.TestApp(no_retry.app), method)(path, headers=a.headers, expect_errors=True)
+    finally:
+        with db.cursor() as cur:
+            cur.execute(f"DROP TRIGGER fault ON {table}")
+            cur.execute("DROP FUNCTION fail_as_a_vanished_key()")
+    assert_error(response, 401 if names_caller else 409)

@@ -37,7 +37,7 @@ hashtags by name (sql/hashtags.sql).
 from functools import partial
 
 from minitwitter import freshness, hashtags, media, mentions
-from minitwitter.domain import Forbidden, NotFound, lock_accounts, notifications, safety
+from minitwitter.domain import AccountGone, Forbidden, NotFound, lock_accounts, notifications, safety
 from minitwitter.domain import media as post_media
 from minitwitter.freshness import bump_after_commit
 
@@ -80,6 +80,7 @@ def edit(tx, user_id, post_id, text):
 def delete(tx, user_id, post_id):
     """Soft-delete `user_id`'s live post: it leaves every list, count and feed at once,
     with every repost of it."""
+    lock_accounts(tx, user_id)  # first, as every write of its author's counts (domain.lock_accounts)
     row = _owned_post(tx, user_id, post_id)
     tx.queries.posts.soft_delete(tx.db, post_id=post_id)
     # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
@@ -131,6 +132,10 @@ def purge_deleted(tx, days, batch, media_root):
 
 def add_favorite(tx, user_id, name):
     """Favourite a tag (normalized), creating it if nobody used it yet; returns its stored name."""
+    # The caller's row (favorite_hashtags_count) before the tag's: a deletion locks them in
+    # that order (sql/accounts.sql).
+    if tx.queries.users.lock_counts(tx.db, user_id=user_id) is None:
+        raise AccountGone("The account of this access token no longer exists")
     tag = tx.queries.hashtags.ensure_hashtag(tx.db, name=name)
     tx.queries.hashtags.add_favorite(tx.db, user_id=user_id, hashtag_id=tag["id"])
     return tag["name"]

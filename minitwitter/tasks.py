@@ -355,8 +355,16 @@ def timeline(queries, conn, payload, settings):
     payload's `via_id` (the author, or the reposter) who have one, a batch of FANOUT_BATCH at
     a time, or take the entries `removed` out (domain/timelines.py). Their feeds are bumped
     again once this is committed: a read between the `fanout` bump and this commit cached
-    a page without the entry. Running twice is harmless."""
+    a page without the entry. Running twice is harmless; after the post's account (or the
+    reposter's) was deleted, it writes nothing."""
     job, item = _job(queries, conn), payload.get("added")
+    if item is not None:
+        # First the accounts it comes from, as every write about accounts (domain.lock_accounts):
+        # one deleted since took the post along, and there is nothing to write.
+        accounts = {payload["via_id"], item["author_id"]}
+        found = queries.users.lock_accounts(conn, user_ids=sorted(accounts), post_id=None, names=[])
+        if {r["id"] for r in found} != accounts:
+            item = None
     if payload.get("removed") is not None:
         timelines_domain.remove(job, payload["removed"])
     before, readers = freshness.MAX_ID, []
@@ -432,6 +440,10 @@ def _token_link(queries, conn, settings, user, purpose):
 
 @email("follow_email")
 def follow_email(queries, conn, payload, settings):
+    # Both accounts locked first (domain.lock_accounts): neither can go before the email is noted.
+    pair = {payload["follower_id"], payload["followee_id"]}
+    if {r["id"] for r in queries.users.lock_accounts(conn, user_ids=sorted(pair), post_id=None, names=[])} != pair:
+        return None
     follower = queries.outbox.mail_user(conn, user_id=payload["follower_id"])
     followee = queries.outbox.mail_user(conn, user_id=payload["followee_id"])
     if follower is None or followee is None:

@@ -455,3 +455,30 @@ def test_a_foreign_key_failure_answers_409_or_401_without_asking_the_aborted_tra
             cur.execute(f"DROP TRIGGER fault ON {table}")
             cur.execute("DROP FUNCTION fail_as_a_vanished_key()")
     assert_error(response, 401 if names_caller else 409)
+
+
+@pytest.mark.parametrize("via", ["author", "reposter"])
+def test_a_fan_out_task_for_a_post_whose_account_went_finds_nothing_to_do(make_app, make_user, db, via):
+    """The `timeline` task of D's post (or of a repost of it) runs after D deleted the
+    account: it has nothing to write (the post went with D), and says so, instead of failing
+    on the post's foreign key at every delivery, for ever."""
+    from test_timelines import built
+
+    from minitwitter.tasks import deliver
+
+    app = make_app(**{"fanout.inline_followers": "1"})  # two followers: the task writes
+    d, bob = make_user("doomed"), make_user("bob")
+    readers = [make_user("carol"), make_user("dave")]
+    for reader in readers:
+        app.post(f"/api/users/{(d if via == 'author' else bob)['id']}/follow/", headers=reader.headers)
+        built(app, db, reader)
+    post = app.post_json("/api/posts/", {"text": "soon gone"}, headers=d.headers).json["id"]
+    if via == "reposter":
+        app.post(f"/api/posts/{post}/repost/", headers=bob.headers, status=200)
+    app.delete_json("/api/users/me/", {"password": PASSWORD}, headers=d.headers, status=204)
+    pending = rows(db, "SELECT id FROM outbox WHERE kind = 'timeline' AND sent_at IS NULL ORDER BY id")
+    assert pending
+    for (outbox_id,) in pending:
+        deliver.run(outbox_id)
+    assert rows(db, "SELECT id FROM outbox WHERE kind = 'timeline' AND sent_at IS NULL") == []
+    assert rows(db, "SELECT 1 FROM home_timeline WHERE post_id = %s", post) == []

@@ -20,7 +20,10 @@ import time
 
 import pytest
 import webtest
-from conftest import PASSWORD, assert_error, signup
+from conftest import PASSWORD, assert_error, explain, signup
+from test_timelines import built
+
+from minitwitter.tasks import deliver
 
 ROUNDS = 12
 DEADLOCKS = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
@@ -462,10 +465,6 @@ def test_a_fan_out_task_for_a_post_whose_account_went_finds_nothing_to_do(make_a
     """The `timeline` task of D's post (or of a repost of it) runs after D deleted the
     account: it has nothing to write (the post went with D), and says so, instead of failing
     on the post's foreign key at every delivery, for ever."""
-    from test_timelines import built
-
-    from minitwitter.tasks import deliver
-
     app = make_app(**{"fanout.inline_followers": "1"})  # two followers: the task writes
     d, bob = make_user("doomed"), make_user("bob")
     readers = [make_user("carol"), make_user("dave")]
@@ -482,3 +481,21 @@ def test_a_fan_out_task_for_a_post_whose_account_went_finds_nothing_to_do(make_a
         deliver.run(outbox_id)
     assert rows(db, "SELECT id FROM outbox WHERE kind = 'timeline' AND sent_at IS NULL") == []
     assert rows(db, "SELECT 1 FROM home_timeline WHERE post_id = %s", post) == []
+
+
+LOCKS = [
+    ("users", "lock_accounts", {"user_ids": [1, 2], "post_id": 3, "names": ["ana"]}),
+    ("users", "lock_counts", {"user_id": 1}),
+    ("safety", "lock_pair", {"user_id": 1, "other_id": 2}),
+    ("accounts", "password_hash", {"user_id": 1}),
+    ("accounts", "lock_touched_posts", {"user_id": 1}),
+    ("accounts", "lock_follow_counts", {"user_id": 1}),
+    ("accounts", "lock_post_totals", {"user_id": 1}),
+    ("accounts", "lock_post_tags", {"user_id": 1}),
+]
+
+
+@pytest.mark.parametrize("group, name, params", LOCKS, ids=[f"{g}.{n}" for g, n, _ in LOCKS])
+def test_the_locks_taken_first_read_no_table_whole(wsgi_app, db, group, name, params):
+    plan = explain(db, getattr(getattr(wsgi_app.registry.queries, group), name), params)
+    assert "Seq Scan" not in plan, plan

@@ -444,6 +444,8 @@ def follow_email(queries, conn, payload, settings):
     pair = {payload["follower_id"], payload["followee_id"]}
     if {r["id"] for r in queries.users.lock_accounts(conn, user_ids=sorted(pair), post_id=None, names=[])} != pair:
         return None
+    if queries.safety.blocked_between(conn, user_id=payload["follower_id"], other_id=payload["followee_id"]):
+        return None  # blocked since: the block ended the follow, and nobody is told across one
     follower = queries.outbox.mail_user(conn, user_id=payload["follower_id"])
     followee = queries.outbox.mail_user(conn, user_id=payload["followee_id"])
     if follower is None or followee is None:

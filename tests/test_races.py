@@ -21,6 +21,7 @@ import time
 import pytest
 import webtest
 from conftest import PASSWORD, assert_error, explain, signup
+from test_email import smtp  # noqa: F401 (a fixture)
 from test_timelines import built
 
 from minitwitter.tasks import deliver
@@ -499,3 +500,15 @@ LOCKS = [
 def test_the_locks_taken_first_read_no_table_whole(wsgi_app, db, group, name, params):
     plan = explain(db, getattr(getattr(wsgi_app.registry.queries, group), name), params)
     assert "Seq Scan" not in plan, plan
+
+
+def test_a_follow_email_is_not_sent_across_a_block_made_since(app, db, smtp, make_user):  # noqa: F811
+    """B follows A, then A blocks B before the worker sends "B followed you": A is not told
+    (the block ended the follow, and no notification crosses a block either)."""
+    a, b = make_user("alice"), make_user("bob")
+    app.post(f"/api/users/{a['id']}/follow/", headers=b.headers, status=200)
+    app.post(f"/api/users/{b['id']}/block/", headers=a.headers, status=200)
+    [(outbox_id,)] = rows(db, "SELECT id FROM outbox WHERE kind = 'follow_email'")
+    assert deliver.run(outbox_id) is False  # nothing to do
+    assert smtp.messages == []
+    assert rows(db, "SELECT 1 FROM outbox WHERE id = %s AND sent_at IS NOT NULL", outbox_id) == [(1,)]

@@ -46,8 +46,12 @@ def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):
     """A new post, with its image if any (an uploaded file, stored under media_root), in
     reply to the live post `in_reply_to` if given (else NotFound, naming it): its id."""
     # First the accounts it is about (the parent's author, those it mentions): any may be
-    # deleting itself (domain.lock_accounts).
-    lock_accounts(tx, author_id, post_id=in_reply_to, names=mentions.parse(text))
+    # deleting itself (domain.lock_accounts). A post about nobody locks nothing first: its
+    # author's own deletion holds the author's row, which its insert waits for (posts_count)
+    # holding nothing that deletion takes.
+    names = mentions.parse(text)
+    if in_reply_to is not None or names:
+        lock_accounts(tx, author_id, post_id=in_reply_to, names=names)
     parent = live_post(tx, in_reply_to, author_id, field="in_reply_to") if in_reply_to is not None else None
     image_id = post_media.save(tx, author_id, post_media.store(tx, image, media_root)) if image else None
     created = tx.queries.posts.create_post(

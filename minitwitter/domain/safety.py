@@ -25,7 +25,7 @@ per viewer already) is cached under the list's version and their safety version 
 """
 
 from minitwitter import freshness
-from minitwitter.domain import Forbidden, Invalid, follows, lock_accounts
+from minitwitter.domain import AccountGone, Forbidden, Invalid, NotFound, follows, lock_accounts
 from minitwitter.freshness import bump_after_commit, cached_page
 
 BLOCKED = "A block stands between you and this account"
@@ -73,10 +73,13 @@ def _change(tx, verb, user_id, other_id):
 
 def lock_pair(tx, user_id, other_id):
     """Take the lock every follow, unfollow, block and unblock between the two accounts takes
-    first (sql/safety.sql), then lock both accounts (domain.lock_accounts: NotFound when the
-    other is gone). Held until the transaction ends."""
-    tx.queries.safety.lock_pair(tx.db, user_id=user_id, other_id=other_id)
-    lock_accounts(tx, user_id, [other_id])
+    first, then lock both accounts, as domain.lock_accounts does (sql/safety.sql): NotFound
+    when the other is gone, AccountGone when the caller is. Held until the transaction ends."""
+    ids = {r["id"] for r in tx.queries.safety.lock_pair(tx.db, user_id=user_id, other_id=other_id)}
+    if user_id not in ids:
+        raise AccountGone("The account of this access token no longer exists")
+    if other_id not in ids:
+        raise NotFound("No such user")
 
 
 def refuse_blocked(tx, user_id, other_id, field="id"):

@@ -67,16 +67,86 @@ UPDATE users SET email_verified_at = coalesce(email_verified_at, now()) WHERE id
 -- Index: users_pkey.
 SELECT email_verified_at IS NOT NULL FROM users WHERE id = :user_id;
 
--- Deletion, in one transaction, in the order that takes locks as every other write does
--- (migration 0006: posts before users by id before hashtags by name): the account's likes,
--- its follows, its posts, its images, then the row, whose cascades take the rest (tokens,
--- favourite tags, follow emails, anything later tables hang on users with ON DELETE CASCADE).
+-- Deletion, in one transaction, in an order that can wait on other writes but never
+-- deadlock with them (domain/accounts.py: delete_account):
+--
+-- 1. serialize_deletions: one deletion at a time (two accounts that follow each other
+--    would each take the other's row for its counts while holding its own).
+-- 2. the account's own row, FOR UPDATE (get_password): every write about the account locks
+--    it first (sql/users.sql: lock_accounts), so from here on none is half-way.
+-- 3. the posts of others it liked, reposted or replied to (lock_touched_posts), newest first
+--    (a reply before its parent, as a reply's delete locks them); then the accounts on the
+--    other side of its follows, in id order (lock_follow_counts): posts before users, as
+--    in migration 0006.
+-- 4. its likes, reposts, follows and timeline; its live posts leave post_totals and their
+--    tags' counts (the slots locked first in order, then the tags by name); its posts, its
+--    images, its notifications (their recipients' counters last, in id order), then the
+--    row, whose cascades take the rest (tokens, favourite tags, follow emails, blocks,
+--    mutes, mentions, anything later tables hang on users with ON DELETE CASCADE).
 -- The count triggers step aside (bulk_delete) and each count drops by one set-based update:
 -- a row per trigger would update one users row or tag row once per post (migration 0010).
+
+-- name: password_hash(user_id)$
+-- Read without a lock: the deletion checks the password (bcrypt, a quarter of a second)
+-- before it takes any. Index: users_pkey.
+SELECT password_hash FROM users WHERE id = :user_id;
+
+-- name: serialize_deletions()$
+-- Transaction-scoped, in the int4 pair space (sql/safety.sql: lock_pair uses namespace 26).
+SELECT pg_advisory_xact_lock(27, 0);
 
 -- name: bulk_delete()$
 -- For this transaction only (SET LOCAL), so the pooled connection keeps nothing of it.
 SELECT set_config('minitwitter.bulk_delete', 'on', true);
+
+-- name: lock_touched_posts(user_id)
+-- Others' posts whose counts the deletion changes: those it liked or reposted, and the
+-- parents of its live replies; newest first. Indexes: idx_likes_user_id,
+-- idx_reposts_user_id_id, idx_posts_author_id_id_live, posts_pkey.
+SELECT id
+  FROM posts
+ WHERE id IN (SELECT post_id FROM likes WHERE user_id = :user_id
+               UNION
+              SELECT post_id FROM reposts WHERE user_id = :user_id
+               UNION
+              SELECT in_reply_to FROM posts
+               WHERE author_id = :user_id AND deleted_at IS NULL AND in_reply_to IS NOT NULL)
+   AND author_id <> :user_id
+ ORDER BY id DESC
+   FOR NO KEY UPDATE;
+
+-- name: lock_follow_counts(user_id)
+-- The accounts on the other side of its follows (their counts drop), in id order.
+-- Indexes: follows_pkey (follower_id, ...), idx_follows_followee_id_id, users_pkey.
+SELECT id
+  FROM users
+ WHERE id IN (SELECT followee_id FROM follows WHERE follower_id = :user_id
+               UNION
+              SELECT follower_id FROM follows WHERE followee_id = :user_id)
+ ORDER BY id
+   FOR NO KEY UPDATE;
+
+-- name: lock_post_totals(user_id)
+-- The post_totals slots of its live posts, in slot order (uncount_posts changes them).
+-- Indexes: idx_posts_author_id_id_live, post_totals_pkey.
+SELECT slot
+  FROM post_totals
+ WHERE slot IN (SELECT mod(id, 16) FROM posts WHERE author_id = :user_id AND deleted_at IS NULL)
+ ORDER BY slot
+   FOR NO KEY UPDATE;
+
+-- name: lock_post_tags(user_id)
+-- The tags of its live posts, in name order, as every write of tags locks them
+-- (sql/hashtags.sql); after post_totals (migration 0015). Indexes:
+-- idx_posts_author_id_id_live, idx_post_hashtags_post_id, hashtags_pkey.
+SELECT name
+  FROM hashtags
+ WHERE id IN (SELECT ph.hashtag_id
+                FROM post_hashtags ph
+                JOIN posts p ON p.id = ph.post_id
+               WHERE p.author_id = :user_id AND p.deleted_at IS NULL)
+ ORDER BY name
+   FOR NO KEY UPDATE;
 
 -- name: delete_likes(user_id)
 -- The account's likes, and their posts' likes_count; returns those posts.

@@ -10,6 +10,26 @@ SELECT :user_id, :other_id
  WHERE EXISTS (SELECT 1 FROM users WHERE id = :other_id)
 ON CONFLICT DO NOTHING;
 
+-- name: lock_pair(user_id, other_id)
+-- Follows and blocks between two accounts, one at a time: every follow, unfollow, block
+-- and unblock of the pair takes this first (domain/safety.py: lock_pair), so a follow never
+-- commits beside a block its check did not see yet, nor a block beside a follow its
+-- unfollow did not see yet. First a transaction-scoped lock on the pair, not on their
+-- users rows (a deletion of either account locks those, and the pair's lock must never
+-- stand between them); then, as every write about accounts (users.lock_accounts), the two
+-- rows in id order, FOR KEY SHARE; returns the ids found. One statement: the pair's lock is
+-- an uncorrelated subquery, a one-time filter run before the scan, so before the rows are
+-- locked. Its key: the two ids, smaller first, hashed into the int4 pair space (advisory
+-- locks taken with one BIGINT, as idempotency.sql's, are another space); two pairs that
+-- share a hash merely wait for each other. Index: users_pkey.
+SELECT id
+  FROM users
+ WHERE id IN (:user_id, :other_id)
+   AND (SELECT pg_advisory_xact_lock(26, hashtext(least(:user_id, :other_id) || ' ' || greatest(:user_id, :other_id)))
+        IS NOT NULL)
+ ORDER BY id
+   FOR KEY SHARE;
+
 -- name: unblock(user_id, other_id)!
 -- Index: blocks_pkey.
 DELETE FROM blocks WHERE blocker_id = :user_id AND blocked_id = :other_id;

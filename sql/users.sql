@@ -55,3 +55,28 @@ SELECT u.id, u.username, u.email, u.created_at, u.followers_count, u.following_c
 -- NULL when the account no longer exists. Asked once per token and process, then again at
 -- most every jwt.recheck_seconds (domain/credentials.py). Index: users_pkey.
 SELECT session_generation FROM users WHERE id = :user_id;
+
+-- name: lock_accounts(user_ids, post_id, names)
+-- The first lock of a write about other accounts (domain.lock_accounts): the rows of the
+-- accounts it is about, in id order, FOR KEY SHARE: :user_ids (the caller and the account
+-- acted on), the author of post :post_id (NULL for none) and the accounts :names mentions
+-- (lower-cased usernames). Returns the ids found. An account deleting itself holds its row
+-- FOR UPDATE from its first statement (accounts.get_password), so this waits for it to
+-- commit and then finds the account gone, or the deletion waits for this write, and takes
+-- what it wrote along: never a write half-way through failing on a row the deletion took.
+-- KEY SHARE conflicts with nothing but a deletion (or a password change): the count
+-- triggers' FOR NO KEY UPDATE still runs beside it. Indexes: users_pkey, posts_pkey, and
+-- an index on lower(username) (a BitmapOr of the three).
+SELECT id
+  FROM users
+ WHERE id = ANY(CAST(:user_ids AS BIGINT[]))
+    OR id = (SELECT author_id FROM posts WHERE id = :post_id)
+    OR lower(username) = ANY(CAST(:names AS TEXT[]))
+ ORDER BY id
+   FOR KEY SHARE;
+
+-- name: lock_counts(user_id)$
+-- The caller's own row, for a write that changes its counts after it has locked rows an
+-- account's deletion locks after the users rows (a favourite: its tag, then the count):
+-- locked first, so that order holds. Index: users_pkey.
+SELECT id FROM users WHERE id = :user_id FOR NO KEY UPDATE;

@@ -288,18 +288,20 @@ def test_each_write_costs_a_few_statements(app, alice, bob):
     created = app.post_json("/api/posts/", {"text": "counted #one #two"}, headers=alice.headers, status=201)
     assert statements(created) == 5 and created.json["liked_by_me"] is False
     post = created.json["id"]
-    # The like itself, its notification (lock the author's counter row, then insert: a
-    # statement of its own, so its block check sees a block committed meanwhile), the post
-    # read back (its cached body is stale), and the viewer's own fields of it (liked,
-    # reposted, bookmarked: one query, posts.viewer_flags).
+    # The liker's and the author's accounts locked first (domain.lock_accounts: either may
+    # be deleting itself), the like itself, its notification (lock the author's counter row,
+    # then insert: a statement of its own, so its block check sees a block committed
+    # meanwhile), the post read back (its cached body is stale), and the viewer's own fields
+    # of it (liked, reposted, bookmarked: one query, posts.viewer_flags).
     liked = app.post(f"/api/posts/{post}/like/", headers=bob.headers)
-    assert statements(liked) == 5 and liked.json["liked_by_me"] is True
+    assert statements(liked) == 6 and liked.json["liked_by_me"] is True
     unliked = app.delete(f"/api/posts/{post}/like/", headers=bob.headers)
-    assert statements(unliked) == 3 and unliked.json["liked_by_me"] is False
-    # Follow, its email in the outbox, the followee's newest posts into the follower's home
-    # timeline, its notification (two, as a like's), the profile read back; an unfollow
-    # takes the timeline entries out.
+    assert statements(unliked) == 4 and unliked.json["liked_by_me"] is False
+    # The pair's lock and both accounts (one statement: safety.lock_pair), follow, its email
+    # in the outbox, the followee's newest posts into the follower's home timeline, its
+    # notification (two, as a like's), the profile read back; an unfollow takes the pair's
+    # lock and the timeline entries out.
     followed = app.post(f"/api/users/{bob['id']}/follow/", headers=alice.headers)
-    assert statements(followed) == 6 and followed.json["followed_by_me"] is True
+    assert statements(followed) == 7 and followed.json["followed_by_me"] is True
     unfollowed = app.delete(f"/api/users/{bob['id']}/follow/", headers=alice.headers)
-    assert statements(unfollowed) == 3 and unfollowed.json["followed_by_me"] is False
+    assert statements(unfollowed) == 4 and unfollowed.json["followed_by_me"] is False

@@ -49,6 +49,16 @@ _store().begin() as tx`). What it uses of it:
 
 It refuses with one of the exceptions below, which web/errors.py answers in the one JSON
 error shape; it never commits or rolls back: whoever began the transaction ends it.
+
+Lock order. A write about other accounts or their posts (follow, block, mute, like,
+repost, bookmark, reply, mention, and their undoing) first locks the users rows of the
+accounts it is about, in id order (lock_accounts): the caller, the other account, the
+post's author, the accounts its text mentions. Only then the rest, in the order of
+migrations/0006 (posts, users' counts by id, hashtags by name, notification states last).
+An account's deletion holds its own row from its first statement, so each such write
+either runs before it (and the deletion takes what it wrote along) or after it (and finds
+the account gone: 404), never half-way; and nothing it waits for waits for it
+(domain/accounts.py: delete_account says in which order it takes the rest).
 """
 
 
@@ -84,3 +94,35 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """Taken already (a username, an email)."""
+
+
+class AccountGone(Unauthorized):
+    """The caller's own account was deleted under its valid access token (errors.py answers
+    the 401 of a token whose account no longer exists)."""
+
+
+def lock_accounts(tx, user_id, others=(), post_id=None, names=()):
+    """Lock the rows of the accounts a write of `user_id` is about (`others`, the author of
+    `post_id`, the users `names` mentions), with the caller's, in id order (sql/users.sql).
+    AccountGone when the caller's account no longer exists; NotFound when one of `others`
+    does not (or no longer does). Returns the ids locked."""
+    ids = {
+        r["id"]
+        for r in tx.queries.users.lock_accounts(tx.db, user_ids=[user_id, *others], post_id=post_id, names=list(names))
+    }
+    if user_id not in ids:
+        raise AccountGone("The account of this access token no longer exists")
+    if not ids.issuperset(others):
+        raise NotFound("No such user")
+    return ids
+
+
+def lock_pair(tx, user_id, other_id):
+    """Take the lock every follow, unfollow, block and unblock between the two accounts takes
+    first, then lock both accounts, as lock_accounts does (sql/safety.sql): NotFound when the
+    other is gone, AccountGone when the caller is. Held until the transaction ends."""
+    ids = {r["id"] for r in tx.queries.safety.lock_pair(tx.db, user_id=user_id, other_id=other_id)}
+    if user_id not in ids:
+        raise AccountGone("The account of this access token no longer exists")
+    if other_id not in ids:
+        raise NotFound("No such user")

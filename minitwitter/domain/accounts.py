@@ -23,16 +23,19 @@ profile, passwords, email verification, password reset and deletion.
   (accounts.spend_token), within its lifetime, for the address it was mailed to.
 - a reset request writes the same outbox row whether the address has an account or not
   (the worker finds out), so both answers take the same work and time.
-- deletion: one transaction (accounts.delete_*, in the lock order of migration 0006); the
-  count triggers step aside (accounts.bulk_delete) and every count that included the
-  account drops by one set-based update each (migration 0010 says why); stale: each post it
-  liked or reposted, each post it replied to (replies_count, the replies) or that mentioned
-  it, each account on the other side of a follow (counts; its followers' feeds), of a block
-  or a mute (their hidden sets), the feeds of the followers of whoever reposted its posts,
-  its posts, lists and tags, popular hashtags, search (freshness.py lists each); its files
-  go after commit. Its notifications, received and caused, go in one statement
-  (domain/notifications.py: account_deleted); the recipients' unread counts follow by
-  trigger, a statement at a time.
+- deletion: one transaction; the password is checked before any lock, then the locks in
+  the order sql/accounts.sql gives (one deletion at a time; the account's row first, which
+  every write about the account locks first too: domain.lock_accounts; then others' posts,
+  newest first, and others' counts, in id order), so a write racing it runs wholly before
+  or after it and nothing deadlocks; the count triggers step aside (accounts.bulk_delete)
+  and every count that included the account drops by one set-based update each (migration
+  0010 says why); stale: each post it liked or reposted, each post it replied to
+  (replies_count, the replies) or that mentioned it, each account on the other side of a
+  follow (counts; its followers' feeds), of a block or a mute (their hidden sets), the feeds
+  of the followers of whoever reposted its posts, its posts, lists and tags, popular
+  hashtags, search (freshness.py lists each); its files go after commit. Its notifications,
+  received and caused, go in one statement (domain/notifications.py: account_deleted); the
+  recipients' unread counts follow by trigger, a statement at a time.
 
 A new account has no cached entry yet; profiles are bumped by what changes them.
 """
@@ -45,7 +48,7 @@ from functools import partial
 import jwt
 import psycopg2.errors
 
-from minitwitter.domain import Conflict, Invalid, Unauthorized, freshness, notifications, timelines
+from minitwitter.domain import AccountGone, Conflict, Invalid, Unauthorized, freshness, notifications, timelines
 from minitwitter.domain import media as images
 from minitwitter.domain.credentials import REFRESH, token_error
 from minitwitter.domain.freshness import stales_nothing
@@ -245,15 +248,29 @@ def _hash(token):
 def delete_account(tx, passwords, tokens, user_id, password, media_root):
     """The account and everything it made go, in this transaction; every count that
     included them drops, its tokens stop working, its username and email are free."""
-    if not passwords.check(password, tx.queries.accounts.get_password(tx.db, user_id=user_id)):
-        raise Invalid("Wrong password", field="password")
     q = tx.queries.accounts
+    checked = q.password_hash(tx.db, user_id=user_id)  # checked before any lock is taken
+    if checked is None:
+        raise AccountGone("The account of this access token no longer exists")
+    if not passwords.check(password, checked):
+        raise Invalid("Wrong password", field="password")
+    # The lock order of sql/accounts.sql: no write it waits for can be waiting for it.
+    q.serialize_deletions(tx.db)
+    current = q.get_password(tx.db, user_id=user_id)  # the row, FOR UPDATE
+    if current is None:  # deleted meanwhile, by another request of its own
+        raise AccountGone("The account of this access token no longer exists")
+    if current != checked:  # a new password meanwhile: the one given was checked against the old
+        raise Invalid("Wrong password", field="password")
+    list(q.lock_touched_posts(tx.db, user_id=user_id))  # rows come lazily
+    list(q.lock_follow_counts(tx.db, user_id=user_id))
     q.bulk_delete(tx.db)  # the count triggers step aside: each count drops by one update below
     liked = {r["post_id"] for r in q.delete_likes(tx.db, user_id=user_id)}
     reposts = list(q.delete_reposts(tx.db, user_id=user_id))
     reposted = {r["post_id"] for r in reposts}
     timelines.account_deleted(tx, user_id, reposts)  # its posts' entries go with them (cascade)
     follows = list(q.delete_follows(tx.db, user_id=user_id))
+    list(q.lock_post_totals(tx.db, user_id=user_id))
+    list(q.lock_post_tags(tx.db, user_id=user_id))
     tags = sorted({r["name"] for r in q.uncount_posts(tx.db, user_id=user_id)})
     for reposter in q.reposters_of_posts(tx.db, user_id=user_id):  # their reposts go with the posts
         timelines.feeds_changed(tx, reposter["user_id"])

@@ -29,12 +29,24 @@ parent's author notifies them once, as a reply.
 
 Edits and deletes are the author's only (Forbidden), of a live post (NotFound). Counts
 (a user's posts, a tag's posts) follow in the same transaction by triggers (migrations/).
-Writes lock rows in one order, post before hashtags by name (sql/hashtags.sql).
+Writes lock rows in one order: the accounts a create or an edit is about (its author, a
+reply's parent's author, the users it mentions: domain.lock_accounts), then the post, then
+hashtags by name (sql/hashtags.sql).
 """
 
 from functools import partial
 
-from minitwitter.domain import Forbidden, NotFound, freshness, hashtags, mentions, notifications, timelines
+from minitwitter.domain import (
+    AccountGone,
+    Forbidden,
+    NotFound,
+    freshness,
+    hashtags,
+    lock_accounts,
+    mentions,
+    notifications,
+    timelines,
+)
 from minitwitter.domain import media as post_media
 from minitwitter.domain.blocked import BLOCKED
 from minitwitter.domain.freshness import stales_nothing
@@ -48,6 +60,13 @@ MAX_TEXT = 280
 def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):
     """A new post, with its image if any (an uploaded file, stored under media_root), in
     reply to the live post `in_reply_to` if given (else NotFound, naming it): its id."""
+    # First the accounts it is about (the parent's author, those it mentions): any may be
+    # deleting itself (domain.lock_accounts). A post about nobody locks nothing first: its
+    # author's own deletion holds the author's row, which its insert waits for (posts_count)
+    # holding nothing that deletion takes.
+    names = mentions.parse(text)
+    if in_reply_to is not None or names:
+        lock_accounts(tx, author_id, post_id=in_reply_to, names=names)
     parent = live_post(tx, in_reply_to, author_id, field="in_reply_to") if in_reply_to is not None else None
     image_id = post_media.save(tx, author_id, post_media.store(tx, image, media_root)) if image else None
     created = tx.queries.posts.create_post(
@@ -69,6 +88,7 @@ def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):
 
 def edit(tx, user_id, post_id, text):
     """Replace the text of `user_id`'s live post (its tags and mentions follow)."""
+    lock_accounts(tx, user_id, names=mentions.parse(text))  # first, as create
     _owned_post(tx, user_id, post_id)
     tx.queries.posts.update_text(tx.db, post_id=post_id, text=text)
     tags = _tag(tx, post_id, text)
@@ -79,6 +99,7 @@ def edit(tx, user_id, post_id, text):
 def delete(tx, user_id, post_id):
     """Soft-delete `user_id`'s live post: it leaves every list, count and feed at once,
     with every repost of it."""
+    lock_accounts(tx, user_id)  # first, as every write of its author's counts (domain.lock_accounts)
     row = _owned_post(tx, user_id, post_id)
     tx.queries.posts.soft_delete(tx.db, post_id=post_id)
     # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
@@ -133,6 +154,10 @@ def purge_deleted(tx, days, batch, media_root):
 @stales_nothing("nothing cached shows favourite hashtags")
 def add_favorite(tx, user_id, name):
     """Favourite a tag (normalized), creating it if nobody used it yet; returns its stored name."""
+    # The caller's row (favorite_hashtags_count) before the tag's: a deletion locks them in
+    # that order (sql/accounts.sql).
+    if tx.queries.users.lock_counts(tx.db, user_id=user_id) is None:
+        raise AccountGone("The account of this access token no longer exists")
     tag = tx.queries.hashtags.ensure_hashtag(tx.db, name=name)
     tx.queries.hashtags.add_favorite(tx.db, user_id=user_id, hashtag_id=tag["id"])
     return tag["name"]

@@ -10,15 +10,17 @@
   theirs would (timelines.feeds_changed: inline for a few, else a fan-out task), which also
   writes the repost into their home timelines, or takes it out (domain/timelines.py).
 - A post's delete takes its reposts along (domain/posts.py: delete).
+- both lock the reposter's and the author's accounts first (domain.lock_accounts), as likes.
 """
 
-from minitwitter.domain import freshness, timelines
+from minitwitter.domain import freshness, lock_accounts, timelines
 from minitwitter.domain.notifications import notify
 from minitwitter.domain.posts import live_post
 
 
 def repost(tx, user_id, post_id):
     """True when this is a new repost."""
+    lock_accounts(tx, user_id, post_id=post_id)  # first: the author may be deleting the account
     post = live_post(tx, post_id, user_id)
     repost_id = tx.queries.reposts.repost(tx.db, post_id=post_id, user_id=user_id)
     if repost_id is not None:
@@ -28,6 +30,7 @@ def repost(tx, user_id, post_id):
 
 def unrepost(tx, user_id, post_id):
     """True when there was a repost to undo."""
+    lock_accounts(tx, user_id, post_id=post_id)
     repost_id = tx.queries.reposts.unrepost(tx.db, post_id=post_id, user_id=user_id)
     if repost_id is not None:
         _reposts_changed(tx, user_id, post_id, removed={"post_id": post_id, "key": repost_id})

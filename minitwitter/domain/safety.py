@@ -1,12 +1,16 @@
 """Blocks and mutes: block, unblock, mute, unmute (idempotent), and what a viewer does not see.
 
 - block: safety.block; a new block ends the follows between the two accounts, both ways,
-  in the same transaction, through domain/follows.unfollow (counts, feeds and
+  in the same transaction, through domain/follows.ended (counts, feeds and
   followed_by_me go stale as for any unfollow). Blocking yourself is Invalid.
 - mute: safety.mute; nothing else changes, and the muted account is not told.
 - unblock, unmute: remove the row; follows ended by the block stay ended.
 - stale, when something changed: freshness.safety of both accounts of a block (each one's
   hidden set), of the muter only for a mute.
+- every one of them first locks the two accounts (domain.lock_accounts: NotFound when the
+  other is gone, as when it is being deleted); a block and an unblock first take the
+  pair's lock (lock_pair), as a follow and an unfollow of the two do: so a block and a
+  follow racing each other run one after the other, and no follow stands beside a block.
 - A block either way refuses follows and the actions on the other's posts (like, reply,
   repost, bookmark): Forbidden, naming the field (refuse_blocked, refuse_blocked_post:
   domain/blocked.py, which domain/follows.py uses too, below this module that ends follows).
@@ -21,7 +25,7 @@ cache: it would hold one copy per such viewer, and their whole response (respons
 per viewer already) is cached under the list's version and their safety version anyway.
 """
 
-from minitwitter.domain import Invalid, follows, freshness
+from minitwitter.domain import Invalid, follows, freshness, lock_accounts, lock_pair
 from minitwitter.domain.freshness import cached_page
 
 
@@ -29,8 +33,8 @@ def block(tx, blocker_id, blocked_id):
     """True when this is a new block."""
     added = _change(tx, "block", blocker_id, blocked_id)
     if added:
-        follows.unfollow(tx, blocker_id, blocked_id)
-        follows.unfollow(tx, blocked_id, blocker_id)
+        follows.ended(tx, blocker_id, blocked_id)
+        follows.ended(tx, blocked_id, blocker_id)
     return added
 
 
@@ -54,6 +58,10 @@ def _change(tx, verb, user_id, other_id):
     changed a row; then the hidden sets it changed are stale (both sides' for a block)."""
     if user_id == other_id:
         raise Invalid(f"You cannot {verb} yourself", field="id")
+    if verb.endswith("block"):
+        lock_pair(tx, user_id, other_id)
+    else:
+        lock_accounts(tx, user_id, [other_id])
     changed = bool(getattr(tx.queries.safety, verb)(tx.db, user_id=user_id, other_id=other_id))
     if changed:
         sides = (user_id, other_id) if verb.endswith("block") else (user_id,)

@@ -18,6 +18,7 @@ from pyramid import httpexceptions
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from minitwitter import domain
+from minitwitter.web.security import verified_userid
 
 log = logging.getLogger(__name__)
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="minitwitter"'}
@@ -109,6 +110,8 @@ DOMAIN_STATUS = {
 
 @exception_view_config(domain.DomainError)
 def domain_error(exc, request):
+    if isinstance(exc, domain.AccountGone):
+        return account_gone(request)
     code = next(code for cls, code in DOMAIN_STATUS.items() if isinstance(exc, cls))
     if exc.field is None:
         return http_error(code, exc.message)
@@ -144,11 +147,15 @@ _MISSING_USER = re.compile(r'Key \((\w+)\)=\((\d+)\) is not present in table "us
 
 
 def _names_the_caller(exc, request):
-    """A foreign key to users that fails on the caller's own id (author_id, user_id, ...)."""
-    if not isinstance(exc, psycopg2.errors.ForeignKeyViolation) or request.authenticated_userid is None:
+    """A foreign key to users that fails on the caller's own id (author_id, user_id, ...).
+    The caller is the identity the request verified before it failed: an exception view
+    runs in the request's transaction, which PostgreSQL has aborted, so it must not ask the
+    database anything (verifying a token again would: InFailedSqlTransaction, a 500)."""
+    caller = verified_userid(request)
+    if not isinstance(exc, psycopg2.errors.ForeignKeyViolation) or caller is None:
         return False
     found = _MISSING_USER.search(exc.diag.message_detail or "")
-    return found is not None and int(found.group(2)) == request.authenticated_userid
+    return found is not None and int(found.group(2)) == caller
 
 
 @exception_view_config(psycopg2.extensions.TransactionRollbackError)

@@ -34,10 +34,30 @@ def _session_generation(request, user_id):
     return request.tx.queries.users.session_generation(request.tx.db, user_id=user_id)
 
 
+_UNVERIFIED = object()
+
+
+def verified_userid(request):
+    """The caller's id if this request has verified its token already, else None, without
+    asking anything: for exception views, which run in a transaction PostgreSQL may have
+    aborted (a statement there raises InFailedSqlTransaction)."""
+    claims = getattr(request, "verified_claims", None)
+    return claims["user_id"] if claims else None
+
+
 class JWTSecurityPolicy:
-    """request.identity is the access token's claims, or None."""
+    """request.identity is the access token's claims, or None: verified once per request
+    and kept on it (Pyramid asks the policy again on every use of request.identity or
+    authenticated_userid; a second check could ask the database after the request's
+    transaction failed). A retry is a new request: it verifies again."""
 
     def identity(self, request):
+        claims = getattr(request, "verified_claims", _UNVERIFIED)
+        if claims is _UNVERIFIED:
+            claims = request.verified_claims = self._verify(request)
+        return claims
+
+    def _verify(self, request):
         token = bearer_token(request.environ)
         if token is None:
             return None

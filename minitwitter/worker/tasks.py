@@ -319,8 +319,16 @@ def timeline(tx, payload):
     payload's `via_id` (the author, or the reposter) who have one, a batch of FANOUT_BATCH at
     a time, or take the entries `removed` out (domain/timelines.py). Their feeds are bumped
     again once this is committed: a read between the `fanout` bump and this commit cached
-    a page without the entry. Running twice is harmless."""
+    a page without the entry. Running twice is harmless; after the post's account (or the
+    reposter's) was deleted, it writes nothing."""
     item = payload.get("added")
+    if item is not None:
+        # First the accounts it comes from, as every write about accounts (domain.lock_accounts):
+        # one deleted since took the post along, and there is nothing to write.
+        accounts = {payload["via_id"], item["author_id"]}
+        found = tx.queries.users.lock_accounts(tx.db, user_ids=sorted(accounts), post_id=None, names=[])
+        if {r["id"] for r in found} != accounts:
+            item = None
     if payload.get("removed") is not None:
         timelines_domain.remove(tx, payload["removed"])
     before, readers = freshness.MAX_ID, []
@@ -399,6 +407,13 @@ def _token_link(tx, user, purpose):
 
 @email("follow_email")
 def follow_email(tx, payload):
+    # Both accounts locked first (domain.lock_accounts): neither can go before the email is noted.
+    pair = {payload["follower_id"], payload["followee_id"]}
+    found = tx.queries.users.lock_accounts(tx.db, user_ids=sorted(pair), post_id=None, names=[])
+    if {r["id"] for r in found} != pair:
+        return None
+    if tx.queries.safety.blocked_between(tx.db, user_id=payload["follower_id"], other_id=payload["followee_id"]):
+        return None  # blocked since: the block ended the follow, and nobody is told across one
     follower = tx.queries.outbox.mail_user(tx.db, user_id=payload["follower_id"])
     followee = tx.queries.outbox.mail_user(tx.db, user_id=payload["followee_id"])
     if follower is None or followee is None:

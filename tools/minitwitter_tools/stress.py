@@ -6,13 +6,19 @@ database (DATABASE_URL, default minitwitter_stress on 127.0.0.1:5432, emptied fi
 concurrent writes contend for: every post carries some of the same 4 hashtags and is
 created, edited (its tags changed) and deleted; writers follow and unfollow their partner
 (who does the same to them at the same time) and others; they like and unlike each other's
-posts. Every create carries an Idempotency-Key.
+posts, repost them and reply to them (naming their partner); they block and unblock each
+other; and now and then one deletes its account, and signs up again as a new one, while
+the others act on it and its posts. Every create carries an Idempotency-Key.
 
-Reported: requests and their statuses, errors (5xx and no answer; the target is 0), the
-retries the server made (`minitwitter_db_retries_total` from /metrics), the deadlocks
-PostgreSQL counted, and whether every materialized count equals its COUNT(*)
-recomputation afterwards (users' followers, following and posts, posts' likes, hashtags'
-posts), and whether the posts stored are exactly the creates answered 201.
+Reported: requests and their statuses, errors (5xx, no answer, and any answer the API does
+not document for the action: the target is 0; a 404 for an account or post deleted
+meanwhile and a 403 across a block are documented), the retries the server made
+(`minitwitter_db_retries_total` from /metrics), the deadlocks PostgreSQL counted, and
+whether every materialized count equals its COUNT(*) recomputation afterwards (users'
+followers, following and posts; posts' likes, reposts and replies; hashtags' posts;
+post_totals; unread notifications), that no follow and no notification stands between two
+accounts a block separates, and whether the posts stored are exactly the creates answered
+201 by the accounts still there (a deleted account's posts go with it).
 Writes bench/results/stress-<date>.md (--out to change); exits 1 on an error or a count off.
 """
 
@@ -42,19 +48,44 @@ DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/minitwitter_stress"
 TAGS = ["#alpha", "#bravo", "#charlie", "#delta"]
 PASSWORD = "stress test password"
 
-# Each row: a materialized count that differs from its recomputation.
+# Each row: a materialized count that differs from its recomputation, or a state a block forbids.
 COUNTS_OFF = {
     "users": """SELECT count(*) FROM users u
                  WHERE followers_count <> (SELECT count(*) FROM follows WHERE followee_id = u.id)
                     OR following_count <> (SELECT count(*) FROM follows WHERE follower_id = u.id)
                     OR posts_count <> (SELECT count(*) FROM posts WHERE author_id = u.id AND deleted_at IS NULL)""",
     "posts": """SELECT count(*) FROM posts p
-                 WHERE likes_count <> (SELECT count(*) FROM likes WHERE post_id = p.id)""",
+                 WHERE likes_count <> (SELECT count(*) FROM likes WHERE post_id = p.id)
+                    OR reposts_count <> (SELECT count(*) FROM reposts WHERE post_id = p.id)
+                    OR replies_count <> (SELECT count(*) FROM posts r
+                                          WHERE r.in_reply_to = p.id AND r.deleted_at IS NULL)""",
     "hashtags": """SELECT count(*) FROM hashtags h
                     WHERE posts_count <> (SELECT count(*) FROM post_hashtags ph JOIN posts p ON p.id = ph.post_id
                                            WHERE ph.hashtag_id = h.id AND p.deleted_at IS NULL)""",
     "post_totals": """SELECT count(*) FROM post_totals s
                        WHERE live <> (SELECT count(*) FROM posts WHERE id % 16 = s.slot AND deleted_at IS NULL)""",
+    "unread": """SELECT count(*) FROM notification_state s
+                  WHERE unread <> (SELECT count(*) FROM notifications n
+                                    WHERE n.recipient_id = s.user_id AND n.id > s.read_up_to)""",
+    "blocked": """SELECT (SELECT count(*) FROM follows f JOIN blocks b
+                            ON (b.blocker_id, b.blocked_id) IN ((f.follower_id, f.followee_id),
+                                                                (f.followee_id, f.follower_id)))
+                       + (SELECT count(*) FROM notifications n JOIN blocks b
+                            ON (b.blocker_id, b.blocked_id) IN ((n.actor_id, n.recipient_id),
+                                                                (n.recipient_id, n.actor_id)))""",
+}
+# What each action may answer besides an error: the documented answers (docs/API.md).
+EXPECTED = {
+    "create": {201},
+    "reply": {201, 403, 404},  # across a block; the parent (or its account) deleted meanwhile
+    "edit": {200},
+    "delete": {204},
+    "follow": {200, 403, 404},  # across a block; the account deleted meanwhile
+    "like": {200, 403, 404},
+    "repost": {200, 403, 404},
+    "block": {200, 404},
+    "delete_account": {204},
+    "sign_up": {201},
 }
 DEADLOCKS = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
 
@@ -90,19 +121,28 @@ class Client:
 
 
 class Writer(threading.Thread):
+    ACTIONS = ["create", "edit", "delete", "follow", "like", "repost", "reply", "block", "delete_account"]
+    WEIGHTS = [24, 16, 8, 20, 12, 6, 6, 6, 1]
+
     def __init__(self, index, users, port, posts, stop, seed):
         super().__init__(daemon=True)
-        self.me, self.users, self.posts, self.stop = users[index], users, posts, stop
-        self.partner = users[index ^ 1]
+        self.index, self.users, self.posts, self.stop = index, users, posts, stop
+        self.me = users[index]
+        self.port = port
         self.client = Client(port, self.me["token"])
         self.rng = random.Random(seed * 1000 + index)
-        self.mine, self.following, self.liked = [], set(), set()
+        self.mine, self.following, self.liked, self.reposted, self.blocked = [], set(), set(), set(), set()
         self.statuses = collections.Counter()  # (action, status) -> n
-        self.created = 0
+        self.created = 0  # posts (and replies) answered 201 to this writer's current account
+        self.generation = 0
+
+    @property
+    def partner(self):
+        return self.users[self.index ^ 1]  # a new account when the partner deleted theirs
 
     def run(self):
         while not self.stop.is_set():
-            action = self.rng.choices(["create", "edit", "delete", "follow", "like"], [30, 20, 10, 25, 15])[0]
+            action = self.rng.choices(self.ACTIONS, self.WEIGHTS)[0]
             status = getattr(self, action)()
             if status is not None:
                 self.statuses[action, status] += 1
@@ -111,13 +151,26 @@ class Writer(threading.Thread):
     def text(self):
         return "stress " + " ".join(self.rng.sample(TAGS, self.rng.randint(1, len(TAGS))))
 
+    def _created(self, body):
+        self.created += 1
+        self.mine.append(body["id"])
+        self.posts.append(body["id"])
+
     def create(self):
         key = {"Idempotency-Key": secrets.token_hex(8)}
         status, body = self.client("POST", "/api/posts/", {"text": self.text()}, key)
         if status == 201:
-            self.created += 1
-            self.mine.append(body["id"])
-            self.posts.append(body["id"])
+            self._created(body)
+        return status
+
+    def reply(self):
+        if not self.posts:
+            return None
+        text = f"{self.text()} @{self.partner['username']}"  # a mention too, of an account that may be going
+        body = {"text": text, "in_reply_to": self.rng.choice(self.posts[-200:])}
+        status, created = self.client("POST", "/api/posts/", body, {"Idempotency-Key": secrets.token_hex(8)})
+        if status == 201:
+            self._created(created)
         return status
 
     def edit(self):
@@ -130,10 +183,14 @@ class Writer(threading.Thread):
             return None
         return self.client("DELETE", f"/api/posts/{self.mine.pop(self.rng.randrange(len(self.mine)))}/")[0]
 
-    def follow(self):
-        # Mostly the partner, who is toggling its follow of this writer at the same moment.
+    def other(self):
+        """Mostly the partner, who is doing the same to this writer at the same moment."""
         other = self.partner if self.rng.random() < 0.7 else self.rng.choice(self.users)
-        if other is self.me:
+        return None if other["id"] == self.me["id"] else other
+
+    def follow(self):
+        other = self.other()
+        if other is None:
             return None
         verb = "DELETE" if other["id"] in self.following else "POST"
         status = self.client(verb, f"/api/users/{other['id']}/follow/")[0]
@@ -141,15 +198,65 @@ class Writer(threading.Thread):
             self.following.symmetric_difference_update({other["id"]})
         return status
 
-    def like(self):
+    def block(self):
+        other = self.other()
+        if other is None:
+            return None
+        verb = "DELETE" if other["id"] in self.blocked else "POST"
+        status = self.client(verb, f"/api/users/{other['id']}/block/")[0]
+        if status == 200:
+            self.blocked.symmetric_difference_update({other["id"]})
+            self.following.discard(other["id"])  # a block ends the follows
+        return status
+
+    def _toggle(self, verb, done):
         if not self.posts:
             return None
         post_id = self.rng.choice(self.posts[-200:])
-        verb = "DELETE" if post_id in self.liked else "POST"
-        status = self.client(verb, f"/api/posts/{post_id}/like/")[0]
+        method = "DELETE" if post_id in done else "POST"
+        status = self.client(method, f"/api/posts/{post_id}/{verb}/")[0]
         if status == 200:
-            self.liked.symmetric_difference_update({post_id})
-        return status  # 404 once the post was deleted: expected
+            done.symmetric_difference_update({post_id})
+        return status  # 404 once the post (or its account) was deleted; 403 across a block
+
+    def like(self):
+        return self._toggle("like", self.liked)
+
+    def repost(self):
+        return self._toggle("repost", self.reposted)
+
+    def delete_account(self):
+        """Delete this writer's account (everything it made goes with it), then sign up a new
+        one in its place: the others go on acting on the old one and its posts meanwhile."""
+        status = self.client("DELETE", "/api/users/me/", {"password": PASSWORD})[0]
+        if status != 204:
+            return status
+        self.statuses["delete_account", status] += 1
+        self.client.close()
+        self.generation += 1
+        name = f"writer{self.index}g{self.generation}"
+        account = sign_up(Client(self.port), name)
+        self.statuses["sign_up", 201 if account else 0] += 1
+        if account is None:
+            self.stop.set()
+            return None
+        self.me = self.users[self.index] = account
+        self.client = Client(self.port, account["token"])
+        self.created = 0
+        self.mine, self.following, self.liked, self.reposted, self.blocked = [], set(), set(), set(), set()
+        return None
+
+
+def sign_up(client, name):
+    """A new account, logged in: {id, username, token}, or None."""
+    body = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
+    status, profile = client("POST", "/api/users/", body)
+    if status != 201:
+        return None
+    status, tokens = client("POST", "/api/token/", {"username": name, "password": PASSWORD})
+    if status != 200:
+        return None
+    return {"id": profile["id"], "username": name, "token": tokens["access"]}
 
 
 def scalar(conn, sql):
@@ -209,13 +316,10 @@ def run(args):
     try:
         client, users = Client(args.port), []
         for i in range(args.writers + args.writers % 2):  # partners in pairs
-            name = f"writer{i}"
-            body = {"username": name, "email": f"{name}@example.com", "password": PASSWORD}
-            status, profile = client("POST", "/api/users/", body)
-            status, tokens = client("POST", "/api/token/", {"username": name, "password": PASSWORD})
-            if status != 200:
-                raise SystemExit(f"log in as {name}: HTTP {status}")
-            users.append({"id": profile["id"], "token": tokens["access"]})
+            account = sign_up(client, f"writer{i}")
+            if account is None:
+                raise SystemExit(f"sign up and log in as writer{i}: failed")
+            users.append(account)
         retries_before = metric(args.port, "minitwitter_db_retries_total")
         db = psycopg2.connect(url)
         db.autocommit = True
@@ -243,6 +347,7 @@ def run(args):
             "deadlocks": scalar(db, DEADLOCKS) - deadlocks_before,
             "counts_off": {table: scalar(db, sql) for table, sql in COUNTS_OFF.items()},
             "created": sum(w.created for w in writers),
+            "deleted_accounts": sum(w.generation for w in writers),
             "posts_stored": scalar(db, "SELECT count(*) FROM posts"),
             "idempotency_keys": scalar(db, "SELECT count(*) FROM idempotency_keys"),
         }
@@ -257,16 +362,18 @@ def run(args):
 def markdown(report, label):
     statuses = report["statuses"]
     requests = sum(statuses.values())
-    errors = sum(n for (_, status), n in statuses.items() if status >= 500 or status == 0)
+    errors = sum(n for (action, status), n in statuses.items() if status not in EXPECTED[action])
     actions = sorted({action for action, _ in statuses})
     codes = sorted({status for _, status in statuses})
     lines = [
         f"# Stress {report['date']}{f' ({label})' if label else ''}",
         "",
         f"`pserve {report['ini']}` (one process); {report['writers']} writers for {report['seconds']} s over "
-        f"the same {len(TAGS)} hashtags, mutual follows and likes (tools/minitwitter_tools/stress.py).",
+        f"the same {len(TAGS)} hashtags, mutual follows, likes, reposts, replies and blocks, "
+        f"{report['deleted_accounts']} accounts deleted (each signed up again) "
+        "(tools/minitwitter_tools/stress.py).",
         "",
-        "| requests | req/s | errors (5xx or no answer) | retries | deadlocks (PostgreSQL) | counts off | "
+        "| requests | req/s | errors (5xx, no answer, undocumented) | retries | deadlocks (PostgreSQL) | counts off | "
         "creates 201 / posts stored / idempotency keys |",
         "|---|---|---|---|---|---|---|",
         f"| {requests:,} | {requests / report['seconds']:,.0f} | {errors} | "
@@ -279,7 +386,12 @@ def markdown(report, label):
     ]
     for action in actions:
         lines.append(f"| {action} | " + " | ".join(str(statuses.get((action, c), 0)) for c in codes) + " |")
-    lines += ["", "404s are likes of posts deleted meanwhile; errors are 5xx and requests with no answer."]
+    lines += [
+        "",
+        "404s are actions on posts or accounts deleted meanwhile, 403s actions across a block (both documented); "
+        "errors are 5xx, requests with no answer and any status the API does not document for the action. "
+        "Creates count the posts and replies of the accounts still there (a deleted account's go with it).",
+    ]
     return "\n".join(lines) + "\n", errors
 
 
@@ -299,7 +411,9 @@ def main(argv=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text)
-    exact = not any(report["counts_off"].values()) and report["created"] == report["posts_stored"]
+    exact = not any(report["counts_off"].values()) and (
+        report["created"] == report["posts_stored"] == report["idempotency_keys"]
+    )
     return 0 if errors == 0 and exact else 1
 
 

@@ -2,7 +2,8 @@
 
 Served only while their post is live (or while they are someone's avatar), from where
 settings media.store keeps them: PostgreSQL (through the request's transaction, so a
-replica may serve them) or this host's media.root. A name is random and never reused, and
+replica may serve them: one that has replayed every recorded commit, for a fetch with no
+token, store/db.py) or this host's media.root. A name is random and never reused, and
 what it names never changes: the response may be cached for media.max_age seconds and is
 `immutable`, its ETag is the name, and an If-None-Match that matches answers 304 without
 reading the bytes. A deleted post's image stops being served at once here; a cache that
@@ -46,9 +47,18 @@ def get_media(request):
         media.absolute(settings["media.root"], path)  # refuses a path outside the store
     except ValueError:
         raise http_error(404, "No such image") from None
-    row = request.queries.images.live_image(request.db, path=path)
-    if row is None:
+    found = _serve(request, request.tx, path)
+    if found is None:
         raise http_error(404, "No such image")
+    return found
+
+
+def _serve(request, tx, path):
+    """The response for a live image read through `tx`, or None."""
+    settings = request.registry.settings
+    row = tx.queries.images.live_image(tx.db, path=path)
+    if row is None:
+        return None
     response = Response(content_type=row["content_type"], conditional_response=True)
     response.etag = path.rsplit("/", 1)[-1]  # the name: random, never reused, never rewritten
     response.cache_control = f"public, max-age={settings['media.max_age']}, immutable"
@@ -56,8 +66,8 @@ def get_media(request):
     if response.etag in request.if_none_match:
         response.status = 304  # the client has it: no bytes read
         return response
-    data = media_domain.files(request.tx, settings["media.root"]).get(path)
+    data = media_domain.files(tx, settings["media.root"]).get(path)
     if data is None:
-        raise http_error(404, "No such image")
+        return None
     response.body = data
     return response

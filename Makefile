@@ -14,7 +14,7 @@ INI ?= development.ini
 # environment leave unconfigured; the deploy commands the wheel ships never do.
 export MINITWITTER_DEV_SERVICES ?= 1
 
-.PHONY: run test lint format migrate install clean populate bench faults stress cluster cluster-faults fanout
+.PHONY: run test lint format migrate install clean populate bench faults stress cluster cluster-faults fanout backup restore
 
 # The bench needs the tools' `bench` extra (matplotlib) and wrk.
 BENCH_INSTALLED := $(VENV)/.bench-installed
@@ -45,6 +45,16 @@ cluster: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/pytest -q tests
+
+# A backup of the database DATABASE_URL names (the primary), media included when
+# media.store = postgres (docs/SCALING.md); `make restore` puts one back, replacing what is
+# there. tests/test_backup.py backs up, wipes, restores and reads an image back.
+BACKUP ?= minitwitter.dump
+backup:
+	pg_dump --format=custom --no-owner --file "$(BACKUP)" "$$DATABASE_URL"
+
+restore:
+	pg_restore --clean --if-exists --no-owner --exit-on-error --dbname "$$DATABASE_URL" "$(BACKUP)"
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

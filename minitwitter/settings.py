@@ -73,6 +73,12 @@ def _rate(value):
     return value
 
 
+def _media_store(value):
+    if value not in ("local", "postgres"):
+        raise ValueError("not one of local, postgres")
+    return value
+
+
 TEXT = Type("text", _text)
 URL = Type("URL", _text)
 PATH = Type("path", _text)
@@ -81,6 +87,7 @@ NUMBER = Type("number", _number)
 BOOLEAN = Type("boolean", _boolean)
 URLS = Type("URLs", _urls)
 RATE = Type("N/SECONDS", _rate)
+MEDIA_STORE = Type("local or postgres", _media_store)
 
 
 @dataclass(frozen=True)
@@ -219,8 +226,16 @@ SETTINGS = (
       "Hours an emailed verification token works (once)."),
     S("accounts.reset_token_minutes", INTEGER, "60", None,
       "Minutes an emailed password reset token works (once)."),
+    # domain/media.py: `postgres` on several machines (every host reaches the files, the
+    # replicas serve them, pg_dump backs them up); production.ini sets it.
+    S("media.store", MEDIA_STORE, "local", "MEDIA_STORE",
+      "Where uploaded images and their thumbnails are kept: `local` (files under `media.root`, one machine) or "
+      "`postgres` (the database's `media_files` table: every host reaches them, backed up with the database)."),
     S("media.root", PATH, "var/media", "MEDIA_ROOT",
-      "Where uploaded images and their thumbnails are stored."),
+      "Where uploaded images and their thumbnails are stored when `media.store` is `local`."),
+    S("media.max_age", INTEGER, "31536000", None,
+      "Seconds browsers and proxies may keep a served image (its name is never reused, so `immutable`); the app "
+      "stops serving a deleted post's image at once, a cache that holds it only after this."),
     # minitwitter/sql and minitwitter/migrations are links to the top-level folders in a checkout.
     S("sql.path", PATH, Derived("the package's `sql/`", lambda settings: str(DEFAULT_SQL_PATH)), None,
       "The named queries: a DBA can point this at tuned copies (restart to apply)."),

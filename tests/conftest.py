@@ -16,6 +16,7 @@ import contextlib
 import io
 import os
 import secrets
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
@@ -57,6 +58,7 @@ TABLES = [
     "hashtags",
     "posts",
     "images",
+    "media_files",
     "users",
 ]
 PASSWORD = "correct horse"
@@ -192,6 +194,37 @@ def make_app(settings, wsgi_app):
 
     yield lambda **overrides: DocumentedApp(main({}, **{**settings, **overrides}))
     configure(wsgi_app.registry.settings)
+
+
+@pytest.fixture(params=["local", "postgres"])
+def media_store(request, wsgi_app):
+    """Each backend of settings media.store in turn, for the app and the worker: `local`
+    (files under media.root) and `postgres` (the media_files table). Yields a function
+    telling which of some paths are stored."""
+    from minitwitter.worker.tasks import celery_app
+
+    every = [wsgi_app.registry.settings, celery_app.minitwitter_settings]
+    saved = [settings.get("media.store") for settings in every]
+    for settings in every:
+        settings["media.store"] = request.param
+
+    def stored(*paths):
+        if request.param == "local":
+            root = Path(wsgi_app.registry.settings["media.root"])
+            return [(root / path).is_file() for path in paths]
+        conn = psycopg2.connect(request.getfixturevalue("services")["DATABASE_URL"])
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT path FROM media_files WHERE path = ANY(%s)", (list(paths),))
+                found = {row[0] for row in cur.fetchall()}
+        finally:
+            conn.close()
+        return [path in found for path in paths]
+
+    stored.backend = request.param
+    yield stored
+    for settings, value in zip(every, saved, strict=True):
+        settings["media.store"] = value
 
 
 @pytest.fixture

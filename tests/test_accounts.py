@@ -75,7 +75,7 @@ def test_the_longest_fields_fit(app, alice):
     assert app.patch_json("/api/users/me/", body, headers=alice.headers).json["bio"] == "b" * 300
 
 
-def test_avatar_upload_replace_and_serving(app, alice, bob):
+def test_avatar_upload_replace_and_serving(app, alice, bob, media_store):
     first = app.patch(
         "/api/users/me/",
         {"display_name": "A"},
@@ -93,6 +93,7 @@ def test_avatar_upload_replace_and_serving(app, alice, bob):
     ).json["avatar"]
     assert (second["width"], second["height"]) == (20, 10) and second["url"] != avatar["url"]
     assert_error(app.get(first_path, status=404), 404)  # the replaced one is gone
+    assert media_store(first_path.split("/media/")[1], second["url"].split("/media/")[1]) == [False, True]
     assert app.get(second["url"].replace("http://localhost", "")).content_type == "image/jpeg"
 
 

@@ -1,4 +1,6 @@
-"""minitwitter.store.media: no database, images made with Pillow in each test."""
+"""minitwitter.store.media: images made with Pillow in each test, stored in each backend
+(settings media.store): files in a directory, and rows in PostgreSQL (a transaction rolled
+back after the test)."""
 
 import hashlib
 import io
@@ -33,18 +35,38 @@ def refused(data, root, code=400, **kw):
     return e.value
 
 
-def opened(root, stored):
-    return Image.open(media.absolute(root, stored.path))
+def opened(files, stored):
+    return Image.open(io.BytesIO(files.get(stored.path)))
+
+
+def nothing_stored(files):
+    if isinstance(files, media.LocalFiles):
+        return not list(files.root.rglob("*.*"))
+    with files.tx.db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM media_files")
+        return cur.fetchone()["count"] == 0
+
+
+@pytest.fixture(params=["local", "postgres"])
+def files(request, tmp_path):
+    if request.param == "local":
+        yield media.LocalFiles(tmp_path)
+        return
+    tx = request.getfixturevalue("wsgi_app").registry.store.begin()
+    try:
+        yield media.PostgresFiles(tx)
+    finally:
+        tx.rollback()
 
 
 @pytest.mark.parametrize("fmt, content_type, ext", FORMATS)
-def test_each_format_is_stored_reencoded(tmp_path, fmt, content_type, ext):
-    stored = store(image_bytes(fmt), tmp_path)
+def test_each_format_is_stored_reencoded(files, fmt, content_type, ext):
+    stored = store(image_bytes(fmt), files)
     assert (stored.content_type, stored.width, stored.height) == (content_type, 40, 30)
     assert re.fullmatch(rf"([0-9a-f]{{2}})/\1[0-9a-f]{{30}}\.{ext}", stored.path)
-    data = (tmp_path / stored.path).read_bytes()
+    data = files.get(stored.path)
     assert (stored.bytes, stored.sha256) == (len(data), hashlib.sha256(data).hexdigest())
-    assert opened(tmp_path, stored).format == fmt
+    assert opened(files, stored).format == fmt
 
 
 def exif_with_gps(orientation=1):
@@ -57,65 +79,65 @@ def exif_with_gps(orientation=1):
     return exif
 
 
-def test_exif_orientation_is_applied(tmp_path):
+def test_exif_orientation_is_applied(files):
     data = image_bytes("JPEG", size=(20, 10), exif=exif_with_gps(orientation=6))
     assert Image.open(io.BytesIO(data)).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the input has it
-    stored = store(data, tmp_path)
+    stored = store(data, files)
     assert (stored.width, stored.height) == (10, 20)
-    assert opened(tmp_path, stored).size == (10, 20)
+    assert opened(files, stored).size == (10, 20)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
-def test_exif_and_gps_are_gone(tmp_path, fmt):
-    stored = store(image_bytes(fmt, exif=exif_with_gps()), tmp_path)
-    assert not opened(tmp_path, stored).getexif()
-    assert b"SpyCam" not in (tmp_path / stored.path).read_bytes()
+def test_exif_and_gps_are_gone(files, fmt):
+    stored = store(image_bytes(fmt, exif=exif_with_gps()), files)
+    assert not opened(files, stored).getexif()
+    assert b"SpyCam" not in files.get(stored.path)
 
 
-def test_comments_and_text_chunks_are_gone(tmp_path):
+def test_comments_and_text_chunks_are_gone(files):
     text = PngImagePlugin.PngInfo()
     text.add_text("Comment", "<script>alert(1)</script>")
     for data in image_bytes("JPEG", comment=b"<script>alert(1)</script>"), image_bytes("PNG", pnginfo=text):
-        stored = store(data, tmp_path)
-        assert b"<script>" not in (tmp_path / stored.path).read_bytes()
+        stored = store(data, files)
+        assert b"<script>" not in files.get(stored.path)
 
 
-def test_names_are_random_never_the_clients(tmp_path):
+def test_names_are_random_never_the_clients(files):
     data = image_bytes("PNG")
     upload = io.BytesIO(data)
     upload.name = "holiday.png"
-    first = media.store_image(upload, tmp_path)
-    second = store(data, tmp_path)
+    first = media.store_image(upload, files)
+    second = store(data, files)
     assert "holiday" not in first.path
     assert first.path != second.path
     assert first.sha256 == second.sha256
 
 
-def test_cmyk_jpeg_is_stored_as_rgb(tmp_path):
-    stored = store(image_bytes("JPEG", mode="CMYK"), tmp_path)
-    assert opened(tmp_path, stored).mode == "RGB"
+def test_cmyk_jpeg_is_stored_as_rgb(files):
+    stored = store(image_bytes("JPEG", mode="CMYK"), files)
+    assert opened(files, stored).mode == "RGB"
 
 
-def test_multi_picture_jpeg_is_a_jpeg(tmp_path):
+def test_multi_picture_jpeg_is_a_jpeg(files):
     out = io.BytesIO()
     Image.new("RGB", (40, 30)).save(out, "MPO", save_all=True, append_images=[Image.new("RGB", (40, 30))])
-    stored = store(out.getvalue(), tmp_path)
+    stored = store(out.getvalue(), files)
     assert stored.content_type == "image/jpeg" and stored.path.endswith(".jpg")
 
 
-def test_gif_keeps_its_first_frame_and_transparency(tmp_path):
+def test_gif_keeps_its_first_frame_and_transparency(files):
     frames = [Image.new("P", (8, 8), i) for i in range(3)]
     out = io.BytesIO()
     frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], transparency=0)
-    img = opened(tmp_path, store(out.getvalue(), tmp_path))
+    img = opened(files, store(out.getvalue(), files))
     assert getattr(img, "n_frames", 1) == 1
     assert img.convert("RGBA").getpixel((0, 0))[3] == 0
 
 
-def test_too_large_is_413_and_reads_no_further(tmp_path):
+def test_too_large_is_413_and_reads_no_further(files):
     data = image_bytes("PNG")
-    assert store(data, tmp_path, max_bytes=len(data))
-    assert refused(data, tmp_path, 413, max_bytes=len(data) - 1)
+    assert store(data, files, max_bytes=len(data))
+    assert refused(data, files, 413, max_bytes=len(data) - 1)
 
     class Endless(io.RawIOBase):
         read_total = 0
@@ -127,42 +149,42 @@ def test_too_large_is_413_and_reads_no_further(tmp_path):
 
     endless = Endless()
     with pytest.raises(media.ImageError) as e:
-        media.store_image(endless, tmp_path, max_bytes=1000)
+        media.store_image(endless, files, max_bytes=1000)
     assert (e.value.code, endless.read_total) == (413, 1001)
 
 
-def test_pixel_bombs_are_400(tmp_path):
+def test_pixel_bombs_are_400(files):
     bomb = image_bytes("PNG", size=(9_000, 9_000), mode="1")  # 81 Mpx in a few kB
     assert len(bomb) < 100_000
-    assert "pixels" in refused(bomb, tmp_path).message
-    assert refused(image_bytes("PNG"), tmp_path, max_pixels=40 * 30 - 1)
-    assert store(image_bytes("PNG"), tmp_path, max_pixels=40 * 30)
+    assert "pixels" in refused(bomb, files).message
+    assert refused(image_bytes("PNG"), files, max_pixels=40 * 30 - 1)
+    assert store(image_bytes("PNG"), files, max_pixels=40 * 30)
 
 
-def test_pillows_own_bomb_limit_is_400(tmp_path, monkeypatch):
+def test_pillows_own_bomb_limit_is_400(files, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # errors above twice this
-    assert "pixels" in refused(image_bytes("PNG"), tmp_path, max_pixels=10**9).message
+    assert "pixels" in refused(image_bytes("PNG"), files, max_pixels=10**9).message
 
 
 @pytest.mark.parametrize("data", [b"", b"hello, world", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, b"GIF89a<script>"])
-def test_empty_and_garbage_are_400(tmp_path, data):
-    refused(data, tmp_path)
+def test_empty_and_garbage_are_400(files, data):
+    refused(data, files)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP"])
-def test_truncated_images_are_400(tmp_path, fmt):
+def test_truncated_images_are_400(files, fmt):
     data = image_bytes(fmt, size=(200, 200), mode="RGB")
-    refused(data[: len(data) * 2 // 3], tmp_path)
-    refused(data[:-1], tmp_path)
+    refused(data[: len(data) * 2 // 3], files)
+    refused(data[:-1], files)
 
 
-def test_corrupt_pixel_data_with_an_intact_structure_is_400(tmp_path):
+def test_corrupt_pixel_data_with_an_intact_structure_is_400(files):
     data = bytearray(image_bytes("PNG", size=(100, 100)))
     start = data.index(b"IDAT") + 4
     length = struct.unpack(">I", data[start - 8 : start - 4])[0]
     data[start : start + length] = bytes(range(256)) * (length // 256) + bytes(length % 256)
     data[start + length : start + length + 4] = struct.pack(">I", zlib.crc32(data[start - 4 : start + length]))
-    assert "corrupt" in refused(bytes(data), tmp_path).message
+    assert "corrupt" in refused(bytes(data), files).message
 
 
 def a_zip():
@@ -174,35 +196,36 @@ def a_zip():
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP"])
 @pytest.mark.parametrize("payload", [b"<html><script>alert(1)</script>", a_zip(), b"<script>alert(1)</script>\0;"])
-def test_polyglots_with_data_after_the_image_are_400(tmp_path, fmt, payload):
+def test_polyglots_with_data_after_the_image_are_400(files, fmt, payload):
     # The last payload ends like a GIF (block terminator, trailer): only a walk of the blocks catches it.
     data = image_bytes(fmt)
     assert Image.open(io.BytesIO(data + payload)).load() is not None  # Pillow alone accepts it
-    assert "after its end" in refused(data + payload, tmp_path).message
-    assert not list(tmp_path.rglob("*.*"))
+    assert "after its end" in refused(data + payload, files).message
+    assert nothing_stored(files)
 
 
 @pytest.mark.parametrize("fmt", ["BMP", "TIFF", "ICO"])
-def test_other_image_types_are_400(tmp_path, fmt):
-    assert "JPEG, PNG, GIF or WebP" in refused(image_bytes(fmt), tmp_path).message
+def test_other_image_types_are_400(files, fmt):
+    assert "JPEG, PNG, GIF or WebP" in refused(image_bytes(fmt), files).message
 
 
 @pytest.mark.parametrize("fmt, content_type, ext", FORMATS)
-def test_thumbnail_fits_in_320_and_is_idempotent(tmp_path, fmt, content_type, ext):
-    stored = store(image_bytes(fmt, size=(1000, 500)), tmp_path)
-    thumb = media.make_thumbnail(tmp_path, stored.path)
+def test_thumbnail_fits_in_320_and_is_idempotent(files, fmt, content_type, ext):
+    stored = store(image_bytes(fmt, size=(1000, 500)), files)
+    thumb = media.make_thumbnail(files, stored.path)
     assert thumb == stored.path.replace(f".{ext}", f".thumb.{ext}")
-    img = Image.open(tmp_path / thumb)
+    img = Image.open(io.BytesIO(files.get(thumb)))
     assert (img.format, img.size) == (fmt, (320, 160))
 
-    (tmp_path / thumb).write_bytes(b"already there")
-    assert media.make_thumbnail(tmp_path, stored.path) == thumb
-    assert (tmp_path / thumb).read_bytes() == b"already there"
+    files.delete(thumb)
+    files.put(thumb, b"already there")
+    assert media.make_thumbnail(files, stored.path) == thumb
+    assert files.get(thumb) == b"already there"
 
 
-def test_small_images_keep_their_size_as_thumbnail(tmp_path):
-    stored = store(image_bytes("PNG", size=(30, 20)), tmp_path)
-    assert Image.open(tmp_path / media.make_thumbnail(tmp_path, stored.path)).size == (30, 20)
+def test_small_images_keep_their_size_as_thumbnail(files):
+    stored = store(image_bytes("PNG", size=(30, 20)), files)
+    assert Image.open(io.BytesIO(files.get(media.make_thumbnail(files, stored.path)))).size == (30, 20)
 
 
 @pytest.mark.parametrize("path", ["../x", "ab/../../x", "/etc/passwd", "", ".", "ab/../.."])
@@ -215,11 +238,18 @@ def test_absolute_inside_the_root(tmp_path):
     assert media.absolute(tmp_path, "ab/cd.jpg") == tmp_path.resolve() / "ab" / "cd.jpg"
 
 
-def test_delete_files_removes_and_ignores_missing(tmp_path):
-    stored = store(image_bytes("PNG", size=(400, 400)), tmp_path)
-    thumb = media.make_thumbnail(tmp_path, stored.path)
-    media.delete_files(tmp_path, stored.path, None, thumb, "ab/missing.png")
-    assert not (tmp_path / stored.path).exists() and not (tmp_path / thumb).exists()
-    media.delete_files(tmp_path, stored.path)  # twice is fine
-    with pytest.raises(ValueError):
-        media.delete_files(tmp_path, "../outside")
+def test_delete_files_removes_and_ignores_missing(files):
+    stored = store(image_bytes("PNG", size=(400, 400)), files)
+    thumb = media.make_thumbnail(files, stored.path)
+    media.delete_files(files, stored.path, None, thumb, "ab/missing.png")
+    assert not files.exists(stored.path) and not files.exists(thumb)
+    media.delete_files(files, stored.path)  # twice is fine
+    if isinstance(files, media.LocalFiles):
+        with pytest.raises(ValueError):
+            media.delete_files(files, "../outside")
+
+
+def test_a_thumbnail_reads_its_original_from_the_same_store(files):
+    with pytest.raises(FileNotFoundError):
+        media.make_thumbnail(files, "ab/ab000000000000000000000000000000.png")
+    assert not files.exists("ab/ab000000000000000000000000000000.thumb.png")

@@ -4,6 +4,7 @@ A real primary and a real hot standby (initdb, pg_basebackup -R) start once per 
 in a temp dir; replay is paused with pg_wal_replay_pause() to hold the replica behind.
 """
 
+import io
 import shutil
 import tempfile
 import time
@@ -12,6 +13,7 @@ import jwt
 import psycopg2
 import pytest
 from conftest import signup
+from PIL import Image
 
 from minitwitter.scripts import migrate
 from minitwitter.store.db import READS, Pool, startup_options
@@ -45,7 +47,7 @@ def replica_app(pair, make_app, monkeypatch):
     yield lambda **settings: make_app(**settings)
     pair.pause_replay(False)
     with psycopg2.connect(pair.primary.url("minitwitter")) as conn, conn.cursor() as cur:
-        cur.execute("TRUNCATE users, posts, hashtags, outbox, refresh_tokens RESTART IDENTITY CASCADE")
+        cur.execute("TRUNCATE users, posts, hashtags, outbox, refresh_tokens, media_files RESTART IDENTITY CASCADE")
     conn.close()
 
 
@@ -111,6 +113,27 @@ def test_a_replica_behind_by_more_than_the_bound_is_skipped(replica_app, pair):
     primary_reads = reads("primary")
     assert post["id"] in ids(app.get("/api/posts/", headers=bob.headers))
     assert reads("primary") == primary_reads + 1
+
+
+def test_an_image_is_served_by_the_replica_and_by_the_primary_before_replay(replica_app, pair):
+    app = replica_app(**{"replica.max_lag_ms": "600000", "media.store": "postgres"})
+    alice = settled(app, "alice")
+    pair.wait_replayed()
+    pair.pause_replay()
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(picture, "PNG")
+    files = [("image", "a.png", picture.getvalue())]
+    post = app.post("/api/posts/", {"text": "x"}, upload_files=files, headers=alice.headers, status=201).json
+    url = post["image"]["url"].replace("http://localhost", "")
+    replica_reads, primary_reads = reads("replica"), reads("primary")
+    # no token: a replica behind any recorded commit is passed over, the primary serves it
+    assert Image.open(io.BytesIO(app.get(url).body)).size == (64, 48)
+    assert (reads("replica"), reads("primary")) == (replica_reads, primary_reads + 1)
+    pair.pause_replay(False)
+    pair.wait_replayed()
+    replica_reads, primary_reads = reads("replica"), reads("primary")
+    assert Image.open(io.BytesIO(app.get(url).body)).size == (64, 48)
+    assert (reads("replica"), reads("primary")) == (replica_reads + 1, primary_reads)
 
 
 def test_a_fresh_token_reads_from_the_primary(replica_app, pair):

@@ -12,7 +12,7 @@ profile, passwords, email verification, password reset and deletion.
   transaction of its own, which sticks although the request answers 401 and rolls back.
 - revoke (log out): tokens.revoke_family.
 - profile: accounts.update_profile, accounts.lock_avatar and set_avatar (the image stored and checked as a
-  post's, media.py; the replaced one's row now, its files after commit); stale: the profile.
+  post's, media.py; the replaced one's row now, its files with it: media.remove_files); stale: the profile.
 - sessions end (a password change or reset, deletion): users.session_generation goes up
   (access tokens carry it: credentials.py), tokens.revoke_user_tokens, the outstanding reset
   links void (accounts.retire_tokens), and this process forgets the remembered access
@@ -52,7 +52,6 @@ from minitwitter.domain import AccountGone, Conflict, Invalid, Unauthorized, fre
 from minitwitter.domain import media as images
 from minitwitter.domain.credentials import REFRESH, token_error
 from minitwitter.domain.freshness import stales_nothing
-from minitwitter.store import media
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +156,7 @@ def update_profile(tx, user_id, display_name=None, bio=None, avatar=None, media_
         tx.queries.accounts.set_avatar(tx.db, user_id=user_id, image_id=image_id)
         if replaced is not None:
             old = tx.queries.images.delete_image(tx.db, image_id=replaced)
-            tx.after_commit(partial(media.delete_files, media_root, old["path"], old["thumbnail_path"]))
+            images.remove_files(tx, media_root, old["path"], old["thumbnail_path"])
     tx.stale(freshness.profile(user_id))
 
 
@@ -299,6 +298,6 @@ def delete_account(tx, passwords, tokens, user_id, password, media_root):
         freshness.safety(user_id),
     ]
     tx.stale(*names)
-    tx.after_commit(partial(media.delete_files, media_root, *files))
+    images.remove_files(tx, media_root, *files)
     tx.after_commit(partial(tokens.forget_user, user_id))
     return {"posts": len(posts), "likes": len(liked), "follows": len(follows)}

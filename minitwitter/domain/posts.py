@@ -34,8 +34,6 @@ reply's parent's author, the users it mentions: domain.lock_accounts), then the 
 hashtags by name (sql/hashtags.sql).
 """
 
-from functools import partial
-
 from minitwitter.domain import (
     AccountGone,
     Forbidden,
@@ -50,7 +48,6 @@ from minitwitter.domain import (
 from minitwitter.domain import media as post_media
 from minitwitter.domain.blocked import BLOCKED
 from minitwitter.domain.freshness import stales_nothing
-from minitwitter.store import media
 
 # A post's text: 1 to this many characters (api/schemas.py checks it; the Mastodon face's
 # instance says it).
@@ -143,11 +140,11 @@ def mentioned(tx, post_id, author_id, user_ids):
 @stales_nothing("the posts left every cached list when they were deleted")
 def purge_deleted(tx, days, batch, media_root):
     """Hard-delete up to `batch` posts soft-deleted over `days` ago, with their image rows;
-    their files go after the commit (a rolled-back purge must not lose an image). Returns
+    their files go with them (media.remove_files: a rolled-back purge must not lose an image). Returns
     how many posts went."""
     rows = list(tx.queries.posts.purge_deleted(tx.db, days=days, batch=batch))
     files = [path for row in rows for path in (row["path"], row["thumbnail_path"])]
-    tx.after_commit(partial(media.delete_files, media_root, *files))
+    post_media.remove_files(tx, media_root, *files)
     return len(rows)
 
 

@@ -1,10 +1,16 @@
-"""Post images: validate, re-encode, store, thumbnail. No database, no web framework.
+"""Post images: validate, re-encode, store, thumbnail. No web framework; the database only
+as a place to keep files (PostgresFiles).
 
 Uploads are hostile until re-encoded: the type is what Pillow decodes, never the
 client's name or Content-Type; the pixels are decoded in full and written out again,
 so metadata (EXIF, GPS, comments, text chunks) and anything smuggled around the image
 never reach the disk. Files get random names under media_root and are written
 atomically, so a reader never sees half a file.
+
+Where the files go (settings media.store): LocalFiles, a directory on this host (one
+machine: `make run`), or PostgresFiles, a table the transaction writes (several machines:
+every host reaches it, the replicas serve it, pg_dump backs it up). Every function here that
+takes `files` also takes a directory path, meaning LocalFiles there.
 
 Polyglots: a PNG, GIF or WebP must end exactly where its structure ends, and a JPEG
 must end with its EOI marker (NUL padding allowed); anything appended (HTML, a zip)
@@ -22,6 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import psycopg2
 from PIL import Image, ImageOps
 
 # Pillow format -> (content type, extension). MPO is a JPEG with extra pictures after it.
@@ -54,8 +61,67 @@ class StoredImage:
     sha256: str
 
 
-def store_image(fileobj, media_root, *, max_bytes=5 * 1024 * 1024, max_pixels=40_000_000) -> StoredImage:
-    """Validate and re-encode an uploaded image, store it under a random name."""
+class LocalFiles:
+    """Files under a directory of this host, written atomically; not transactional (the
+    domain removes a rolled-back upload's file itself)."""
+
+    transactional = False
+
+    def __init__(self, root):
+        self.root = root
+
+    def put(self, path, data):
+        _write_atomic(absolute(self.root, path), data)
+
+    def get(self, path):
+        """The file's bytes, or None."""
+        try:
+            return absolute(self.root, path).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def exists(self, path):
+        return absolute(self.root, path).is_file()
+
+    def delete(self, *paths):
+        """Missing files and None are fine (deletes may be retried)."""
+        for path in paths:
+            if path is not None:
+                absolute(self.root, path).unlink(missing_ok=True)
+
+
+class PostgresFiles:
+    """Files in the media_files table, written and deleted by the transaction `tx`
+    (store/tx.py): they commit or roll back with the rows that name them."""
+
+    transactional = True
+
+    def __init__(self, tx):
+        self.tx = tx
+
+    def put(self, path, data):
+        self.tx.queries.media_files.put_file(self.tx.db, path=path, data=psycopg2.Binary(data))
+
+    def get(self, path):
+        data = self.tx.queries.media_files.get_file(self.tx.db, path=path)
+        return None if data is None else bytes(data)
+
+    def exists(self, path):
+        return self.tx.queries.media_files.has_file(self.tx.db, path=path)
+
+    def delete(self, *paths):
+        paths = [path for path in paths if path is not None]
+        if paths:
+            self.tx.queries.media_files.delete_files(self.tx.db, paths=paths)
+
+
+def _files(files):
+    return files if hasattr(files, "put") else LocalFiles(files)
+
+
+def store_image(fileobj, files, *, max_bytes=5 * 1024 * 1024, max_pixels=40_000_000) -> StoredImage:
+    """Validate and re-encode an uploaded image, store it under a random name in `files`
+    (LocalFiles, PostgresFiles, or a directory)."""
     data = _read_at_most(fileobj, max_bytes + 1)
     if len(data) > max_bytes:
         raise ImageError(413, f"The image is over {max_bytes} bytes")
@@ -70,32 +136,34 @@ def store_image(fileobj, media_root, *, max_bytes=5 * 1024 * 1024, max_pixels=40
     encoded = _encode(img, fmt)
     name = secrets.token_hex(16)
     path = f"{name[:2]}/{name}.{ext}"
-    _write_atomic(absolute(media_root, path), encoded)
+    _files(files).put(path, encoded)
     return StoredImage(path, content_type, img.width, img.height, len(encoded), hashlib.sha256(encoded).hexdigest())
 
 
-def make_thumbnail(media_root, path, *, size=320) -> str:
-    """Write "<stem>.thumb.<ext>" (at most size x size) beside a stored image; idempotent."""
+def make_thumbnail(files, path, *, size=320) -> str:
+    """Store "<stem>.thumb.<ext>" (at most size x size) beside a stored image, read from
+    the same `files`; idempotent. FileNotFoundError when the image is not there."""
+    files = _files(files)
     rel = PurePosixPath(path)
     thumb = str(rel.with_name(f"{rel.stem}.thumb{rel.suffix}"))
-    target = absolute(media_root, thumb)
-    if target.exists():
+    if files.exists(thumb):
         return thumb
-    with Image.open(absolute(media_root, path), formats=list(SAVE_OPTIONS)) as img:
+    data = files.get(path)
+    if data is None:
+        raise FileNotFoundError(path)
+    with Image.open(io.BytesIO(data), formats=list(SAVE_OPTIONS)) as img:
         fmt = img.format
         img = _reencodable(img, fmt)
         if img.mode == "P":  # resizing a palette is nearest-neighbour only
             img = img.convert("RGBA")
         img.thumbnail((size, size))
-        _write_atomic(target, _encode(img, fmt))
+        files.put(thumb, _encode(img, fmt))
     return thumb
 
 
-def delete_files(media_root, *paths) -> None:
+def delete_files(files, *paths) -> None:
     """Remove stored files; missing files and None are fine (deletes may be retried)."""
-    for path in paths:
-        if path is not None:
-            absolute(media_root, path).unlink(missing_ok=True)
+    _files(files).delete(*paths)
 
 
 def absolute(media_root, path) -> Path:

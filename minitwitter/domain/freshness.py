@@ -2,7 +2,10 @@
 
 Each cached thing has a version name; the write that changes it bumps that version
 after its commit (cache.py explains why that is race-free). Viewer-specific fields
-(liked_by_me, followed_by_me) are never in a shared entry.
+(liked_by_me, followed_by_me) are never in a shared entry. A version lives in Redis for
+an hour after its last bump or fill (store/cache.py: VERSION_TTL) and may be evicted
+sooner; one that vanished is made afresh at a value no entry was made at, so a name
+never bumped, expired or evicted costs a miss, never a stale read.
 
 | cached                      | version name        | bumped by                              |
 |-----------------------------|---------------------|----------------------------------------|

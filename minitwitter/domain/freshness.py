@@ -5,8 +5,11 @@ after its commit (cache.py explains why that is race-free). A write declares the
 it makes stale with tx.stale(name, ...) (store/tx.py bumps them all, once, right after the
 commit), or declares that it makes none stale, and why, with @stales_nothing("...");
 tests/test_freshness.py walks every domain function that writes and fails on one that
-does neither. Viewer-specific fields
-(liked_by_me, followed_by_me) are never in a shared entry.
+does neither. Viewer-specific fields (liked_by_me, followed_by_me) are never in a shared
+entry. A version lives in Redis for an hour after its last bump or fill (store/cache.py:
+VERSION_TTL) and may be evicted sooner; one that vanished is made afresh at a value no
+entry was made at, so a name never bumped, expired or evicted costs a miss, never a stale
+read.
 
 | cached                      | version name        | bumped by                              |
 |-----------------------------|---------------------|----------------------------------------|

@@ -18,7 +18,9 @@ the INCR, with the INCR's own reply, and writes both in the same pass of its eve
 read that starts after a write has returned sees the write unless it falls in the gap between
 those two socket writes (microseconds: the writer must still answer its client, who must ask
 again). A bump this process makes is applied here at once (changed()): its own reads are
-exact whatever the push does.
+exact whatever the push does. A version key that expires or is evicted is pushed too, and
+one made afresh after it vanished (cache.py) is a change like any other
+(tests/test_bounded_redis.py).
 
 When the tracking connection breaks (Redis restarts, a network fault, `CLIENT KILL`) every
 entry is dropped and nothing is answered here until a new connection is tracking again; the

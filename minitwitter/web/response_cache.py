@@ -5,7 +5,8 @@ as usual while request.cache records the version of everything it read (cache.py
 the rendered body is then stored under (viewer, URL) with those versions. Next time, a
 Lua script checks every version and returns the body: no PostgreSQL, no rendering.
 Any write that changed one of those things has bumped its version after its commit, so
-a stale response is never served.
+a stale response is never served; nor when a version was evicted or expired meanwhile: a
+missing version matches no response, and is made afresh at a value none was made at.
 
 A view may only read through request.cache (shared fields, pages of ids) or after
 request.cache.depend(name) (the viewer's own likes and follows: freshness.viewer).

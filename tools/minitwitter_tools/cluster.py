@@ -7,7 +7,12 @@
 
 What DATABASE_URL (with DATABASE_REPLICA_URLS), REDIS_URL and CELERY_BROKER_URL name is
 used as it is; what they leave unset is started here, with its data in var/cluster/
-(PostgreSQL's persists between runs, Redis starts empty). Migrations are applied to the
+(PostgreSQL's persists between runs, Redis starts empty). Every port not given is a free
+one (a Redis Cluster node's below 55536, with its bus port + 10000 free too), taken again
+if another process gets it first; when root, PostgreSQL and PgBouncer run as the postgres
+user, and a var/ it cannot enter moves the state to /var/tmp (a --var it cannot enter
+stops the start, saying what to change). A start that fails stops whatever it had
+started and says why. Migrations are applied to the
 primary. Through PgBouncer in transaction mode nothing relies on session state: the
 statement timeout is the database's (ALTER DATABASE ... SET statement_timeout), the app
 sends none (DATABASE_STATEMENT_TIMEOUT=0), and psycopg2 prepares nothing server-side.
@@ -16,6 +21,7 @@ Ctrl-C (SIGINT) or SIGTERM stops everything and leaves nothing running.
 
 import argparse
 import contextlib
+import hashlib
 import http.client
 import logging
 import os
@@ -32,7 +38,7 @@ import psycopg2
 
 from minitwitter.scripts import migrate
 from minitwitter.worker.tasks import QUEUES
-from minitwitter_tools.devservices import ensure_database, free_port, stop_groups
+from minitwitter_tools.devservices import _free_cluster_port, _serving, ensure_database, free_port, stop_groups
 from minitwitter_tools.pgcluster import PrimaryReplica
 
 log = logging.getLogger("minitwitter.cluster")
@@ -113,9 +119,28 @@ def _as_postgres(command):
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-def wait_port(port, timeout=30.0, what="server"):
+class PortTaken(RuntimeError):
+    """A server could not bind the port it was given: another process has it."""
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def wait_port(port, timeout=30.0, what="server", process=None):
+    """Until something listens on `port`; with `process`, it must still be running (one
+    that exited, say because the port was taken, is reported at once, with its log)."""
     deadline = time.monotonic() + timeout
     while True:
+        if process is not None and not process.alive:
+            tail = process.log_tail()
+            error = PortTaken if "in use" in tail else RuntimeError
+            raise error(f"{what} on port {port} exited ({process.returncode}): {tail}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return
         if time.monotonic() > deadline:
@@ -155,6 +180,17 @@ class Process:
     def alive(self):
         return self.popen is not None and self.popen.poll() is None
 
+    @property
+    def returncode(self):
+        return None if self.popen is None else self.popen.poll()
+
+    def log_tail(self, lines=5):
+        """The last lines of its log, for an error message."""
+        if not self.log_path or not Path(self.log_path).exists():
+            return "(no log)"
+        text = Path(self.log_path).read_text(errors="replace").strip().splitlines()
+        return " | ".join(text[-lines:]) + f" (log: {self.log_path})"
+
     def kill(self, sig=signal.SIGKILL):
         if self.alive:
             os.killpg(self.popen.pid, sig)
@@ -166,15 +202,25 @@ class Process:
 
 
 class PgBouncer:
-    def __init__(self, root, primary_port, replica_port, port):
-        self.dir, self.port = Path(root), port
+    def __init__(self, root, primary_port, replica_port, port=None):
+        self.dir, self.port, self.any_port = Path(root), port or free_port(), port is None
         self.primary_port, self.replica_port = primary_port, replica_port
         self.process = None
 
     def url(self, database=DATABASE):
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def start(self):
+    def start(self, attempts=3):
+        for attempt in range(attempts if self.any_port else 1):
+            try:
+                return self._start()
+            except PortTaken:
+                self.stop()
+                if attempt == attempts - 1 or not self.any_port:
+                    raise
+                self.port = free_port()  # taken since free_port() saw it free
+
+    def _start(self):
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "userlist.txt").write_text('"postgres" ""\n')
         ini = PGBOUNCER_INI.format(
@@ -186,7 +232,7 @@ class PgBouncer:
                 shutil.chown(path, "postgres", "postgres")
         command = _as_postgres(["pgbouncer", self.dir / "pgbouncer.ini"])
         self.process = Process("pgbouncer", command, log_path=self.dir / "out.log").start()
-        wait_port(self.port, what="pgbouncer")
+        wait_port(self.port, what="pgbouncer", process=self.process)
         return self
 
     def stop(self):
@@ -202,13 +248,34 @@ class PgBouncer:
 
 
 class RedisNodes:
-    """One redis-server, or six formed into a Redis Cluster of 3 masters and 3 replicas."""
+    """One redis-server, or six formed into a Redis Cluster of 3 masters and 3 replicas.
 
-    def __init__(self, root, base_port, cluster):
-        self.dir, self.cluster = Path(root), cluster
-        count = 6 if cluster else 1
-        self.ports = [base_port + i for i in range(count)] if base_port else [free_port() for _ in range(count)]
+    Without `base_port` each node takes a free port (a cluster node one whose bus port,
+    + 10000, is free too: redis-server refuses a cluster port above 55535), and the whole
+    set is taken again, up to three times, when another process binds one first."""
+
+    HIGHEST_CLUSTER_PORT = 65535 - 10000
+
+    def __init__(self, root, base_port, cluster, maxmemory_policy="volatile-lru"):
+        self.dir, self.cluster, self.policy = Path(root), cluster, maxmemory_policy
+        self.count = 6 if cluster else 1
+        self.any_port = not base_port
+        if base_port and cluster and base_port + self.count - 1 > self.HIGHEST_CLUSTER_PORT:
+            raise ValueError(
+                f"--redis-port {base_port}: a Redis Cluster takes {self.count} ports from it, each with a bus "
+                f"port 10000 above, so it must be at most {self.HIGHEST_CLUSTER_PORT - self.count + 1}"
+            )
+        self.ports = [base_port + i for i in range(self.count)] if base_port else self._free_ports()
         self.nodes = {}
+
+    def _free_ports(self):
+        pick = _free_cluster_port if self.cluster else free_port
+        ports = []
+        while len(ports) < self.count:
+            port = pick()
+            if port not in ports:
+                ports.append(port)
+        return ports
 
     @property
     def url(self):
@@ -220,25 +287,45 @@ class RedisNodes:
         node_dir = self.dir / str(port)
         node_dir.mkdir(parents=True, exist_ok=True)
         command = ["redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", node_dir, "--save", ""]
-        command += ["--appendonly", "no", "--maxmemory-policy", "volatile-lru"]
+        command += ["--appendonly", "no", "--maxmemory-policy", self.policy]
         if self.cluster:
             command += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
             command += ["--cluster-node-timeout", "2000"]
-        self.nodes[port] = Process(f"redis {port}", command, log_path=node_dir / "log").start()
-        wait_port(port, what="redis-server")
+        node = self.nodes[port] = Process(f"redis {port}", command, log_path=node_dir / "log").start()
+        # It answers as itself (not another run's server that took the port first), or exits.
+        if not _serving(node.popen, port, time.monotonic() + 30):
+            state = f"exited ({node.returncode})" if not node.alive else "is not answering"
+            tail = node.log_tail()
+            error = PortTaken if "in use" in tail or node.alive else RuntimeError
+            raise error(f"redis-server on port {port} {state}: {tail}")
 
-    def start(self):
+    def start(self, attempts=3):
+        for attempt in range(attempts if self.any_port else 1):
+            try:
+                return self._start()
+            except PortTaken:
+                self.stop()
+                if attempt == attempts - 1 or not self.any_port:
+                    raise
+                self.ports = self._free_ports()  # taken since they were seen free
+            except BaseException:
+                self.stop()
+                raise
+
+    def _start(self):
         shutil.rmtree(self.dir, ignore_errors=True)  # a cache: it starts empty
         for port in self.ports:
             self.start_node(port)
         if self.cluster:
             addresses = [f"127.0.0.1:{p}" for p in self.ports]
-            subprocess.run(
+            done = subprocess.run(
                 ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "1", "--cluster-yes"],
-                check=True,
                 capture_output=True,
+                text=True,
                 timeout=60,
             )
+            if done.returncode:
+                raise RuntimeError(f"redis-cli --cluster create failed: {done.stdout[-500:]} {done.stderr[-500:]}")
             self.wait_ok()
         return self
 
@@ -261,8 +348,8 @@ class RedisNodes:
         return [int(line.split()[1].split("@")[0].rsplit(":", 1)[1]) for line in out.splitlines() if "master" in line]
 
     def stop(self):
-        for node in self.nodes.values():
-            node.stop()
+        stop_groups([node.popen for node in self.nodes.values() if node.popen is not None])  # all at once
+        self.nodes = {}
 
 
 class RabbitMQ:
@@ -276,6 +363,7 @@ class RabbitMQ:
         return f"amqp://guest:guest@127.0.0.1:{self.port}//"
 
     def start(self):
+        """Assigned before it starts (Topology.stop() must find a half-started one)."""
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
             log.info("RabbitMQ answers on %d: using it", self.port)
             return self
@@ -292,7 +380,7 @@ class RabbitMQ:
             "RABBITMQ_SERVER_START_ARGS": "-rabbitmq_management listener [{port,0}]",
         }
         self.process = Process("rabbitmq", ["rabbitmq-server"], env=env, log_path=self.dir / "out.log").start()
-        wait_port(self.port, timeout=60, what="RabbitMQ")
+        wait_port(self.port, timeout=60, what="RabbitMQ", process=self.process)
         return self
 
     def stop(self):
@@ -301,18 +389,62 @@ class RabbitMQ:
 
 
 class Topology:
-    """Everything the cluster runs; start() in order, stop() in reverse, each part once."""
+    """Everything the cluster runs; start() in order, stop() in reverse, each part once.
 
-    def __init__(self, ini, environ, root, processes, redis_mode="single", queues=("celery",), ports=None):
+    Each part is recorded before it starts, so that stop() after a start that failed
+    halfway stops what that part had started too. `root_default`: the state directory is
+    the default one (not the user's), so it may move where the postgres user can work."""
+
+    DEFAULT_PORT = 6543
+
+    def __init__(
+        self, ini, environ, root, processes, redis_mode="single", queues=("celery",), ports=None, root_default=False
+    ):
         ports = ports or {}
-        self.ini, self.root, self.processes = ini, Path(root), processes
+        self.ini, self.root, self.processes, self.root_default = ini, Path(root), processes, root_default
         self.env = dict(environ)
         self.redis_mode, self.queues, self.ports = redis_mode, queues, ports
         self.pg = self.pgbouncer = self.redis = self.rabbitmq = self.haproxy = None
         self.web, self.workers = [], []
-        self.port = int(self.env.get("PORT") or 6543)
+        self.port_given = bool(self.env.get("PORT"))
+        self.port = int(self.env.get("PORT") or self.DEFAULT_PORT)
         base = ports.get("api")
+        self.any_api_port = not base
         self.api_ports = [base + i for i in range(processes)] if base else [free_port() for _ in range(processes)]
+
+    # -- what it picks by itself --------------------------------------------------------
+
+    def _front_port(self):
+        """PORT, which must be free; without PORT, 6543, or a free port when 6543 is taken."""
+        if port_free(self.port):
+            return
+        if self.port_given:
+            raise RuntimeError(f"port {self.port} (PORT) is in use by another process: set PORT to a free port")
+        taken, self.port = self.port, free_port()
+        log.warning("port %d is in use: haproxy serves on %d instead (set PORT to choose)", taken, self.port)
+
+    def _state_root(self):
+        """The state directory, made; when root, one the postgres user (which runs
+        PostgreSQL and PgBouncer) can enter and write. A default one it cannot (var/ under
+        a root-only parent such as /root) moves to /var/tmp; a chosen one stops the start
+        with what to change."""
+        _make_dirs(self.root)
+        if os.geteuid() != 0 or self.env.get("DATABASE_URL") or _postgres_can_use(self.root):
+            return
+        blocked = _blocking_parent(self.root)
+        if not self.root_default:
+            raise RuntimeError(
+                f"PostgreSQL runs as the postgres user, which cannot use {self.root}: {blocked}. "
+                f"Pass --var a directory it can enter (e.g. --var /var/tmp/minitwitter), "
+                f"or let it in (chmod o+x on that parent), or set DATABASE_URL to a running PostgreSQL"
+            )
+        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:10]
+        moved = Path("/var/tmp") / f"minitwitter-cluster-{digest}"
+        log.warning("the postgres user cannot use %s (%s): the cluster's state goes to %s", self.root, blocked, moved)
+        self.root = moved
+        _make_dirs(self.root)
+        if not _postgres_can_use(self.root):
+            raise RuntimeError(f"the postgres user cannot use {self.root} either: {_blocking_parent(self.root)}")
 
     # -- the parts -------------------------------------------------------------------
 
@@ -321,7 +453,8 @@ class Topology:
             migrate.apply(self.env["DATABASE_URL"])
             return
         base = self.ports.get("pg")
-        self.pg = PrimaryReplica(self.root / "pg", *((base, base + 1) if base else (None, None))).start()
+        self.pg = PrimaryReplica(self.root / "pg", *((base, base + 1) if base else (None, None)))
+        self.pg.start()
         url = self.pg.primary.url(DATABASE)
         ensure_database(url)
         with contextlib.closing(psycopg2.connect(url)) as conn:
@@ -329,7 +462,7 @@ class Topology:
             with conn.cursor() as cur:
                 cur.execute(f"ALTER DATABASE {DATABASE} SET statement_timeout = '{STATEMENT_TIMEOUT}'")
         migrate.apply(url)  # on the primary itself: migrations hold a session
-        bouncer_port = base + 2 if base else free_port()
+        bouncer_port = base + 2 if base else None
         self.pgbouncer = PgBouncer(self.root / "pgbouncer", self.pg.primary.port, self.pg.replica.port, bouncer_port)
         self.pgbouncer.start()
         self.env["DATABASE_URL"] = self.pgbouncer.url()
@@ -339,13 +472,15 @@ class Topology:
     def start_redis(self):
         if self.env.get("REDIS_URL"):
             return
-        self.redis = RedisNodes(self.root / "redis", self.ports.get("redis"), self.redis_mode == "cluster").start()
+        self.redis = RedisNodes(self.root / "redis", self.ports.get("redis"), self.redis_mode == "cluster")
+        self.redis.start()
         self.env["REDIS_URL"] = self.redis.url
 
     def start_broker(self):
         if self.env.get("CELERY_BROKER_URL"):
             return
-        self.rabbitmq = RabbitMQ(self.root / "rabbitmq", self.ports.get("amqp", 5672)).start()
+        self.rabbitmq = RabbitMQ(self.root / "rabbitmq", self.ports.get("amqp", 5672))
+        self.rabbitmq.start()
         self.env["CELERY_BROKER_URL"] = self.rabbitmq.url
 
     def _secret(self):
@@ -368,12 +503,24 @@ class Topology:
         else:
             self.web.append(process.start())
 
-    def wait_web(self, timeout=60.0):
+    def wait_web(self, timeout=60.0, attempts=3):
+        """Until every API process answers 200 on /api/health/. One that exits is reported
+        at once; one whose free port another process took first starts again on another."""
         deadline = time.monotonic() + timeout
-        for port in self.api_ports:
-            while http_status(port) != 200:
+        for index in range(len(self.api_ports)):
+            tries = 1
+            while http_status(self.api_ports[index]) != 200:
+                process, port = self.web[index], self.api_ports[index]
+                if not process.alive:
+                    tail = process.log_tail()
+                    if self.any_api_port and "in use" in tail and tries < attempts:
+                        tries += 1
+                        self.api_ports[index] = free_port()
+                        self.start_web(index)
+                        continue
+                    raise RuntimeError(f"pserve on port {port} exited ({process.returncode}): {tail}")
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"pserve on {port} is not healthy; see {self.root}/web-{port}.log")
+                    raise RuntimeError(f"pserve on {port} is not healthy; see {process.log_path}")
                 time.sleep(0.2)
 
     def start_haproxy(self):
@@ -384,9 +531,11 @@ class Topology:
         path = self.root / "haproxy.cfg"
         path.write_text(cfg)
         self.haproxy = Process("haproxy", ["haproxy", "-f", path, "-db"], log_path=self.root / "haproxy.log").start()
-        wait_port(self.port, what="haproxy")
+        wait_port(self.port, what="haproxy", process=self.haproxy)
         deadline = time.monotonic() + 30
         while http_status(self.port) != 200:
+            if not self.haproxy.alive:
+                raise RuntimeError(f"haproxy exited ({self.haproxy.returncode}): {self.haproxy.log_tail()}")
             if time.monotonic() > deadline:
                 raise RuntimeError("haproxy has no healthy server")
             time.sleep(0.2)
@@ -407,7 +556,8 @@ class Topology:
     # -- the whole -------------------------------------------------------------------
 
     def start(self):
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._state_root()
+        self._front_port()
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         self._secret()
@@ -437,6 +587,36 @@ class Topology:
             self.pg.stop()
 
 
+def _make_dirs(path):
+    """mkdir -p, each directory it makes 0755 whatever the umask (the postgres user
+    must be able to pass through them)."""
+    missing = []
+    for parent in (path, *path.parents):
+        if parent.exists():
+            break
+        missing.append(parent)
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)
+        directory.chmod(0o755)
+
+
+def _postgres_can(test, path):
+    return subprocess.run(["runuser", "-u", "postgres", "--", "test", test, str(path)], check=False).returncode == 0
+
+
+def _postgres_can_use(path):
+    """The postgres user can enter `path` (its owner is changed to postgres afterwards)."""
+    return all(_postgres_can("-x", parent) for parent in path.parents)
+
+
+def _blocking_parent(path):
+    for parent in reversed(path.parents):
+        if not _postgres_can("-x", parent):
+            st = parent.stat()
+            return f"{parent} (mode {oct(st.st_mode & 0o777)[2:]}) does not let it in"
+    return f"{path} is not usable by it"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("ini", help="the ini every API process and worker runs, e.g. production.ini")
@@ -452,7 +632,11 @@ def main(argv=None):
         default=",".join(["celery", *dict.fromkeys(QUEUES.values())]),
         help="comma-separated Celery queues, a worker each (default: every queue the tasks use)",
     )
-    parser.add_argument("--var", default=os.environ.get("MINITWITTER_VAR", "var"), help="data goes in VAR/cluster")
+    parser.add_argument(
+        "--var",
+        default=os.environ.get("MINITWITTER_VAR"),
+        help="data goes in VAR/cluster (default: ./var, or /var/tmp when the postgres user cannot enter it)",
+    )
     parser.add_argument("--api-port", type=int, help="first API process port (default: free ports)")
     parser.add_argument("--pg-port", type=int, help="primary's port; replica +1, PgBouncer +2 (default: free)")
     parser.add_argument("--redis-port", type=int, help="first Redis port, 6 in a row for a cluster (default: free)")
@@ -462,15 +646,21 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
     ports = {"api": args.api_port, "pg": args.pg_port, "redis": args.redis_port, "amqp": args.amqp_port}
-    topology = Topology(
-        args.ini,
-        os.environ,
-        Path(args.var).resolve() / "cluster",
-        args.processes,
-        redis_mode=args.redis,
-        queues=[q for q in args.queues.split(",") if q],
-        ports=ports,
-    )
+    try:
+        topology = Topology(
+            args.ini,
+            os.environ,
+            Path(args.var or "var").resolve() / "cluster",
+            args.processes,
+            redis_mode=args.redis,
+            queues=[q for q in args.queues.split(",") if q],
+            ports=ports,
+            root_default=args.var is None,
+        )
+        if args.redis == "cluster" and args.redis_port:
+            RedisNodes(topology.root / "redis", args.redis_port, cluster=True)  # checks the port range
+    except ValueError as e:
+        parser.error(str(e))
     try:
         topology.start()
         log.info(
@@ -486,6 +676,11 @@ def main(argv=None):
     except Stop as e:
         log.info("%s received, stopping", e)
         return 0
+    except Exception as e:
+        # RuntimeError is a part failing and says why; anything else is a bug: its traceback too
+        bug = not isinstance(e, RuntimeError)
+        log.error("the cluster did not start: %s; stopping what had started", e, exc_info=bug)
+        return 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

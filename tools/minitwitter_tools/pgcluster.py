@@ -7,6 +7,7 @@ topology faults in a temp dir. Run as the postgres user when this process is roo
 import contextlib
 import glob
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -48,8 +49,14 @@ class Server:
     def running(self):
         return (self.data / "postmaster.pid").exists()
 
+    @property
+    def socket_dir(self):
+        """Its own directory, unless a socket's path there would pass the 107 bytes a Unix
+        socket's path may have (a deep checkout): then /tmp (its name holds the port)."""
+        return self.dir if len(f"{self.dir}/.s.PGSQL.{self.port}.lock") <= 100 else Path("/tmp")
+
     def start(self):
-        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1"
         self.run("pg_ctl", "start", "-w", "-t", "60", "-D", self.data, "-l", self.log, "-o", options)
 
     def stop(self, mode="fast"):
@@ -76,9 +83,10 @@ class PrimaryReplica:
         self._any_port = {"primary": primary_port is None, "replica": replica_port is None}
 
     def start(self):
-        """Make both on first use (initdb, pg_basebackup -R), then start both."""
+        """Make both on first use (initdb, pg_basebackup -R), then start both. The replica
+        follows the primary on the port the primary has this time (a free one each run,
+        unless given): its primary_conninfo is rewritten to it before it starts."""
         self.root.mkdir(parents=True, exist_ok=True)
-        fresh = not self.primary.data.exists()  # nothing knows the ports yet
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         if not self.primary.data.exists():
@@ -89,20 +97,32 @@ class PrimaryReplica:
             )
             with open(self.primary.data / "postgresql.conf", "a") as f:
                 f.write(conf)
-        self._start(self.primary, fresh)
+        self._start(self.primary)
         if not self.replica.data.exists():
             self.primary.run(
                 "pg_basebackup", "-h", "127.0.0.1", "-p", self.primary.port, "-U", "postgres",
                 "-D", self.replica.data, "-R", "-X", "stream", "-c", "fast",
             )  # fmt: skip
-        self._start(self.replica, fresh)
+        self._follow_primary()
+        self._start(self.replica)
         return self
 
-    def _start(self, server, fresh, attempts=3):
-        """Start `server`. When the pair is new and the port was chosen free, another process
-        (another test run) may have taken it before postgres bound it: then on another port
-        (pg_ctl -w waits on the server's own socket directory, never on another server)."""
-        tries = attempts if fresh and self._any_port[server.name] else 1
+    def _follow_primary(self):
+        auto = self.replica.data / "postgresql.auto.conf"
+        text = auto.read_text()
+        lines = [
+            re.sub(r"\bport=\d+", f"port={self.primary.port}", line) if line.startswith("primary_conninfo") else line
+            for line in text.splitlines(keepends=True)
+        ]
+        if "".join(lines) != text:
+            with open(auto, "w") as f:  # rewritten in place: it keeps its owner (postgres)
+                f.write("".join(lines))
+
+    def _start(self, server, attempts=3):
+        """Start `server`. When its port was chosen free, another process (another test
+        run) may have taken it before postgres bound it: then on another port (pg_ctl -w
+        waits on the server's own socket directory, never on another server)."""
+        tries = attempts if self._any_port[server.name] else 1
         for attempt in range(tries):
             try:
                 return server.start()

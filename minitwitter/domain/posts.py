@@ -32,6 +32,7 @@ Edits and deletes are the author's only (Forbidden), of a live post (NotFound). 
 Writes lock rows in one order, post before hashtags by name (sql/hashtags.sql).
 """
 
+import unicodedata
 from functools import partial
 
 from minitwitter.domain import Forbidden, NotFound, freshness, hashtags, mentions, notifications, timelines
@@ -43,6 +44,18 @@ from minitwitter.store import media
 # A post's text: 1 to this many characters (api/schemas.py checks it; the Mastodon face's
 # instance says it).
 MAX_TEXT = 280
+# Control characters a post's text may hold (every other Cc, and lone surrogates, it may not).
+ALLOWED_CONTROLS = "\n\r\t"
+
+
+def text_problem(text):
+    """What is wrong with a post's text (already stripped), as a sentence; None when it is
+    fine. Both faces check their input with it (api/schemas.py, mastodon/statuses.py)."""
+    if not 1 <= len(text) <= MAX_TEXT:
+        return f"Must be 1 to {MAX_TEXT} characters"
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in ALLOWED_CONTROLS for c in text):
+        return "Must not contain NUL or other control characters"
+    return None
 
 
 def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):

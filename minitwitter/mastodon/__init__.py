@@ -6,6 +6,8 @@ native one, on the same processes, over the same domain functions and named SQL.
     oauth.py     apps, the authorize pages (pages.py: CSRF, ticket), tokens, revocation
     instance.py  instance v1/v2, host-meta, NodeInfo, RFC 8414 metadata
     accounts.py  verify_credentials, lookup, an account
+    statuses.py  post, read, edit, delete; context; favourite, reblog, bookmark; who did
+    paging.py    Mastodon's pages: max_id, since_id, min_id, limit; the Link header
     entities.py  Mastodon's entities from minitwitter's rows
 
 Its OAuth tokens authenticate requests to /api/v1/ and /api/v2/ through the shared security
@@ -29,6 +31,11 @@ ROUTES = [
     ("mastodon_verify_credentials", "/api/v1/accounts/verify_credentials"),
     ("mastodon_account_lookup", "/api/v1/accounts/lookup"),
     ("mastodon_account", "/api/v1/accounts/{id}"),
+    ("mastodon_statuses", "/api/v1/statuses"),
+    ("mastodon_status", "/api/v1/statuses/{id}"),
+    ("mastodon_status_context", "/api/v1/statuses/{id}/context"),
+    ("mastodon_status_action", "/api/v1/statuses/{id}/{action:(?:un)?(?:favourite|reblog|bookmark)}"),
+    ("mastodon_status_accounts", "/api/v1/statuses/{id}/{list:favourited_by|reblogged_by}"),
 ]
 
 

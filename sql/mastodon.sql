@@ -30,3 +30,104 @@ SELECT r.id AS key, u.id, u.username, u.created_at, u.followers_count, u.followi
  WHERE r.post_id = :post_id AND r.id < :before
  ORDER BY r.id DESC
  LIMIT :limit;
+
+-- Timelines and account statuses (mastodon/timelines.py). Each list has two queries: newest
+-- first between :after and :before (exclusive: max_id, since_id), and oldest first above
+-- :after (min_id: the page just newer than an id, a client refreshing). Rows: key (the
+-- status's id: a post's, or a repost's, from one sequence: migrations/0009), post_id,
+-- reposter_id (null on a post). :hidden is the viewer's hidden set (domain/safety.py; '{}'
+-- for most viewers, whose pages are shared).
+
+-- name: public_statuses(hidden, media, before, after, limit)
+-- All live posts, newest first (with an image only, when :media). Index: idx_posts_id_live
+-- (backwards from :before, stopping at :after).
+SELECT id AS key, id AS post_id, NULL::BIGINT AS reposter_id
+  FROM posts
+ WHERE deleted_at IS NULL AND id < :before AND id > :after AND author_id <> ALL(CAST(:hidden AS BIGINT[]))
+   AND (NOT :media OR image_id IS NOT NULL)
+ ORDER BY id DESC
+ LIMIT :limit;
+
+-- name: public_statuses_newer(hidden, media, after, limit)
+-- The oldest live posts above :after. Index: idx_posts_id_live (forwards from :after).
+SELECT id AS key, id AS post_id, NULL::BIGINT AS reposter_id
+  FROM posts
+ WHERE deleted_at IS NULL AND id > :after AND author_id <> ALL(CAST(:hidden AS BIGINT[]))
+   AND (NOT :media OR image_id IS NOT NULL)
+ ORDER BY id
+ LIMIT :limit;
+
+-- name: tag_statuses(hashtag_id, hidden, before, after, limit)
+-- One tag's posts, newest first (post_hashtags links live posts only). Indexes:
+-- post_hashtags_pkey (hashtag_id, post_id) backwards; posts_pkey for the author when
+-- :hidden is not empty.
+SELECT post_id AS key, post_id, NULL::BIGINT AS reposter_id
+  FROM post_hashtags
+ WHERE hashtag_id = :hashtag_id AND post_id < :before AND post_id > :after
+   AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
+        OR (SELECT hp.author_id FROM posts hp WHERE hp.id = post_id) <> ALL(CAST(:hidden AS BIGINT[])))
+ ORDER BY post_id DESC
+ LIMIT :limit;
+
+-- name: tag_statuses_newer(hashtag_id, hidden, after, limit)
+-- One tag's oldest posts above :after. Indexes: post_hashtags_pkey forwards; posts_pkey.
+SELECT post_id AS key, post_id, NULL::BIGINT AS reposter_id
+  FROM post_hashtags
+ WHERE hashtag_id = :hashtag_id AND post_id > :after
+   AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
+        OR (SELECT hp.author_id FROM posts hp WHERE hp.id = post_id) <> ALL(CAST(:hidden AS BIGINT[])))
+ ORDER BY post_id
+ LIMIT :limit;
+
+-- name: account_statuses(author_id, hidden, reblogs, replies, media, before, after, limit)
+-- An account's statuses, newest first: its live posts (without its replies to other
+-- accounts unless :replies: a reply to itself stays; with an image only when :media) and,
+-- when :reblogs (and not :media), its reposts of live posts not by a hidden author.
+-- Indexes: idx_posts_author_id_id_live, idx_reposts_user_id_id; posts_pkey for a reply's
+-- parent and a repost's post.
+SELECT key, post_id, reposter_id
+  FROM (
+        (SELECT p.id AS key, p.id AS post_id, NULL::BIGINT AS reposter_id
+           FROM posts p
+          WHERE p.author_id = :author_id AND p.deleted_at IS NULL AND p.id < :before AND p.id > :after
+            AND (:replies OR p.in_reply_to IS NULL
+                 OR (SELECT q.author_id FROM posts q WHERE q.id = p.in_reply_to) = p.author_id)
+            AND (NOT :media OR p.image_id IS NOT NULL)
+          ORDER BY p.id DESC
+          LIMIT :limit)
+         UNION ALL
+        (SELECT r.id AS key, r.post_id, r.user_id AS reposter_id
+           FROM reposts r
+           JOIN posts p ON p.id = r.post_id
+          WHERE :reblogs AND NOT :media AND r.user_id = :author_id AND r.id < :before AND r.id > :after
+            AND p.deleted_at IS NULL AND p.author_id <> ALL(CAST(:hidden AS BIGINT[]))
+          ORDER BY r.id DESC
+          LIMIT :limit)
+       ) s
+ ORDER BY key DESC
+ LIMIT :limit;
+
+-- name: account_statuses_newer(author_id, hidden, reblogs, replies, media, after, limit)
+-- The same, oldest first above :after. Indexes: idx_posts_author_id_id_live and
+-- idx_reposts_user_id_id forwards; posts_pkey.
+SELECT key, post_id, reposter_id
+  FROM (
+        (SELECT p.id AS key, p.id AS post_id, NULL::BIGINT AS reposter_id
+           FROM posts p
+          WHERE p.author_id = :author_id AND p.deleted_at IS NULL AND p.id > :after
+            AND (:replies OR p.in_reply_to IS NULL
+                 OR (SELECT q.author_id FROM posts q WHERE q.id = p.in_reply_to) = p.author_id)
+            AND (NOT :media OR p.image_id IS NOT NULL)
+          ORDER BY p.id
+          LIMIT :limit)
+         UNION ALL
+        (SELECT r.id AS key, r.post_id, r.user_id AS reposter_id
+           FROM reposts r
+           JOIN posts p ON p.id = r.post_id
+          WHERE :reblogs AND NOT :media AND r.user_id = :author_id AND r.id > :after
+            AND p.deleted_at IS NULL AND p.author_id <> ALL(CAST(:hidden AS BIGINT[]))
+          ORDER BY r.id
+          LIMIT :limit)
+       ) s
+ ORDER BY key
+ LIMIT :limit;

@@ -205,3 +205,38 @@ def test_mastodon_py_posts_replies_favourites_boosts_bookmarks_and_deletes(serve
     with pytest.raises(MastodonNotFoundError):
         b.status(first.id)
     assert b.status(reply.id).in_reply_to_id == first.id  # the reply stays, naming what it answered
+
+
+def test_mastodon_py_reads_timelines_and_walks_their_pages(server, make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    a, b = signed_in(server, "alice"), signed_in(server, "bob")
+    followed = requests.post(f"{server}/api/users/{bob['id']}/follow/", headers=alice.headers, timeout=30)
+    assert followed.status_code in (200, 201), followed.text
+    own = a.status_post("mine #walk")
+    theirs = [b.status_post(f"bob {i} #walk") for i in range(5)]
+    boost = b.status_reblog(own.id)
+
+    home = a.timeline_home(limit=3)
+    assert [s.id for s in home] == [boost.id, theirs[4].id, theirs[3].id]  # newest first
+    older = a.fetch_next(home)
+    assert [s.id for s in older] == [theirs[2].id, theirs[1].id, theirs[0].id]
+    rest = a.fetch_next(older)
+    assert [s.id for s in rest] == [own.id]  # as on Mastodon, my own status is in my home timeline
+    assert a.fetch_next(rest) is None
+    assert [s.id for s in a.fetch_previous(older)] == [boost.id, theirs[4].id, theirs[3].id]
+    newer = b.status_post("bob later #walk")
+    assert [s.id for s in a.fetch_previous(home)] == [newer.id]  # a refresh: just what is new
+    assert [s.id for s in a.timeline_home(since_id=theirs[3].id)] == [newer.id, boost.id, theirs[4].id]
+    assert [s.id for s in a.timeline_home(min_id=theirs[0].id, limit=2)] == [theirs[2].id, theirs[1].id]
+
+    tag = a.timeline_hashtag("Walk", limit=4)
+    assert [s.id for s in tag] == [newer.id, *[s.id for s in reversed(theirs[2:])]]
+    assert [s.id for s in a.fetch_next(tag)] == [theirs[1].id, theirs[0].id, own.id]
+    back = a.fetch_previous(a.fetch_next(tag))  # the 4 just above the second page's first
+    assert [s.id for s in back] == [newer.id, theirs[4].id, theirs[3].id, theirs[2].id]
+    public = a.timeline_public(limit=40)
+    assert [s.id for s in public] == [newer.id, *[s.id for s in reversed(theirs)], own.id]
+    statuses = a.account_statuses(bob["id"])
+    assert statuses[1].reblog.id == own.id and statuses[0].id == newer.id
+    assert own.id not in [s.id for s in a.account_statuses(bob["id"], exclude_reblogs=True)]
+    assert a.account_statuses(bob["id"], pinned=True) == []

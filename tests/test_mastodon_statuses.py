@@ -268,3 +268,133 @@ def test_context_and_who_did(app, tokens):
     next_url = first.headers["Link"].split(">")[0].lstrip("<")
     rest = app.get(next_url.split("://", 1)[1].split("/", 1)[1].join(["/", ""]), headers=bearer(alice))
     assert [acc["username"] for acc in rest.json] == ["alice"] and 'rel="next"' not in rest.headers["Link"]
+
+
+# Timelines
+
+LISTS = [
+    "/api/v1/timelines/home",
+    "/api/v1/timelines/public",
+    "/api/v1/timelines/tag/x",
+    "/api/v1/accounts/{me}/statuses",
+]
+
+
+def me_id(app, token):
+    return app.get("/api/v1/accounts/verify_credentials", headers=bearer(token)).json["id"]
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_each_list_needs_read_statuses(app, tokens, path):
+    alice, _bob = tokens
+    path = path.format(me=me_id(app, alice))
+    assert_mastodon_error(app.get(path, status=401), 401)
+    narrow = token_for(app, scope="read:accounts write")[1]
+    assert_mastodon_error(app.get(path, headers=bearer(narrow), status=403), 403)
+    for granted in ("read:statuses", "read"):
+        app.get(path, headers=bearer(token_for(app, scope=granted)[1]), status=200)
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize(
+    "query, name",
+    [("limit=abc", "limit"), ("limit=-1", "limit"), ("max_id=x", "max_id"), ("since_id=1.5", "since_id")]
+    + [("min_id=99999999999999999999", "min_id"), ("max_id=%F0%9F%98%80", "max_id")],
+)
+def test_bad_paging_is_a_422_naming_it(app, tokens, path, query, name):
+    alice, _bob = tokens
+    path = path.format(me=me_id(app, alice))
+    assert name in assert_mastodon_error(app.get(f"{path}?{query}", headers=bearer(alice), status=422), 422)
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_pages_hold_20_by_default_40_at_most_and_link_both_ways(app, tokens, settings, path):
+    alice, _bob = tokens
+    path = path.format(me=me_id(app, alice))
+    ids = [post(app, alice, f"#x {i}").json["id"] for i in range(45)][::-1]
+    base = settings["public_url"].rstrip("/")
+    page = app.get(path, headers=bearer(alice))
+    assert [s["id"] for s in page.json] == ids[:20]
+    assert page.headers["Link"] == (
+        f'<{base}{path}?max_id={ids[19]}>; rel="next", <{base}{path}?min_id={ids[0]}>; rel="prev"'
+    )
+    assert [s["id"] for s in app.get(path, {"limit": 100}, headers=bearer(alice)).json] == ids[:40]
+    assert [s["id"] for s in app.get(path, {"limit": 0}, headers=bearer(alice)).json] == ids[:1]
+    last = app.get(path, {"max_id": ids[39], "limit": 10}, headers=bearer(alice))
+    assert [s["id"] for s in last.json] == ids[40:] and 'rel="next"' not in last.headers["Link"]
+    assert [s["id"] for s in app.get(path, {"min_id": ids[10], "limit": 3}, headers=bearer(alice)).json] == ids[7:10]
+    assert [s["id"] for s in app.get(path, {"since_id": ids[10], "limit": 3}, headers=bearer(alice)).json] == ids[:3]
+    between = app.get(path, {"max_id": ids[2], "min_id": ids[6]}, headers=bearer(alice)).json
+    assert [s["id"] for s in between] == ids[3:6]
+    empty = app.get(path, {"min_id": ids[0]}, headers=bearer(alice))
+    assert empty.json == [] and "Link" not in empty.headers
+
+
+def test_home_holds_followed_accounts_and_my_own_and_follows_each_write(app, tokens, make_user):
+    alice, bob = tokens
+    carol = token_for(app, scope=ALL, login=make_user("carol")["username"])[1]
+    native = app.post_json("/api/token/", {"username": "alice", "password": PASSWORD}).json["access"]
+    home = "/api/v1/timelines/home"
+    mine = post(app, alice, "mine").json["id"]
+    assert [s["id"] for s in app.get(home, headers=bearer(alice)).json] == [mine]  # cached now
+    bobs = post(app, bob, "bob's").json["id"]
+    post(app, carol, "carol's, not followed")
+    app.post(f"/api/users/{me_id(app, bob)}/follow/", headers=bearer(native))
+    assert [s["id"] for s in app.get(home, headers=bearer(alice)).json] == [bobs, mine]
+    boost = app.post(f"/api/v1/statuses/{mine}/reblog", headers=bearer(bob)).json["id"]
+    again = post(app, alice, "mine again").json["id"]
+    assert [s["id"] for s in app.get(home, headers=bearer(alice)).json] == [again, boost, bobs, mine]
+    app.delete(f"/api/v1/statuses/{again}", headers=bearer(alice))
+    app.post(f"/api/v1/statuses/{mine}/unreblog", headers=bearer(bob))
+    assert [s["id"] for s in app.get(home, headers=bearer(alice)).json] == [bobs, mine]
+    assert [p["id"] for p in app.get("/api/feed/", headers=bearer(native)).json["results"]] == [int(bobs)]  # native
+
+
+def test_account_statuses_filters_and_follow_reblogs(app, tokens):
+    alice, bob = tokens
+    path = f"/api/v1/accounts/{me_id(app, bob)}/statuses"
+    theirs = post(app, alice, "alice's").json["id"]
+    plain = post(app, bob, "plain").json["id"]
+    to_alice = post(app, bob, "to alice", in_reply_to_id=theirs).json["id"]
+    to_self = post(app, bob, "to myself", in_reply_to_id=plain).json["id"]
+    boost = app.post(f"/api/v1/statuses/{theirs}/reblog", headers=bearer(bob)).json["id"]
+
+    def ids(**query):
+        return [s["id"] for s in app.get(path, query, headers=bearer(alice)).json]
+
+    assert ids() == [boost, to_self, to_alice, plain]
+    assert ids(exclude_replies="true") == [boost, to_self, plain]  # a reply to oneself stays
+    assert ids(exclude_reblogs="1") == [to_self, to_alice, plain]
+    assert ids(only_media="true") == [] and ids(pinned="true") == []
+    app.post(f"/api/v1/statuses/{theirs}/unreblog", headers=bearer(bob))
+    assert ids() == [to_self, to_alice, plain]
+    app.post(f"/api/v1/statuses/{theirs}/reblog", headers=bearer(bob))
+    assert len(ids()) == 4
+    app.delete(f"/api/v1/statuses/{theirs}", headers=bearer(alice))  # the reblog goes with it
+    assert ids() == [to_self, to_alice, plain]
+    assert_mastodon_error(app.get("/api/v1/accounts/424242/statuses", headers=bearer(alice), status=404), 404)
+
+
+def test_a_hidden_account_is_out_of_every_list(app, tokens):
+    alice, bob = tokens
+    bobs = post(app, bob, "#x from bob").json["id"]
+    mine = post(app, alice, "#x mine").json["id"]
+    native = app.post_json("/api/token/", {"username": "alice", "password": PASSWORD}).json["access"]
+    bob_id = me_id(app, bob)
+    lists = ["/api/v1/timelines/public", "/api/v1/timelines/tag/x", f"/api/v1/accounts/{bob_id}/statuses"]
+    assert all(bobs in [s["id"] for s in app.get(p, headers=bearer(alice)).json] for p in lists)  # cached
+    app.post(f"/api/users/{bob_id}/mute/", headers=bearer(native))
+    for path in lists:
+        assert bobs not in [s["id"] for s in app.get(path, headers=bearer(alice)).json]
+    assert [s["id"] for s in app.get("/api/v1/timelines/tag/x", headers=bearer(bob)).json] == [mine, bobs]
+
+
+def test_tags_and_remote(app, tokens):
+    alice, _bob = tokens
+    first = post(app, alice, "#Café au lait").json["id"]
+    for name in ("caf%C3%A9", "CAF%C3%89", "%23caf%C3%A9"):
+        assert [s["id"] for s in app.get(f"/api/v1/timelines/tag/{name}", headers=bearer(alice)).json] == [first]
+    for name in ("nobody", "123", "a-b"):
+        assert app.get(f"/api/v1/timelines/tag/{name}", headers=bearer(alice)).json == []
+    assert app.get("/api/v1/timelines/public", {"remote": "true"}, headers=bearer(alice)).json == []
+    assert len(app.get("/api/v1/timelines/public", {"local": "true"}, headers=bearer(alice)).json) == 1

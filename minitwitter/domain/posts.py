@@ -99,6 +99,7 @@ def delete(tx, user_id, post_id):
     tx.stale(freshness.post(post_id))
     _lists_changed(tx, row["author_id"], tags, removed={"post_id": post_id, "key": None})
     for reposter in tx.queries.reposts.delete_post_reposts(tx.db, post_id=post_id):
+        tx.stale(freshness.user_posts(reposter["user_id"]))  # their statuses held the reblog
         timelines.feeds_changed(tx, reposter["user_id"])
     notifications.post_deleted(tx, post_id)  # last: their recipients' rows come last in the lock order
     if row["in_reply_to"] is not None:  # tgr_post_replies_count took one from the parent

@@ -60,3 +60,23 @@ def viewer_flags(tx, viewer_id, ids):
     tx.cache.depend(freshness.viewer(viewer_id))
     rows = tx.queries.posts.viewer_flags(tx.db, user_id=viewer_id, ids=list(ids))
     return {r["post_id"]: r for r in rows}
+
+
+def shared_reposts(tx, items):
+    """{repost id: {id, post_id, user_id, created_at}} of these reposts (items: {key: the
+    repost's id, post_id}), cached under their post's version (an undo or the post's delete
+    bumps it); one query for the misses. A repost since undone is missing from it."""
+    if not items:
+        return {}
+    names = {i["key"]: f"repost:{i['key']}" for i in items}
+    found, versions = tx.cache.get_versioned(list(names.values()), [freshness.post(i["post_id"]) for i in items])
+    missing = [key for key, name in names.items() if name not in found]
+    if missing:
+        fresh = {
+            names[r["id"]]: {**r, "created_at": r["created_at"].isoformat()}
+            for r in tx.queries.reposts.get_reposts(tx.db, ids=missing)
+            if r["id"] in names
+        }
+        tx.cache.set_versioned(fresh, versions)
+        found.update(fresh)
+    return {key: found[name] for key, name in names.items() if name in found}

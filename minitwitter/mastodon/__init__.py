@@ -7,6 +7,7 @@ native one, on the same processes, over the same domain functions and named SQL.
     instance.py  instance v1/v2, host-meta, NodeInfo, RFC 8414 metadata
     accounts.py  verify_credentials, lookup, an account
     statuses.py  post, read, edit, delete; context; favourite, reblog, bookmark; who did
+    timelines.py home, public, tag timelines; an account's statuses
     paging.py    Mastodon's pages: max_id, since_id, min_id, limit; the Link header
     entities.py  Mastodon's entities from minitwitter's rows
 
@@ -31,6 +32,10 @@ ROUTES = [
     ("mastodon_verify_credentials", "/api/v1/accounts/verify_credentials"),
     ("mastodon_account_lookup", "/api/v1/accounts/lookup"),
     ("mastodon_account", "/api/v1/accounts/{id}"),
+    ("mastodon_account_statuses", "/api/v1/accounts/{id}/statuses"),
+    ("mastodon_timeline_home", "/api/v1/timelines/home"),
+    ("mastodon_timeline_public", "/api/v1/timelines/public"),
+    ("mastodon_timeline_tag", "/api/v1/timelines/tag/{hashtag}"),
     ("mastodon_statuses", "/api/v1/statuses"),
     ("mastodon_status", "/api/v1/statuses/{id}"),
     ("mastodon_status_context", "/api/v1/statuses/{id}/context"),

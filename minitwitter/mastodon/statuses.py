@@ -124,7 +124,7 @@ def _text(request, name):
     return value
 
 
-def _flag(request, name):
+def flag(request, name):
     """A boolean as clients send them: JSON true/false, or "true", "false", "1", "0"."""
     body = request.json_body if request.content_type == "application/json" else None
     value = body.get(name) if isinstance(body, dict) and name in body else request.params.get(name)
@@ -152,7 +152,7 @@ def _unsupported(request):
     language = param(request, "language")
     if language and not LANGUAGE.fullmatch(language):
         raise MastodonError(422, "Validation failed: language must be an ISO 639 code")
-    _flag(request, "sensitive")  # accepted (no media: nothing to hide)
+    flag(request, "sensitive")  # accepted (no media: nothing to hide)
     return visibility
 
 

@@ -131,3 +131,17 @@ SELECT key, post_id, reposter_id
        ) s
  ORDER BY key
  LIMIT :limit;
+
+-- name: relationships(viewer_id, ids)
+-- The Relationship of the viewer with each existing account among :ids, in their order
+-- (GET /api/v1/accounts/relationships, and what a follow, block or mute answers).
+-- Indexes: users_pkey, follows_pkey both ways, blocks_pkey both ways, mutes_pkey.
+SELECT u.id,
+       EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = :viewer_id AND f.followee_id = u.id) AS following,
+       EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = u.id AND f.followee_id = :viewer_id) AS followed_by,
+       EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = :viewer_id AND b.blocked_id = u.id) AS blocking,
+       EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = :viewer_id) AS blocked_by,
+       EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = :viewer_id AND m.muted_id = u.id) AS muting
+  FROM unnest(CAST(:ids AS BIGINT[])) WITH ORDINALITY AS i (id, position)
+  JOIN users u ON u.id = i.id
+ ORDER BY i.position;

@@ -210,8 +210,10 @@ def test_mastodon_py_posts_replies_favourites_boosts_bookmarks_and_deletes(serve
 def test_mastodon_py_reads_timelines_and_walks_their_pages(server, make_user):
     alice, bob = make_user("alice"), make_user("bob")
     a, b = signed_in(server, "alice"), signed_in(server, "bob")
-    followed = requests.post(f"{server}/api/users/{bob['id']}/follow/", headers=alice.headers, timeout=30)
-    assert followed.status_code in (200, 201), followed.text
+    assert a.account_follow(bob["id"]).following is True
+    assert a.account_relationships([bob["id"]])[0].following is True
+    assert [acct.username for acct in b.account_followers(bob["id"])] == ["alice"]
+    assert [acct.username for acct in b.account_following(alice["id"])] == ["bob"]
     own = a.status_post("mine #walk")
     theirs = [b.status_post(f"bob {i} #walk") for i in range(5)]
     boost = b.status_reblog(own.id)
@@ -240,3 +242,5 @@ def test_mastodon_py_reads_timelines_and_walks_their_pages(server, make_user):
     assert statuses[1].reblog.id == own.id and statuses[0].id == newer.id
     assert own.id not in [s.id for s in a.account_statuses(bob["id"], exclude_reblogs=True)]
     assert a.account_statuses(bob["id"], pinned=True) == []
+    assert a.account_unfollow(bob["id"]).following is False
+    assert [s.id for s in a.timeline_home()] == [own.id]

@@ -7,6 +7,7 @@ native one, on the same processes, over the same domain functions and named SQL.
     instance.py  instance v1/v2, host-meta, NodeInfo, RFC 8414 metadata
     accounts.py  verify_credentials, lookup, an account
     statuses.py  post, read, edit, delete; context; favourite, reblog, bookmark; who did
+    relationships.py  follow, block, mute and undo; relationships; followers, following
     timelines.py home, public, tag timelines; an account's statuses
     paging.py    Mastodon's pages: max_id, since_id, min_id, limit; the Link header
     entities.py  Mastodon's entities from minitwitter's rows
@@ -31,7 +32,10 @@ ROUTES = [
     ("mastodon_missing_image", "/avatars/original/missing.png"),
     ("mastodon_verify_credentials", "/api/v1/accounts/verify_credentials"),
     ("mastodon_account_lookup", "/api/v1/accounts/lookup"),
+    ("mastodon_relationships", "/api/v1/accounts/relationships"),
     ("mastodon_account", "/api/v1/accounts/{id}"),
+    ("mastodon_account_action", "/api/v1/accounts/{id}/{action:(?:un)?(?:follow|block|mute)}"),
+    ("mastodon_account_follows", "/api/v1/accounts/{id}/{list:followers|following}"),
     ("mastodon_account_statuses", "/api/v1/accounts/{id}/statuses"),
     ("mastodon_timeline_home", "/api/v1/timelines/home"),
     ("mastodon_timeline_public", "/api/v1/timelines/public"),

@@ -145,3 +145,27 @@ SELECT u.id,
   FROM unnest(CAST(:ids AS BIGINT[])) WITH ORDINALITY AS i (id, position)
   JOIN users u ON u.id = i.id
  ORDER BY i.position;
+
+-- name: notifications_page(user_id, types, before, after, limit)
+-- GET /api/v1/notifications: mine of these native types, newest first, between :after and
+-- :before (exclusive). Index: idx_notifications_recipient_id_id (recipient_id, id) INCLUDE
+-- (actor_id, type, post_id, created_at), backwards: an index-only scan.
+SELECT id AS key, type, actor_id, post_id, created_at
+  FROM notifications
+ WHERE recipient_id = :user_id AND id < :before AND id > :after AND type = ANY(CAST(:types AS TEXT[]))
+ ORDER BY id DESC
+ LIMIT :limit;
+
+-- name: notifications_newer(user_id, types, after, limit)
+-- The same, oldest first above :after (min_id). Index: idx_notifications_recipient_id_id forwards.
+SELECT id AS key, type, actor_id, post_id, created_at
+  FROM notifications
+ WHERE recipient_id = :user_id AND id > :after AND type = ANY(CAST(:types AS TEXT[]))
+ ORDER BY id
+ LIMIT :limit;
+
+-- name: get_notification(user_id, id)^
+-- One of mine. Index: notifications_pkey.
+SELECT id AS key, type, actor_id, post_id, created_at
+  FROM notifications
+ WHERE id = :id AND recipient_id = :user_id;

@@ -182,6 +182,14 @@ def test_mastodon_py_posts_replies_favourites_boosts_bookmarks_and_deletes(serve
     boost = b.status_reblog(first.id)
     assert boost.reblog.id == first.id and str(boost.account.id) == str(bob["id"]) and boost.id != first.id
     assert b.status_bookmark(first.id).bookmarked is True
+    heard = a.notifications()
+    assert [n.type for n in heard] == ["reblog", "favourite", "mention"]
+    assert heard[2].status.id == reply.id and all(n.account.username == "bob" for n in heard)
+    assert [n.type for n in a.notifications(types=["favourite"])] == ["favourite"]
+    a.notifications_dismiss(heard[0].id)
+    assert [n.type for n in a.notifications()] == ["favourite", "mention"]
+    a.notifications_clear()
+    assert a.notifications() == []
 
     seen = b.status(first.id)
     assert (seen.favourites_count, seen.reblogs_count, seen.replies_count) == (1, 1, 1)

@@ -8,6 +8,7 @@ native one, on the same processes, over the same domain functions and named SQL.
     accounts.py  verify_credentials, lookup, an account
     statuses.py  post, read, edit, delete; context; favourite, reblog, bookmark; who did
     relationships.py  follow, block, mute and undo; relationships; followers, following
+    notifications.py  the native notifications in Mastodon's types; dismiss, clear
     timelines.py home, public, tag timelines; an account's statuses
     paging.py    Mastodon's pages: max_id, since_id, min_id, limit; the Link header
     entities.py  Mastodon's entities from minitwitter's rows
@@ -37,6 +38,10 @@ ROUTES = [
     ("mastodon_account_action", "/api/v1/accounts/{id}/{action:(?:un)?(?:follow|block|mute)}"),
     ("mastodon_account_follows", "/api/v1/accounts/{id}/{list:followers|following}"),
     ("mastodon_account_statuses", "/api/v1/accounts/{id}/statuses"),
+    ("mastodon_notifications", "/api/v1/notifications"),
+    ("mastodon_notifications_clear", "/api/v1/notifications/clear"),
+    ("mastodon_notification", "/api/v1/notifications/{id}"),
+    ("mastodon_notification_dismiss", "/api/v1/notifications/{id}/dismiss"),
     ("mastodon_timeline_home", "/api/v1/timelines/home"),
     ("mastodon_timeline_public", "/api/v1/timelines/public"),
     ("mastodon_timeline_tag", "/api/v1/timelines/tag/{hashtag}"),

@@ -82,3 +82,14 @@ SELECT n.id AS key, n.type, n.post_id, n.created_at AS notified_at, n.id <= s.re
  ORDER BY n.id DESC
 OFFSET :offset
  LIMIT :limit;
+
+-- name: dismiss(user_id, id)!
+-- One of the caller's notifications goes (the Mastodon face's dismiss); the caller has
+-- locked their row (lock_states): tgr_notifications_unread_delete uncounts it if unread.
+-- Index: notifications_pkey.
+DELETE FROM notifications WHERE id = :id AND recipient_id = :user_id;
+
+-- name: clear(user_id)!
+-- All of the caller's notifications go (the Mastodon face's clear); locked first, as
+-- dismiss. Index: idx_notifications_recipient_id_id.
+DELETE FROM notifications WHERE recipient_id = :user_id;

@@ -71,10 +71,13 @@ UPDATE posts
 -- Hydrate a page: author, image and hashtags, in one query whatever the page holds.
 -- (hydration.py puts the hashtags in order of first use in the text.)
 -- Only the fields every viewer shares (they are cached in Redis); liked_by_me,
--- reposted_by_me and bookmarked_by_me come from viewer_flags. Indexes: posts_pkey,
--- users_pkey, images_pkey, idx_post_hashtags_post_id, post_mentions_pkey.
+-- reposted_by_me and bookmarked_by_me come from viewer_flags. in_reply_to_author_id: the
+-- parent's author (the Mastodon face's in_reply_to_account_id; kept after its delete).
+-- Indexes: posts_pkey (the parent's too), users_pkey, images_pkey,
+-- idx_post_hashtags_post_id, post_mentions_pkey.
 SELECT p.id, p.author_id, u.username AS author_username, p.text, p.created_at, p.updated_at,
        p.likes_count, p.in_reply_to, p.replies_count, p.reposts_count,
+       (SELECT r.author_id FROM posts r WHERE r.id = p.in_reply_to) AS in_reply_to_author_id,
        coalesce((SELECT json_agg(json_build_object('id', m.id, 'username', m.username) ORDER BY pm.position)
                    FROM post_mentions pm JOIN users m ON m.id = pm.user_id
                   WHERE pm.post_id = p.id), '[]') AS mentions,

@@ -20,3 +20,8 @@ RETURNING id;
 -- followers' feeds held it). Index: reposts_pkey (post_id prefix).
 DELETE FROM reposts WHERE post_id = :post_id
 RETURNING user_id;
+
+-- name: get_reposts(ids)
+-- Reposts by id, for the Mastodon face's reblogs (domain/shared_posts.shared_reposts: cached
+-- under their post's version). Index: reposts_id_key (the UNIQUE index on id).
+SELECT id, post_id, user_id, created_at FROM reposts WHERE id = ANY(:ids);

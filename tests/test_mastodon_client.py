@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 from conftest import PASSWORD
-from mastodon import Mastodon, MastodonUnauthorizedError
+from mastodon import Mastodon, MastodonNotFoundError, MastodonUnauthorizedError
 from test_mastodon_oauth import pkce
 from webtest.http import StopableWSGIServer
 
@@ -149,3 +149,106 @@ def test_a_program_signs_in_with_pkce_over_http(server, make_user):
     assert me.status_code == 200 and me.json()["username"] == "carol"
     again = requests.post(f"{server}/oauth/token", data=body, timeout=30)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+
+
+def signed_in(server, login, scopes=SCOPES):
+    """A Mastodon.py client signed in as `login` (the redirect flow, as above)."""
+    client_id, client_secret = Mastodon.create_app("client", scopes=scopes, redirect_uris=CALLBACK, api_base_url=server)
+    api = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=server)
+    url = api.auth_request_url(redirect_uris=CALLBACK, scopes=scopes, allow_http=True)
+    code = parse_qs(urlsplit(sign_in(url, login, PASSWORD).headers["Location"]).query)["code"][0]
+    api.log_in(code=code, redirect_uri=CALLBACK, scopes=scopes, allow_http=True)
+    return api
+
+
+def test_mastodon_py_posts_replies_favourites_boosts_bookmarks_and_deletes(server, make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    a, b = signed_in(server, "alice"), signed_in(server, "bob")
+
+    first = a.status_post("Hello #Fediverse, @bob & <friends>", idempotency_key="k-1")
+    assert a.status_post("Hello #Fediverse, @bob & <friends>", idempotency_key="k-1").id == first.id  # a retry
+    assert str(first.account.id) == str(alice["id"]) and first.visibility == "public"
+    assert first.url == f"{server}/@alice/{first.id}" and first.uri == f"{server}/users/alice/statuses/{first.id}"
+    assert "&lt;friends&gt;" in first.content and "&amp;" in first.content
+    assert f'<a href="{server}/tags/fediverse" class="mention hashtag" rel="tag">#<span>Fediverse</span></a>' in (
+        first.content
+    )
+    assert f'href="{server}/@bob" class="u-url mention"' in first.content
+    assert [t.name for t in first.tags] == ["fediverse"] and [str(m.id) for m in first.mentions] == [str(bob["id"])]
+
+    reply = b.status_post("@alice hi back", in_reply_to_id=first.id)
+    assert str(reply.in_reply_to_id) == str(first.id) and str(reply.in_reply_to_account_id) == str(alice["id"])
+    assert b.status_favourite(first.id).favourited is True
+    boost = b.status_reblog(first.id)
+    assert boost.reblog.id == first.id and str(boost.account.id) == str(bob["id"]) and boost.id != first.id
+    assert b.status_bookmark(first.id).bookmarked is True
+    heard = a.notifications()
+    assert [n.type for n in heard] == ["reblog", "favourite", "mention"]
+    assert heard[2].status.id == reply.id and all(n.account.username == "bob" for n in heard)
+    assert [n.type for n in a.notifications(types=["favourite"])] == ["favourite"]
+    a.notifications_dismiss(heard[0].id)
+    assert [n.type for n in a.notifications()] == ["favourite", "mention"]
+    a.notifications_clear()
+    assert a.notifications() == []
+
+    seen = b.status(first.id)
+    assert (seen.favourites_count, seen.reblogs_count, seen.replies_count) == (1, 1, 1)
+    assert seen.favourited and seen.reblogged and seen.bookmarked
+    mine = a.status(first.id)  # the same counts, alice's own flags
+    assert (mine.favourites_count, mine.reblogs_count, mine.replies_count) == (1, 1, 1)
+    assert not (mine.favourited or mine.reblogged or mine.bookmarked)
+    assert [acct.username for acct in a.status_favourited_by(first.id)] == ["bob"]
+    assert [acct.username for acct in a.status_reblogged_by(first.id)] == ["bob"]
+    assert [s.id for s in a.status_context(first.id).descendants] == [reply.id]
+    assert [s.id for s in a.status_context(reply.id).ancestors] == [first.id]
+
+    edited = a.status_update(first.id, "Hello again #edited")
+    assert edited.edited_at is not None and [t.name for t in edited.tags] == ["edited"]
+    assert b.status_unfavourite(first.id).favourited is False and b.status(first.id).favourites_count == 0
+    assert b.status_unreblog(first.id).reblogged is False and b.status(first.id).reblogs_count == 0
+    assert b.status_unbookmark(first.id).bookmarked is False
+
+    gone = a.status_delete(first.id)
+    assert gone.text == "Hello again #edited"
+    with pytest.raises(MastodonNotFoundError):
+        b.status(first.id)
+    assert b.status(reply.id).in_reply_to_id == first.id  # the reply stays, naming what it answered
+
+
+def test_mastodon_py_reads_timelines_and_walks_their_pages(server, make_user):
+    alice, bob = make_user("alice"), make_user("bob")
+    a, b = signed_in(server, "alice"), signed_in(server, "bob")
+    assert a.account_follow(bob["id"]).following is True
+    assert a.account_relationships([bob["id"]])[0].following is True
+    assert [acct.username for acct in b.account_followers(bob["id"])] == ["alice"]
+    assert [acct.username for acct in b.account_following(alice["id"])] == ["bob"]
+    own = a.status_post("mine #walk")
+    theirs = [b.status_post(f"bob {i} #walk") for i in range(5)]
+    boost = b.status_reblog(own.id)
+
+    home = a.timeline_home(limit=3)
+    assert [s.id for s in home] == [boost.id, theirs[4].id, theirs[3].id]  # newest first
+    older = a.fetch_next(home)
+    assert [s.id for s in older] == [theirs[2].id, theirs[1].id, theirs[0].id]
+    rest = a.fetch_next(older)
+    assert [s.id for s in rest] == [own.id]  # as on Mastodon, my own status is in my home timeline
+    assert a.fetch_next(rest) is None
+    assert [s.id for s in a.fetch_previous(older)] == [boost.id, theirs[4].id, theirs[3].id]
+    newer = b.status_post("bob later #walk")
+    assert [s.id for s in a.fetch_previous(home)] == [newer.id]  # a refresh: just what is new
+    assert [s.id for s in a.timeline_home(since_id=theirs[3].id)] == [newer.id, boost.id, theirs[4].id]
+    assert [s.id for s in a.timeline_home(min_id=theirs[0].id, limit=2)] == [theirs[2].id, theirs[1].id]
+
+    tag = a.timeline_hashtag("Walk", limit=4)
+    assert [s.id for s in tag] == [newer.id, *[s.id for s in reversed(theirs[2:])]]
+    assert [s.id for s in a.fetch_next(tag)] == [theirs[1].id, theirs[0].id, own.id]
+    back = a.fetch_previous(a.fetch_next(tag))  # the 4 just above the second page's first
+    assert [s.id for s in back] == [newer.id, theirs[4].id, theirs[3].id, theirs[2].id]
+    public = a.timeline_public(limit=40)
+    assert [s.id for s in public] == [newer.id, *[s.id for s in reversed(theirs)], own.id]
+    statuses = a.account_statuses(bob["id"])
+    assert statuses[1].reblog.id == own.id and statuses[0].id == newer.id
+    assert own.id not in [s.id for s in a.account_statuses(bob["id"], exclude_reblogs=True)]
+    assert a.account_statuses(bob["id"], pinned=True) == []
+    assert a.account_unfollow(bob["id"]).following is False
+    assert [s.id for s in a.timeline_home()] == [own.id]

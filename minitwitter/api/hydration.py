@@ -1,46 +1,18 @@
 """Rows to the JSON shapes of shapes.py (docs/API.md): posts (hydrated a page at a time) and profiles.
 
-The fields every viewer shares come from Redis when fresh (freshness.py); the
-viewer's own (liked_by_me, reposted_by_me, bookmarked_by_me, followed_by_me) always come
-from PostgreSQL.
+The fields every viewer shares come from Redis when fresh (freshness.py; for posts
+domain/shared_posts.py, which the Mastodon face reads too); the viewer's own
+(liked_by_me, reposted_by_me, bookmarked_by_me, followed_by_me) always come from PostgreSQL.
 """
 
 from minitwitter.api.shapes import AUTHOR, AVATAR, IMAGE, ME, POST, PROFILE
-from minitwitter.domain import freshness, hashtags
+from minitwitter.domain import freshness
 from minitwitter.domain.profiles import shared_profile
+from minitwitter.domain.shared_posts import NOT_MINE, shared_posts, viewer_flags
 
 
 def media_url(request, path):
     return f"{request.application_url}/media/{path}" if path else None
-
-
-def _shared_post(row):
-    image = None
-    if row["image_path"]:
-        image = {
-            "path": row["image_path"],
-            "thumbnail_path": row["image_thumbnail_path"],
-            "width": row["image_width"],
-            "height": row["image_height"],
-            "content_type": row["image_content_type"],
-        }
-    return {
-        "id": row["id"],
-        "author": {"id": row["author_id"], "username": row["author_username"]},
-        "text": row["text"],
-        "hashtags": hashtags.order_of_use(row["text"], row["hashtags"]),
-        "image": image,
-        "likes_count": row["likes_count"],
-        "in_reply_to": row["in_reply_to"],
-        "mentions": row["mentions"],
-        "replies_count": row["replies_count"],
-        "reposts_count": row["reposts_count"],
-        "created_at": row["created_at"].isoformat(),
-        "updated_at": row["updated_at"].isoformat() if row["updated_at"] else None,
-    }
-
-
-_NOT_MINE = {"liked": False, "reposted": False, "bookmarked": False}
 
 
 def _post_json(request, shared, mine):
@@ -63,25 +35,9 @@ def posts_by_ids(request, ids, new=False):
     `new`: nobody has liked, reposted or bookmarked it yet)."""
     if not ids:
         return []
-    names = [freshness.post(i) for i in ids]
-    found, versions = request.cache.get_versioned(names)
-    missing = [i for i, name in zip(ids, names, strict=True) if name not in found]
-    if missing:
-        fresh = {
-            freshness.post(r["id"]): _shared_post(r) for r in request.queries.posts.get_posts(request.db, ids=missing)
-        }
-        request.cache.set_versioned(fresh, versions)
-        found.update(fresh)
-    mine = {}
-    if not new:
-        request.cache.depend(freshness.viewer(request.authenticated_userid))
-        rows = request.queries.posts.viewer_flags(request.db, user_id=request.authenticated_userid, ids=list(ids))
-        mine = {r["post_id"]: r for r in rows}
-    return [
-        _post_json(request, found[name], mine.get(i, _NOT_MINE))
-        for i, name in zip(ids, names, strict=True)
-        if name in found
-    ]
+    found = shared_posts(request.tx, ids)
+    mine = {} if new else viewer_flags(request.tx, request.authenticated_userid, ids)
+    return [_post_json(request, found[i], mine.get(i, NOT_MINE)) for i in ids if i in found]
 
 
 def feed_items(request, rows):

@@ -71,7 +71,6 @@ class RefreshBody(colander.MappingSchema):
 
 
 MAX_POST_LENGTH = posts.MAX_TEXT
-_ALLOWED_CONTROLS = "\n\r\t"
 
 
 def _strip(value):
@@ -79,10 +78,9 @@ def _strip(value):
 
 
 def post_text_validator(node, value):
-    if not 1 <= len(value) <= MAX_POST_LENGTH:
-        raise colander.Invalid(node, f"Must be 1 to {MAX_POST_LENGTH} characters")
-    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in _ALLOWED_CONTROLS for c in value):
-        raise colander.Invalid(node, "Must not contain NUL or other control characters")
+    problem = posts.text_problem(value)
+    if problem:
+        raise colander.Invalid(node, problem)
 
 
 def trimmed_pattern(max_length, controls):

@@ -272,6 +272,7 @@ def delete_account(tx, passwords, tokens, user_id, password, media_root):
     list(q.lock_post_tags(tx.db, user_id=user_id))
     tags = sorted({r["name"] for r in q.uncount_posts(tx.db, user_id=user_id)})
     for reposter in q.reposters_of_posts(tx.db, user_id=user_id):  # their reposts go with the posts
+        tx.stale(freshness.user_posts(reposter["user_id"]))  # their statuses held the reblogs
         timelines.feeds_changed(tx, reposter["user_id"])
     deleted = list(q.delete_posts(tx.db, user_id=user_id))
     posts = [r["id"] for r in deleted]

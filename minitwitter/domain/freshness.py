@@ -19,7 +19,8 @@ read.
 | ids of a page of replies    | replies:<id>        | a reply to the post, its delete (**)   |
 | a profile's shared fields   | user:<id>           | follows (both), posts, profile edits, a deletion (**) |
 | ids of a page of all posts  | posts:all           | post, delete                           |
-| ids of a page of a user's   | posts:user:<id>     | their post, delete                     |
+| ids of a page of a user's   | posts:user:<id>     | their post, delete, repost, unrepost,  |
+| posts (Mastodon: and reposts)|                    | a reposted post's delete (**)          |
 | ids of a page of a tag's    | posts:tag:<name>    | post, edit, delete with that tag       |
 | ids of a page of a feed     | feed:<id>           | follow/unfollow, a followee's post/delete, |
 | (from the home timeline or  |                     | repost/unrepost, a reposted post's delete (*), |

@@ -7,7 +7,7 @@ import unicodedata
 MAX_LENGTH = 100
 # A tag starts after the start of the text or a character that is not part of a word
 # (so "a#b" and "##x" hold no tag) and runs to the end of the word.
-_TAG = re.compile(r"(?<![\w#])#(\w+)")
+TAG = re.compile(r"(?<![\w#])#(\w+)")
 _WORD = re.compile(r"\w+")
 
 
@@ -31,7 +31,7 @@ def normalize(name):
 
 def in_order(text):
     """The distinct tags of a text, in order of first use (the order a post shows them in)."""
-    tags = dict.fromkeys(normalize(match) for match in _TAG.findall(text))
+    tags = dict.fromkeys(normalize(match) for match in TAG.findall(text))
     tags.pop(None, None)
     return list(tags)
 

@@ -9,9 +9,9 @@ Usernames compare case-insensitively; which of them exist is the database's ques
 
 import re
 
-_MENTION = re.compile(r"(?<![\w@.+\-])@([A-Za-z0-9_]{3,30})(?![\w@])")
+MENTION = re.compile(r"(?<![\w@.+\-])@([A-Za-z0-9_]{3,30})(?![\w@])")
 
 
 def parse(text):
     """The usernames a text mentions, lower-cased, each once, in order of first appearance."""
-    return list(dict.fromkeys(name.lower() for name in _MENTION.findall(text)))
+    return list(dict.fromkeys(name.lower() for name in MENTION.findall(text)))

@@ -7,6 +7,8 @@
   (one row per actor, recipient, type and post). The unread counts follow by trigger.
 - mark_read: lock_states, notifications.mark_read: the caller's notifications up to
   `up_to` are read (idempotent; an id not theirs is a bound).
+- dismiss, clear (the Mastodon face): lock_states, then notifications.dismiss (one of the
+  caller's) or notifications.clear (all of them); the unread count follows by trigger.
 - post_deleted (domain/posts.py: delete): notifications.delete_post_notifications.
 - account_deleted (domain/accounts.py: delete_account, last before the users row):
   notifications.delete_account_notifications, those it received and those it caused.
@@ -55,3 +57,18 @@ def account_deleted(tx, user_id):
     """The account is going: its notifications, received and caused, go first (the
     recipients' unread counts follow by trigger)."""
     tx.queries.notifications.delete_account_notifications(tx.db, user_id=user_id)
+
+
+@stales_nothing("notifications and unread counts are read from PostgreSQL each time")
+def dismiss(tx, user_id, notification_id):
+    """`user_id`'s notification `notification_id` goes (an unread one stops counting):
+    True when there was one of theirs."""
+    lock(tx, [user_id])
+    return bool(tx.queries.notifications.dismiss(tx.db, user_id=user_id, id=notification_id))
+
+
+@stales_nothing("notifications and unread counts are read from PostgreSQL each time")
+def clear(tx, user_id):
+    """Every notification of `user_id` goes (the unread count drops to 0)."""
+    lock(tx, [user_id])
+    tx.queries.notifications.clear(tx.db, user_id=user_id)

@@ -34,6 +34,8 @@ reply's parent's author, the users it mentions: domain.lock_accounts), then the 
 hashtags by name (sql/hashtags.sql).
 """
 
+import unicodedata
+
 from minitwitter.domain import (
     AccountGone,
     Forbidden,
@@ -52,6 +54,18 @@ from minitwitter.domain.freshness import stales_nothing
 # A post's text: 1 to this many characters (api/schemas.py checks it; the Mastodon face's
 # instance says it).
 MAX_TEXT = 280
+# Control characters a post's text may hold (every other Cc, and lone surrogates, it may not).
+ALLOWED_CONTROLS = "\n\r\t"
+
+
+def text_problem(text):
+    """What is wrong with a post's text (already stripped), as a sentence; None when it is
+    fine. Both faces check their input with it (api/schemas.py, mastodon/statuses.py)."""
+    if not 1 <= len(text) <= MAX_TEXT:
+        return f"Must be 1 to {MAX_TEXT} characters"
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in ALLOWED_CONTROLS for c in text):
+        return "Must not contain NUL or other control characters"
+    return None
 
 
 def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):
@@ -104,6 +118,7 @@ def delete(tx, user_id, post_id):
     tx.stale(freshness.post(post_id))
     _lists_changed(tx, row["author_id"], tags, removed={"post_id": post_id, "key": None})
     for reposter in tx.queries.reposts.delete_post_reposts(tx.db, post_id=post_id):
+        tx.stale(freshness.user_posts(reposter["user_id"]))  # their statuses held the reblog
         timelines.feeds_changed(tx, reposter["user_id"])
     notifications.post_deleted(tx, post_id)  # last: their recipients' rows come last in the lock order
     if row["in_reply_to"] is not None:  # tgr_post_replies_count took one from the parent

@@ -6,7 +6,8 @@
   The post's reposts_count follows by trigger in the same transaction (migrations/0009).
   A new repost notifies the post's author (domain/notifications.py; undo leaves it).
 - stale, when something changed: the post's cached body (reposts_count), the reposter's
-  viewer fields (reposted_by_me) and the feeds of the reposter's followers, as a post of
+  viewer fields (reposted_by_me), the reposter's own list (posts:user:<id>: the Mastodon
+  face's account statuses hold their reblogs) and the feeds of the reposter's followers, as a post of
   theirs would (timelines.feeds_changed: inline for a few, else a fan-out task), which also
   writes the repost into their home timelines, or takes it out (domain/timelines.py).
 - A post's delete takes its reposts along (domain/posts.py: delete).
@@ -46,5 +47,6 @@ def reposted(tx, user_id, post, repost_id):
 
 
 def _reposts_changed(tx, user_id, post_id, added=None, removed=None):
-    tx.stale(freshness.post(post_id), freshness.viewer(user_id))  # reposts_count, reposted_by_me
+    # reposts_count, reposted_by_me, the reposter's statuses (the Mastodon face lists reposts there)
+    tx.stale(freshness.post(post_id), freshness.viewer(user_id), freshness.user_posts(user_id))
     timelines.feeds_changed(tx, user_id, added=added, removed=removed)

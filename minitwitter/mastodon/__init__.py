@@ -6,6 +6,11 @@ native one, on the same processes, over the same domain functions and named SQL.
     oauth.py     apps, the authorize pages (pages.py: CSRF, ticket), tokens, revocation
     instance.py  instance v1/v2, host-meta, NodeInfo, RFC 8414 metadata
     accounts.py  verify_credentials, lookup, an account
+    statuses.py  post, read, edit, delete; context; favourite, reblog, bookmark; who did
+    relationships.py  follow, block, mute and undo; relationships; followers, following
+    notifications.py  the native notifications in Mastodon's types; dismiss, clear
+    timelines.py home, public, tag timelines; an account's statuses
+    paging.py    Mastodon's pages: max_id, since_id, min_id, limit; the Link header
     entities.py  Mastodon's entities from minitwitter's rows
 
 Its OAuth tokens authenticate requests to /api/v1/ and /api/v2/ through the shared security
@@ -28,7 +33,23 @@ ROUTES = [
     ("mastodon_missing_image", "/avatars/original/missing.png"),
     ("mastodon_verify_credentials", "/api/v1/accounts/verify_credentials"),
     ("mastodon_account_lookup", "/api/v1/accounts/lookup"),
+    ("mastodon_relationships", "/api/v1/accounts/relationships"),
     ("mastodon_account", "/api/v1/accounts/{id}"),
+    ("mastodon_account_action", "/api/v1/accounts/{id}/{action:(?:un)?(?:follow|block|mute)}"),
+    ("mastodon_account_follows", "/api/v1/accounts/{id}/{list:followers|following}"),
+    ("mastodon_account_statuses", "/api/v1/accounts/{id}/statuses"),
+    ("mastodon_notifications", "/api/v1/notifications"),
+    ("mastodon_notifications_clear", "/api/v1/notifications/clear"),
+    ("mastodon_notification", "/api/v1/notifications/{id}"),
+    ("mastodon_notification_dismiss", "/api/v1/notifications/{id}/dismiss"),
+    ("mastodon_timeline_home", "/api/v1/timelines/home"),
+    ("mastodon_timeline_public", "/api/v1/timelines/public"),
+    ("mastodon_timeline_tag", "/api/v1/timelines/tag/{hashtag}"),
+    ("mastodon_statuses", "/api/v1/statuses"),
+    ("mastodon_status", "/api/v1/statuses/{id}"),
+    ("mastodon_status_context", "/api/v1/statuses/{id}/context"),
+    ("mastodon_status_action", "/api/v1/statuses/{id}/{action:(?:un)?(?:favourite|reblog|bookmark)}"),
+    ("mastodon_status_accounts", "/api/v1/statuses/{id}/{list:favourited_by|reblogged_by}"),
 ]
 
 

@@ -33,11 +33,17 @@ def verify_credentials(request):
     return entities.credential_account(request, _profile(request, identity["user_id"]))
 
 
-@view_config(route_name="mastodon_account", **PUBLIC)
-def account(request):
+def user_id_or_404(request):
+    """The path's account id, of an account that exists; else a 404."""
     raw = request.matchdict["id"]
     user_id = int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_USER_ID else None
-    return entities.account(request, _profile(request, user_id))
+    _profile(request, user_id)
+    return user_id
+
+
+@view_config(route_name="mastodon_account", **PUBLIC)
+def account(request):
+    return entities.account(request, _profile(request, user_id_or_404(request)))
 
 
 @view_config(route_name="mastodon_account_lookup", **PUBLIC)

@@ -4,7 +4,10 @@ text as escaped HTML."""
 
 import datetime
 import html
+import re
+from urllib.parse import quote
 
+from minitwitter.domain import hashtags, mentions
 from minitwitter.mastodon.common import base_url
 
 # Mastodon answers a URL for an account without an avatar or header: this image (a 1x1 PNG,
@@ -76,4 +79,117 @@ def credential_account(request, profile):
             "follow_requests_count": 0,
         },
         "role": {"id": "-99", "name": "", "permissions": "0", "color": "", "highlighted": False},
+    }
+
+
+# A post's text as Mastodon's HTML: a #tag the post holds and an @username it mentions
+# become links (domain/hashtags.py's and domain/mentions.py's patterns, so exactly what the
+# post was tagged with and mentions), everything else escaped.
+_LINKABLE = re.compile(f"(?P<tag>{hashtags.TAG.pattern})|(?P<mention>{mentions.MENTION.pattern})")
+
+
+def _linked(base, text, tags, named):
+    out, at = [], 0
+    for match in _LINKABLE.finditer(text):
+        word = match.group(0)
+        link = None
+        if match.group("tag") is not None:
+            name = hashtags.normalize(word)
+            if name in tags:
+                link = (
+                    f'<a href="{base}/tags/{quote(name)}" class="mention hashtag" rel="tag">'
+                    f"#<span>{html.escape(word[1:])}</span></a>"
+                )
+        else:
+            username = named.get(word[1:].lower())
+            if username is not None:
+                link = (
+                    f'<span class="h-card" translate="no"><a href="{base}/@{username}" class="u-url mention">'
+                    f"@<span>{username}</span></a></span>"
+                )
+        if link is not None:
+            out.append(html.escape(text[at : match.start()]) + link)
+            at = match.end()
+    out.append(html.escape(text[at:]))
+    return "".join(out)
+
+
+def status_html(base, post):
+    """The content of a Status: paragraphs, line breaks, links for its tags and mentions."""
+    tags = set(post["hashtags"])
+    named = {m["username"].lower(): m["username"] for m in post["mentions"]}
+    paragraphs = [p for p in post["text"].replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return "".join(f"<p>{_linked(base, p, tags, named).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
+def status_url(base, username, status_id):
+    return f"{base}/@{username}/{status_id}"
+
+
+def status(request, post, mine, author):
+    """The Status entity of a post (domain/shared_posts.py: its shared fields), as the viewer
+    sees it (`mine`: liked, reposted, bookmarked), by `author` (its shared profile)."""
+    base = base_url(request)
+    username = author["username"]
+    replied_to = post["in_reply_to"]
+    return {
+        "id": str(post["id"]),
+        "uri": f"{base}/users/{username}/statuses/{post['id']}",
+        "url": status_url(base, username, post["id"]),
+        "created_at": timestamp(post["created_at"]),
+        "edited_at": timestamp(post["updated_at"]) if post["updated_at"] else None,
+        "account": account(request, author),
+        "content": status_html(base, post),
+        "visibility": "public",
+        "sensitive": False,
+        "spoiler_text": "",
+        "media_attachments": [],
+        "application": None,
+        "mentions": [
+            {"id": str(m["id"]), "username": m["username"], "acct": m["username"], "url": f"{base}/@{m['username']}"}
+            for m in post["mentions"]
+        ],
+        "tags": [{"name": name, "url": f"{base}/tags/{quote(name)}"} for name in post["hashtags"]],
+        "emojis": [],
+        "reblogs_count": post["reposts_count"],
+        "favourites_count": post["likes_count"],
+        "replies_count": post["replies_count"],
+        "in_reply_to_id": str(replied_to) if replied_to is not None else None,
+        "in_reply_to_account_id": (
+            str(post["in_reply_to_author_id"]) if replied_to is not None and post.get("in_reply_to_author_id") else None
+        ),
+        "reblog": None,
+        "poll": None,
+        "card": None,
+        "language": None,
+        "favourited": bool(mine["liked"]),
+        "reblogged": bool(mine["reposted"]),
+        "bookmarked": bool(mine["bookmarked"]),
+        "muted": False,
+        "pinned": False,
+        "filtered": [],
+    }
+
+
+def reblog(request, repost, original, reposter):
+    """The Status a reblog is (Mastodon's wrapper): its own id (the repost's: posts and
+    reposts share one sequence), the reposter's account, and `reblog`, the original Status."""
+    base = base_url(request)
+    return {
+        **original,
+        "id": str(repost["id"]),
+        "uri": f"{base}/users/{reposter['username']}/statuses/{repost['id']}/activity",
+        "url": original["url"],
+        "created_at": timestamp(repost["created_at"]),
+        "edited_at": None,
+        "account": account(request, reposter),
+        "content": "",
+        "mentions": [],
+        "tags": [],
+        "reblogs_count": 0,
+        "favourites_count": 0,
+        "replies_count": 0,
+        "in_reply_to_id": None,
+        "in_reply_to_account_id": None,
+        "reblog": original,
     }

@@ -18,6 +18,7 @@ from minitwitter.domain.oauth import OAuthError
 API_PREFIXES = ("/api/v1/", "/api/v2/", "/.well-known/", "/nodeinfo/")
 OAUTH_PREFIX = "/oauth/"
 NATIVE_SHAPE = {"code", "error", "message", "details"}
+NOT_FOUND = "Record not found"
 # The OAuth error code of a refusal the edge made on /oauth/ (RFC 6749 5.2).
 OAUTH_CODES = {401: "invalid_client", 403: "access_denied", 429: "slow_down"}
 
@@ -72,8 +73,9 @@ def _rewrite(path, response):
     if oauth:
         code = OAUTH_CODES.get(response.status_int, "invalid_request" if response.status_int < 500 else "server_error")
         response.body = orjson.dumps({"error": code, "error_description": body["message"]})
-    else:
-        response.body = orjson.dumps({"error": body["message"]})
+    else:  # a 404 says what Mastodon's do (a domain NotFound's "No such post" too)
+        message = NOT_FOUND if response.status_int == 404 else body["message"]
+        response.body = orjson.dumps({"error": message})
     return response
 
 

@@ -1,0 +1,101 @@
+"""Follows, blocks and mutes (docs.joinmastodon.org/methods/accounts), over the native
+writes (domain/follows.py, domain/safety.py):
+
+POST /api/v1/accounts/:id/follow, unfollow       write:follows   a Relationship
+POST /api/v1/accounts/:id/block, unblock         write:blocks    a Relationship
+POST /api/v1/accounts/:id/mute, unmute           write:mutes     a Relationship
+GET  /api/v1/accounts/relationships?id[]=        read:follows    Relationships, in the order asked
+GET  /api/v1/accounts/:id/followers, following   read:accounts   Accounts, newest follow first,
+                                                                 paged by max_id (Link header)
+
+(The legacy `follow` scope covers the follows, blocks and mutes: domain/oauth.satisfies.)
+Relationships and the lists are read from PostgreSQL each time, as the native lists are.
+"""
+
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import view_config
+
+from minitwitter.domain import Invalid, follows, safety
+from minitwitter.domain.credentials import MAX_USER_ID
+from minitwitter.mastodon import entities
+from minitwitter.mastodon.accounts import user_id_or_404
+from minitwitter.mastodon.common import param_list, require
+from minitwitter.mastodon.errors import MastodonError
+from minitwitter.mastodon.paging import link_header, read_window
+from minitwitter.web.pagination import MAX_KEY
+
+VIEW = {"permission": NO_PERMISSION_REQUIRED, "renderer": "json"}
+ACTIONS = {
+    "follow": (follows.follow, "write:follows"),
+    "unfollow": (follows.unfollow, "write:follows"),
+    "block": (safety.block, "write:blocks"),
+    "unblock": (safety.unblock, "write:blocks"),
+    "mute": (safety.mute, "write:mutes"),
+    "unmute": (safety.unmute, "write:mutes"),
+}
+MAX_IDS = 40  # ids a relationships request may ask about
+
+
+def relationship(row):
+    """The Relationship entity of a relationships row (sql/mastodon.sql)."""
+    return {
+        "id": str(row["id"]),
+        "following": row["following"],
+        "showing_reblogs": row["following"],
+        "notifying": False,
+        "languages": None,
+        "followed_by": row["followed_by"],
+        "blocking": row["blocking"],
+        "blocked_by": row["blocked_by"],
+        "muting": row["muting"],
+        "muting_notifications": row["muting"],
+        "requested": False,
+        "requested_by": False,
+        "domain_blocking": False,
+        "endorsed": False,
+        "note": "",
+    }
+
+
+def relationships(request, me, ids):
+    rows = request.queries.mastodon.relationships(request.db, viewer_id=me, ids=ids)
+    return [relationship(r) for r in rows]
+
+
+@view_config(route_name="mastodon_account_action", request_method="POST", **VIEW)
+def action(request):
+    write, scope = ACTIONS[request.matchdict["action"]]
+    me = require(request, scope)["user_id"]
+    user_id = user_id_or_404(request)
+    try:
+        write(request.tx, me, user_id)
+    except Invalid as e:  # yourself
+        raise MastodonError(422, f"Validation failed: {e.message}") from e
+    return relationships(request, me, [user_id])[0]
+
+
+@view_config(route_name="mastodon_relationships", request_method="GET", **VIEW)
+def list_relationships(request):
+    me = require(request, "read:follows")["user_id"]
+    raw = param_list(request, "id")
+    if len(raw) > MAX_IDS:
+        raise MastodonError(422, f"Validation failed: id[] takes at most {MAX_IDS} ids")
+    ids = [int(i) for i in raw if i.isascii() and i.isdigit() and 0 < int(i) <= MAX_USER_ID]
+    return relationships(request, me, list(dict.fromkeys(ids)))  # unknown ids: left out, as Mastodon does
+
+
+@view_config(route_name="mastodon_account_follows", request_method="GET", **VIEW)
+def list_follows(request):
+    me = require(request, "read:accounts")["user_id"]
+    user_id = user_id_or_404(request)
+    window = read_window(request)
+    q = request.queries.follows
+    query = q.list_followers if request.matchdict["list"] == "followers" else q.list_following
+    rows = list(
+        query(
+            request.db, user_id=user_id, viewer_id=me, before=window.max_id or MAX_KEY, offset=0, limit=window.limit + 1
+        )
+    )
+    page = rows[: window.limit]
+    link_header(request, [r["key"] for r in page], more=len(rows) > window.limit)
+    return [entities.account(request, r) for r in page]

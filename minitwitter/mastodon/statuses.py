@@ -1,0 +1,314 @@
+"""Statuses (docs.joinmastodon.org/methods/statuses): a Status is a post.
+
+POST   /api/v1/statuses                      post, or reply (write:statuses); Idempotency-Key
+GET    /api/v1/statuses/:id                  a status, or a reblog by its id (read:statuses)
+PUT    /api/v1/statuses/:id                  edit its text (write:statuses)
+DELETE /api/v1/statuses/:id                  delete; answers it with its `text` (write:statuses)
+GET    /api/v1/statuses/:id/context          ancestors and descendants (read:statuses)
+POST   /api/v1/statuses/:id/favourite        and unfavourite (write:favourites)
+POST   /api/v1/statuses/:id/reblog           and unreblog (write:statuses)
+POST   /api/v1/statuses/:id/bookmark         and unbookmark (write:bookmarks)
+GET    /api/v1/statuses/:id/favourited_by    accounts, newest first (read:accounts)
+GET    /api/v1/statuses/:id/reblogged_by     accounts, newest first (read:accounts)
+
+Every write is the native one (domain/posts.py, likes.py, reposts.py, bookmarks.py); every
+read goes through the same caches (domain/shared_posts.py, profiles.py) and the GETs of a
+status and its context are whole cached responses per viewer, as the native reads are, checked
+for the token's scope before the cache is asked.
+"""
+
+import functools
+import re
+import unicodedata
+
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import view_config
+
+from minitwitter.domain import bookmarks, freshness, likes, reposts
+from minitwitter.domain import posts as domain
+from minitwitter.domain.profiles import shared_profile
+from minitwitter.domain.safety import hiding, viewer_page
+from minitwitter.domain.shared_posts import NOT_MINE, shared_posts, viewer_flags
+from minitwitter.mastodon import entities
+from minitwitter.mastodon.common import param, param_list, require
+from minitwitter.mastodon.errors import MastodonError
+from minitwitter.mastodon.paging import link_header, read_window
+from minitwitter.web import idempotency
+from minitwitter.web.fields import has_surrogates
+from minitwitter.web.pagination import MAX_KEY, Page
+from minitwitter.web.response_cache import cached_response
+
+NOT_FOUND = "Record not found"
+VIEW = {"permission": NO_PERMISSION_REQUIRED, "renderer": "json"}
+# Every status is public: unlisted is taken as public (it only keeps a status off the public
+# timelines, which a client cannot tell), private and direct are refused, never posted public.
+VISIBILITIES = ("public", "unlisted")
+REFUSED_VISIBILITIES = ("private", "direct")
+LANGUAGE = re.compile(r"[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?")
+# How far a context reaches: ancestors up the chain, descendants down the tree.
+MAX_ANCESTORS = 40
+MAX_DESCENDANTS = 60
+
+
+def cached_read(scope):
+    """A GET answered as a whole cached response (web/response_cache.py), per viewer, once the
+    token is known to hold `scope` (checked on every request, the cache's hits too)."""
+
+    def decorate(view):
+        cached = cached_response(view)
+
+        @functools.wraps(view)
+        def wrapper(request):
+            require(request, scope)
+            return cached(request)
+
+        return wrapper
+
+    return decorate
+
+
+def status_id(request):
+    """The path's id, or a 404 (ids are digits, up to the largest key)."""
+    raw = request.matchdict["id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not 0 < int(raw) <= MAX_KEY:
+        raise MastodonError(404, NOT_FOUND)
+    return int(raw)
+
+
+def statuses(request, ids, flags=True):
+    """{id: Status} of the live posts among `ids` the viewer may see (not across a block,
+    either way, nor by an account since gone), as the viewer sees them."""
+    me = request.authenticated_userid
+    found = shared_posts(request.tx, ids)
+    blocked = set(hiding(request.tx, me)["blocked"]) if me is not None else set()
+    mine = viewer_flags(request.tx, me, list(found)) if flags else {}
+    answer = {}
+    for post_id, post in found.items():
+        author = shared_profile(request.tx, post["author"]["id"])
+        if author is None or post["author"]["id"] in blocked:
+            continue
+        answer[post_id] = entities.status(request, post, mine.get(post_id, NOT_MINE), author)
+    return answer
+
+
+def one_status(request, post_id):
+    found = statuses(request, [post_id]).get(post_id)
+    if found is None:
+        raise MastodonError(404, NOT_FOUND)
+    return found
+
+
+def reblog_status(request, repost):
+    """The reblog Status of a repost row (id, post_id, user_id, created_at), or a 404."""
+    original = statuses(request, [repost["post_id"]]).get(repost["post_id"])
+    reposter = shared_profile(request.tx, repost["user_id"])
+    if original is None or reposter is None:
+        raise MastodonError(404, NOT_FOUND)
+    return entities.reblog(request, repost, original, reposter)
+
+
+# Input -------------------------------------------------------------------------------------
+
+
+def _text(request, name):
+    """A status's text as the native face takes a post's (domain/posts.text_problem)."""
+    value = param(request, name)
+    if value is None or not value.strip():
+        raise MastodonError(422, "Validation failed: Text can't be blank")
+    if has_surrogates(value):
+        raise MastodonError(422, f"Validation failed: {name} must be valid Unicode")
+    value = unicodedata.normalize("NFC", value.strip())
+    problem = domain.text_problem(value)
+    if problem:
+        raise MastodonError(422, f"Validation failed: {name}: {problem}")
+    return value
+
+
+def flag(request, name):
+    """A boolean as clients send them: JSON true/false, or "true", "false", "1", "0"."""
+    body = request.json_body if request.content_type == "application/json" else None
+    value = body.get(name) if isinstance(body, dict) and name in body else request.params.get(name)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0", ""):
+        return value.lower() in ("true", "1")
+    raise MastodonError(422, f"Validation failed: {name} must be true or false")
+
+
+def _unsupported(request):
+    """What minitwitter cannot do is refused, naming it, never dropped silently."""
+    visibility = param(request, "visibility") or "public"
+    if visibility in REFUSED_VISIBILITIES:
+        raise MastodonError(422, f"Validation failed: visibility {visibility} is not supported (all are public)")
+    if visibility not in VISIBILITIES:
+        raise MastodonError(422, "Validation failed: visibility must be public, unlisted, private or direct")
+    if param(request, "spoiler_text"):
+        raise MastodonError(422, "Validation failed: spoiler_text is not supported (no content warnings)")
+    if param_list(request, "media_ids"):
+        raise MastodonError(422, "Validation failed: media_ids is not supported yet (no media uploads)")
+    for name in ("scheduled_at", "poll"):
+        if param(request, name) if name != "poll" else _given(request, name):
+            raise MastodonError(422, f"Validation failed: {name} is not supported")
+    language = param(request, "language")
+    if language and not LANGUAGE.fullmatch(language):
+        raise MastodonError(422, "Validation failed: language must be an ISO 639 code")
+    flag(request, "sensitive")  # accepted (no media: nothing to hide)
+    return visibility
+
+
+def _given(request, name):
+    body = request.json_body if request.content_type == "application/json" else None
+    if isinstance(body, dict):
+        return body.get(name) not in (None, {}, [])
+    return any(key == name or key.startswith(f"{name}[") for key in request.params)
+
+
+def _reply_to(request):
+    raw = param(request, "in_reply_to_id")
+    if raw in (None, ""):
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not 0 < int(raw) <= MAX_KEY:
+        raise MastodonError(404, NOT_FOUND)
+    return int(raw)
+
+
+# Views -------------------------------------------------------------------------------------
+
+
+@view_config(route_name="mastodon_statuses", request_method="POST", **VIEW)
+def create(request):
+    me = require(request, "write:statuses")["user_id"]
+    text = _text(request, "status")
+    visibility = _unsupported(request)
+    in_reply_to = _reply_to(request)
+    # The same key on the native face is another request (another answer's shape).
+    replay = idempotency.begin(request, f"mastodon\x00{visibility}\x00{text}", in_reply_to)
+    if replay is not None:
+        return replay
+    post_id = domain.create(request.tx, me, text, in_reply_to=in_reply_to)
+    answer = one_status(request, post_id)
+    idempotency.finish(request, 200, answer)
+    return answer
+
+
+@view_config(route_name="mastodon_status", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+@cached_read("read:statuses")
+def get(request):
+    post_id = status_id(request)
+    found = statuses(request, [post_id]).get(post_id)
+    if found is not None:
+        return found
+    request.cache.uncovered()  # a repost's row is read from PostgreSQL: not stored
+    repost = request.queries.mastodon.get_repost(request.db, id=post_id)
+    if repost is None:
+        raise MastodonError(404, NOT_FOUND)
+    return reblog_status(request, repost)
+
+
+@view_config(route_name="mastodon_status", request_method="PUT", **VIEW)
+def edit(request):
+    me = require(request, "write:statuses")["user_id"]
+    post_id = status_id(request)
+    text = _text(request, "status")
+    _unsupported(request)
+    domain.edit(request.tx, me, post_id, text)
+    return one_status(request, post_id)
+
+
+@view_config(route_name="mastodon_status", request_method="DELETE", **VIEW)
+def delete(request):
+    """Answers the status as it was, with its source `text` (for "delete and redraft")."""
+    me = require(request, "write:statuses")["user_id"]
+    post_id = status_id(request)
+    found = one_status(request, post_id)
+    source = shared_posts(request.tx, [post_id])[post_id]["text"]
+    domain.delete(request.tx, me, post_id)
+    return {**found, "text": source}
+
+
+@view_config(route_name="mastodon_status_context", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+@cached_read("read:statuses")
+def context(request):
+    """Ancestors, oldest first, up to MAX_ANCESTORS; descendants depth first (each reply's
+    replies after it, oldest first), up to MAX_DESCENDANTS: each list of replies is the
+    native one's cached page (freshness.replies)."""
+    post_id = status_id(request)
+    found = statuses(request, [post_id], flags=False).get(post_id)
+    if found is None:
+        raise MastodonError(404, NOT_FOUND)
+    ancestors, parent = [], found["in_reply_to_id"]
+    while parent is not None and len(ancestors) < MAX_ANCESTORS:
+        above = statuses(request, [int(parent)], flags=False).get(int(parent))
+        if above is None:
+            break
+        ancestors.append(int(parent))
+        parent = above["in_reply_to_id"]
+    descendants, stack = [], list(reversed(_replies(request, post_id)))
+    while stack and len(descendants) < MAX_DESCENDANTS:
+        current = stack.pop()
+        descendants.append(current)
+        stack.extend(reversed(_replies(request, current)))
+    ids = list(reversed(ancestors)) + descendants
+    seen = statuses(request, ids)
+    return {
+        "ancestors": [seen[i] for i in reversed(ancestors) if i in seen],
+        "descendants": [seen[i] for i in descendants if i in seen],
+    }
+
+
+def _replies(request, post_id):
+    page = Page(size=MAX_DESCENDANTS, number=None, before=0, offset=0)
+    rows = viewer_page(
+        request.tx,
+        request.authenticated_userid,
+        freshness.replies(post_id),
+        page,
+        lambda ids: request.queries.posts.list_replies(
+            request.db, post_id=post_id, hidden=ids, **page.ascending_params
+        ),
+    )
+    return [r["key"] for r in rows[:MAX_DESCENDANTS]]
+
+
+ACTIONS = {
+    "favourite": (likes.like, "write:favourites"),
+    "unfavourite": (likes.unlike, "write:favourites"),
+    "reblog": (reposts.repost, "write:statuses"),
+    "unreblog": (reposts.unrepost, "write:statuses"),
+    "bookmark": (bookmarks.bookmark, "write:bookmarks"),
+    "unbookmark": (bookmarks.unbookmark, "write:bookmarks"),
+}
+
+
+@view_config(route_name="mastodon_status_action", request_method="POST", **VIEW)
+def action(request):
+    """The native write, then the status as the caller now sees it; a reblog answers the
+    reblog (its `reblog` is the original), as Mastodon does."""
+    write, scope = ACTIONS[request.matchdict["action"]]
+    me = require(request, scope)["user_id"]
+    post_id = status_id(request)
+    write(request.tx, me, post_id)
+    if request.matchdict["action"] == "reblog":
+        return reblog_status(request, request.queries.mastodon.repost_of(request.db, post_id=post_id, user_id=me))
+    return one_status(request, post_id)
+
+
+@view_config(route_name="mastodon_status_accounts", request_method="GET", **VIEW)
+def accounts(request):
+    """favourited_by, reblogged_by: accounts, newest first, paged by max_id (the like's or
+    the repost's id, from the Link header); read from PostgreSQL, as the native likers."""
+    require(request, "read:accounts")
+    post_id = status_id(request)
+    one_status(request, post_id)  # a 404 for a post the caller may not see
+    window = read_window(request)
+    before, limit = window.max_id or MAX_KEY, window.limit + 1
+    if request.matchdict["list"] == "favourited_by":
+        rows = request.queries.likes.list_likers(
+            request.db, post_id=post_id, viewer_id=request.authenticated_userid, before=before, offset=0, limit=limit
+        )
+    else:
+        rows = request.queries.mastodon.list_reposters(request.db, post_id=post_id, before=before, limit=limit)
+    rows = list(rows)
+    page = rows[: window.limit]
+    link_header(request, [r["key"] for r in page], more=len(rows) > window.limit)
+    return [entities.account(request, r) for r in page]

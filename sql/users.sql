@@ -7,7 +7,7 @@ INSERT INTO users (username, email, password_hash)
 VALUES (:username, :email, :password_hash)
 RETURNING id, username, email, created_at, followers_count, following_count, posts_count,
           display_name, bio, NULL AS avatar_path, NULL AS avatar_width, NULL AS avatar_height,
-          FALSE AS email_verified, FALSE AS followed_by_me;
+          FALSE AS email_verified, FALSE AS followed_by_me, role;
 
 -- name: get_login(username)^
 -- Log in by username, any case. Index: idx_users_username_lower.
@@ -45,7 +45,7 @@ SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = :follower_id AND follow
 -- images_pkey for the avatar.
 SELECT u.id, u.username, u.email, u.created_at, u.followers_count, u.following_count, u.posts_count,
        u.display_name, u.bio, av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height,
-       u.email_verified_at IS NOT NULL AS email_verified, FALSE AS followed_by_me
+       u.email_verified_at IS NOT NULL AS email_verified, FALSE AS followed_by_me, u.role
   FROM users u
   LEFT JOIN images av ON av.id = u.avatar_image_id
  WHERE u.id = :user_id;

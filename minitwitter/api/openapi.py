@@ -116,7 +116,7 @@ def _json(schema):
 
 
 # Pages that send their next and previous links in a Link header too.
-_LINKED_PAGES = (shapes.POST_PAGE, shapes.PROFILE_PAGE, shapes.NOTIFICATION_PAGE)
+_LINKED_PAGES = (shapes.POST_PAGE, shapes.PROFILE_PAGE, shapes.NOTIFICATION_PAGE, shapes.AUDIT_PAGE)
 
 
 def _answer(shape, description):

@@ -258,3 +258,15 @@ class PasswordResetBody(colander.MappingSchema):
 class PasswordResetConfirmBody(colander.MappingSchema):
     token = emailed_token()
     new_password = new_password()
+
+
+# Moderation (api/views/admin.py)
+
+
+class RoleBody(colander.MappingSchema):
+    role = text(validator=colander.OneOf(["user", "moderator", "admin"]))
+
+
+class RoleSchema(colander.MappingSchema):
+    path = IdPath()
+    body = RoleBody()

@@ -18,6 +18,7 @@ TEXT = {"type": "string"}
 TIME = {"type": "string", "format": "date-time"}
 URL = {"type": "string", "format": "uri"}
 BOOL = {"type": "boolean"}
+ROLE = {"type": "string", "enum": ["user", "moderator", "admin"]}
 # What media.store_image keeps (it decodes the file to tell).
 IMAGE_TYPES = sorted({content_type for content_type, _ext in media.FORMATS.values()})
 
@@ -120,6 +121,7 @@ ME = Shape(
     email=TEXT,
     email_verified={**BOOL, "description": "Whether the link of a verification email was followed"},
     followed_by_me=BOOL,
+    role={**ROLE, "description": "user (everyone at sign-up), moderator or admin"},
 )
 TOKENS = Shape(
     "Tokens",
@@ -195,7 +197,24 @@ def page(item):
     )
 
 
+AUDIT_ENTRY = Shape(
+    "AuditEntry",
+    "A moderation action, on record for good: nothing changes or deletes an entry",
+    id=ID,
+    actor={
+        **nullable(PROFILE.ref),
+        "description": "Who acted; null for the server (minitwitter-admin) or an account since deleted",
+    },
+    action={"type": "string", "enum": ["suspend", "unsuspend", "remove_post", "resolve_report", "grant_role"]},
+    account={**nullable(ID), "description": "The account acted on"},
+    post={**nullable(ID), "description": "The post acted on (it may since have been deleted)"},
+    reason={**TEXT, "description": "The moderator's reason; for grant_role, the roles before and after"},
+    created_at=TIME,
+)
+
+
 POST_PAGE = page(POST)
 PROFILE_PAGE = page(PROFILE)
 TAG_COUNT_PAGE = page(TAG_COUNT)
 NOTIFICATION_PAGE = page(NOTIFICATION)
+AUDIT_PAGE = page(AUDIT_ENTRY)

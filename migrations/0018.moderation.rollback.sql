@@ -1,0 +1,3 @@
+DROP TABLE moderation_audit;
+DROP FUNCTION moderation_audit_append_only();
+ALTER TABLE users DROP COLUMN role;

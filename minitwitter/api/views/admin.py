@@ -1,0 +1,62 @@
+"""Moderation's routes under /api/admin/: each needs the permission `moderator` or `admin`
+(web/security.py reads the caller's role; a `user` gets 403 before anything else, its
+input included, is looked at). The writes are minitwitter/domain/moderation.py; every
+action writes its audit entry in its own transaction."""
+
+from cornice import Service
+from cornice.validators import colander_validator
+
+from minitwitter.api import schemas, shapes
+from minitwitter.api.hydration import profile
+from minitwitter.api.openapi import Answers
+from minitwitter.api.views.follows import profile_or_404
+from minitwitter.domain import moderation
+from minitwitter.web.pagination import PageSchema, envelope, read_page
+
+MODERATOR, ADMIN = "moderator", "admin"
+
+role = Service(
+    name="admin_role", path=r"/api/admin/accounts/{id:\d+}/role", description="Give an account a role (admins only)"
+)
+audit = Service(name="admin_audit", path="/api/admin/audit", description="Every moderation action, newest first")
+
+
+@role.post(
+    schema=schemas.RoleSchema(),
+    validators=(colander_validator,),
+    permission=ADMIN,
+    openapi=Answers(200, shapes.PROFILE, errors={403}),
+)
+def grant_role(request):
+    account_id = request.validated["path"]["id"]
+    moderation.grant_role(request.tx, request.authenticated_userid, account_id, request.validated["body"]["role"])
+    return profile_or_404(request, account_id)
+
+
+@audit.get(
+    schema=PageSchema(),
+    validators=(colander_validator,),
+    permission=MODERATOR,
+    openapi=Answers(200, shapes.AUDIT_PAGE, errors={403}),
+)
+def list_audit(request):
+    """Read from PostgreSQL each time: moderators only, and an entry never changes."""
+    page = read_page(request)
+    rows = list(request.queries.moderation.list_audit(request.db, **page.params))[: page.size + 1]
+    actors = {}
+    for r in rows[: page.size]:
+        if r["actor_id"] is not None and r["actor_id"] not in actors:
+            actors[r["actor_id"]] = profile(request, r["actor_id"])
+    results = [
+        shapes.AUDIT_ENTRY.pick(
+            {
+                **r,
+                "actor": actors.get(r["actor_id"]),
+                "account": r["account_id"],
+                "post": r["post_id"],
+                "created_at": r["created_at"].isoformat(),
+            }
+        )
+        for r in rows[: page.size]
+    ]
+    return envelope(request, page, rows, results)

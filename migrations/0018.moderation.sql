@@ -1,4 +1,4 @@
--- Moderation (issue 28): roles and an audit log of every moderation action.
+-- Moderation (issue 28): roles, suspensions and an audit log of every moderation action.
 --
 -- - users.role: `user` at sign-up; `moderator` and `admin` are granted on the server
 --   (minitwitter-admin <ini> grant) or by an admin (POST /api/admin/accounts/{id}/role/).
@@ -8,10 +8,18 @@
 --   not foreign keys: an entry outlives the post it removed and the accounts it names (a
 --   foreign key would delete or block them). actor_id is NULL for an action of the server
 --   itself (minitwitter-admin).
+-- - users.suspended_at: set while the account is suspended (domain/moderation.py). Nothing
+--   else changes: its posts, follows, likes and the counts that include them stay, and show
+--   again when it is lifted. Who is suspended is one small set every list leaves out
+--   (domain/safety.py: suspended), read through idx_users_suspended.
 -- depends: 0017.mastodon_oauth
 
 ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'user'
     CONSTRAINT users_role_check CHECK (role IN ('user', 'moderator', 'admin'));
+
+ALTER TABLE users ADD COLUMN suspended_at TIMESTAMPTZ;
+-- moderation.suspended_ids: the set every list leaves out; a partial index, as small as the set.
+CREATE INDEX idx_users_suspended ON users (id) WHERE suspended_at IS NOT NULL;
 
 CREATE TABLE moderation_audit (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

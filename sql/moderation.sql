@@ -34,3 +34,30 @@ SELECT id AS key, id, actor_id, action, account_id, post_id, reason, created_at
  ORDER BY id DESC
 OFFSET :offset
  LIMIT :limit;
+
+-- name: suspended_ids()
+-- Every suspended account: the set each list leaves out (domain/safety.py: suspended),
+-- cached under one version that each suspension and lift bumps.
+-- Index: idx_users_suspended (partial: only the suspended accounts' rows).
+SELECT id FROM users WHERE suspended_at IS NOT NULL ORDER BY id;
+
+-- name: lock_account(user_id)^
+-- The account a suspension acts on, locked until the change commits: two moderators acting
+-- on one account queue, and the second sees the first's change. Index: users_pkey.
+SELECT id, role, suspended_at IS NOT NULL AS suspended FROM users WHERE id = :user_id FOR UPDATE;
+
+-- name: set_suspended(user_id, suspended)!
+-- Index: users_pkey.
+UPDATE users
+   SET suspended_at = CASE WHEN :suspended THEN coalesce(suspended_at, now()) END
+ WHERE id = :user_id;
+
+-- name: get_account(user_id)^
+-- A profile as moderators see it, with its role and whether it is suspended. Read from
+-- PostgreSQL (moderators only). Index: users_pkey; images_pkey for the avatar.
+SELECT u.id, u.username, u.created_at, u.followers_count, u.following_count, u.posts_count,
+       u.display_name, u.bio, av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height,
+       u.role, u.suspended_at IS NOT NULL AS suspended
+  FROM users u
+  LEFT JOIN images av ON av.id = u.avatar_image_id
+ WHERE u.id = :user_id;

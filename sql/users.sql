@@ -11,7 +11,7 @@ RETURNING id, username, email, created_at, followers_count, following_count, pos
 
 -- name: get_login(username)^
 -- Log in by username, any case. Index: idx_users_username_lower.
-SELECT id, password_hash, session_generation
+SELECT id, password_hash, session_generation, suspended_at IS NOT NULL AS suspended
   FROM users
  WHERE lower(username) = lower(:username);
 
@@ -55,3 +55,9 @@ SELECT u.id, u.username, u.email, u.created_at, u.followers_count, u.following_c
 -- NULL when the account no longer exists. Asked once per token and process, then again at
 -- most every jwt.recheck_seconds (domain/credentials.py). Index: users_pkey.
 SELECT session_generation FROM users WHERE id = :user_id;
+
+-- name: session_state(user_id)^
+-- session_generation, and whether the account is suspended (its tokens then stop: 401):
+-- what the security policy asks of each access token (web/security.py), as above.
+-- Index: users_pkey.
+SELECT session_generation, suspended_at IS NOT NULL AS suspended FROM users WHERE id = :user_id;

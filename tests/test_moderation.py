@@ -249,3 +249,239 @@ def test_an_action_and_its_audit_entry_commit_together(app, admin, bob, wsgi_app
 def test_the_audit_page_walks_the_primary_key(db, wsgi_app):
     plan = explain(db, wsgi_app.registry.queries.moderation.list_audit, {"before": 2**63 - 1, "offset": 0, "limit": 21})
     assert "moderation_audit_pkey" in plan and "Sort" not in plan
+
+
+# Suspensions
+
+
+def suspend(app, moderator, user, reason="spam", status=200):
+    return app.post_json(
+        f"/api/admin/accounts/{user['id']}/suspend/", {"reason": reason}, headers=moderator.headers, status=status
+    )
+
+
+def unsuspend(app, moderator, user, status=200):
+    return app.post(f"/api/admin/accounts/{user['id']}/unsuspend/", headers=moderator.headers, status=status)
+
+
+def post(app, user, text, in_reply_to=None):
+    body = {"text": text, **({"in_reply_to": in_reply_to} if in_reply_to else {})}
+    return app.post_json("/api/posts/", body, headers=user.headers, status=201).json
+
+
+@pytest.fixture
+def world(app, make_user, moderator):
+    """alice (to be suspended) and what she is in: bob follows her and is followed by her,
+    her posts are tagged, replied, liked, reposted, bookmarked, mentioned; carol mutes
+    someone else (so she reads her own pages, from the pull plans); dave follows bob only."""
+    alice, bob, carol, dave, eve = (make_user(n) for n in ("alice", "bob", "carol", "dave", "eve"))
+    for follower, followee in ((bob, alice), (alice, bob), (carol, alice), (carol, bob), (dave, bob), (eve, alice)):
+        app.post(f"/api/users/{followee['id']}/follow/", headers=follower.headers)
+    app.post(f"/api/users/{eve['id']}/mute/", headers=carol.headers)
+    bobs = post(app, bob, "bob's #word on zebras")
+    own = post(app, alice, "alice's #word on zebras, @bob")
+    reply = post(app, alice, "alice replies on zebras", in_reply_to=bobs["id"])
+    to_alice = post(app, bob, "bob replies to alice", in_reply_to=own["id"])
+    app.post(f"/api/posts/{bobs['id']}/like/", headers=alice.headers)
+    app.post(f"/api/posts/{own['id']}/like/", headers=bob.headers)
+    app.post(f"/api/posts/{bobs['id']}/repost/", headers=alice.headers)  # into bob's, carol's, eve's feeds
+    app.post(f"/api/posts/{own['id']}/repost/", headers=bob.headers)  # into dave's feed
+    app.post(f"/api/posts/{own['id']}/bookmark/", headers=bob.headers)
+    app.post("/api/hashtags/word/favorite/", headers=bob.headers)
+    app.post(f"/api/users/{alice['id']}/mute/", headers=dave.headers)
+    app.post(f"/api/users/{dave['id']}/block/", headers=eve.headers)
+    return {
+        "alice": alice,
+        "bob": bob,
+        "carol": carol,
+        "dave": dave,
+        "eve": eve,
+        "moderator": moderator,
+        "posts": {"bobs": bobs, "own": own, "reply": reply, "to_alice": to_alice},
+    }
+
+
+def lists(world):
+    """Every list a reader reads that alice is in (URL -> who reads it)."""
+    alice, bob = world["alice"], world["bob"]
+    bobs = world["posts"]["bobs"]
+    return [
+        "/api/posts/",
+        "/api/feed/",
+        f"/api/posts/{bobs['id']}/",
+        f"/api/posts/{bobs['id']}/replies/",
+        f"/api/posts/{bobs['id']}/likes/",
+        f"/api/users/{bob['id']}/",
+        f"/api/users/{bob['id']}/posts/",
+        f"/api/users/{bob['id']}/followers/",
+        f"/api/users/{bob['id']}/following/",
+        "/api/hashtags/word/posts/",
+        "/api/favorite_hashtags/posts/",
+        "/api/search/posts/?q=zebras",
+        "/api/search/posts/?q=zebras&order=relevance",
+        "/api/search/posts/?q=%23word",
+        "/api/search/users/?q=a",
+        "/api/bookmarks/",
+        "/api/notifications/",
+        "/api/mutes/",
+        "/api/popular_hashtags/",
+    ]
+
+
+def by_id(world):
+    """What answers 404 to everyone but moderators while alice is suspended."""
+    alice, own, reply = world["alice"], world["posts"]["own"], world["posts"]["reply"]
+    return [
+        f"/api/users/{alice['id']}/",
+        f"/api/users/{alice['id']}/posts/",
+        f"/api/users/{alice['id']}/followers/",
+        f"/api/users/{alice['id']}/following/",
+        f"/api/posts/{own['id']}/",
+        f"/api/posts/{own['id']}/replies/",
+        f"/api/posts/{own['id']}/likes/",
+        f"/api/posts/{reply['id']}/",
+    ]
+
+
+READERS = ("bob", "carol", "dave", "eve", "moderator")
+
+
+def read_all(app, world, urls):
+    return {(who, url): app.get(url, headers=world[who].headers).json for who in READERS for url in urls}
+
+
+def mentions_alice(body, alice_id):
+    """Whether a response shows alice: as an author, a reposter, a profile, an actor."""
+    found = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            if value.get("id") == alice_id and "username" in value:
+                found.append(value)
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    walk(body)
+    return bool(found)
+
+
+def test_a_suspension_takes_the_account_out_of_every_list_at_once_and_the_lift_brings_it_back(app, world):
+    alice, moderator = world["alice"], world["moderator"]
+    urls = lists(world)
+    for _ in range(2):  # the second feed read fills the home timelines (feed.settle_seconds = 0)
+        before = read_all(app, world, urls)
+    assert read_all(app, world, urls) == before  # warm: every response cached now
+    shown = {key for key, body in before.items() if mentions_alice(body, alice["id"])}
+    # alice shows in every list for some reader (but those about bob alone, and the counts)
+    about_bob = {f"/api/posts/{world['posts']['bobs']['id']}/", f"/api/users/{world['bob']['id']}/"}
+    about_bob |= {f"/api/users/{world['bob']['id']}/posts/", "/api/popular_hashtags/"}
+    for url in urls:
+        assert (url in about_bob) != any((who, url) in shown for who in READERS), url
+    answered = {who: {url: app.get(url, headers=world[who].headers).json for url in by_id(world)} for who in READERS}
+
+    suspended = suspend(app, moderator, alice, "spam").json
+    assert suspended["suspended"] is True and suspended["id"] == alice["id"] and suspended["role"] == "user"
+
+    after = read_all(app, world, urls)
+    for key, body in after.items():
+        assert not mentions_alice(body, alice["id"]), key
+    for who in READERS:
+        for url in by_id(world):
+            if who == "moderator":
+                assert app.get(url, headers=world[who].headers).json == answered[who][url], url
+            else:
+                assert_error(app.get(url, headers=world[who].headers, status=404), 404)
+    # Counts stay as they are: her follows, likes and posts still count.
+    bob_profile = after[("bob", f"/api/users/{world['bob']['id']}/")]
+    assert bob_profile == before[("bob", f"/api/users/{world['bob']['id']}/")]
+    assert bob_profile["followers_count"] == 3 and bob_profile["following_count"] == 1
+    bobs = after[("carol", f"/api/posts/{world['posts']['bobs']['id']}/")]
+    assert (bobs["likes_count"], bobs["reposts_count"], bobs["replies_count"]) == (1, 1, 1)
+    assert after[("bob", "/api/posts/")]["count"] == before[("bob", "/api/posts/")]["count"]
+
+    unsuspend(app, moderator, alice)
+    assert read_all(app, world, urls) == before
+    for who in READERS:
+        for url in by_id(world):
+            assert app.get(url, headers=world[who].headers).json == answered[who][url], (who, url)
+
+
+def test_a_suspended_accounts_tokens_stop_and_it_cannot_log_in_or_refresh(app, world):
+    alice, moderator = world["alice"], world["moderator"]
+    assert app.get("/api/users/me/", headers=alice.headers).json["id"] == alice["id"]  # remembered as verified
+    suspend(app, moderator, alice)
+    for method, url in (("GET", "/api/users/me/"), ("GET", "/api/feed/"), ("POST", "/api/posts/")):
+        refused = app.request(url, method=method, headers=alice.headers, expect_errors=True)
+        assert assert_error(refused, 401)["message"] == "This account is suspended", url
+    login = app.post_json("/api/token/", {"username": "alice", "password": PASSWORD}, status=403)
+    assert assert_error(login, 403)["message"] == "This account is suspended"
+    wrong = app.post_json("/api/token/", {"username": "alice", "password": "wrong password"}, status=401)
+    assert assert_error(wrong, 401)["message"] == "Invalid username or password"  # told only to who knows it
+    refresh = app.post_json("/api/token/refresh/", {"refresh": alice["refresh"]}, status=403)
+    assert assert_error(refresh, 403)["message"] == "This account is suspended"
+    unsuspend(app, moderator, alice)
+    assert app.get("/api/users/me/", headers=alice.headers).json["id"] == alice["id"]
+    assert app.post_json("/api/token/refresh/", {"refresh": alice["refresh"]}).json["access"]
+    assert app.post_json("/api/token/", {"username": "alice", "password": PASSWORD}).json["access"]
+
+
+def test_a_role_changes_what_a_viewer_is_shown_of_a_suspended_account_at_once(app, world, admin):
+    alice, carol, moderator = world["alice"], world["carol"], world["moderator"]
+    own = world["posts"]["own"]
+    urls = [f"/api/users/{alice['id']}/", f"/api/posts/{own['id']}/"]
+    suspend(app, moderator, alice)
+    for url in urls:  # the moderator's answer first: cached for them, never for carol
+        assert app.get(url, headers=moderator.headers).status_int == 200
+        assert_error(app.get(url, headers=carol.headers, status=404), 404)
+    app.post_json(f"/api/admin/accounts/{carol['id']}/role/", {"role": "moderator"}, headers=admin.headers)
+    for url in urls:
+        assert app.get(url, headers=carol.headers).status_int == 200
+    app.post_json(f"/api/admin/accounts/{carol['id']}/role/", {"role": "user"}, headers=admin.headers)
+    for url in urls:
+        assert_error(app.get(url, headers=carol.headers, status=404), 404)
+
+
+def test_suspensions_are_on_record_and_a_repeat_changes_nothing(app, world):
+    alice, moderator = world["alice"], world["moderator"]
+    first = suspend(app, moderator, alice, "  spam, again  ").json
+    assert suspend(app, moderator, alice, "twice").json == first
+    assert unsuspend(app, moderator, alice).json == {**first, "suspended": False}
+    assert unsuspend(app, moderator, alice).json == {**first, "suspended": False}
+    entries = audit(app, moderator)["results"][:2]
+    assert [(e["action"], e["account"], e["reason"], e["actor"]["id"]) for e in entries] == [
+        ("unsuspend", alice["id"], "", moderator["id"]),
+        ("suspend", alice["id"], "spam, again", moderator["id"]),
+    ]
+
+
+def test_who_may_suspend_whom(app, world, admin, grant):
+    bob, moderator = world["bob"], world["moderator"]
+    grant("bob", "moderator")
+    for target in (bob, admin):  # a moderator's or an admin's account: an admin's decision
+        for write in (suspend, unsuspend):
+            refused = (
+                write(app, moderator, target, status=403)
+                if write is unsuspend
+                else write(app, moderator, target, status=403)
+            )
+            assert assert_error(refused, 403)["message"].startswith("Only an admin may")
+    assert suspend(app, admin, bob).json["suspended"] is True
+    assert_error(suspend(app, moderator, moderator, status=400), 400, "id")
+    assert_error(suspend(app, moderator, {"id": 987654}, status=404), 404)
+    assert [e["action"] for e in audit(app, admin)["results"]][:1] == ["suspend"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"reason": ""}, {"reason": "   "}, {"reason": "x" * 1001}, {"reason": 5}, {"reason": "bad \x00 byte"}],
+)
+def test_a_suspension_needs_a_reason(app, world, body, db):
+    alice, moderator = world["alice"], world["moderator"]
+    url = f"/api/admin/accounts/{alice['id']}/suspend/"
+    assert_error(app.post_json(url, body, headers=moderator.headers, status=400), 400, "reason")
+    with db.cursor() as cur:
+        cur.execute("SELECT suspended_at FROM users WHERE id = %s", (alice["id"],))
+        assert cur.fetchone() == (None,)

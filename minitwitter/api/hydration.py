@@ -3,10 +3,17 @@
 The fields every viewer shares come from Redis when fresh (freshness.py); the
 viewer's own (liked_by_me, reposted_by_me, bookmarked_by_me, followed_by_me) always come
 from PostgreSQL.
+
+A suspended account (domain/moderation.py) is left out here as the lists leave it out in
+their queries: its posts and profile answer only a moderator, who asks for them by id; the
+lists of profiles and notifications drop it. Shared entries hold no such choice: it is
+made per viewer, after them, from the suspended set (its version covers the response) and
+the viewer's role (read from PostgreSQL, covered by their viewer version, which a grant
+bumps), so a moderator's answer and a user's never come from one cached entry.
 """
 
-from minitwitter.api.shapes import AUTHOR, AVATAR, IMAGE, ME, POST, PROFILE
-from minitwitter.domain import freshness, hashtags
+from minitwitter.api.shapes import ACCOUNT, AUTHOR, AVATAR, IMAGE, ME, POST, PROFILE
+from minitwitter.domain import freshness, hashtags, moderation
 from minitwitter.domain.profiles import shared_profile
 
 
@@ -77,11 +84,28 @@ def posts_by_ids(request, ids, new=False):
         request.cache.depend(freshness.viewer(request.authenticated_userid))
         rows = request.queries.posts.viewer_flags(request.db, user_id=request.authenticated_userid, ids=list(ids))
         mine = {r["post_id"]: r for r in rows}
-    return [
-        _post_json(request, found[name], mine.get(i, _NOT_MINE))
-        for i, name in zip(ids, names, strict=True)
-        if name in found
-    ]
+    banned = set(moderation.suspended(request.tx))
+    shown = [name for name in names if name in found]
+    if banned and any(found[name]["author"]["id"] in banned for name in shown) and not is_moderator(request):
+        shown = [name for name in shown if found[name]["author"]["id"] not in banned]
+    return [_post_json(request, found[name], mine.get(found[name]["id"], _NOT_MINE)) for name in shown]
+
+
+def is_moderator(request):
+    """Whether the viewer is a moderator or an admin (asked once per request, and only when
+    a suspended account is in what they asked for); the response depends on their viewer
+    version, which a change of role bumps."""
+    found = getattr(request, "viewer_moderates", None)
+    if found is None:
+        request.cache.depend(freshness.viewer(request.authenticated_userid))
+        found = request.viewer_moderates = moderation.may(request.tx, request.authenticated_userid, "moderator")
+    return found
+
+
+def visible(request, user_id):
+    """Whether this account's profile and posts answer the viewer: not suspended, or the
+    viewer moderates."""
+    return user_id not in moderation.suspended(request.tx) or is_moderator(request)
 
 
 def feed_items(request, rows):
@@ -100,7 +124,7 @@ def profile(request, user_id, following=None):
     """A profile: its shared fields plus followed_by_me for the viewer (`following`
     when the caller knows it); None if unknown."""
     shared = shared_profile(request.tx, user_id)
-    if shared is None:
+    if shared is None or not visible(request, user_id):
         return None
     viewer_id = request.authenticated_userid
     if following is None:
@@ -128,6 +152,17 @@ def _with_avatar(request, row):
 def profile_json(request, row):
     """A profile of a list's row (with followed_by_me)."""
     return PROFILE.pick(_with_avatar(request, row))
+
+
+def profiles_json(request, rows):
+    """The profiles of a list's rows, but those of suspended accounts (for every viewer)."""
+    banned = set(moderation.suspended(request.tx))
+    return [profile_json(request, r) for r in rows if r["id"] not in banned]
+
+
+def account_json(request, row, following):
+    """A profile as moderators see it (moderation.get_account's row), with followed_by_me."""
+    return ACCOUNT.pick({**_with_avatar(request, row), "followed_by_me": bool(following)})
 
 
 def me_json(request, row):

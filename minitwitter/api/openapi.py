@@ -72,7 +72,8 @@ def by_id(*operation_ids):
 ERRORS = {
     400: "Invalid input; `details` names each field (location and name)",
     401: "No valid access token (or, when logging in, refreshing or logging out: bad credentials)",
-    403: "Only the author may change or delete a post; or a block stands between you and that account",
+    403: "Only the author may change or delete a post; a block stands between you and that account; "
+    "the route needs a role you do not have (moderator, admin); or (log-in, refresh) the account is suspended",
     404: "No such resource",
     409: "Conflicts with the current state (taken, or a concurrent change); retry after Retry-After when sent",
     413: "The body is over limits.max_body_bytes, or the image over 5 MB",

@@ -270,3 +270,36 @@ class RoleBody(colander.MappingSchema):
 class RoleSchema(colander.MappingSchema):
     path = IdPath()
     body = RoleBody()
+
+
+MAX_REASON_LENGTH = 1000
+
+
+def reason_validator(node, value):
+    if not 1 <= len(value) <= MAX_REASON_LENGTH:
+        raise colander.Invalid(node, f"Must be 1 to {MAX_REASON_LENGTH} characters")
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in _ALLOWED_CONTROLS for c in value):
+        raise colander.Invalid(node, "Must not contain NUL or other control characters")
+
+
+def reason_text(**kw):
+    schema = {"pattern": trimmed_pattern(MAX_REASON_LENGTH, TEXT_CONTROLS), "description": "1 to 1,000 characters"}
+    return text(preparer=_strip, validator=reason_validator, json_schema=schema, **kw)
+
+
+class ReasonBody(colander.MappingSchema):
+    reason = reason_text()
+
+
+class OptionalReasonBody(colander.MappingSchema):
+    reason = reason_text(missing="")
+
+
+class SuspendSchema(colander.MappingSchema):
+    path = IdPath()
+    body = ReasonBody()
+
+
+class UnsuspendSchema(colander.MappingSchema):
+    path = IdPath()
+    body = OptionalReasonBody()

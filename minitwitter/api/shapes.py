@@ -197,6 +197,14 @@ def page(item):
     )
 
 
+ACCOUNT = Shape(
+    "Account",
+    "A profile as moderators see it: with its role and whether it is suspended",
+    **_PROFILE,
+    followed_by_me=BOOL,
+    role=ROLE,
+    suspended={**BOOL, "description": "Suspended: hidden from every list, and 404 to everyone but moderators"},
+)
 AUDIT_ENTRY = Shape(
     "AuditEntry",
     "A moderation action, on record for good: nothing changes or deletes an entry",

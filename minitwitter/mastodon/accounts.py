@@ -8,6 +8,7 @@ GET /api/v1/accounts/:id                  public
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from minitwitter.domain import moderation
 from minitwitter.domain.credentials import MAX_USER_ID
 from minitwitter.domain.profiles import shared_profile
 from minitwitter.mastodon import entities
@@ -20,7 +21,8 @@ NOT_FOUND = "Record not found"
 
 def _profile(request, user_id):
     profile = shared_profile(request.tx, user_id) if user_id is not None else None
-    if profile is None:
+    if profile is None or user_id in moderation.suspended(request.tx):  # as on the native face
+        raise MastodonError(404, NOT_FOUND)
         raise MastodonError(404, NOT_FOUND)
     return profile
 

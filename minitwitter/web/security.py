@@ -19,7 +19,7 @@ import jwt
 from pyramid.security import Allowed, Denied
 
 from minitwitter.domain import moderation, oauth
-from minitwitter.domain.credentials import Passwords, Tokens, token_error
+from minitwitter.domain.credentials import SUSPENDED, Passwords, Tokens, token_error
 
 # Where the Mastodon face's OAuth tokens are accepted (beside the JWTs).
 STORED_TOKEN_PREFIXES = ("/api/v1/", "/api/v2/")
@@ -39,7 +39,11 @@ def bearer_token(environ):
 
 
 def _session_generation(request, user_id):
-    return request.tx.queries.users.session_generation(request.tx.db, user_id=user_id)
+    """The account's session generation; None for no account, SUSPENDED for a suspended one."""
+    row = request.tx.queries.users.session_state(request.tx.db, user_id=user_id)
+    if row is None:
+        return None
+    return SUSPENDED if row["suspended"] else row["session_generation"]
 
 
 class JWTSecurityPolicy:

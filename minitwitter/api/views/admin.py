@@ -7,10 +7,12 @@ from cornice import Service
 from cornice.validators import colander_validator
 
 from minitwitter.api import schemas, shapes
+from minitwitter.api.hydration import account_json as render_account
 from minitwitter.api.hydration import profile
 from minitwitter.api.openapi import Answers
 from minitwitter.api.views.follows import profile_or_404
 from minitwitter.domain import moderation
+from minitwitter.web.errors import http_error
 from minitwitter.web.pagination import PageSchema, envelope, read_page
 
 MODERATOR, ADMIN = "moderator", "admin"
@@ -19,6 +21,52 @@ role = Service(
     name="admin_role", path=r"/api/admin/accounts/{id:\d+}/role", description="Give an account a role (admins only)"
 )
 audit = Service(name="admin_audit", path="/api/admin/audit", description="Every moderation action, newest first")
+suspend = Service(
+    name="admin_suspend", path=r"/api/admin/accounts/{id:\d+}/suspend", description="Suspend an account, with a reason"
+)
+unsuspend = Service(
+    name="admin_unsuspend", path=r"/api/admin/accounts/{id:\d+}/unsuspend", description="Lift an account's suspension"
+)
+
+
+def account_json(request, account_id):
+    """The account as moderators see it (read from PostgreSQL), or a 404."""
+    row = request.queries.moderation.get_account(request.db, user_id=account_id)
+    if row is None:
+        raise http_error(404, "No such user")
+    viewer_id = request.authenticated_userid
+    following = viewer_id != account_id and request.queries.users.is_following(
+        request.db, follower_id=viewer_id, followee_id=account_id
+    )
+    return render_account(request, row, following)
+
+
+def _suspension(write):
+    def view(request):
+        account_id = request.validated["path"]["id"]
+        registry = request.registry
+        write(
+            request.tx, registry.tokens, request.authenticated_userid, account_id, request.validated["body"]["reason"]
+        )
+        return account_json(request, account_id)
+
+    view.__name__ = view.__qualname__ = f"{write.__name__}_view"
+    return view
+
+
+# 403: the account is a moderator's or an admin's, and the caller is no admin (or no moderator).
+suspend.post(
+    schema=schemas.SuspendSchema(),
+    validators=(colander_validator,),
+    permission=MODERATOR,
+    openapi=Answers(200, shapes.ACCOUNT, errors={403}),
+)(_suspension(moderation.suspend))
+unsuspend.post(
+    schema=schemas.UnsuspendSchema(),
+    validators=(colander_validator,),
+    permission=MODERATOR,
+    openapi=Answers(200, shapes.ACCOUNT, errors={403}, optional_body=True),
+)(_suspension(moderation.unsuspend))
 
 
 @role.post(

@@ -36,6 +36,8 @@ from minitwitter_tools.devservices import (
 
 TABLES = [
     "moderation_audit",
+    "report_posts",
+    "reports",
     "oauth_tokens",
     "oauth_codes",
     "oauth_apps",

@@ -302,8 +302,8 @@ def world(app, make_user, moderator):
 
 
 def lists(world):
-    """Every list a reader reads that alice is in (URL -> who reads it)."""
-    alice, bob = world["alice"], world["bob"]
+    """Every list a reader reads that alice is (or may be) in."""
+    bob = world["bob"]
     bobs = world["posts"]["bobs"]
     return [
         "/api/posts/",
@@ -485,3 +485,235 @@ def test_a_suspension_needs_a_reason(app, world, body, db):
     with db.cursor() as cur:
         cur.execute("SELECT suspended_at FROM users WHERE id = %s", (alice["id"],))
         assert cur.fetchone() == (None,)
+
+
+# Removing a post
+
+
+def remove(app, moderator, post_id, reason="spam", status=204):
+    return app.delete_json(f"/api/admin/posts/{post_id}/", {"reason": reason}, headers=moderator.headers, status=status)
+
+
+def test_a_removed_post_goes_as_if_its_author_deleted_it_and_the_author_is_told_why(app, world):
+    alice, bob, moderator = world["alice"], world["bob"], world["moderator"]
+    own = world["posts"]["own"]
+    urls = [
+        "/api/posts/",
+        "/api/feed/",
+        "/api/hashtags/word/posts/",
+        "/api/search/posts/?q=zebras",
+        f"/api/users/{alice['id']}/",
+        f"/api/users/{alice['id']}/posts/",
+        "/api/bookmarks/",
+        "/api/popular_hashtags/",
+    ]
+    for _ in range(2):
+        before = {url: app.get(url, headers=bob.headers).json for url in urls}
+    assert own["id"] in [p["id"] for p in before["/api/posts/"]["results"]]
+    remove(app, moderator, own["id"], "  spam about zebras ")
+    after = {url: app.get(url, headers=bob.headers).json for url in urls}
+    for url in ("/api/posts/", "/api/feed/", "/api/hashtags/word/posts/", "/api/search/posts/?q=zebras"):
+        assert own["id"] not in [p["id"] for p in after[url]["results"]], url
+    assert after["/api/posts/"]["count"] == before["/api/posts/"]["count"] - 1
+    assert after[f"/api/users/{alice['id']}/"]["posts_count"] == before[f"/api/users/{alice['id']}/"]["posts_count"] - 1
+    assert after["/api/bookmarks/"]["results"] == []
+    assert after["/api/popular_hashtags/"] != before["/api/popular_hashtags/"]  # #word counts one post fewer
+    for url in (f"/api/posts/{own['id']}/", f"/api/posts/{own['id']}/replies/"):
+        assert_error(app.get(url, headers=moderator.headers, status=404), 404)
+    told = app.get("/api/notifications/", headers=alice.headers).json["results"][0]
+    assert (told["type"], told["actor"]["id"], told["post"], told["reason"]) == (
+        "moderation",
+        moderator["id"],
+        None,
+        "spam about zebras",
+    )
+    assert app.get("/api/notifications/unread_count/", headers=alice.headers).json["count"] >= 1
+    entry = audit(app, moderator)["results"][0]
+    assert (entry["action"], entry["account"], entry["post"], entry["reason"]) == (
+        "remove_post",
+        alice["id"],
+        own["id"],
+        "spam about zebras",
+    )
+    assert_error(remove(app, moderator, own["id"], status=404), 404)  # gone already
+    assert_error(remove(app, moderator, 987654, status=404), 404)
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": " \n "}, {"reason": "x" * 1001}, {"reason": ["x"]}])
+def test_a_removal_needs_a_reason(app, world, body):
+    moderator, own = world["moderator"], world["posts"]["own"]
+    refused = app.delete_json(f"/api/admin/posts/{own['id']}/", body, headers=moderator.headers, status=400)
+    assert_error(refused, 400, "reason")
+    assert app.get(f"/api/posts/{own['id']}/", headers=moderator.headers).json["id"] == own["id"]
+
+
+def test_a_removal_and_its_audit_entry_commit_together(app, world, wsgi_app, monkeypatch):
+    """A fault: the audit entry's INSERT fails, so the post stays and nobody is told."""
+    moderator, alice, own = world["moderator"], world["alice"], world["posts"]["own"]
+
+    def broken(*args, **kwargs):
+        raise psycopg2.errors.SerializationFailure("the audit log is unavailable")
+
+    unread = app.get("/api/notifications/unread_count/", headers=alice.headers).json
+    monkeypatch.setattr(wsgi_app.registry.queries.moderation, "audit", broken)
+    refused = app.delete_json(
+        f"/api/admin/posts/{own['id']}/", {"reason": "spam"}, headers=moderator.headers, expect_errors=True
+    )
+    assert refused.status_int >= 409
+    monkeypatch.undo()
+    assert app.get(f"/api/posts/{own['id']}/", headers=alice.headers).json["id"] == own["id"]
+    assert app.get("/api/notifications/unread_count/", headers=alice.headers).json == unread
+
+
+# Reports
+
+
+def report(app, user, account, status=201, **body):
+    return app.post_json("/api/reports/", {"account_id": account["id"], **body}, headers=user.headers, status=status)
+
+
+def test_a_report_is_filed_once_per_reporter_and_account_and_a_repeat_adds_its_posts(app, world):
+    alice, bob, carol = world["alice"], world["bob"], world["carol"]
+    own, reply = world["posts"]["own"], world["posts"]["reply"]
+    first = report(app, bob, alice, post_ids=[own["id"]], category="spam", comment=" buy zebras ").json
+    assert set(first) == {
+        "id", "account", "posts", "category", "comment", "status", "action_taken", "created_at", "resolved_at"
+    }  # fmt: skip
+    assert (first["account"]["id"], first["category"], first["comment"], first["status"]) == (
+        alice["id"],
+        "spam",
+        "buy zebras",
+        "open",
+    )
+    assert [p["id"] for p in first["posts"]] == [own["id"]]
+    assert first["action_taken"] is None and first["resolved_at"] is None
+    again = report(app, bob, alice, status=200, post_ids=[reply["id"], own["id"]], comment="more").json
+    assert again["id"] == first["id"] and again["comment"] == "buy zebras"
+    assert [p["id"] for p in again["posts"]] == [own["id"], reply["id"]]
+    other = report(app, carol, alice).json  # another reporter: another report, category other
+    assert other["id"] != first["id"] and other["category"] == "other" and other["posts"] == []
+    mine = app.get("/api/reports/", headers=bob.headers).json
+    assert [r["id"] for r in mine["results"]] == [first["id"]]
+    assert app.get("/api/reports/", headers=alice.headers).json["results"] == []  # the reported account learns nothing
+    assert not [
+        n for n in app.get("/api/notifications/", headers=alice.headers).json["results"] if n["type"] == "moderation"
+    ]
+
+
+@pytest.mark.parametrize(
+    "body, status, field",
+    [
+        ({"account_id": None}, 400, "account_id"),
+        ({"account_id": "x"}, 400, "account_id"),
+        ({"account_id": 987654}, 404, "account_id"),
+        ({"post_ids": "1"}, 400, "post_ids"),
+        ({"post_ids": [0]}, 400, "post_ids.0"),
+        ({"post_ids": list(range(1, 102))}, 400, "post_ids"),
+        ({"category": "boring"}, 400, "category"),
+        ({"comment": "x" * 1001}, 400, "comment"),
+        ({"comment": "nul \x00"}, 400, "comment"),
+    ],
+)
+def test_report_input_is_checked(app, world, db, body, status, field):
+    body = {k: v for k, v in {"account_id": world["alice"]["id"], **body}.items() if v is not None}
+    assert_error(app.post_json("/api/reports/", body, headers=world["bob"].headers, status=status), status, field)
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM reports")
+        assert cur.fetchone() == (0,)
+
+
+def test_a_report_of_oneself_or_of_anothers_post_is_refused_and_writes_nothing(app, world, db):
+    alice, bob = world["alice"], world["bob"]
+    assert_error(report(app, bob, bob, status=400), 400, "account_id")
+    bobs = world["posts"]["bobs"]
+    assert_error(report(app, bob, alice, status=400, post_ids=[bobs["id"]]), 400, "post_ids")
+    assert_error(report(app, bob, alice, status=400, post_ids=[987654]), 400, "post_ids")
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM reports")
+        assert cur.fetchone() == (0,)
+
+
+def test_moderators_list_open_reports_oldest_first_and_resolved_newest_first(app, world, make_user):
+    alice, moderator = world["alice"], world["moderator"]
+    reporters = [make_user(f"reporter{i}") for i in range(5)]
+    ids = [report(app, r, alice).json["id"] for r in reporters]
+
+    def walk(status):
+        seen, params = [], {"status": status, "page_size": 2}
+        while True:
+            body = app.get("/api/admin/reports/", params=params, headers=moderator.headers).json
+            seen += body["results"]
+            if body["next"] is None:
+                return seen
+            params = {**params, "cursor": body["next"].split("cursor=")[1].split("&")[0]}
+
+    opened = walk("open")
+    assert [r["id"] for r in opened] == ids
+    assert opened[0]["reporter"]["id"] == reporters[0]["id"] and opened[0]["note"] == ""
+    assert app.get("/api/admin/reports/", headers=moderator.headers).json["results"][0]["id"] == ids[0]  # default open
+    for report_id in ids[:3]:
+        app.post_json(f"/api/admin/reports/{report_id}/resolve/", {"action": "none"}, headers=moderator.headers)
+    assert [r["id"] for r in walk("open")] == ids[3:]
+    assert [r["id"] for r in walk("resolved")] == ids[:3][::-1]
+    one = app.get(f"/api/admin/reports/{ids[0]}/", headers=moderator.headers).json
+    assert (one["status"], one["action_taken"], one["reporter"]["id"]) == ("resolved", "none", reporters[0]["id"])
+    assert_error(app.get("/api/admin/reports/987654/", headers=moderator.headers, status=404), 404)
+    assert_error(app.get("/api/admin/reports/?status=closed", headers=moderator.headers, status=400), 400, "status")
+
+
+@pytest.mark.parametrize("action", ["none", "remove_posts", "suspend"])
+def test_resolving_a_report_acts_and_is_on_record_once(app, world, action):
+    alice, bob, moderator = world["alice"], world["bob"], world["moderator"]
+    own = world["posts"]["own"]
+    filed = report(app, bob, alice, post_ids=[own["id"]], category="abuse").json
+    url = f"/api/admin/reports/{filed['id']}/resolve/"
+    resolved = app.post_json(url, {"action": action, "note": "seen"}, headers=moderator.headers).json
+    assert (resolved["status"], resolved["action_taken"], resolved["note"]) == ("resolved", action, "seen")
+    assert resolved["resolved_at"] is not None and resolved["reporter"]["id"] == bob["id"]
+    post_status = app.get(f"/api/posts/{own['id']}/", headers=bob.headers, expect_errors=True).status_int
+    assert post_status == (200 if action == "none" else 404)
+    suspended = app.get("/api/users/me/", headers=alice.headers, expect_errors=True).status_int == 401
+    assert suspended == (action == "suspend")
+    actions = [(e["action"], e["account"], e["post"]) for e in audit(app, moderator)["results"]]
+    expected = {
+        "none": [],
+        "remove_posts": [("remove_post", alice["id"], own["id"])],
+        "suspend": [("suspend", alice["id"], None)],
+    }[action]
+    assert actions[: len(expected) + 1] == [("resolve_report", alice["id"], None), *expected]
+    assert_error(app.post_json(url, {"action": "none"}, headers=moderator.headers, status=409), 409)
+    mine = app.get("/api/reports/", headers=bob.headers).json["results"][0]
+    assert (mine["status"], mine["action_taken"]) == ("resolved", action)
+    assert "note" not in mine and "reporter" not in mine
+
+
+@pytest.mark.parametrize("body", [{}, {"action": "ban"}, {"action": "none", "note": "x" * 1001}])
+def test_resolve_input_is_checked(app, world, body):
+    filed = report(app, world["bob"], world["alice"]).json
+    url = f"/api/admin/reports/{filed['id']}/resolve/"
+    name = "note" if "note" in body else "action"
+    assert_error(app.post_json(url, body, headers=world["moderator"].headers, status=400), 400, name)
+    assert app.get(f"/api/admin/reports/{filed['id']}/", headers=world["moderator"].headers).json["status"] == "open"
+
+
+def test_a_moderator_cannot_suspend_a_moderator_through_a_report(app, world, grant):
+    bob, carol, moderator = world["bob"], world["carol"], world["moderator"]
+    grant("bob", "moderator")
+    filed = report(app, carol, bob).json
+    url = f"/api/admin/reports/{filed['id']}/resolve/"
+    assert_error(app.post_json(url, {"action": "suspend"}, headers=moderator.headers, status=403), 403)
+    assert app.get(f"/api/admin/reports/{filed['id']}/", headers=moderator.headers).json["status"] == "open"
+
+
+@pytest.mark.parametrize(
+    "query, params, index",
+    [
+        ("list_mine", {"reporter_id": 1, "before": 2**63 - 1}, "idx_reports_reporter_id_id"),
+        ("list_open", {"after": 0}, "idx_reports_open_id"),
+        ("list_resolved", {"before": 2**63 - 1}, "idx_reports_resolved_id"),
+    ],
+)
+def test_report_pages_walk_their_index(db, wsgi_app, query, params, index):
+    plan = explain(db, getattr(wsgi_app.registry.queries.reports, query), {**params, "offset": 0, "limit": 21})
+    walk = plan.split("SubPlan")[0]  # the subplan: one report's posts, on report_posts_pkey
+    assert index in walk and "Sort" not in walk, plan

@@ -12,7 +12,7 @@ the viewer's role (read from PostgreSQL, covered by their viewer version, which 
 bumps), so a moderator's answer and a user's never come from one cached entry.
 """
 
-from minitwitter.api.shapes import ACCOUNT, AUTHOR, AVATAR, IMAGE, ME, POST, PROFILE
+from minitwitter.api.shapes import ACCOUNT, AUTHOR, AVATAR, IMAGE, ME, MODERATED_REPORT, POST, PROFILE, REPORT
 from minitwitter.domain import freshness, hashtags, moderation
 from minitwitter.domain.profiles import shared_profile
 
@@ -168,3 +168,36 @@ def account_json(request, row, following):
 def me_json(request, row):
     """The caller's own profile (users.get_me, users.create_user)."""
     return ME.pick(_with_avatar(request, row))
+
+
+def reports_json(request, rows, moderated):
+    """Reports (reports.* rows) as their reporter (REPORT) or a moderator (MODERATED_REPORT,
+    with the reporter and the note) sees them. The account is shown to the reporter even while
+    suspended (they reported it); its posts as the viewer may see them. Read from PostgreSQL
+    (no cached response holds a report)."""
+    posts = {p["id"]: p for p in posts_by_ids(request, sorted({i for r in rows for i in r["post_ids"]}))}
+    profiles = {}
+
+    def known(user_id):
+        if user_id not in profiles:
+            shared = shared_profile(request.tx, user_id)
+            following = request.queries.users.is_following(
+                request.db, follower_id=request.authenticated_userid, followee_id=user_id
+            )
+            profiles[user_id] = PROFILE.pick({**_with_avatar(request, shared), "followed_by_me": bool(following)})
+        return profiles[user_id]
+
+    shape = MODERATED_REPORT if moderated else REPORT
+    return [
+        shape.pick(
+            {
+                **r,
+                "account": known(r["account_id"]),
+                "reporter": known(r["reporter_id"]) if moderated else None,
+                "posts": [posts[i] for i in r["post_ids"] if i in posts],
+                "created_at": r["created_at"].isoformat(),
+                "resolved_at": r["resolved_at"].isoformat() if r["resolved_at"] else None,
+            }
+        )
+        for r in rows
+    ]

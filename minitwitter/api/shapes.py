@@ -140,7 +140,7 @@ HEALTH = Shape(
     cache=_STATE,
     broker=_STATE,
 )
-NOTIFICATION_TYPES = ["follow", "like", "mention", "reply", "repost"]
+NOTIFICATION_TYPES = ["follow", "like", "mention", "reply", "repost", "moderation"]
 NOTIFICATION = Shape(
     "Notification",
     "Something another account did that concerns me",
@@ -149,10 +149,11 @@ NOTIFICATION = Shape(
         "type": "string",
         "enum": NOTIFICATION_TYPES,
         "description": "follow: followed me; like, repost: of my post; mention: named me in the post; "
-        "reply: the post, in reply to mine",
+        "reply: the post, in reply to mine; moderation: a moderator (the actor) removed my post, for `reason`",
     },
     actor=PROFILE.ref,
-    post={**nullable(POST.ref), "description": "The post it is about; null for a follow"},
+    post={**nullable(POST.ref), "description": "The post it is about; null for a follow, and for a post removed"},
+    reason={**nullable(TEXT), "description": "moderation: the moderator's reason; null for the other types"},
     created_at=TIME,
     read={**BOOL, "description": "At or below the id last marked read (POST /api/notifications/read/)"},
 )
@@ -205,6 +206,25 @@ ACCOUNT = Shape(
     role=ROLE,
     suspended={**BOOL, "description": "Suspended: hidden from every list, and 404 to everyone but moderators"},
 )
+_REPORT = {
+    "id": ID,
+    "account": {**PROFILE.ref, "description": "The account reported"},
+    "posts": {**array(POST.ref), "description": "Its posts reported, those still live"},
+    "category": {"type": "string", "enum": ["spam", "abuse", "illegal", "other"]},
+    "comment": {**TEXT, "description": "The reporter's words, 0 to 1,000 characters"},
+    "status": {"type": "string", "enum": ["open", "resolved"]},
+    "action_taken": {"type": ["string", "null"], "enum": ["none", "remove_posts", "suspend", None]},
+    "created_at": TIME,
+    "resolved_at": nullable(TIME),
+}
+REPORT = Shape("Report", "A report I made: the reported account never learns who reported it", **_REPORT)
+MODERATED_REPORT = Shape(
+    "ModeratedReport",
+    "A report as moderators see it: with its reporter and the moderator's note",
+    **_REPORT,
+    reporter=PROFILE.ref,
+    note={**TEXT, "description": "The resolving moderator's note"},
+)
 AUDIT_ENTRY = Shape(
     "AuditEntry",
     "A moderation action, on record for good: nothing changes or deletes an entry",
@@ -226,3 +246,5 @@ PROFILE_PAGE = page(PROFILE)
 TAG_COUNT_PAGE = page(TAG_COUNT)
 NOTIFICATION_PAGE = page(NOTIFICATION)
 AUDIT_PAGE = page(AUDIT_ENTRY)
+REPORT_PAGE = page(REPORT)
+MODERATED_REPORT_PAGE = page(MODERATED_REPORT)

@@ -17,6 +17,8 @@ Moderation).
   everyone but moderators (api/hydration.py), all at once through one version,
   freshness.SUSPENDED. Nothing else changes: its follows, likes and the counts that include
   them stay, and all of it shows again when the suspension is lifted.
+- remove_post: the post goes as its author's delete takes it (posts.remove), and the author
+  gets a notification of type `moderation` with the reason (notifications.moderated).
 - the audit log (moderation_audit): every moderation action writes its entry with `audit`,
   in the action's own transaction: both commit or neither does. Append-only: nothing here
   changes or deletes an entry, and the table's triggers refuse it to anyone who tries.
@@ -27,7 +29,7 @@ a grant bumps the account's viewer version (what a moderator is shown depends on
 
 from functools import partial
 
-from minitwitter.domain import Forbidden, Invalid, NotFound, freshness
+from minitwitter.domain import Forbidden, Invalid, NotFound, freshness, notifications, posts
 from minitwitter.domain.freshness import stales_nothing
 
 ROLES = ("user", "moderator", "admin")
@@ -122,3 +124,15 @@ def _suspension(tx, tokens, actor_id, account_id, suspended, reason):
 def account_by_username(tx, username):
     """{id, role} of the account with this username (any case), or None."""
     return tx.queries.moderation.role_by_username(tx.db, username=username)
+
+
+def remove_post(tx, actor_id, post_id, reason):
+    """Remove a live post, on record, as if its author deleted it (domain/posts.remove: every
+    list, count, feed and repost follows); its author gets a `moderation` notification with
+    the reason."""
+    row = tx.queries.posts.get_post_for_update(tx.db, post_id=post_id)
+    if row is None or row["deleted_at"] is not None:
+        raise NotFound("No such post")
+    posts.remove(tx, row)
+    notifications.moderated(tx, actor_id, row["author_id"], post_id, reason)
+    audit(tx, actor_id, "remove_post", account_id=row["author_id"], post_id=post_id, reason=reason)

@@ -79,7 +79,13 @@ def edit(tx, user_id, post_id, text):
 def delete(tx, user_id, post_id):
     """Soft-delete `user_id`'s live post: it leaves every list, count and feed at once,
     with every repost of it."""
-    row = _owned_post(tx, user_id, post_id)
+    remove(tx, _owned_post(tx, user_id, post_id))
+
+
+def remove(tx, row):
+    """Soft-delete the live post of `row` (posts.get_post_for_update's, locked): what its
+    author's delete does (and a moderator's: domain/moderation.remove_post)."""
+    post_id = row["id"]
     tx.queries.posts.soft_delete(tx.db, post_id=post_id)
     # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
     tags = _tag(tx, post_id, "")

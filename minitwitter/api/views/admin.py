@@ -8,10 +8,10 @@ from cornice.validators import colander_validator
 
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import account_json as render_account
-from minitwitter.api.hydration import profile
+from minitwitter.api.hydration import profile, reports_json
 from minitwitter.api.openapi import Answers
 from minitwitter.api.views.follows import profile_or_404
-from minitwitter.domain import moderation
+from minitwitter.domain import moderation, reports
 from minitwitter.web.errors import http_error
 from minitwitter.web.pagination import PageSchema, envelope, read_page
 
@@ -26,6 +26,19 @@ suspend = Service(
 )
 unsuspend = Service(
     name="admin_unsuspend", path=r"/api/admin/accounts/{id:\d+}/unsuspend", description="Lift an account's suspension"
+)
+
+admin_post = Service(
+    name="admin_post", path=r"/api/admin/posts/{id:\d+}", description="Remove a post, with a reason (moderators)"
+)
+admin_reports = Service(
+    name="admin_reports",
+    path="/api/admin/reports",
+    description="Reports: open (oldest first) or resolved (newest first)",
+)
+admin_report = Service(name="admin_report", path=r"/api/admin/reports/{id:\d+}", description="One report")
+admin_resolve = Service(
+    name="admin_resolve", path=r"/api/admin/reports/{id:\d+}/resolve", description="Resolve a report with an action"
 )
 
 
@@ -108,3 +121,65 @@ def list_audit(request):
         for r in rows[: page.size]
     ]
     return envelope(request, page, rows, results)
+
+
+@admin_post.delete(
+    schema=schemas.RemovePostSchema(),
+    validators=(colander_validator,),
+    permission=MODERATOR,
+    openapi=Answers(204, None, errors={403}),
+)
+def remove_post(request):
+    """As if its author deleted it; the author is told, with the reason."""
+    moderation.remove_post(
+        request.tx, request.authenticated_userid, request.validated["path"]["id"], request.validated["body"]["reason"]
+    )
+    request.response.status = 204
+    return None
+
+
+@admin_reports.get(
+    schema=schemas.ReportsSchema(),
+    validators=(colander_validator,),
+    permission=MODERATOR,
+    openapi=Answers(200, shapes.MODERATED_REPORT_PAGE, errors={403}),
+)
+def list_reports(request):
+    page = read_page(request)
+    if request.validated["querystring"]["status"] == "open":
+        rows = list(request.queries.reports.list_open(request.db, **page.ascending_params))
+    else:
+        rows = list(request.queries.reports.list_resolved(request.db, **page.params))
+    return envelope(request, page, rows, reports_json(request, rows[: page.size], moderated=True))
+
+
+@admin_report.get(
+    schema=schemas.IdPathSchema(),
+    validators=(colander_validator,),
+    permission=MODERATOR,
+    openapi=Answers(200, shapes.MODERATED_REPORT, errors={403}),
+)
+def get_report(request):
+    return _report(request, request.validated["path"]["id"])
+
+
+@admin_resolve.post(
+    schema=schemas.ResolveSchema(),
+    validators=(colander_validator,),
+    permission=MODERATOR,
+    openapi=Answers(200, shapes.MODERATED_REPORT, errors={403}),
+)
+def resolve_report(request):
+    """409 when it is resolved already (Conflict); 403 to suspend a moderator's account."""
+    report_id, body = request.validated["path"]["id"], request.validated["body"]
+    reports.resolve(
+        request.tx, request.registry.tokens, request.authenticated_userid, report_id, body["action"], body["note"]
+    )
+    return _report(request, report_id)
+
+
+def _report(request, report_id):
+    row = request.queries.reports.get_report(request.db, report_id=report_id)
+    if row is None:
+        raise http_error(404, "No such report")
+    return reports_json(request, [row], moderated=True)[0]

@@ -45,6 +45,7 @@ def list_notifications(request):
                 "type": r["type"],
                 "actor": profile_json(request, r),
                 "post": posts.get(r["post_id"]),
+                "reason": r["reason"],
                 "created_at": r["notified_at"].isoformat(),
                 "read": r["read"],
             }

@@ -717,3 +717,40 @@ def test_report_pages_walk_their_index(db, wsgi_app, query, params, index):
     plan = explain(db, getattr(wsgi_app.registry.queries.reports, query), {**params, "offset": 0, "limit": 21})
     walk = plan.split("SubPlan")[0]  # the subplan: one report's posts, on report_posts_pkey
     assert index in walk and "Sort" not in walk, plan
+
+
+@pytest.mark.parametrize(
+    "method, path, body, field",
+    [
+        ("POST", "/api/posts/{own}/like/", None, None),
+        ("POST", "/api/posts/{own}/repost/", None, None),
+        ("POST", "/api/posts/{own}/bookmark/", None, None),
+        ("POST", "/api/posts/", {"text": "a reply", "in_reply_to": "{own}"}, "in_reply_to"),
+        ("POST", "/api/users/{alice}/follow/", None, None),
+        ("POST", "/api/users/{alice}/block/", None, None),
+    ],
+)
+def test_nothing_is_done_to_a_suspended_accounts_posts_or_profile(app, world, db, method, path, body, field):
+    alice, carol, moderator = world["alice"], world["carol"], world["moderator"]
+    own = world["posts"]["own"]
+    app.delete(f"/api/users/{alice['id']}/follow/", headers=carol.headers)
+    suspend(app, moderator, alice)
+
+    def counts():
+        with db.cursor() as cur:
+            cur.execute(
+                "SELECT (SELECT count(*) FROM likes), (SELECT count(*) FROM reposts), (SELECT count(*) FROM bookmarks),"
+                " (SELECT count(*) FROM posts), (SELECT count(*) FROM follows), (SELECT count(*) FROM blocks)"
+            )
+            return cur.fetchone()
+
+    before = counts()
+    ids = {"own": own["id"], "alice": alice["id"]}
+    url = path.format(**ids)
+    if body is None:
+        refused = app.request(url, method=method, headers=carol.headers, expect_errors=True)
+    else:
+        body = {k: int(v.format(**ids)) if k == "in_reply_to" else v for k, v in body.items()}
+        refused = app.post_json(url, body, headers=carol.headers, expect_errors=True)
+    assert_error(refused, 404, field)
+    assert counts() == before

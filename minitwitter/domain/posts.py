@@ -103,7 +103,7 @@ def live_post(tx, post_id, user_id, field=None):
     it cannot be deleted under what is being written about it; else NotFound. Forbidden
     when a block stands between `user_id` (who writes about it) and its author, either way."""
     row = tx.queries.posts.lock_live_post(tx.db, post_id=post_id, user_id=user_id)
-    if row is None:
+    if row is None or row["suspended"]:  # a suspended account's posts answer 404 (moderation.py)
         raise NotFound("No such post", field=field)
     if row["blocked"]:
         raise Forbidden(BLOCKED, field=field or "id")

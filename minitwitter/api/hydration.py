@@ -14,7 +14,7 @@ bumps), so a moderator's answer and a user's never come from one cached entry.
 
 from minitwitter.api.shapes import ACCOUNT, AUTHOR, AVATAR, IMAGE, ME, MODERATED_REPORT, POST, PROFILE, REPORT
 from minitwitter.domain import freshness, hashtags, moderation
-from minitwitter.domain.profiles import shared_profile
+from minitwitter.domain.profiles import shared_profile, suspended
 
 
 def media_url(request, path):
@@ -84,7 +84,7 @@ def posts_by_ids(request, ids, new=False):
         request.cache.depend(freshness.viewer(request.authenticated_userid))
         rows = request.queries.posts.viewer_flags(request.db, user_id=request.authenticated_userid, ids=list(ids))
         mine = {r["post_id"]: r for r in rows}
-    banned = set(moderation.suspended(request.tx))
+    banned = set(suspended(request.tx))
     shown = [name for name in names if name in found]
     if banned and any(found[name]["author"]["id"] in banned for name in shown) and not is_moderator(request):
         shown = [name for name in shown if found[name]["author"]["id"] not in banned]
@@ -105,7 +105,7 @@ def is_moderator(request):
 def visible(request, user_id):
     """Whether this account's profile and posts answer the viewer: not suspended, or the
     viewer moderates."""
-    return user_id not in moderation.suspended(request.tx) or is_moderator(request)
+    return user_id not in suspended(request.tx) or is_moderator(request)
 
 
 def feed_items(request, rows):
@@ -156,7 +156,7 @@ def profile_json(request, row):
 
 def profiles_json(request, rows):
     """The profiles of a list's rows, but those of suspended accounts (for every viewer)."""
-    banned = set(moderation.suspended(request.tx))
+    banned = set(suspended(request.tx))
     return [profile_json(request, r) for r in rows if r["id"] not in banned]
 
 

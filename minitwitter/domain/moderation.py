@@ -37,22 +37,6 @@ RANK = {role: rank for rank, role in enumerate(ROLES)}
 ACTIONS = ("suspend", "unsuspend", "remove_post", "resolve_report", "grant_role")
 
 
-def suspended(tx):
-    """Every suspended account (domain/moderation.py), sorted: hidden from every viewer,
-    moderators included, in every list. Cached under freshness.SUSPENDED, which each
-    suspension and lift bumps; read once per transaction. A response that read it depends
-    on that version, so a suspension takes every such cached response out at once."""
-    memo = getattr(tx, "suspended_ids", None)
-    if memo is None:
-        memo = tx.cache.cached(
-            "suspended",
-            lambda: [r["id"] for r in tx.queries.moderation.suspended_ids(tx.db)],
-            version_name=freshness.SUSPENDED,
-        )
-        tx.suspended_ids = memo
-    return memo
-
-
 def role(tx, user_id):
     """The account's role, or None when there is no such account."""
     return tx.queries.moderation.role(tx.db, user_id=user_id)

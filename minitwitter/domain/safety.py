@@ -13,8 +13,8 @@
   Their INSERTs test it themselves (migrations/0011: blocked_between), so a write that
   wrote asks why only when it wrote nothing: the common case costs no extra statement.
 
-Suspended accounts are in every viewer's hidden set: moderation.suspended(tx), one set for
-all, cached under freshness.SUSPENDED.
+Suspended accounts are in every viewer's hidden set: profiles.suspended(tx), one set for
+all, cached under freshness.SUSPENDED (domain/moderation.py writes it).
 
 Reads: `hidden(tx, viewer)` is the viewer's hidden set, cached under freshness.safety(viewer);
 `viewer_page` filters a list with it in SQL. A viewer who hides nobody (the common case)
@@ -28,7 +28,7 @@ import hashlib
 
 from minitwitter.domain import Invalid, follows, freshness
 from minitwitter.domain.freshness import cached_page
-from minitwitter.domain.moderation import suspended
+from minitwitter.domain.profiles import suspended
 
 
 def block(tx, blocker_id, blocked_id):

@@ -36,9 +36,9 @@ after a log-in is one) has done it.
 
 from functools import partial
 
-from minitwitter.domain import freshness, moderation
+from minitwitter.domain import freshness
 from minitwitter.domain.freshness import MAX_ID, stales_nothing
-from minitwitter.domain.profiles import shared_profile
+from minitwitter.domain.profiles import shared_profile, suspended
 
 # One fan-out in this many (by the item's key) also trims the timelines it wrote to.
 TRIM_EVERY = 64
@@ -185,7 +185,7 @@ def feed_rows(tx, me, page, hidden=()):
     minitwitter-bench runs this under EXPLAIN for its cold figure."""
     settings, queries = tx.settings, tx.queries.feed
     hidden = list(hidden)
-    banned = moderation.suspended(tx)  # in every reader's hidden set; read from the timeline too
+    banned = suspended(tx)  # in every reader's hidden set; read from the timeline too
     pull = partial(_pull, tx, me, hidden)
     if set(hidden) - set(banned):
         # A timeline filled from a pull plan holds each post once, at its newest occurrence:

@@ -11,8 +11,8 @@ from cornice.validators import colander_body_validator, colander_validator
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import posts_by_ids, profile_json
 from minitwitter.api.openapi import Answers
-from minitwitter.domain import moderation
 from minitwitter.domain import notifications as domain
+from minitwitter.domain.profiles import suspended
 from minitwitter.web.pagination import PageSchema, envelope, read_page
 
 notifications = Service(name="notifications", path="/api/notifications", description="My notifications, newest first")
@@ -34,7 +34,7 @@ def list_notifications(request):
     # A suspended account's notifications are left out (it is their actor: a mention or a
     # reply is its own post, a like or a repost is of mine) and show again once the
     # suspension is lifted (domain/moderation.py).
-    banned = set(moderation.suspended(request.tx))
+    banned = set(suspended(request.tx))
     items = [r for r in rows[: page.size] if r["id"] not in banned]
     post_ids = list(dict.fromkeys(r["post_id"] for r in items if r["post_id"] is not None))
     posts = {p["id"]: p for p in posts_by_ids(request, post_ids)}

@@ -84,7 +84,7 @@ def posts_by_ids(request, ids, new=False):
         request.cache.depend(freshness.viewer(request.authenticated_userid))
         rows = request.queries.posts.viewer_flags(request.db, user_id=request.authenticated_userid, ids=list(ids))
         mine = {r["post_id"]: r for r in rows}
-    banned = set(suspended(request.tx))
+    banned = set() if new else set(suspended(request.tx))  # a new post's author is not suspended: they wrote it
     shown = [name for name in names if name in found]
     if banned and any(found[name]["author"]["id"] in banned for name in shown) and not is_moderator(request):
         shown = [name for name in shown if found[name]["author"]["id"] not in banned]

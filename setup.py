@@ -77,6 +77,7 @@ setup(
             "minitwitter-migrate = minitwitter.scripts.migrate:main",
             "minitwitter-celery = minitwitter.scripts.celery:main",
             "minitwitter-config = minitwitter.scripts.config:main",
+            "minitwitter-admin = minitwitter.scripts.admin:main",
         ],
     },
 )

@@ -38,7 +38,7 @@ SELECT m.stale_since IS NULL AS ready,
   FROM home_timelines m
  WHERE m.user_id = :user_id;
 
--- name: feed_from_timeline(user_id, pulled, before, offset, limit)
+-- name: feed_from_timeline(user_id, pulled, suspended, before, offset, limit)
 -- The top (offset + limit) entries of the reader's timeline below :before and above its
 -- floor (below it, the timeline holds only what a racing write may have left), each checked
 -- at read time, so that no write racing a fan-out can show what is gone: the post is live,
@@ -52,7 +52,9 @@ SELECT m.stale_since IS NULL AS ready,
 -- floor above 0, means the timeline does not hold the page (it was trimmed, or filled with
 -- the newest items only): domain/timelines.feed_rows then reads a pull plan.
 -- The one place that sees each entry's author and reposter: the timeline's WHERE below
--- (h.author_id, h.reposter_id).
+-- (h.author_id, h.reposter_id). :suspended (domain/safety.suspended: '{}' but while an
+-- account is suspended) is left out as :hidden is in the pull plans: their posts, reposts
+-- and reposts of their posts, and a later repost of theirs pushes no post out.
 -- Indexes: home_timelines_pkey, home_timeline_pkey (user_id, key) backwards, posts_pkey, follows_pkey,
 -- reposts_pkey, idx_reposts_post_id_id; for the pulled followees idx_posts_author_id_id_live
 -- and idx_reposts_user_id_id; users_pkey.
@@ -73,12 +75,15 @@ WITH timeline AS (
                AND NOT EXISTS (SELECT 1
                                  FROM reposts r
                                  JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r.user_id
-                                WHERE r.post_id = h.post_id AND r.id > h.key)
+                                WHERE r.post_id = h.post_id AND r.id > h.key
+                                  AND r.user_id <> ALL(CAST(:suspended AS BIGINT[])))
              LIMIT 1
            ) live
      WHERE h.user_id = :user_id AND h.key < :before
        AND h.key > (SELECT m.floor FROM home_timelines m WHERE m.user_id = :user_id)
        AND coalesce(h.reposter_id, h.author_id) <> ALL (CAST(:pulled AS BIGINT[]))
+       AND h.author_id <> ALL (CAST(:suspended AS BIGINT[]))
+       AND coalesce(h.reposter_id, 0) <> ALL (CAST(:suspended AS BIGINT[]))
      ORDER BY h.key DESC
      LIMIT :offset + :limit
 ), floor AS (
@@ -101,10 +106,11 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username, floor.r
                    AND NOT EXISTS (SELECT 1
                                      FROM reposts r
                                      JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r.user_id
-                                    WHERE r.post_id = p.id)
+                                    WHERE r.post_id = p.id AND r.user_id <> ALL(CAST(:suspended AS BIGINT[])))
                  ORDER BY p.id DESC
                  LIMIT :offset + :limit
                ) t
+         WHERE f.followee_id <> ALL(CAST(:suspended AS BIGINT[]))
          UNION ALL
         SELECT t.key, t.post_id, t.reposter_id
           FROM unnest(CAST(:pulled AS BIGINT[])) AS f (followee_id)
@@ -115,10 +121,15 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username, floor.r
                    AND NOT EXISTS (SELECT 1
                                      FROM reposts r2
                                      JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r2.user_id
-                                    WHERE r2.post_id = r.post_id AND r2.id > r.id)
+                                    WHERE r2.post_id = r.post_id AND r2.id > r.id
+                                      AND r2.user_id <> ALL(CAST(:suspended AS BIGINT[])))
+                   AND (cardinality(CAST(:suspended AS BIGINT[])) = 0
+                        OR (SELECT hp.author_id FROM posts hp WHERE hp.id = r.post_id)
+                           <> ALL(CAST(:suspended AS BIGINT[])))
                  ORDER BY r.id DESC
                  LIMIT :offset + :limit
                ) t
+         WHERE f.followee_id <> ALL(CAST(:suspended AS BIGINT[]))
          ORDER BY key DESC
         OFFSET :offset
          LIMIT :limit

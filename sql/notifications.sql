@@ -28,6 +28,14 @@ SELECT r.id, :actor_id, :type, :post_id
         OR EXISTS (SELECT 1 FROM posts p WHERE p.id = :post_id AND p.deleted_at IS NULL))
 ON CONFLICT DO NOTHING;
 
+-- name: moderated(actor_id, recipient_id, post_id, reason)!
+-- A moderator removed the recipient's post (domain/moderation.remove_post): told whatever
+-- blocks or mutes stand between them; post_id names the post removed (no longer live).
+-- tgr_notifications_unread_insert counts it. Index: idx_notifications_event.
+INSERT INTO notifications (recipient_id, actor_id, type, post_id, reason)
+VALUES (:recipient_id, :actor_id, 'moderation', :post_id, :reason)
+ON CONFLICT DO NOTHING;
+
 -- name: delete_post_notifications(post_id)!
 -- A post deleted: the notifications about it go (tgr_notifications_unread_delete uncounts
 -- them). Index: idx_notifications_post_id.
@@ -68,7 +76,7 @@ SELECT coalesce((SELECT unread FROM notification_state WHERE user_id = :user_id)
 -- My notifications, newest first (keyset on id), each with its actor's profile and
 -- whether it is read. Indexes: idx_notifications_recipient_id_id, notification_state_pkey,
 -- users_pkey, images_pkey (avatar), follows_pkey (followed_by_me).
-SELECT n.id AS key, n.type, n.post_id, n.created_at AS notified_at, n.id <= s.read_up_to AS read,
+SELECT n.id AS key, n.type, n.post_id, n.reason, n.created_at AS notified_at, n.id <= s.read_up_to AS read,
        u.id, u.username, u.created_at, u.followers_count, u.following_count,
        u.posts_count, u.display_name, u.bio,
        av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height,

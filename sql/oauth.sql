@@ -50,7 +50,7 @@ RETURNING id, scopes, created_at;
 
 -- name: get_token(token_hash)^
 -- A bearer token that works: not revoked, and its account (if it has one: an app token has
--- none) still in the session generation it was made in. Asked once per token and process,
+-- none) still in the session generation it was made in, and not suspended. Asked once per token and process,
 -- then again at most every jwt.recheck_seconds (domain/credentials.py: Tokens.verify_stored).
 -- Index: idx_oauth_tokens_token_hash; users_pkey.
 SELECT t.id, t.app_id, t.user_id, t.scopes
@@ -58,7 +58,7 @@ SELECT t.id, t.app_id, t.user_id, t.scopes
   LEFT JOIN users u ON u.id = t.user_id
  WHERE t.token_hash = :token_hash
    AND t.revoked_at IS NULL
-   AND (t.user_id IS NULL OR u.session_generation = t.session_generation);
+   AND (t.user_id IS NULL OR (u.session_generation = t.session_generation AND u.suspended_at IS NULL));
 
 -- name: revoke_token(token_hash, app_id)$
 -- Revoke a token of this app (idempotent: revoked already, it stays so). The token's app id

@@ -23,8 +23,10 @@ RETURNING id;
 -- count changes) so that a concurrent delete waits, or wins and this finds nothing: a
 -- reply or a repost never points at a post deleted under it. `blocked`: a block stands
 -- between :user_id (who writes) and its author, either way (migrations/0011), which
--- domain/posts.live_post refuses. Indexes: posts_pkey, blocks_pkey.
-SELECT id, author_id, blocked_between(:user_id, author_id) AS blocked
+-- domain/posts.live_post refuses; `suspended`: its author is (migrations/0019), which it
+-- answers as no such post. Indexes: posts_pkey, blocks_pkey, users_pkey.
+SELECT id, author_id, blocked_between(:user_id, author_id) AS blocked,
+       (SELECT u.suspended_at IS NOT NULL FROM users u WHERE u.id = posts.author_id) AS suspended
   FROM posts
  WHERE id = :post_id AND deleted_at IS NULL
    FOR NO KEY UPDATE;

@@ -7,11 +7,11 @@ INSERT INTO users (username, email, password_hash)
 VALUES (:username, :email, :password_hash)
 RETURNING id, username, email, created_at, followers_count, following_count, posts_count,
           display_name, bio, NULL AS avatar_path, NULL AS avatar_width, NULL AS avatar_height,
-          FALSE AS email_verified, FALSE AS followed_by_me;
+          FALSE AS email_verified, FALSE AS followed_by_me, role;
 
 -- name: get_login(username)^
 -- Log in by username, any case. Index: idx_users_username_lower.
-SELECT id, password_hash, session_generation
+SELECT id, password_hash, session_generation, suspended_at IS NOT NULL AS suspended
   FROM users
  WHERE lower(username) = lower(:username);
 
@@ -45,7 +45,7 @@ SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = :follower_id AND follow
 -- images_pkey for the avatar.
 SELECT u.id, u.username, u.email, u.created_at, u.followers_count, u.following_count, u.posts_count,
        u.display_name, u.bio, av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height,
-       u.email_verified_at IS NOT NULL AS email_verified, FALSE AS followed_by_me
+       u.email_verified_at IS NOT NULL AS email_verified, FALSE AS followed_by_me, u.role
   FROM users u
   LEFT JOIN images av ON av.id = u.avatar_image_id
  WHERE u.id = :user_id;
@@ -80,3 +80,9 @@ SELECT id
 -- account's deletion locks after the users rows (a favourite: its tag, then the count):
 -- locked first, so that order holds. Index: users_pkey.
 SELECT id FROM users WHERE id = :user_id FOR NO KEY UPDATE;
+
+-- name: session_state(user_id)^
+-- session_generation, and whether the account is suspended (its tokens then stop: 401):
+-- what the security policy asks of each access token (web/security.py), as above.
+-- Index: users_pkey.
+SELECT session_generation, suspended_at IS NOT NULL AS suspended FROM users WHERE id = :user_id;

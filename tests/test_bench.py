@@ -111,10 +111,11 @@ def test_cold_feed_runs_the_views_query(services, wsgi_app, db):
         cur.execute("SELECT username, id FROM users WHERE username = ANY(%s)", (list(populate.NAMED_READERS),))
         ids = dict(cur.fetchall())
     ms, plan = bench.cold_feed(wsgi_app, ids["typical"], runs=2)
-    # The view's own path: populate filled the named readers' home timelines, so the timeline's
-    # state, then its page (no Redis: nothing comes from a cache).
-    assert plan.count("Execution Time") == 2
-    assert "home_timeline" in plan
+    # The view's own path: populate filled the named readers' home timelines, so the suspended
+    # accounts (domain/moderation.py: on idx_users_suspended), the timeline's state, then its
+    # page (no Redis: nothing comes from a cache).
+    assert plan.count("Execution Time") == 3
+    assert "home_timeline" in plan and "idx_users_suspended" in plan
     assert 0 < ms < 10_000
     ms, plan = bench.cold_feed(wsgi_app, ids["newcomer"], runs=1)
-    assert plan.count("Execution Time") == 2 and ms > 0
+    assert plan.count("Execution Time") == 3 and ms > 0

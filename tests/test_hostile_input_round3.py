@@ -44,6 +44,13 @@ def json_routes(app, db, smtp, make_user):  # noqa: F811
     reset = mailed_token(db, smtp, "password_reset_email")
     post = app.post_json("/api/posts/", {"text": "hi @bob"}, headers=alice.headers, status=201).json
     [notification] = app.get("/api/notifications/", headers=bob.headers).json["results"]
+    # Moderation: the admin routes' {id} is the post's id, which is alice's too (both 1), and
+    # bob's report of alice's post (report 1).
+    root = make_user("root")
+    with db.cursor() as cur:
+        cur.execute("UPDATE users SET role = 'admin' WHERE id = %s", (root["id"],))
+    assert post["id"] == alice["id"] == 1
+    app.post_json("/api/reports/", {"account_id": alice["id"]}, headers=bob.headers, status=201)
     me, p = "/api/users/me/", f"/api/posts/{post['id']}/"
     new = ("x", "a new password 1")
     bodies = {
@@ -68,6 +75,17 @@ def json_routes(app, db, smtp, make_user):  # noqa: F811
         ("put", "/api/posts/{id}/"): {"text": ("x", "edited")},
         ("patch", "/api/posts/{id}/"): {"text": ("x", "edited")},
         ("post", "/api/notifications/read/"): {"up_to": ("x", notification["id"])},
+        ("post", "/api/reports/"): {
+            "account_id": (10**9, alice["id"]),
+            "post_ids": ([10**9], [post["id"]]),
+            "category": ("x", "spam"),
+            "comment": ("x" * 1001, "spam"),
+        },
+        ("post", "/api/admin/accounts/{id}/role/"): {"role": ("x", "moderator")},
+        ("post", "/api/admin/accounts/{id}/suspend/"): {"reason": ("", "spam")},
+        ("post", "/api/admin/accounts/{id}/unsuspend/"): {"reason": ("x" * 1001, "lifted")},
+        ("delete", "/api/admin/posts/{id}/"): {"reason": ("", "spam")},
+        ("post", "/api/admin/reports/{id}/resolve/"): {"action": ("x", "none"), "note": ("x" * 1001, "seen")},
     }
     doc = app.get("/api/openapi.json").json
     routes = []
@@ -80,7 +98,8 @@ def json_routes(app, db, smtp, make_user):  # noqa: F811
             given = bodies.get((method, template))
             assert given is not None, f"{method.upper()} {template} takes JSON: add it to this test's table"
             assert set(given) == fields, (method, template, fields)
-            user = bob if template.startswith("/api/notifications/") else alice
+            user = bob if template.startswith(("/api/notifications/", "/api/reports/")) else alice
+            user = root if template.startswith("/api/admin/") else user
             routes.append((method, template.replace("{id}", str(post["id"])), given, user))
     assert len(routes) == len(bodies)
     assert ("patch", p, bodies[("patch", "/api/posts/{id}/")], alice) in routes

@@ -237,21 +237,22 @@ def test_a_page_costs_the_same_few_queries_whatever_it_holds(app, alice, bob, ma
         response = app.get(url, headers=viewer.headers)
         return response.request.environ.get("minitwitter.queries", 0)
 
-    # Cold: the viewer's hidden set (domain/safety.py: nobody, here), the page's ids, the
-    # count of all posts, the posts' shared fields, the viewer's likes.
-    assert queries("/api/posts/?page_size=1") == queries("/api/posts/?page_size=100") == 5
+    # Cold: the viewer's hidden set (domain/safety.py: nobody, here) and the suspended
+    # accounts (domain/profiles.suspended: none), the page's ids, the count of all posts, the
+    # posts' shared fields, the viewer's likes.
+    assert queries("/api/posts/?page_size=1") == queries("/api/posts/?page_size=100") == 6
     # Warm, the same viewer again: the whole response comes from Redis (response_cache.py).
     assert queries("/api/posts/?page_size=100", cold=False) == 0
     # Warm, another viewer: ids and bodies from Redis; liked_by_me is the viewer's own query
     # (and, the first time, their hidden set: then it is cached too).
     assert queries("/api/posts/?page_size=100", cold=False, viewer=alice) == 2
     # Plus the author's or tag's counts (cached, too, when warm).
-    assert queries(f"/api/users/{alice['id']}/posts/?page_size=100") == 5
+    assert queries(f"/api/users/{alice['id']}/posts/?page_size=100") == 6
     assert queries(f"/api/users/{alice['id']}/posts/?page_size=100", cold=False, viewer=alice) == 2
-    assert queries("/api/hashtags/many/posts/?page_size=100") == 5
+    assert queries("/api/hashtags/many/posts/?page_size=100") == 6
     assert queries("/api/hashtags/many/posts/?page_size=100", cold=False, viewer=alice) == 2
-    # No favourites: the hidden set and the list, no hydration.
-    assert queries("/api/favorite_hashtags/posts/?page_size=100") == 2
+    # No favourites: the hidden set, the suspended accounts and the list, no hydration.
+    assert queries("/api/favorite_hashtags/posts/?page_size=100") == 3
 
 
 LIST_QUERIES = [
@@ -283,6 +284,7 @@ def test_each_write_costs_a_few_statements(app, alice, bob):
 
     app.post(f"/api/users/{alice['id']}/follow/", headers=bob.headers)
     app.get("/api/users/me/", headers=alice.headers)  # a token's first use also checks its account
+    app.get("/api/posts/", headers=alice.headers)  # a read caches the suspended accounts (none), as reads do
     # Insert, tag, the first followers (whose feeds change; past fanout.inline_followers a
     # task instead: timelines.feeds_changed) and the post into their home timelines, read back.
     created = app.post_json("/api/posts/", {"text": "counted #one #two"}, headers=alice.headers, status=201)

@@ -304,10 +304,11 @@ def pages(app, user, url):
         url = body["next"]
 
 
-def test_the_timeline_is_walked_newest_first_and_stops_at_the_page(wsgi_app, db):
+@pytest.mark.parametrize("suspended", [[], list(range(2000, 3000))], ids=["none suspended", "1000 suspended"])
+def test_the_timeline_is_walked_newest_first_and_stops_at_the_page(wsgi_app, db, suspended):
     """1,000 readers' timelines of 300 entries each, analyzed: page 1 walks the reader's
     entries backwards on the primary key (no sort of all of them), and a pulled followee's
-    posts are read on its index."""
+    posts are read on its index; the same plan while 1,000 accounts are suspended."""
     sql(db, "INSERT INTO users (username, email, password_hash)"
             " SELECT 'user' || i, 'user' || i || '@example.com', 'x' FROM generate_series(1, 1000) i")  # fmt: skip
     sql(db, "INSERT INTO follows (follower_id, followee_id) SELECT i, 1 + mod(i, 50) FROM generate_series(51, 1000) i")
@@ -318,7 +319,7 @@ def test_the_timeline_is_walked_newest_first_and_stops_at_the_page(wsgi_app, db)
     sql(db, "INSERT INTO home_timeline SELECT u, p.id, p.id, p.author_id, NULL FROM generate_series(1, 1000) u"
             " CROSS JOIN LATERAL (SELECT id, author_id FROM posts ORDER BY id DESC LIMIT 300) p")  # fmt: skip
     sql(db, "ANALYZE users, follows, posts, home_timeline, home_timelines")
-    params = {"user_id": 60, "pulled": [2], "before": MAX_ID, "offset": 0, "limit": 21}
+    params = {"user_id": 60, "pulled": [2], "suspended": suspended, "before": MAX_ID, "offset": 0, "limit": 21}
     with db.cursor() as cur:
         cur.execute("EXPLAIN " + wsgi_app.registry.queries.feed.feed_from_timeline.sql, params)
         plan = "\n".join(row[0] for row in cur.fetchall())

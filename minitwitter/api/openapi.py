@@ -72,7 +72,8 @@ def by_id(*operation_ids):
 ERRORS = {
     400: "Invalid input; `details` names each field (location and name)",
     401: "No valid access token (or, when logging in, refreshing or logging out: bad credentials)",
-    403: "Only the author may change or delete a post; or a block stands between you and that account",
+    403: "Only the author may change or delete a post; a block stands between you and that account; "
+    "the route needs a role you do not have (moderator, admin); or (log-in, refresh) the account is suspended",
     404: "No such resource",
     409: "Conflicts with the current state (taken, or a concurrent change); retry after Retry-After when sent",
     413: "The body is over limits.max_body_bytes, or the image over 5 MB",
@@ -116,7 +117,14 @@ def _json(schema):
 
 
 # Pages that send their next and previous links in a Link header too.
-_LINKED_PAGES = (shapes.POST_PAGE, shapes.PROFILE_PAGE, shapes.NOTIFICATION_PAGE)
+_LINKED_PAGES = (
+    shapes.POST_PAGE,
+    shapes.PROFILE_PAGE,
+    shapes.NOTIFICATION_PAGE,
+    shapes.AUDIT_PAGE,
+    shapes.REPORT_PAGE,
+    shapes.MODERATED_REPORT_PAGE,
+)
 
 
 def _answer(shape, description):
@@ -179,8 +187,19 @@ def node_schema(node):
         if required:
             schema["required"] = required
         return schema
-    schema = {"type": "integer"} if isinstance(typ, colander.Integer) else {"type": "string"}
     validators = getattr(node.validator, "validators", [node.validator])
+    if isinstance(typ, colander.Sequence):
+        schema = {"type": "array", "items": node_schema(node.children[0])}
+        for validator in validators:
+            if isinstance(validator, colander.Length):
+                bounds = {"minItems": validator.min, "maxItems": validator.max}
+                schema.update({k: v for k, v in bounds.items() if v is not None})
+        if node.missing not in (colander.required, colander.drop, None):
+            schema["default"] = node.missing
+        if node.description:
+            schema["description"] = node.description
+        return schema
+    schema = {"type": "integer"} if isinstance(typ, colander.Integer) else {"type": "string"}
     for validator in validators:
         if isinstance(validator, colander.Range):
             bounds = {"minimum": validator.min, "maximum": validator.max}

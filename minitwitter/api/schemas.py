@@ -256,3 +256,105 @@ class PasswordResetBody(colander.MappingSchema):
 class PasswordResetConfirmBody(colander.MappingSchema):
     token = emailed_token()
     new_password = new_password()
+
+
+# Moderation (api/views/admin.py)
+
+
+class RoleBody(colander.MappingSchema):
+    role = text(validator=colander.OneOf(["user", "moderator", "admin"]))
+
+
+class RoleSchema(colander.MappingSchema):
+    path = IdPath()
+    body = RoleBody()
+
+
+MAX_REASON_LENGTH = 1000
+
+
+def reason_validator(node, value):
+    if not 1 <= len(value) <= MAX_REASON_LENGTH:
+        raise colander.Invalid(node, f"Must be 1 to {MAX_REASON_LENGTH} characters")
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in posts.ALLOWED_CONTROLS for c in value):
+        raise colander.Invalid(node, "Must not contain NUL or other control characters")
+
+
+def reason_text(**kw):
+    schema = {"pattern": trimmed_pattern(MAX_REASON_LENGTH, TEXT_CONTROLS), "description": "1 to 1,000 characters"}
+    return text(preparer=_strip, validator=reason_validator, json_schema=schema, **kw)
+
+
+class ReasonBody(colander.MappingSchema):
+    reason = reason_text()
+
+
+class OptionalReasonBody(colander.MappingSchema):
+    reason = reason_text(missing="")
+
+
+class SuspendSchema(colander.MappingSchema):
+    path = IdPath()
+    body = ReasonBody()
+
+
+class UnsuspendSchema(colander.MappingSchema):
+    path = IdPath()
+    body = OptionalReasonBody()
+
+
+class RemovePostSchema(SuspendSchema):
+    """DELETE /api/admin/posts/{id}/: the reason, told to the author."""
+
+
+# Reports (api/views/reports.py, admin.py)
+
+MAX_REPORTED_POSTS = 100
+
+
+def optional_text(max_length, description):
+    """0 to max_length characters (line breaks and tabs allowed, no other control character)."""
+
+    def validate(node, value):
+        if len(value) > max_length:
+            raise colander.Invalid(node, f"Must be at most {max_length} characters")
+        if any(unicodedata.category(c) in ("Cc", "Cs") and c not in posts.ALLOWED_CONTROLS for c in value):
+            raise colander.Invalid(node, "Must not contain NUL or other control characters")
+
+    schema = {"maxLength": max_length, "pattern": rf"^[^{TEXT_CONTROLS}]*$", "description": description}
+    return colander.SchemaNode(
+        Text(allow_empty=True), preparer=_strip, validator=validate, missing="", json_schema=schema
+    )
+
+
+class PostIds(colander.SequenceSchema):
+    post_id = object_id()
+
+
+class ReportBody(colander.MappingSchema):
+    account_id = object_id(description="The account reported")
+    post_ids = PostIds(
+        missing=[],
+        validator=colander.Length(max=MAX_REPORTED_POSTS),
+        description="Live posts of that account (up to 100)",
+    )
+    category = text(validator=colander.OneOf(["spam", "abuse", "illegal", "other"]), missing="other")
+    comment = optional_text(1000, "0 to 1,000 characters")
+
+
+class ReportsQuery(PageQuery):
+    status = text(validator=colander.OneOf(["open", "resolved"]), missing="open")
+
+
+class ReportsSchema(colander.MappingSchema):
+    querystring = ReportsQuery()
+
+
+class ResolveBody(colander.MappingSchema):
+    action = text(validator=colander.OneOf(["none", "remove_posts", "suspend"]))
+    note = optional_text(1000, "0 to 1,000 characters")
+
+
+class ResolveSchema(colander.MappingSchema):
+    path = IdPath()
+    body = ResolveBody()

@@ -18,6 +18,7 @@ TEXT = {"type": "string"}
 TIME = {"type": "string", "format": "date-time"}
 URL = {"type": "string", "format": "uri"}
 BOOL = {"type": "boolean"}
+ROLE = {"type": "string", "enum": ["user", "moderator", "admin"]}
 # What media.store_image keeps (it decodes the file to tell).
 IMAGE_TYPES = sorted({content_type for content_type, _ext in media.FORMATS.values()})
 
@@ -120,6 +121,7 @@ ME = Shape(
     email=TEXT,
     email_verified={**BOOL, "description": "Whether the link of a verification email was followed"},
     followed_by_me=BOOL,
+    role={**ROLE, "description": "user (everyone at sign-up), moderator or admin"},
 )
 TOKENS = Shape(
     "Tokens",
@@ -138,7 +140,7 @@ HEALTH = Shape(
     cache=_STATE,
     broker=_STATE,
 )
-NOTIFICATION_TYPES = ["follow", "like", "mention", "reply", "repost"]
+NOTIFICATION_TYPES = ["follow", "like", "mention", "reply", "repost", "moderation"]
 NOTIFICATION = Shape(
     "Notification",
     "Something another account did that concerns me",
@@ -147,10 +149,11 @@ NOTIFICATION = Shape(
         "type": "string",
         "enum": NOTIFICATION_TYPES,
         "description": "follow: followed me; like, repost: of my post; mention: named me in the post; "
-        "reply: the post, in reply to mine",
+        "reply: the post, in reply to mine; moderation: a moderator (the actor) removed my post, for `reason`",
     },
     actor=PROFILE.ref,
-    post={**nullable(POST.ref), "description": "The post it is about; null for a follow"},
+    post={**nullable(POST.ref), "description": "The post it is about; null for a follow, and for a post removed"},
+    reason={**nullable(TEXT), "description": "moderation: the moderator's reason; null for the other types"},
     created_at=TIME,
     read={**BOOL, "description": "At or below the id last marked read (POST /api/notifications/read/)"},
 )
@@ -195,7 +198,53 @@ def page(item):
     )
 
 
+ACCOUNT = Shape(
+    "Account",
+    "A profile as moderators see it: with its role and whether it is suspended",
+    **_PROFILE,
+    followed_by_me=BOOL,
+    role=ROLE,
+    suspended={**BOOL, "description": "Suspended: hidden from every list, and 404 to everyone but moderators"},
+)
+_REPORT = {
+    "id": ID,
+    "account": {**PROFILE.ref, "description": "The account reported"},
+    "posts": {**array(POST.ref), "description": "Its posts reported, those still live"},
+    "category": {"type": "string", "enum": ["spam", "abuse", "illegal", "other"]},
+    "comment": {**TEXT, "description": "The reporter's words, 0 to 1,000 characters"},
+    "status": {"type": "string", "enum": ["open", "resolved"]},
+    "action_taken": {"type": ["string", "null"], "enum": ["none", "remove_posts", "suspend", None]},
+    "created_at": TIME,
+    "resolved_at": nullable(TIME),
+}
+REPORT = Shape("Report", "A report I made: the reported account never learns who reported it", **_REPORT)
+MODERATED_REPORT = Shape(
+    "ModeratedReport",
+    "A report as moderators see it: with its reporter and the moderator's note",
+    **_REPORT,
+    reporter=PROFILE.ref,
+    note={**TEXT, "description": "The resolving moderator's note"},
+)
+AUDIT_ENTRY = Shape(
+    "AuditEntry",
+    "A moderation action, on record for good: nothing changes or deletes an entry",
+    id=ID,
+    actor={
+        **nullable(PROFILE.ref),
+        "description": "Who acted; null for the server (minitwitter-admin) or an account since deleted",
+    },
+    action={"type": "string", "enum": ["suspend", "unsuspend", "remove_post", "resolve_report", "grant_role"]},
+    account={**nullable(ID), "description": "The account acted on"},
+    post={**nullable(ID), "description": "The post acted on (it may since have been deleted)"},
+    reason={**TEXT, "description": "The moderator's reason; for grant_role, the roles before and after"},
+    created_at=TIME,
+)
+
+
 POST_PAGE = page(POST)
 PROFILE_PAGE = page(PROFILE)
 TAG_COUNT_PAGE = page(TAG_COUNT)
 NOTIFICATION_PAGE = page(NOTIFICATION)
+AUDIT_PAGE = page(AUDIT_ENTRY)
+REPORT_PAGE = page(REPORT)
+MODERATED_REPORT_PAGE = page(MODERATED_REPORT)

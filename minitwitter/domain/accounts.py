@@ -7,6 +7,8 @@ profile, passwords, email verification, password reset and deletion.
   user and wrong password answer alike); then a token pair.
 - a token pair: tokens.create_refresh_token, a new family on log in, the same family
   when rotating. The access token is not stored: it is verified from its claims.
+- a suspended account (domain/moderation.py): log in and refresh are Forbidden, "This
+  account is suspended", once the password (the refresh token) is right.
 - refresh: tokens.rotate_refresh_token spends the token; a token already spent, revoked
   or expired is a replay, so its whole family is revoked (tokens.revoke_family) in a
   transaction of its own, which sticks although the request answers 401 and rolls back.
@@ -48,9 +50,18 @@ from functools import partial
 import jwt
 import psycopg2.errors
 
-from minitwitter.domain import AccountGone, Conflict, Invalid, Unauthorized, freshness, notifications, timelines
+from minitwitter.domain import (
+    AccountGone,
+    Conflict,
+    Forbidden,
+    Invalid,
+    Unauthorized,
+    freshness,
+    notifications,
+    timelines,
+)
 from minitwitter.domain import media as images
-from minitwitter.domain.credentials import REFRESH, token_error
+from minitwitter.domain.credentials import REFRESH, SUSPENDED, token_error
 from minitwitter.domain.freshness import stales_nothing
 
 log = logging.getLogger(__name__)
@@ -93,6 +104,8 @@ def log_in(tx, passwords, tokens, username, password):
     ok = passwords.check(password, row["password_hash"] if row else None)
     if not (row and ok):
         raise Unauthorized("Invalid username or password")
+    if row["suspended"]:  # told only to who knows the password
+        raise Forbidden(SUSPENDED)
     return _issue_pair(tx, tokens, row["id"], row["session_generation"], family=tokens.new_id())
 
 
@@ -106,6 +119,8 @@ def refresh(tx, tokens, refresh_token):
         # so the whole family goes, and that must stick although this request fails.
         tx.after_rollback(partial(_revoke_family_alone, tx, claims["fam"]))
         raise Unauthorized("Refresh token is no longer valid")
+    if row["suspended"]:  # the token stays unspent (this transaction rolls back): it works after a lift
+        raise Forbidden(SUSPENDED)
     return _issue_pair(tx, tokens, row["user_id"], row["session_generation"], family=row["family"])
 
 

@@ -5,10 +5,11 @@
   each other.
 - An access token is verified from its claims, and its account once: the account must
   exist and be in the session generation the token carries (claim `gen`; a password
-  change or reset adds one, users.session_generation). A token verified is remembered
+  change or reset adds one, users.session_generation), and not be suspended (domain/
+  moderation.py: the token answers 401 "This account is suspended"). A token verified is remembered
   until it expires (most requests come from a client that sent the same token a moment
   ago), and its account checked again at most every jwt.recheck_seconds (5): so after a
-  password change, a reset or a deletion, the account's access tokens stop working at once
+  password change, a reset, a suspension or a deletion, the account's access tokens stop working at once
   in the process that made the change (forget_user) and within that interval in every
   other one: one indexed lookup per token, process and interval, none per request.
 - Refresh tokens rotate; their state lives in the refresh_tokens table (domain/accounts.py).
@@ -100,8 +101,9 @@ class Tokens:
 
     def verify_access(self, token, session_generation):
         """decode(token, ACCESS) for an account that exists and is still in the token's
-        generation (session_generation(id) -> int, or None for no account), remembered until
-        the token expires and its account asked again every recheck_seconds."""
+        generation (session_generation(id) -> int, None for no account, or SUSPENDED for a
+        suspended one), remembered until the token expires and its account asked again every
+        recheck_seconds."""
         claims = self.remembered(token)
         if claims is not None:
             return claims
@@ -111,6 +113,9 @@ class Tokens:
         if generation is None:
             self._verified.pop(token, None)
             raise jwt.InvalidTokenError(NO_ACCOUNT)
+        if generation is SUSPENDED:
+            self._verified.pop(token, None)
+            raise jwt.InvalidTokenError(SUSPENDED)
         if claims["gen"] != generation:
             self._verified.pop(token, None)
             raise jwt.InvalidTokenError(ENDED)
@@ -191,6 +196,7 @@ class Passwords:
 
 
 NO_ACCOUNT = "no such account"
+SUSPENDED = "This account is suspended"  # its tokens stop (401), log-in and refresh answer 403
 NOT_STORED = "no such token, revoked, or its sessions ended"
 ENDED = "sessions ended"
 
@@ -199,6 +205,8 @@ def token_error(kind, exc):
     """What is wrong with a token, in the API's words (PyJWT's name claims and libraries)."""
     if isinstance(exc, jwt.ExpiredSignatureError):
         return f"The {kind} token has expired" + (": refresh it" if kind == ACCESS else ": log in again")
+    if str(exc) == SUSPENDED:
+        return SUSPENDED
     if str(exc) == NO_ACCOUNT:
         return f"The account of this {kind} token no longer exists"
     if str(exc) == ENDED:

@@ -32,6 +32,8 @@ read.
 | reposts and bookmarks       |                     | repost, unrepost, bookmark, unbookmark |
 | the viewer's hidden set     | safety:<id>         | a block or unblock either way, their   |
 | (domain/safety.py)          |                     | mute or unmute (**)                    |
+| the suspended accounts      | suspended           | a suspension, a lift (moderation.py)   |
+| (domain/safety.suspended)   |                     |                                        |
 
 The hidden set (accounts a viewer blocks, that block them, that they mute) is read by
 every list of posts and single post a viewer reads, so their whole responses depend on
@@ -54,6 +56,13 @@ whoever reads it:
 Lists read from PostgreSQL on each request (followers, following, likers, bookmarks,
 notifications, blocks, mutes, search of users and tags) take their counts and posts from
 the entries above.
+
+A suspension or its lift bumps `suspended` (and the account's profile): every response
+that read the suspended set (every list of posts, each post and profile by id) depends on
+it, and the shared pages of the lists are named after the set they left out (safety.
+viewer_page), so the account's posts, reposts and profile leave (and come back to) every
+list, feed and search at once, without a bump per list. Nothing else changes: its
+follows, likes and counts stay.
 
 viewer:<id> covers no entry of its own: whole responses (response_cache.py) depend on it
 because liked_by_me, reposted_by_me, bookmarked_by_me and followed_by_me, read from
@@ -80,6 +89,7 @@ differently, so it bumps nothing.
 """
 
 POPULAR = "popular_hashtags"
+SUSPENDED = "suspended"
 ALL_POSTS = "posts:all"
 SEARCH = "posts:search"
 MAX_ID = 2**63 - 1

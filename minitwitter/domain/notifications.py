@@ -9,6 +9,8 @@
   `up_to` are read (idempotent; an id not theirs is a bound).
 - dismiss, clear (the Mastodon face): lock_states, then notifications.dismiss (one of the
   caller's) or notifications.clear (all of them); the unread count follows by trigger.
+- moderated (domain/moderation.py: remove_post): a notification of type `moderation` to the
+  author of a post a moderator removed, with the reason, whatever blocks or mutes stand.
 - post_deleted (domain/posts.py: delete): notifications.delete_post_notifications.
 - account_deleted (domain/accounts.py: delete_account, last before the users row):
   notifications.delete_account_notifications, those it received and those it caused.
@@ -37,6 +39,18 @@ def lock(tx, user_ids):
     adds, removes or reads up to their notifications does it first (migrations/0012). A
     write that notifies twice (a reply that mentions) locks every recipient first."""
     list(tx.queries.notifications.lock_states(tx.db, user_ids=sorted(set(user_ids))))  # rows come lazily
+
+
+@stales_nothing("notifications and unread counts are read from PostgreSQL each time")
+def moderated(tx, actor_id, recipient_id, post_id, reason):
+    """A moderator removed the recipient's post `post_id`, for `reason` (domain/moderation.py):
+    the recipient is told whatever stands between them (none for one's own post)."""
+    if recipient_id == actor_id:
+        return
+    lock(tx, [recipient_id])
+    tx.queries.notifications.moderated(
+        tx.db, actor_id=actor_id, recipient_id=recipient_id, post_id=post_id, reason=reason
+    )
 
 
 @stales_nothing("notifications and unread counts are read from PostgreSQL each time")

@@ -111,7 +111,13 @@ def delete(tx, user_id, post_id):
     """Soft-delete `user_id`'s live post: it leaves every list, count and feed at once,
     with every repost of it."""
     lock_accounts(tx, user_id)  # first, as every write of its author's counts (domain.lock_accounts)
-    row = _owned_post(tx, user_id, post_id)
+    remove(tx, _owned_post(tx, user_id, post_id))
+
+
+def remove(tx, row):
+    """Soft-delete the live post of `row` (posts.get_post_for_update's, locked): what its
+    author's delete does (and a moderator's: domain/moderation.remove_post)."""
+    post_id = row["id"]
     tx.queries.posts.soft_delete(tx.db, post_id=post_id)
     # Its hashtags stop counting at once: the links go, tgr_post_hashtags_count follows.
     tags = _tag(tx, post_id, "")
@@ -130,7 +136,7 @@ def live_post(tx, post_id, user_id, field=None):
     it cannot be deleted under what is being written about it; else NotFound. Forbidden
     when a block stands between `user_id` (who writes about it) and its author, either way."""
     row = tx.queries.posts.lock_live_post(tx.db, post_id=post_id, user_id=user_id)
-    if row is None:
+    if row is None or row["suspended"]:  # a suspended account's posts answer 404 (moderation.py)
         raise NotFound("No such post", field=field)
     if row["blocked"]:
         raise Forbidden(BLOCKED, field=field or "id")

@@ -17,6 +17,9 @@
   Their INSERTs test it themselves (migrations/0011: blocked_between), so a write that
   wrote asks why only when it wrote nothing: the common case costs no extra statement.
 
+Suspended accounts are in every viewer's hidden set: profiles.suspended(tx), one set for
+all, cached under freshness.SUSPENDED (domain/moderation.py writes it).
+
 Reads: `hidden(tx, viewer)` is the viewer's hidden set, cached under freshness.safety(viewer);
 `viewer_page` filters a list with it in SQL. A viewer who hides nobody (the common case)
 reads the shared cached pages as before; one who hides somebody reads their own page from
@@ -25,8 +28,11 @@ cache: it would hold one copy per such viewer, and their whole response (respons
 per viewer already) is cached under the list's version and their safety version anyway.
 """
 
+import hashlib
+
 from minitwitter.domain import Invalid, follows, freshness, lock_accounts, lock_pair
 from minitwitter.domain.freshness import cached_page
+from minitwitter.domain.profiles import suspended
 
 
 def block(tx, blocker_id, blocked_id):
@@ -84,19 +90,30 @@ def hiding(tx, viewer):
     return tx.cache.cached(f"hidden:{viewer}", compute, version_name=freshness.safety(viewer))
 
 
-def hidden(tx, viewer):
-    """The viewer's hidden set: the ids of every account whose posts, reposts and
-    notifications the viewer does not see (blocked either way, or muted), sorted."""
+def personal(tx, viewer):
+    """The accounts the viewer hides themselves (blocked either way, or muted), sorted."""
     found = hiding(tx, viewer)
     return sorted({*found["blocked"], *found["muted"]})
 
 
+def hidden(tx, viewer):
+    """The viewer's hidden set: the ids of every account whose posts, reposts and
+    notifications the viewer does not see (blocked either way, muted, or suspended), sorted."""
+    return sorted({*personal(tx, viewer), *suspended(tx)})
+
+
 def viewer_page(tx, viewer, version_name, page, compute, name=None):
     """The rows of one page of a list as the viewer sees it: compute(hidden), the list
-    query given the viewer's hidden set (an empty one for most viewers). With none, the
-    page every such viewer shares (freshness.cached_page); else the viewer's own page, read
-    from PostgreSQL under the list's version (see above)."""
-    ids = hidden(tx, viewer)
-    if ids:
+    query given the viewer's hidden set (the suspended accounts only, for most viewers).
+    With no hidden set of their own, the page every such viewer shares
+    (freshness.cached_page), named after the suspended set it left out (a suspension or a
+    lift is a new set: a new page, whatever the list's version); else the viewer's own page,
+    read from PostgreSQL under the list's version (see above)."""
+    banned = suspended(tx)
+    ids = sorted({*personal(tx, viewer), *banned})
+    if len(ids) > len(banned):
         return tx.cache.covered(version_name, lambda: list(compute(ids)))
-    return cached_page(tx, version_name, page, lambda: compute([]), name=name)
+    if banned:
+        digest = hashlib.blake2b(",".join(map(str, banned)).encode(), digest_size=8).hexdigest()
+        name = f"{name or version_name}~{digest}"
+    return cached_page(tx, version_name, page, lambda: compute(ids), name=name)

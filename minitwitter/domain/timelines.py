@@ -38,7 +38,7 @@ from functools import partial
 
 from minitwitter.domain import freshness
 from minitwitter.domain.freshness import MAX_ID, stales_nothing
-from minitwitter.domain.profiles import shared_profile
+from minitwitter.domain.profiles import shared_profile, suspended
 
 # One fan-out in this many (by the item's key) also trims the timelines it wrote to.
 TRIM_EVERY = 64
@@ -185,8 +185,9 @@ def feed_rows(tx, me, page, hidden=()):
     minitwitter-bench runs this under EXPLAIN for its cold figure."""
     settings, queries = tx.settings, tx.queries.feed
     hidden = list(hidden)
+    banned = suspended(tx)  # in every reader's hidden set; read from the timeline too
     pull = partial(_pull, tx, me, hidden)
-    if hidden:
+    if set(hidden) - set(banned):
         # A timeline filled from a pull plan holds each post once, at its newest occurrence:
         # a post whose repost the reader hides would be missing from it, so a reader who hides
         # someone reads the pull plans, which apply the rule after leaving the hidden out.
@@ -206,7 +207,7 @@ def feed_rows(tx, me, page, hidden=()):
             floor = fill(tx, me, newest, settings["feed.timeline_size"], settings["feed.settle_seconds"])
         if floor is None:
             return pull(**page.params)
-    rows = list(queries.feed_from_timeline(tx.db, user_id=me, pulled=state["pulled"], **page.params))
+    rows = list(queries.feed_from_timeline(tx.db, user_id=me, pulled=state["pulled"], suspended=banned, **page.params))
     if floor == 0 or (rows and rows[0]["timeline_rows"] >= page.offset + page.limit):
         return rows  # the timeline holds the page: it holds the whole feed, or enough rows
     return pull(**page.params)

@@ -9,7 +9,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from minitwitter.domain.credentials import MAX_USER_ID
-from minitwitter.domain.profiles import shared_profile
+from minitwitter.domain.profiles import shared_profile, suspended
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.common import domain, param, require
 from minitwitter.mastodon.errors import MastodonError
@@ -20,7 +20,8 @@ NOT_FOUND = "Record not found"
 
 def _profile(request, user_id):
     profile = shared_profile(request.tx, user_id) if user_id is not None else None
-    if profile is None:
+    if profile is None or user_id in suspended(request.tx):  # as on the native face
+        raise MastodonError(404, NOT_FOUND)
         raise MastodonError(404, NOT_FOUND)
     return profile
 

@@ -80,7 +80,7 @@ def forbidden(exc, request):
     if request.identity is None:
         message = getattr(request, "auth_error", "Authentication required")  # web/security.py
         return http_error(401, message, headers=BEARER_CHALLENGE)
-    return http_error(403, "You may not do this")
+    return http_error(403, getattr(request, "forbidden_message", "You may not do this"))  # web/security.py
 
 
 @exception_view_config(httpexceptions.HTTPException)

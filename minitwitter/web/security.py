@@ -10,17 +10,25 @@ On the Mastodon face's API (/api/v1/, /api/v2/) a bearer token may also be one o
 access tokens (opaque, stored hashed: domain/oauth.py); their claims carry `scopes`, which
 the Mastodon views check (a native JWT, without `scopes`, may do everything). An app token
 (client_credentials) has no account: user_id None, and it passes no permission check.
+
+The routes under /api/admin/ need the permission `moderator` or `admin`: the caller's role
+(domain/moderation.py), read from PostgreSQL on each such request; a `user` gets 403.
 """
 
 import jwt
 from pyramid.security import Allowed, Denied
 
-from minitwitter.domain import oauth
-from minitwitter.domain.credentials import Passwords, Tokens, token_error
+from minitwitter.domain import moderation, oauth
+from minitwitter.domain.credentials import SUSPENDED, Passwords, Tokens, token_error
 
 # Where the Mastodon face's OAuth tokens are accepted (beside the JWTs).
 STORED_TOKEN_PREFIXES = ("/api/v1/", "/api/v2/")
 INVALID_STORED = "The access token is invalid"
+# The 403 of an admin route to an account without the role it needs (web/errors.py).
+ROLE_NEEDED = {
+    "moderator": "Only a moderator or an admin may do this",
+    "admin": "Only an admin may do this",
+}
 
 
 def bearer_token(environ):
@@ -31,7 +39,11 @@ def bearer_token(environ):
 
 
 def _session_generation(request, user_id):
-    return request.tx.queries.users.session_generation(request.tx.db, user_id=user_id)
+    """The account's session generation; None for no account, SUSPENDED for a suspended one."""
+    row = request.tx.queries.users.session_state(request.tx.db, user_id=user_id)
+    if row is None:
+        return None
+    return SUSPENDED if row["suspended"] else row["session_generation"]
 
 
 _UNVERIFIED = object()
@@ -78,9 +90,13 @@ class JWTSecurityPolicy:
         return identity["user_id"] if identity else None
 
     def permits(self, request, context, permission):
-        if request.identity is not None and request.identity["user_id"] is not None:
-            return Allowed("authenticated")
-        return Denied("authentication required")
+        if request.identity is None or request.identity["user_id"] is None:
+            return Denied("authentication required")
+        if permission in moderation.RANK:  # the admin routes: `moderator` or `admin`
+            if not moderation.may(request.tx, request.identity["user_id"], permission):
+                request.forbidden_message = ROLE_NEEDED[permission]
+                return Denied(f"{permission} role required")
+        return Allowed("authenticated")
 
     def remember(self, request, userid, **kw):
         return []

@@ -66,7 +66,9 @@ def create_user(request):
 
 
 @token.post(
-    schema=schemas.LoginBody(), **PUBLIC, openapi=Answers(200, shapes.TOKENS, errors={401, 429}, links=REFRESH_LINKS)
+    schema=schemas.LoginBody(),
+    **PUBLIC,
+    openapi=Answers(200, shapes.TOKENS, errors={401, 403, 429}, links=REFRESH_LINKS),
 )
 def login(request):
     body = request.validated
@@ -80,7 +82,7 @@ def login(request):
     schema=schemas.RefreshBody(),
     validators=(colander_body_validator,),
     permission=NO_PERMISSION_REQUIRED,
-    openapi=Answers(200, shapes.TOKENS, errors={401}, links=REFRESH_LINKS),
+    openapi=Answers(200, shapes.TOKENS, errors={401, 403}, links=REFRESH_LINKS),
 )
 def refresh(request):
     return accounts.refresh(request.tx, request.registry.tokens, request.validated["refresh"])

@@ -5,7 +5,7 @@ from cornice import Service
 from cornice.validators import colander_validator
 
 from minitwitter.api import schemas, shapes
-from minitwitter.api.hydration import profile, profile_json
+from minitwitter.api.hydration import profile, profiles_json
 from minitwitter.api.openapi import Answers
 from minitwitter.api.views.users import USER_LINKS
 from minitwitter.domain import follows as domain
@@ -61,5 +61,5 @@ def _list(request, query, count_field):
     user = profile_or_404(request, request.validated["path"]["id"])
     page = read_page(request)
     rows = list(query(request.db, user_id=user["id"], viewer_id=request.authenticated_userid, **page.params))
-    results = [profile_json(request, r) for r in rows[: page.size]]
+    results = profiles_json(request, rows[: page.size])
     return envelope(request, page, rows, results, count=user[count_field])

@@ -4,7 +4,7 @@ from cornice import Service
 from cornice.validators import colander_validator
 
 from minitwitter.api import schemas, shapes
-from minitwitter.api.hydration import profile_json
+from minitwitter.api.hydration import profiles_json
 from minitwitter.api.openapi import Answers
 from minitwitter.api.views.posts import post_or_404
 from minitwitter.domain import likes as domain
@@ -45,6 +45,4 @@ def list_likers(request):
             request.db, post_id=post_id, viewer_id=request.authenticated_userid, **page.params
         )
     )
-    return envelope(
-        request, page, rows, [profile_json(request, r) for r in rows[: page.size]], count=post["likes_count"]
-    )
+    return envelope(request, page, rows, profiles_json(request, rows[: page.size]), count=post["likes_count"])

@@ -12,6 +12,7 @@ from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import posts_by_ids, profile_json
 from minitwitter.api.openapi import Answers
 from minitwitter.domain import notifications as domain
+from minitwitter.domain.profiles import suspended
 from minitwitter.web.pagination import PageSchema, envelope, read_page
 
 notifications = Service(name="notifications", path="/api/notifications", description="My notifications, newest first")
@@ -30,7 +31,11 @@ def list_notifications(request):
     page = read_page(request)
     me = request.authenticated_userid
     rows = list(request.queries.notifications.list_notifications(request.db, user_id=me, **page.params))
-    items = rows[: page.size]
+    # A suspended account's notifications are left out (it is their actor: a mention or a
+    # reply is its own post, a like or a repost is of mine) and show again once the
+    # suspension is lifted (domain/moderation.py).
+    banned = set(suspended(request.tx))
+    items = [r for r in rows[: page.size] if r["id"] not in banned]
     post_ids = list(dict.fromkeys(r["post_id"] for r in items if r["post_id"] is not None))
     posts = {p["id"]: p for p in posts_by_ids(request, post_ids)}
     results = [
@@ -40,6 +45,7 @@ def list_notifications(request):
                 "type": r["type"],
                 "actor": profile_json(request, r),
                 "post": posts.get(r["post_id"]),
+                "reason": r["reason"],
                 "created_at": r["notified_at"].isoformat(),
                 "read": r["read"],
             }

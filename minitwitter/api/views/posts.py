@@ -8,12 +8,12 @@ from cornice.validators import colander_body_validator, colander_validator
 from multipart import MultipartPart
 
 from minitwitter.api import schemas, shapes
-from minitwitter.api.hydration import posts_by_ids, shared_profile
+from minitwitter.api.hydration import posts_by_ids, shared_profile, visible
 from minitwitter.api.openapi import ID, Answers, by_id
 from minitwitter.domain import freshness
 from minitwitter.domain import posts as domain
 from minitwitter.domain.freshness import cached_page
-from minitwitter.domain.safety import hidden, hiding, viewer_page
+from minitwitter.domain.safety import hiding, personal, viewer_page
 from minitwitter.web import idempotency
 from minitwitter.web.errors import field_error, http_error
 from minitwitter.web.pagination import PageSchema, envelope, read_page
@@ -99,10 +99,12 @@ def list_posts(request):
 def list_user_posts(request):
     user_id = request.validated["path"]["id"]
     author = shared_profile(request.tx, user_id)
-    if author is None:
+    if author is None or not visible(request, user_id):  # suspended: a moderator's only
         raise http_error(404, "No such user")
     page = read_page(request)
-    if user_id in hidden(request.tx, request.authenticated_userid):  # blocked either way, or muted: none of their posts
+    if user_id in personal(
+        request.tx, request.authenticated_userid
+    ):  # blocked either way, or muted: none of their posts
         return envelope(request, page, [], [], count=0)
     rows = cached_page(
         request.tx,

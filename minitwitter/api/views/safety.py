@@ -5,7 +5,7 @@ from cornice import Service
 from cornice.validators import colander_validator
 
 from minitwitter.api import schemas, shapes
-from minitwitter.api.hydration import profile_json
+from minitwitter.api.hydration import profiles_json
 from minitwitter.api.openapi import Answers
 from minitwitter.api.views.follows import profile_or_404
 from minitwitter.domain import safety as domain
@@ -57,4 +57,4 @@ def list_mutes(request):
 def _list(request, query):
     page = read_page(request)
     rows = list(query(request.db, user_id=request.authenticated_userid, **page.params))
-    return envelope(request, page, rows, [profile_json(request, r) for r in rows[: page.size]])
+    return envelope(request, page, rows, profiles_json(request, rows[: page.size]))

@@ -4,7 +4,7 @@ from cornice import Service
 from cornice.validators import colander_validator
 
 from minitwitter.api import search, shapes
-from minitwitter.api.hydration import posts_by_ids, profile_json
+from minitwitter.api.hydration import posts_by_ids, profiles_json
 from minitwitter.api.openapi import Answers
 from minitwitter.domain.search import post_keys
 from minitwitter.web.pagination import envelope, read_numbered_page, read_page
@@ -68,4 +68,4 @@ def search_users_view(request):
                 limit=page.limit,
             )
         )
-    return envelope(request, page, rows, [profile_json(request, row) for row in rows[: page.size]])
+    return envelope(request, page, rows, profiles_json(request, rows[: page.size]))

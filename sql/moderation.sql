@@ -1,0 +1,63 @@
+-- Moderation (minitwitter/domain/moderation.py): roles and the audit log (migrations/0019).
+
+-- name: role(user_id)$
+-- The account's role (NULL: no such account). Each /api/admin/ request asks it, so a role
+-- changed holds at once. Index: users_pkey.
+SELECT role FROM users WHERE id = :user_id;
+
+-- name: role_by_username(username)^
+-- minitwitter-admin grant: the account by username, any case. Index: idx_users_username_lower.
+SELECT id, role FROM users WHERE lower(username) = lower(:username);
+
+-- name: lock_role(user_id)^
+-- The account's role, locked until the change commits: two grants of one account queue.
+-- Index: users_pkey.
+SELECT id, role FROM users WHERE id = :user_id FOR UPDATE;
+
+-- name: set_role(user_id, role)!
+-- Index: users_pkey.
+UPDATE users SET role = :role WHERE id = :user_id;
+
+-- name: audit(actor_id, action, account_id, post_id, reason)<!
+-- An entry of the audit log, in the transaction of the action it records. Append-only: the
+-- table's triggers refuse UPDATE, DELETE and TRUNCATE (migrations/0019).
+INSERT INTO moderation_audit (actor_id, action, account_id, post_id, reason)
+VALUES (:actor_id, :action, :account_id, :post_id, :reason)
+RETURNING id, actor_id, action, account_id, post_id, reason, created_at;
+
+-- name: list_audit(before, offset, limit)
+-- GET /api/admin/audit/: every entry, newest first, a keyset page (key: id).
+-- Index: moderation_audit_pkey, walked backwards from :before.
+SELECT id AS key, id, actor_id, action, account_id, post_id, reason, created_at
+  FROM moderation_audit
+ WHERE id < :before
+ ORDER BY id DESC
+OFFSET :offset
+ LIMIT :limit;
+
+-- name: suspended_ids()
+-- Every suspended account: the set each list leaves out (domain/safety.py: suspended),
+-- cached under one version that each suspension and lift bumps.
+-- Index: idx_users_suspended (partial: only the suspended accounts' rows).
+SELECT id FROM users WHERE suspended_at IS NOT NULL ORDER BY id;
+
+-- name: lock_account(user_id)^
+-- The account a suspension acts on, locked until the change commits: two moderators acting
+-- on one account queue, and the second sees the first's change. Index: users_pkey.
+SELECT id, role, suspended_at IS NOT NULL AS suspended FROM users WHERE id = :user_id FOR UPDATE;
+
+-- name: set_suspended(user_id, suspended)!
+-- Index: users_pkey.
+UPDATE users
+   SET suspended_at = CASE WHEN :suspended THEN coalesce(suspended_at, now()) END
+ WHERE id = :user_id;
+
+-- name: get_account(user_id)^
+-- A profile as moderators see it, with its role and whether it is suspended. Read from
+-- PostgreSQL (moderators only). Index: users_pkey; images_pkey for the avatar.
+SELECT u.id, u.username, u.created_at, u.followers_count, u.following_count, u.posts_count,
+       u.display_name, u.bio, av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height,
+       u.role, u.suspended_at IS NOT NULL AS suspended
+  FROM users u
+  LEFT JOIN images av ON av.id = u.avatar_image_id
+ WHERE u.id = :user_id;

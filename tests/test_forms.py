@@ -55,13 +55,23 @@ def test_a_boundary_that_is_not_one_is_400(app, alice, db, boundary):
 
 
 @pytest.mark.parametrize(
-    "disposition", [b"form-data", b'form-data; name=""', b'form-data; filename="a.png"'], ids=["none", "empty", "file"]
+    "disposition",
+    [b"form-data", b'form-data; filename="a.png"', b'form-data; name=""; filename="a.png"'],
+    ids=["none", "file", "empty-file"],
 )
 def test_a_part_without_a_name_is_400(app, alice, db, disposition):
     body = TEXT + part(disposition, image_bytes()) + END
     response = post_raw(app, "/api/posts/", body, MULTIPART, alice.headers, status=400)
     assert "needs a name" in assert_error(response, 400, "")["message"]
     assert count(db) == 0
+
+
+def test_a_text_part_named_empty_is_an_unknown_field_and_ignored(app, alice, db):
+    """name="" is a name, the empty one: the document allows fields it does not list, and
+    unknown fields are ignored (schemathesis sends such a property)."""
+    body = TEXT + part(b'form-data; name=""', b"false") + END
+    post_raw(app, "/api/posts/", body, MULTIPART, alice.headers, status=201)
+    assert count(db) == 1
 
 
 @pytest.mark.parametrize(

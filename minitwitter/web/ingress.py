@@ -195,6 +195,8 @@ def _multipart_pairs(body, boundary):
     pairs = []
     for part in parts:
         if not part.name:
+            if part.filename is None and _content_type_param(part.headers.get("Content-Disposition", ""), "name") == "":
+                continue  # name="": a text field whose name is empty, unknown like any other, ignored
             # RFC 7578: each part is named by its Content-Disposition (a JSON array sent as a form).
             raise Refused(400, "body", "", "Every part of multipart/form-data needs a name")
         name = part.name.encode("latin-1").decode("utf-8", "surrogateescape")

@@ -117,3 +117,15 @@ def viewer_page(tx, viewer, version_name, page, compute, name=None):
         digest = hashlib.blake2b(",".join(map(str, banned)).encode(), digest_size=8).hexdigest()
         name = f"{name or version_name}~{digest}"
     return cached_page(tx, version_name, page, lambda: compute(ids), name=name)
+
+
+def reply_rows(tx, viewer, post_id, page):
+    """One page of the replies to `post_id`, oldest first, as the viewer sees them (the
+    native replies list and the Mastodon face's context read the same page)."""
+    return viewer_page(
+        tx,
+        viewer,
+        freshness.replies(post_id),
+        page,
+        lambda ids: tx.queries.posts.list_replies(tx.db, post_id=post_id, hidden=ids, **page.ascending_params),
+    )

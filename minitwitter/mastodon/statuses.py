@@ -24,10 +24,10 @@ import unicodedata
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from minitwitter.domain import bookmarks, freshness, likes, reposts
+from minitwitter.domain import bookmarks, likes, reposts
 from minitwitter.domain import posts as domain
 from minitwitter.domain.profiles import shared_profile
-from minitwitter.domain.safety import hiding, viewer_page
+from minitwitter.domain.safety import hiding, reply_rows
 from minitwitter.domain.shared_posts import NOT_MINE, shared_posts, viewer_flags
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.common import param, param_list, require
@@ -258,15 +258,7 @@ def context(request):
 
 def _replies(request, post_id):
     page = Page(size=MAX_DESCENDANTS, number=None, before=0, offset=0)
-    rows = viewer_page(
-        request.tx,
-        request.authenticated_userid,
-        freshness.replies(post_id),
-        page,
-        lambda ids: request.queries.posts.list_replies(
-            request.db, post_id=post_id, hidden=ids, **page.ascending_params
-        ),
-    )
+    rows = reply_rows(request.tx, request.authenticated_userid, post_id, page)
     return [r["key"] for r in rows[:MAX_DESCENDANTS]]
 
 

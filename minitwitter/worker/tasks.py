@@ -218,14 +218,12 @@ def purge_deleted_posts(batch=PURGE_BATCH):
     """Beat job: hard-delete posts soft-deleted over posts.purge_after_days ago, with their
     image rows and files, a batch per transaction so no lock is held for long. Only those
     posts: nothing live, nothing recently deleted. Returns how many posts went."""
-    store, purged = _store(), 0
-    while True:
-        with store.begin() as tx:  # the files go after the commit
-            settings = tx.settings
-            count = posts_domain.purge_deleted(tx, settings["posts.purge_after_days"], batch, settings["media.root"])
-        purged += count
-        if count < batch:
-            break
+    purged = _in_batches(
+        lambda tx: posts_domain.purge_deleted(
+            tx, tx.settings["posts.purge_after_days"], batch, tx.settings["media.root"]
+        ),  # the files go after each commit
+        batch,
+    )
     if purged:
         log.info("purged %d long-deleted posts", purged)
     return purged
@@ -235,16 +233,22 @@ def purge_deleted_posts(batch=PURGE_BATCH):
 def drop_idle_timelines(batch=PURGE_BATCH):
     """Beat job: drop the home timelines not read for feed.idle_days (domain/timelines.py),
     a batch per transaction. Returns how many went."""
-    store, dropped = _store(), 0
-    while True:
-        with store.begin() as tx:
-            count = timelines_domain.drop_idle(tx, tx.settings["feed.idle_days"], batch)
-        dropped += count
-        if count < batch:
-            break
+    dropped = _in_batches(lambda tx: timelines_domain.drop_idle(tx, tx.settings["feed.idle_days"], batch), batch)
     if dropped:
         log.info("dropped %d idle home timelines", dropped)
     return dropped
+
+
+def _in_batches(step, batch):
+    """Run `step(tx)` (how many rows it took, at most `batch`) a transaction at a time until a
+    short batch: no lock of a beat job is held for long. Returns the rows taken in all."""
+    store, total = _store(), 0
+    while True:
+        with store.begin() as tx:
+            count = step(tx)
+        total += count
+        if count < batch:
+            return total
 
 
 @celery_app.task(name="minitwitter.purge_idempotency_keys")

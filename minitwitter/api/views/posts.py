@@ -13,7 +13,7 @@ from minitwitter.api.openapi import ID, Answers, by_id
 from minitwitter.domain import freshness
 from minitwitter.domain import posts as domain
 from minitwitter.domain.freshness import cached_page
-from minitwitter.domain.safety import hiding, personal, viewer_page
+from minitwitter.domain.safety import hiding, personal, reply_rows, viewer_page
 from minitwitter.web import idempotency
 from minitwitter.web.errors import field_error, http_error
 from minitwitter.web.pagination import PageSchema, envelope, read_page
@@ -128,15 +128,7 @@ def list_replies(request):
     post_id = request.validated["path"]["id"]
     parent = post_or_404(request, post_id)
     page = read_page(request)
-    rows = viewer_page(
-        request.tx,
-        request.authenticated_userid,
-        freshness.replies(post_id),
-        page,
-        lambda ids: request.queries.posts.list_replies(
-            request.db, post_id=post_id, hidden=ids, **page.ascending_params
-        ),
-    )
+    rows = reply_rows(request.tx, request.authenticated_userid, post_id, page)
     results = posts_by_ids(request, [r["key"] for r in rows[: page.size]])
     return envelope(request, page, rows, results, count=parent["replies_count"])
 

@@ -164,6 +164,10 @@ SETTINGS = (
     S("database.statement_timeout", INTEGER, "5000", "DATABASE_STATEMENT_TIMEOUT",
       "Milliseconds any one SQL statement may run; 0: not sent (behind PgBouncer, which refuses it: "
       "`ALTER DATABASE minitwitter SET statement_timeout = '3s'` instead)."),
+    S("database.prepare", BOOLEAN, "true", "DATABASE_PREPARE",
+      "Run the named queries as prepared statements, planned once per connection instead of at each call "
+      "(store/db.py: Prepared); false behind PgBouncer in transaction mode, where a session's prepared "
+      "statements are not there in the next transaction."),
     # store/db.py: a GET uses a replica unless it has not replayed the viewer's last commit.
     S("database.replica_urls", URLS, "", "DATABASE_REPLICA_URLS",
       "Streaming replicas for reads, space- or comma-separated: a GET uses one unless it has not replayed the "

@@ -76,7 +76,8 @@ UPDATE posts
 -- reposted_by_me and bookmarked_by_me come from viewer_flags. in_reply_to_author_id: the
 -- parent's author (the Mastodon face's in_reply_to_account_id; kept after its delete).
 -- Indexes: posts_pkey (the parent's too), users_pkey, images_pkey,
--- idx_post_hashtags_post_id, post_mentions_pkey.
+-- idx_post_hashtags_post_id, post_mentions_pkey. Plan: generic (by primary key, whatever
+-- the ids: store/db.py Prepared).
 SELECT p.id, p.author_id, u.username AS author_username, p.text, p.created_at, p.updated_at,
        p.likes_count, p.in_reply_to, p.replies_count, p.reposts_count,
        (SELECT r.author_id FROM posts r WHERE r.id = p.in_reply_to) AS in_reply_to_author_id,
@@ -106,7 +107,7 @@ OFFSET :offset
 -- name: viewer_flags(user_id, ids)
 -- The viewer's own fields of a page of posts, in one query: liked_by_me, reposted_by_me,
 -- bookmarked_by_me. Indexes: likes_pkey (post_id, user_id), reposts_pkey (post_id,
--- user_id), bookmarks_pkey (user_id, post_id).
+-- user_id), bookmarks_pkey (user_id, post_id). Plan: generic (by primary keys).
 SELECT i.id AS post_id,
        EXISTS (SELECT 1 FROM likes l WHERE l.post_id = i.id AND l.user_id = :user_id) AS liked,
        EXISTS (SELECT 1 FROM reposts r WHERE r.post_id = i.id AND r.user_id = :user_id) AS reposted,

@@ -66,7 +66,7 @@ SELECT session_generation FROM users WHERE id = :user_id;
 -- what it wrote along: never a write half-way through failing on a row the deletion took.
 -- KEY SHARE conflicts with nothing but a deletion (or a password change): the count
 -- triggers' FOR NO KEY UPDATE still runs beside it. Indexes: users_pkey, posts_pkey, and
--- an index on lower(username) (a BitmapOr of the three).
+-- an index on lower(username) (a BitmapOr of the three). Plan: generic (by keys).
 SELECT id
   FROM users
  WHERE id = ANY(CAST(:user_ids AS BIGINT[]))

@@ -14,11 +14,16 @@ from types import SimpleNamespace
 
 import aiosql
 
+from minitwitter.store.db import preparable
+
 
 def load(sql_path):
     groups = {}
     for path in sorted(Path(sql_path).glob("*.sql")):
         groups[path.stem] = aiosql.from_path(path, "psycopg2")
+        for name in groups[path.stem].available_queries:  # run as prepared statements (store/db.py)
+            fn = getattr(groups[path.stem], name)
+            preparable(fn.sql, generic="Plan: generic" in (fn.__doc__ or ""))
     if not groups:
         raise RuntimeError(f"no .sql files found in {sql_path}")
     return SimpleNamespace(**groups)

@@ -50,6 +50,7 @@ class Store:
             settings["database.pool_max"],
             settings["database.statement_timeout"],
             application_name=application_name,
+            prepare=settings["database.prepare"],
         )
         self.cache = Cache(settings["redis.url"], settings["redis.timeout"])
         self.queries = queries_module.load(settings["sql.path"])

@@ -15,7 +15,7 @@ stops the start, saying what to change). A start that fails stops whatever it ha
 started and says why. Migrations are applied to the
 primary. Through PgBouncer in transaction mode nothing relies on session state: the
 statement timeout is the database's (ALTER DATABASE ... SET statement_timeout), the app
-sends none (DATABASE_STATEMENT_TIMEOUT=0), and psycopg2 prepares nothing server-side.
+sends none (DATABASE_STATEMENT_TIMEOUT=0), and it prepares no statement (DATABASE_PREPARE=false).
 Ctrl-C (SIGINT) or SIGTERM stops everything and leaves nothing running.
 """
 
@@ -468,6 +468,7 @@ class Topology:
         self.env["DATABASE_URL"] = self.pgbouncer.url()
         self.env["DATABASE_REPLICA_URLS"] = self.pgbouncer.url(f"{DATABASE}_replica")
         self.env["DATABASE_STATEMENT_TIMEOUT"] = "0"  # PgBouncer refuses the startup option
+        self.env["DATABASE_PREPARE"] = "false"  # transaction mode: no session keeps a prepared statement
 
     def start_redis(self):
         if self.env.get("REDIS_URL"):

@@ -121,7 +121,6 @@ class CountingCursor(psycopg2.extras.RealDictCursor):
                 raise ReplicaUnavailable(str(e)) from e
             raise
 
-
     def _prepared(self, conn, prepared):
         """The EXECUTE form of `prepared` once it is prepared on this connection (preparing
         it now if need be), None when it cannot be (then it runs as text)."""

@@ -42,7 +42,7 @@ def posts_by_ids(request, ids, new=False):
     `new`: nobody has liked, reposted or bookmarked it yet)."""
     if not ids:
         return []
-    found = shared_posts(request.tx, ids)
+    found = shared_posts(request.tx, ids, new=new)
     mine = {} if new else viewer_flags(request.tx, request.authenticated_userid, ids)
     banned = set() if new else set(suspended(request.tx))  # a new post's author is not suspended: they wrote it
     shown = [i for i in ids if i in found]

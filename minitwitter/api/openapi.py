@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import colander
 from cornice.service import get_services
-from cornice.validators import colander_body_validator
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from minitwitter.api import shapes
+from minitwitter.api.validators import colander_body_validator
 
 _PARAM = re.compile(r"\{(\w+)(?::([^}]+))?\}")
 IMAGE = "image"  # a success whose body is the image file itself (GET /media/...)

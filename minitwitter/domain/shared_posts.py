@@ -37,13 +37,15 @@ def _shared(row):
     }
 
 
-def shared_posts(tx, ids):
+def shared_posts(tx, ids, new=False):
     """{id: the shared fields} of the live posts among `ids` (cached; one query for the
-    misses). A deleted or unknown post is missing from it."""
+    misses). A deleted or unknown post is missing from it. `new`: posts this transaction
+    has just made, which no cache can hold yet (ids are never used twice): read from
+    PostgreSQL without asking Redis (a write fills nothing: store/cache.py RequestCache)."""
     if not ids:
         return {}
     names = {i: freshness.post(i) for i in ids}
-    found, versions = tx.cache.get_versioned(list(names.values()))
+    found, versions = ({}, {}) if new else tx.cache.get_versioned(list(names.values()))
     missing = [i for i, name in names.items() if name not in found]
     if missing:
         fresh = {freshness.post(r["id"]): _shared(r) for r in tx.queries.posts.get_posts(tx.db, ids=missing)}

@@ -133,12 +133,18 @@ UNDO = [  # what W1-W3, the logins and HIDE added; the triggers keep every count
 
 
 def bare_app(global_config, **settings):
-    """L0, the limit: a Pyramid view returning a small JSON dict (a paste app factory)."""
+    """L0, the limit: a Pyramid view returning a small JSON dict (a paste app factory); and
+    L0b's, /sized/N: a JSON body of N bytes (R4's size; its request carries R4's token)."""
     from pyramid.config import Configurator
+
+    def sized(request):
+        return {"data": "x" * max(0, int(request.matchdict["size"]) - len('{"data": ""}'))}
 
     with Configurator() as config:
         config.add_route("bare", "/")
         config.add_view(lambda request: {"status": "ok", "service": "bare"}, route_name="bare", renderer="json")
+        config.add_route("sized", r"/sized/{size:\d+}")
+        config.add_view(sized, route_name="sized", renderer="json")
     return config.make_wsgi_app()
 
 
@@ -297,6 +303,9 @@ def fixtures(conn, base, tokens, dataset):
             break
         path, f["deep_pages"] = following, f["deep_pages"] + 1
     f["deep_feed"] = path
+    request = urllib.request.Request(base + "/api/posts/", headers={"Authorization": tokens(f["typical"][0])})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        f["r4_bytes"] = len(response.read())  # L0b answers a body this size
     return f
 
 
@@ -314,29 +323,63 @@ def rows(f):
     posts = [("POST", "/api/posts/", text, writers[n % 8]) for n, text in enumerate(texts)]
     logins = [json.dumps({"username": user, "password": populate.PASSWORD}) for user in writers]
     common_search = f"/api/search/posts/?q={f['common_word']}"
+    return (
+        [
+            ("L0", "bare Pyramid JSON view", get("/", [None])),
+            ("L0b", f"bare view, R4's request and body size ({f['r4_bytes']:,} bytes)", get(f"/sized/{f['r4_bytes']}")),
+            ("R1", f"home feed p1, typical user (~{f['follows_per_user']} follows)", get("/api/feed/", f["typical"])),
+            ("R2", f"home feed p1, heavy_reader ({f['heavy_follows']:,} follows)", get("/api/feed/", [f["heavy"]])),
+            ("R3", f"home feed {f['deep_pages']} pages deep (cursor)", get(f["deep_feed"])),
+            ("R4", "all posts, page 1", get("/api/posts/")),
+            ("R5", "all posts, page=2000", get("/api/posts/?page=2000")),
+            ("R6", "top author's posts p1", get(f"/api/users/{f['top_author']}/posts/")),
+            ("R7a", f"top hashtag #{f['top_tag']} p1", get(f"/api/hashtags/{f['top_tag']}/posts/")),
+            ("R7b", f"rare hashtag #{f['rare_tag']} p1", get(f"/api/hashtags/{f['rare_tag']}/posts/")),
+            ("R8", "popular hashtags", get("/api/popular_hashtags/")),
+            ("R9a", f"search, common word '{f['common_word']}'", get(common_search)),
+            ("R9b", f"search, rare word '{f['rare_word']}'", get(f"/api/search/posts/?q={f['rare_word']}")),
+            ("R10", "a profile with counts", get(f"/api/users/{f['top_author']}/")),
+            ("R11", "home feed p1 with reposts (each followee reposted 5)", get("/api/feed/", [f["reposts_reader"]])),
+            ("S1", "home feed p1, a viewer with 100 blocks and 1,000 mutes", get("/api/feed/", [f["hider"]])),
+            ("S2", "all posts p1, that viewer", get("/api/posts/", [f["hider"]])),
+            ("S3", f"search, common word '{f['common_word']}', that viewer", get(common_search, [f["hider"]])),
+            ("W1", "create a post with 2 hashtags", posts),
+            ("W2", "like then unlike", toggle("/api/posts/{}/like/", f["like_posts"])),
+            ("W3", "follow then unfollow", toggle("/api/users/{}/follow/", f["follow_users"])),
+            ("A1", "log in (bcrypt)", [("POST", "/api/token/", body, None) for body in logins]),
+        ]
+        + mastodon_rows(f, reader, writers, tags)
+        + named_rows(f, posts)
+    )
+
+
+def mastodon_rows(f, reader, writers, tags):
+    """The Mastodon face's twins of R1, R7a, W1 and W2 (issue 29: each within 1.2 x of its
+    native twin): the same users, tags and posts, through /api/v1/."""
+    statuses = [json.dumps({"status": f"bench status {n} #{tags[n % 16]} #{tags[(n + 1) % 16]}"}) for n in range(64)]
+    favourite = "/api/v1/statuses/{}/{}"
     return [
-        ("L0", "bare Pyramid JSON view", get("/", [None])),
-        ("R1", f"home feed p1, typical user (~{f['follows_per_user']} follows)", get("/api/feed/", f["typical"])),
-        ("R2", f"home feed p1, heavy_reader ({f['heavy_follows']:,} follows)", get("/api/feed/", [f["heavy"]])),
-        ("R3", f"home feed {f['deep_pages']} pages deep (cursor)", get(f["deep_feed"])),
-        ("R4", "all posts, page 1", get("/api/posts/")),
-        ("R5", "all posts, page=2000", get("/api/posts/?page=2000")),
-        ("R6", "top author's posts p1", get(f"/api/users/{f['top_author']}/posts/")),
-        ("R7a", f"top hashtag #{f['top_tag']} p1", get(f"/api/hashtags/{f['top_tag']}/posts/")),
-        ("R7b", f"rare hashtag #{f['rare_tag']} p1", get(f"/api/hashtags/{f['rare_tag']}/posts/")),
-        ("R8", "popular hashtags", get("/api/popular_hashtags/")),
-        ("R9a", f"search, common word '{f['common_word']}'", get(common_search)),
-        ("R9b", f"search, rare word '{f['rare_word']}'", get(f"/api/search/posts/?q={f['rare_word']}")),
-        ("R10", "a profile with counts", get(f"/api/users/{f['top_author']}/")),
-        ("R11", "home feed p1 with reposts (each followee reposted 5)", get("/api/feed/", [f["reposts_reader"]])),
-        ("S1", "home feed p1, a viewer with 100 blocks and 1,000 mutes", get("/api/feed/", [f["hider"]])),
-        ("S2", "all posts p1, that viewer", get("/api/posts/", [f["hider"]])),
-        ("S3", f"search, common word '{f['common_word']}', that viewer", get(common_search, [f["hider"]])),
-        ("W1", "create a post with 2 hashtags", posts),
-        ("W2", "like then unlike", toggle("/api/posts/{}/like/", f["like_posts"])),
-        ("W3", "follow then unfollow", toggle("/api/users/{}/follow/", f["follow_users"])),
-        ("A1", "log in (bcrypt)", [("POST", "/api/token/", body, None) for body in logins]),
-    ] + named_rows(f, posts)
+        ("M1", "Mastodon: home timeline (twin of R1)", [("GET", "/api/v1/timelines/home", None, u) for u in reader]),
+        (
+            "M2",
+            f"Mastodon: tag timeline #{f['top_tag']} (twin of R7a)",
+            [("GET", f"/api/v1/timelines/tag/{f['top_tag']}", None, u) for u in reader],
+        ),
+        (
+            "M3",
+            "Mastodon: post a status, 2 hashtags (twin of W1)",
+            [("POST", "/api/v1/statuses", b, writers[n % 8]) for n, b in enumerate(statuses)],
+        ),
+        (
+            "M4",
+            "Mastodon: favourite then unfavourite (twin of W2)",
+            [
+                ("POST", favourite.format(i, action), None, writers[n % 8])
+                for n, i in enumerate(f["like_posts"])
+                for action in ("favourite", "unfavourite")
+            ],
+        ),
+    ]
 
 
 def named_rows(f, posts):
@@ -721,13 +764,23 @@ def markdown(report):
         "Connects: new PostgreSQL sessions per request (pg_stat_database.sessions).\n",
     ]
     numbers = lambda r: [f"{r['rps']:,.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}"]  # noqa: E731
+    l0b = next((r for r in report["rows"] if r["id"] == "L0b" and "rps" in r), None)
+    share = lambda r: r["rps"] / r.get("l0_rps", l0)  # noqa: E731
+
+    def to_l0b(r):  # a read's share of L0b: both as shares of the L0 runs beside them
+        return f"{share(r) / share(l0b):.3f}" if l0b and r["id"][0] in "RSM" and r["id"] != "L0b" else ""
+
+    lines.append(
+        "L0b answers a body of R4's size to a request carrying R4's token: × L0b is a read's share of it "
+        "(each row's × L0 over L0b's).\n"
+    )
     lines += table(
-        ["id", "request", "req/s", "p50 ms", "p99 ms", "× L0", "errors", "queries", "connects", "targets"],
+        ["id", "request", "req/s", "p50 ms", "p99 ms", "× L0", "× L0b", "errors", "queries", "connects", "targets"],
         [
-            [r["id"], r["what"], *numbers(r), f"{r['rps'] / r.get('l0_rps', l0):.3f}", r["errors"], r["queries"]]
+            [r["id"], r["what"], *numbers(r), f"{share(r):.3f}", to_l0b(r), r["errors"], r["queries"]]
             + [f"{r['connects']:.2f}", verdict(r, l0)]
             if "rps" in r
-            else [r["id"], r["what"], r["note"], *[""] * 7]
+            else [r["id"], r["what"], r["note"], *[""] * 8]
             for r in report["rows"]
         ],
     )
@@ -837,7 +890,7 @@ def run_rows(args, env, conn, timing, report):
             for row_id, what, variants in table:
                 if args.only and row_id not in args.only.split(","):
                     continue
-                urls = bare.urls if row_id == "L0" else servers.urls
+                urls = bare.urls if row_id in ("L0", "L0b") else servers.urls
                 method, path, body, user = variants[0]
                 row = {"id": row_id, "what": what, "path": path}
                 row["status"] = call(urls[0] + path, method, body, tokens(user))[0]
@@ -845,9 +898,10 @@ def run_rows(args, env, conn, timing, report):
                     row["note"] = f"missing (HTTP {row['status']})"
                 else:
                     # the machine drifts: each row's ratio is to L0 runs between its own (measure)
-                    pair, cost = (None, l0_parts) if row_id == "L0" else ((bare.urls, l0), parts)
+                    # L0b runs on the bare app too: its CPU is the bare processes', and no L0 between
+                    pair, cost = (None, l0_parts) if row_id in ("L0", "L0b") else ((bare.urls, l0), parts)
                     row.update(measure(urls, variants, tokens, timing, conn, cost, pair))
-                    row["queries"] = 0 if row_id == "L0" else queries_per_request(app, variants, tokens)
+                    row["queries"] = 0 if row_id in ("L0", "L0b") else queries_per_request(app, variants, tokens)
                 if row_id == "A1":  # its ceiling, measured right after it on the same (shared) cores
                     report["bcrypt_per_s"] = round(bcrypt_rate(args.bcrypt_rounds, timing[1] // 4), 1)
                 if row_id.startswith("R1:"):

@@ -4,12 +4,12 @@ input included, is looked at). The writes are minitwitter/domain/moderation.py; 
 action writes its audit entry in its own transaction."""
 
 from cornice import Service
-from cornice.validators import colander_validator
 
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import account_json as render_account
 from minitwitter.api.hydration import profile, reports_json
 from minitwitter.api.openapi import Answers
+from minitwitter.api.validators import colander_validator
 from minitwitter.api.views.follows import profile_or_404
 from minitwitter.domain import moderation, reports
 from minitwitter.web.errors import http_error

@@ -2,12 +2,12 @@
 writes, and the rules of tokens and their families, are minitwitter/domain/accounts.py."""
 
 from cornice import Service
-from cornice.validators import colander_body_validator
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import me_json
 from minitwitter.api.openapi import Answers
+from minitwitter.api.validators import colander_body_validator
 from minitwitter.api.views.users import USER_LINKS
 from minitwitter.domain import accounts
 from minitwitter.web import ratelimit

@@ -7,11 +7,11 @@ read makes the timeline, a read once it has settled fills it (domain/timelines.f
 from functools import partial
 
 from cornice import Service
-from cornice.validators import colander_validator
 
 from minitwitter.api import shapes
 from minitwitter.api.hydration import feed_items
 from minitwitter.api.openapi import Answers
+from minitwitter.api.validators import colander_validator
 from minitwitter.domain import freshness
 from minitwitter.domain.safety import viewer_page
 from minitwitter.domain.timelines import feed_rows

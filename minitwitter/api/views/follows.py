@@ -2,11 +2,11 @@
 followers and following lists."""
 
 from cornice import Service
-from cornice.validators import colander_validator
 
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import profile, profiles_json
 from minitwitter.api.openapi import Answers
+from minitwitter.api.validators import colander_validator
 from minitwitter.api.views.users import USER_LINKS
 from minitwitter.domain import follows as domain
 from minitwitter.web.errors import http_error

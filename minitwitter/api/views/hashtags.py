@@ -1,11 +1,11 @@
 """Hashtags: a tag's posts, the most popular tags, favourite tags (written by domain/posts.py)."""
 
 from cornice import Service
-from cornice.validators import colander_validator
 
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import posts_by_ids
 from minitwitter.api.openapi import Answers
+from minitwitter.api.validators import colander_validator
 from minitwitter.domain import freshness, hashtags
 from minitwitter.domain import posts as domain
 from minitwitter.domain.safety import hidden, viewer_page

@@ -1,11 +1,11 @@
 """Likes: like and unlike (idempotent; the writes are domain/likes.py), and who liked a post."""
 
 from cornice import Service
-from cornice.validators import colander_validator
 
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import profiles_json
 from minitwitter.api.openapi import Answers
+from minitwitter.api.validators import colander_validator
 from minitwitter.api.views.posts import post_or_404
 from minitwitter.domain import likes as domain
 from minitwitter.web.pagination import envelope, read_page

@@ -6,11 +6,11 @@ the unread count one primary key probe (migrations/0012), so every read is fresh
 """
 
 from cornice import Service
-from cornice.validators import colander_body_validator, colander_validator
 
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import posts_by_ids, profile_json
 from minitwitter.api.openapi import Answers
+from minitwitter.api.validators import colander_body_validator, colander_validator
 from minitwitter.domain import notifications as domain
 from minitwitter.domain.profiles import suspended
 from minitwitter.web.pagination import PageSchema, envelope, read_page

@@ -4,12 +4,12 @@ The writes themselves (ownership, tags, what goes stale) are minitwitter/domain/
 """
 
 from cornice import Service
-from cornice.validators import colander_body_validator, colander_validator
 from multipart import MultipartPart
 
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import posts_by_ids, shared_profile, visible
 from minitwitter.api.openapi import ID, Answers, by_id
+from minitwitter.api.validators import colander_body_validator, colander_validator
 from minitwitter.domain import freshness
 from minitwitter.domain import posts as domain
 from minitwitter.domain.freshness import cached_page

@@ -2,11 +2,11 @@
 moderators read and resolve them under /api/admin/reports/: api/views/admin.py)."""
 
 from cornice import Service
-from cornice.validators import colander_body_validator, colander_validator
 
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import reports_json
 from minitwitter.api.openapi import Answers
+from minitwitter.api.validators import colander_body_validator, colander_validator
 from minitwitter.domain import reports as domain
 from minitwitter.web.pagination import PageSchema, envelope, read_page
 

@@ -2,11 +2,11 @@
 domain/reposts.py and domain/bookmarks.py); my bookmarks."""
 
 from cornice import Service
-from cornice.validators import colander_validator
 
 from minitwitter.api import shapes
 from minitwitter.api.hydration import posts_by_ids
 from minitwitter.api.openapi import Answers
+from minitwitter.api.validators import colander_validator
 from minitwitter.api.views.likes import DONE, ON_A_POST, UNDONE, post_action
 from minitwitter.domain import bookmarks as bookmarks_domain
 from minitwitter.domain import reposts as reposts_domain

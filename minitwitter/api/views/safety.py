@@ -2,11 +2,11 @@
 are domain/safety.py), and the lists of the accounts I block and mute."""
 
 from cornice import Service
-from cornice.validators import colander_validator
 
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import profiles_json
 from minitwitter.api.openapi import Answers
+from minitwitter.api.validators import colander_validator
 from minitwitter.api.views.follows import profile_or_404
 from minitwitter.domain import safety as domain
 from minitwitter.web.pagination import PageSchema, envelope, read_page

@@ -1,11 +1,11 @@
 """Search: posts by words, "phrases" and #tags; hashtags and users by prefix."""
 
 from cornice import Service
-from cornice.validators import colander_validator
 
 from minitwitter.api import search, shapes
 from minitwitter.api.hydration import posts_by_ids, profiles_json
 from minitwitter.api.openapi import Answers
+from minitwitter.api.validators import colander_validator
 from minitwitter.domain.search import post_keys
 from minitwitter.web.pagination import envelope, read_numbered_page, read_page
 from minitwitter.web.response_cache import cached_response

@@ -3,11 +3,11 @@ account lifecycle: edit my profile, change my password, verify my email, delete 
 The writes are minitwitter/domain/accounts.py."""
 
 from cornice import Service
-from cornice.validators import colander_body_validator, colander_validator
 
 from minitwitter.api import schemas, shapes
 from minitwitter.api.hydration import me_json, profile
 from minitwitter.api.openapi import Answers, by_id
+from minitwitter.api.validators import colander_body_validator, colander_validator
 from minitwitter.api.views.posts import upload
 from minitwitter.domain import accounts
 from minitwitter.web import ratelimit

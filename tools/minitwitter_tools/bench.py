@@ -321,6 +321,9 @@ def rows(f):
 
     texts = [json.dumps({"text": f"bench post {n} #{tags[n % 16]} #{tags[(n + 1) % 16]}"}) for n in range(64)]
     posts = [("POST", "/api/posts/", text, writers[n % 8]) for n, text in enumerate(texts)]
+    trending = [
+        ("POST", "/api/posts/", json.dumps({"text": f"bench trend {n} #{tags[0]}"}), writers[n % 8]) for n in range(64)
+    ]
     logins = [json.dumps({"username": user, "password": populate.PASSWORD}) for user in writers]
     common_search = f"/api/search/posts/?q={f['common_word']}"
     return (
@@ -344,6 +347,7 @@ def rows(f):
             ("S2", "all posts p1, that viewer", get("/api/posts/", [f["hider"]])),
             ("S3", f"search, common word '{f['common_word']}', that viewer", get(common_search, [f["hider"]])),
             ("W1", "create a post with 2 hashtags", posts),
+            ("W1t", f"a trending tag: every post under #{tags[0]}", trending),
             ("W2", "like then unlike", toggle("/api/posts/{}/like/", f["like_posts"])),
             ("W3", "follow then unfollow", toggle("/api/users/{}/follow/", f["follow_users"])),
             ("A1", "log in (bcrypt)", [("POST", "/api/token/", body, None) for body in logins]),

@@ -108,6 +108,7 @@ class Pool:
             options=self._options,
             application_name=self._application_name,
             connect_timeout=CONNECT_TIMEOUT,
+            **TCP_DEAD_PEER,
         )
 
     def getconn(self):
@@ -142,6 +143,19 @@ class Pool:
 
 
 CONNECT_TIMEOUT = 3  # seconds; a replica that does not answer is skipped, not waited for
+# A server that stops answering without closing (a cut cable, a host gone: on the loopback a
+# dead peer always resets the connection, across hosts it does not) is found dead within
+# seconds, not the kernel's ~15 minutes of retransmissions: the statement fails (a 503) and
+# the connection is dropped. Sent data unacknowledged for 5 s, or an idle connection whose
+# keepalives go unanswered for 10 + 3 x 2 s. (A slow statement is acknowledged at once: its
+# time is bounded by statement_timeout, not by these.)
+TCP_DEAD_PEER = {
+    "tcp_user_timeout": 5000,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+}
 
 
 def startup_options(statement_timeout_ms):

@@ -17,6 +17,11 @@ primary. Through PgBouncer in transaction mode nothing relies on session state: 
 statement timeout is the database's (ALTER DATABASE ... SET statement_timeout), the app
 sends none (DATABASE_STATEMENT_TIMEOUT=0), and psycopg2 prepares nothing server-side.
 Ctrl-C (SIGINT) or SIGTERM stops everything and leaves nothing running.
+
+--hosts N (root): the N API processes and each worker run as hosts of their own, each in a
+network namespace on a bridge with its own address, media and temp directories; the
+services are reached at the bridge's addresses, never 127.0.0.1 (hosts.py). The network
+is removed with the rest.
 """
 
 import argparse
@@ -125,7 +130,10 @@ class PortTaken(RuntimeError):
 
 
 def port_free(port):
+    """Nothing listens on `port` (connections of a run that just stopped, in TIME_WAIT, do not
+    count: the servers bind with SO_REUSEADDR, as this does)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True

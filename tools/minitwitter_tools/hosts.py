@@ -189,10 +189,10 @@ class Network:
         ip("link", "set", self.veth(number), "up" if up else "down")
 
     def cut(self, number, address, cut=True):
-        """Host `number` cut from one services address (a route that refuses it, and its open
-        connections to it reset), or joined to it again."""
+        """Host `number` cut from one services address, silently (a route that refuses new
+        connections; open ones get no answer and no reset, as with a cut cable), or joined
+        to it again."""
         if cut:
             self.run(number, "ip", "route", "add", "prohibit", f"{address}/32")
-            self.run(number, "ss", "-K", "dst", address, check=False)
         else:
             self.run(number, "ip", "route", "del", "prohibit", f"{address}/32", check=False)

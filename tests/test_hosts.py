@@ -54,6 +54,26 @@ def test_a_subnet_this_machine_has_is_refused_and_nothing_is_made():
     assert f"mt{network.tag}h" not in namespaces
 
 
+@needs_root
+def test_a_start_beside_a_live_run_on_its_port_is_refused_and_leaves_that_run_whole():
+    tag = f"8{os.getpid() % 10000}"
+    live = Network(f"10.80.{os.getpid() % 250}.0/24", 1, 0)
+    live.start(tag)
+    sleeper = subprocess.Popen(live.command(1, ["sleep", "60"]))
+    try:
+        other = Network(f"10.81.{os.getpid() % 250}.0/24", 1, 0)
+        with pytest.raises(RuntimeError, match=f"namespace mt{tag}h1 is in use .* set PORT"):
+            other.start(tag)
+        other.stop()
+        assert f"mt{tag}h1" in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert subprocess.run(["ip", "link", "show", f"mt{tag}br"], capture_output=True).returncode == 0
+    finally:
+        live.stop()
+        sleeper.wait(10)
+    assert f"mt{tag}h1" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert subprocess.run(["ip", "link", "show", f"mt{tag}br"], capture_output=True).returncode != 0
+
+
 def test_services_on_the_loopback_are_relayed_to_the_bridge_and_the_rest_kept():
     network = Network("10.79.0.0/24", 2, 1)
     env = {

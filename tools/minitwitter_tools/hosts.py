@@ -61,6 +61,7 @@ class Network:
         self._addresses = [str(a) for a in addresses[FIRST_HOST : FIRST_HOST + self.count]]
         self.tag = None
         self.bridge = None
+        self.made_bridge = False  # by this run: removed on stop (another run's never is)
         self.namespaces = []  # made by this run: removed on stop
         self.relayed = []
 
@@ -95,6 +96,7 @@ class Network:
         self._check_subnet_free()
         prefix = self.subnet.prefixlen
         ip("link", "add", self.bridge, "type", "bridge")
+        self.made_bridge = True
         for address in dict.fromkeys([self.services, self.redis, self.primary, self.replica]):
             ip("addr", "add", f"{address}/{prefix}", "dev", self.bridge)
         ip("link", "set", self.bridge, "up")
@@ -144,8 +146,9 @@ class Network:
                     os.kill(int(pid), signal.SIGKILL)
             ip("netns", "del", ns, check=False)
         self.namespaces = []
-        if self.bridge and ip("link", "show", self.bridge, check=False):
+        if self.made_bridge:
             ip("link", "del", self.bridge, check=False)
+            self.made_bridge = False
 
     # -- the services' URLs, as the hosts reach them ------------------------------------------
 

@@ -37,11 +37,14 @@ run: $(INSTALLED)
 # and streaming replica, Redis, RabbitMQ, a Celery worker per queue and one beat; what
 # DATABASE_URL, REDIS_URL, CELERY_BROKER_URL name is used instead. Ctrl-C stops it all.
 # CLUSTER_ARGS="--processes 1 --redis cluster" for others (minitwitter-cluster --help).
+# HOSTS=N: each API process (N of them) and each worker a host of its own, in a network
+# namespace on a bridge (root; docs/SCALING.md "Several hosts").
 CLUSTER_ARGS ?=
+HOSTS ?=
 cluster: $(INSTALLED)
 	command -v haproxy >/dev/null && command -v pgbouncer >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq haproxy pgbouncer)
-	$(BIN)/minitwitter-cluster production.ini $(CLUSTER_ARGS)
+	$(BIN)/minitwitter-cluster production.ini $(if $(HOSTS),--hosts $(HOSTS)) $(CLUSTER_ARGS)
 
 test: $(INSTALLED)
 	$(BIN)/pytest -q tests
@@ -94,7 +97,7 @@ CLUSTER_FAULTS_ARGS ?=
 cluster-faults: $(INSTALLED)
 	command -v haproxy >/dev/null && command -v pgbouncer >/dev/null || \
 		(apt-get update -qq && apt-get install -y -qq haproxy pgbouncer)
-	$(BIN)/minitwitter-cluster-faults production.ini $(CLUSTER_FAULTS_ARGS)
+	$(BIN)/minitwitter-cluster-faults production.ini $(if $(HOSTS),--hosts $(HOSTS)) $(CLUSTER_FAULTS_ARGS)
 
 # 32 writers for 30 s over shared hashtags and mutual follows against `pserve production.ini`
 # (port 6610, database minitwitter_stress): errors, retries, exact counts afterwards;

@@ -16,7 +16,7 @@ from conftest import signup
 from PIL import Image
 
 from minitwitter.scripts import migrate
-from minitwitter.store.db import READS, Pool, startup_options
+from minitwitter.store.db import ALL_KEY, READS, RECORD_SCRIPT, Pool, startup_options
 from minitwitter_tools.devservices import ensure_database
 from minitwitter_tools.pgcluster import PrimaryReplica, pg_bin
 
@@ -169,6 +169,38 @@ def test_a_replica_down_sends_every_read_to_the_primary(replica_app, pair):
         assert reads("primary") == primary_reads + 10
     finally:
         pair.replica.start()
+
+
+def test_an_evicted_commit_lsn_is_unknown_and_never_recorded_back_lower(replica_app, pair, redis_client):
+    """Everyone's highest commit LSN gone from Redis (evicted under a policy that evicts keys
+    without a TTL, or flushed): no replica can be shown to have every commit, so reads go to
+    the primary; a writer whose LSN was read before the key went cannot put it back lower
+    than a commit recorded before; the next commit records it again, and replica reads
+    resume once the replica has replayed it."""
+    app = replica_app(**{"replica.max_lag_ms": "600000"})
+    alice, bob = settled(app, "alice"), settled(app, "bob")
+    pair.wait_replayed()
+    pair.pause_replay()
+    post = app.post_json("/api/posts/", {"text": "before the eviction"}, headers=alice.headers, status=201).json
+    recorded = int(redis_client.get(ALL_KEY))
+    redis_client.delete(ALL_KEY)
+
+    primary_reads, replica_reads = reads("primary"), reads("replica")
+    for n in range(1, 4):  # other URLs each time: none comes from the cache
+        assert post["id"] in ids(app.get(f"/api/posts/?page_size={n}", headers=bob.headers, status=200))
+    assert (reads("primary"), reads("replica")) == (primary_reads + 3, replica_reads)
+
+    stale_writer = redis_client.register_script(RECORD_SCRIPT)
+    assert stale_writer(keys=[ALL_KEY], args=[recorded - 1, 60, 0]) == 1
+    assert redis_client.get(ALL_KEY) is None
+    app.post_json("/api/posts/", {"text": "after the eviction"}, headers=alice.headers, status=201)
+    assert int(redis_client.get(ALL_KEY)) > recorded
+
+    pair.pause_replay(False)
+    pair.wait_replayed()
+    replica_reads = reads("replica")
+    assert post["id"] in ids(app.get("/api/posts/?page_size=9", headers=bob.headers, status=200))
+    assert reads("replica") == replica_reads + 1
 
 
 def test_no_statement_timeout_option_for_pgbouncer(services):

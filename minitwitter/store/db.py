@@ -201,6 +201,7 @@ class Pool:
             options=self._options,
             application_name=self._application_name,
             connect_timeout=CONNECT_TIMEOUT,
+            **TCP_DEAD_PEER,
         )
         conn.prepares, conn.prepared = self._prepare, set()
         return conn
@@ -238,6 +239,19 @@ class Pool:
 
 
 CONNECT_TIMEOUT = 3  # seconds; a replica that does not answer is skipped, not waited for
+# A server that stops answering without closing (a cut cable, a host gone: on the loopback a
+# dead peer always resets the connection, across hosts it does not) is found dead within
+# seconds, not the kernel's ~15 minutes of retransmissions: the statement fails (a 503) and
+# the connection is dropped. Sent data unacknowledged for 5 s, or an idle connection whose
+# keepalives go unanswered for 10 + 3 x 2 s. (A slow statement is acknowledged at once: its
+# time is bounded by statement_timeout, not by these.)
+TCP_DEAD_PEER = {
+    "tcp_user_timeout": 5000,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+}
 
 
 def startup_options(statement_timeout_ms):
@@ -256,14 +270,20 @@ def _closed_by_server(conn):
     return bool(poller.poll(0))
 
 
-# Highest commit LSN: KEYS[1] the writer's (or none), KEYS[2] everyone's; ARGV: lsn, ttl.
-# One hash tag, so both keys share a Redis Cluster slot and the script may touch both.
+# Highest commit LSN: KEYS[1] the writer's (or none), KEYS[2] everyone's; ARGV: lsn, ttl,
+# restore. One hash tag, so both keys share a Redis Cluster slot and the script may touch both.
+# Everyone's key missing (evicted, flushed, never written) is unknown, not 0: this writer's
+# LSN, read before the key went, may be older than a commit recorded before it went, so the
+# script sets nothing and answers 1, and the writer reads the primary's LSN again (now past
+# every commit recorded before the eviction) and calls it with restore = 1.
 RECORD_SCRIPT = """
+if ARGV[3] ~= '1' and redis.call('EXISTS', KEYS[#KEYS]) == 0 then return 1 end
 for i, key in ipairs(KEYS) do
   if tonumber(redis.call('GET', key) or '0') < tonumber(ARGV[1]) then
     if i < #KEYS then redis.call('SET', key, ARGV[1], 'EX', ARGV[2]) else redis.call('SET', key, ARGV[1]) end
   end
 end
+return 0
 """
 ALL_KEY = "lsn:{lsn}:all"
 
@@ -330,34 +350,47 @@ class Replicas:
 
     def record(self, conn, user_id):
         """After a commit on the primary: its LSN, for the writer and as everyone's highest."""
-        try:
-            conn.autocommit = True  # one round trip, no transaction left open
-            with conn.cursor(cursor_factory=UNCOUNTED) as cur:
-                cur.execute("SELECT pg_current_wal_lsn() - '0/0' AS lsn")
-                lsn = int(cur.fetchone()["lsn"])
-        except psycopg2.Error as e:  # committed all the same: never turn it into an error
-            log.warning("commit LSN not read: %s", e)
+        lsn = self._current_lsn(conn)
+        if lsn is None:
             return
-        finally:
-            if not conn.closed:
-                conn.autocommit = False
         keys = ([_user_key(user_id)] if user_id is not None else []) + [ALL_KEY]
         try:
             if self._record_script is None:
                 self._record_script = self._cache.client.register_script(RECORD_SCRIPT)
-            self._record_script(keys=keys, args=[lsn, self._user_ttl])
+            if self._record_script(keys=keys, args=[lsn, self._user_ttl, 0]):  # everyone's was gone
+                lsn = self._current_lsn(conn)
+                if lsn is not None:
+                    self._record_script(keys=keys, args=[lsn, self._user_ttl, 1])
         except CACHE_ERRORS as e:  # the writer may then read a replica up to max_lag behind
             log.warning("commit LSN not recorded: %s", e)
 
+    @staticmethod
+    def _current_lsn(conn):
+        """The primary's WAL position now (past every commit made so far), or None."""
+        try:
+            conn.autocommit = True  # one round trip, no transaction left open
+            with conn.cursor(cursor_factory=UNCOUNTED) as cur:
+                cur.execute("SELECT pg_current_wal_lsn() - '0/0' AS lsn")
+                return int(cur.fetchone()["lsn"])
+        except psycopg2.Error as e:  # committed all the same: never turn it into an error
+            log.warning("commit LSN not read: %s", e)
+            return None
+        finally:
+            if not conn.closed:
+                conn.autocommit = False
+
     def _lsns(self, user_id):
-        """(the viewer's last commit LSN, everyone's), or None without Redis."""
+        """(the viewer's last commit LSN, everyone's), or None when unknown: without Redis, or
+        with everyone's key missing (evicted: a replica may lack any commit)."""
         keys = [_user_key(user_id), ALL_KEY] if user_id is not None else [ALL_KEY, ALL_KEY]
         try:
             mine, everyone = self._cache.client.mget(keys)
         except CACHE_ERRORS as e:
             log.warning("commit LSNs unavailable, reading from the primary: %s", e)
             return None
-        return int(mine or 0), int(everyone or 0)
+        if everyone is None:
+            return None
+        return int(mine or 0), int(everyone)
 
     def checkout(self, cache, user_id, issued_at):
         """A replica connection fit for this read (by `user_id`, whose token was issued at
@@ -418,9 +451,10 @@ class Replicas:
         def check():
             if not state["first"]:
                 try:
-                    state["everyone"] = int(self._cache.client.get(ALL_KEY) or 0)
+                    everyone = self._cache.client.get(ALL_KEY)
                 except CACHE_ERRORS:
-                    state["everyone"] = float("inf")
+                    everyone = None
+                state["everyone"] = float("inf") if everyone is None else int(everyone)  # gone: unknown
             state["first"] = False
             if state["everyone"] > conn.replayed:
                 _stop_fills(cache)

@@ -17,6 +17,11 @@ primary. Through PgBouncer in transaction mode nothing relies on session state: 
 statement timeout is the database's (ALTER DATABASE ... SET statement_timeout), the app
 sends none (DATABASE_STATEMENT_TIMEOUT=0), and it prepares no statement (DATABASE_PREPARE=false).
 Ctrl-C (SIGINT) or SIGTERM stops everything and leaves nothing running.
+
+--hosts N (root): the N API processes and each worker run as hosts of their own, each in a
+network namespace on a bridge with its own address, media and temp directories; the
+services are reached at the bridge's addresses, never 127.0.0.1 (hosts.py). The network
+is removed with the rest.
 """
 
 import argparse
@@ -39,6 +44,7 @@ import psycopg2
 from minitwitter.scripts import migrate
 from minitwitter.worker.tasks import QUEUES
 from minitwitter_tools.devservices import _free_cluster_port, _serving, ensure_database, free_port, stop_groups
+from minitwitter_tools.hosts import DEFAULT_SUBNET, Network
 from minitwitter_tools.pgcluster import PrimaryReplica
 
 log = logging.getLogger("minitwitter.cluster")
@@ -92,7 +98,7 @@ PGBOUNCER_INI = """\
 {database}_replica = host=127.0.0.1 port={replica} dbname={database}
 
 [pgbouncer]
-listen_addr = 127.0.0.1
+listen_addr = {listen}
 listen_port = {port}
 unix_socket_dir =
 auth_type = trust
@@ -124,7 +130,10 @@ class PortTaken(RuntimeError):
 
 
 def port_free(port):
+    """Nothing listens on `port` (connections of a run that just stopped, in TIME_WAIT, do not
+    count: the servers bind with SO_REUSEADDR, as this does)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True
@@ -132,7 +141,7 @@ def port_free(port):
             return False
 
 
-def wait_port(port, timeout=30.0, what="server", process=None):
+def wait_port(port, timeout=30.0, what="server", process=None, host="127.0.0.1"):
     """Until something listens on `port`; with `process`, it must still be running (one
     that exited, say because the port was taken, is reported at once, with its log)."""
     deadline = time.monotonic() + timeout
@@ -141,16 +150,16 @@ def wait_port(port, timeout=30.0, what="server", process=None):
             tail = process.log_tail()
             error = PortTaken if "in use" in tail else RuntimeError
             raise error(f"{what} on port {port} exited ({process.returncode}): {tail}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
             return
         if time.monotonic() > deadline:
             raise RuntimeError(f"{what} is not listening on port {port} after {timeout:.0f} s")
         time.sleep(0.1)
 
 
-def http_status(port, path="/api/health/", timeout=2.0):
+def http_status(port, path="/api/health/", timeout=2.0, host="127.0.0.1"):
     try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
         conn.request("GET", path)
         status = conn.getresponse().status
         conn.close()
@@ -202,13 +211,16 @@ class Process:
 
 
 class PgBouncer:
-    def __init__(self, root, primary_port, replica_port, port=None):
+    """`listen`: the addresses it listens on besides 127.0.0.1 (the hosts' bridge ones)."""
+
+    def __init__(self, root, primary_port, replica_port, port=None, listen=()):
         self.dir, self.port, self.any_port = Path(root), port or free_port(), port is None
         self.primary_port, self.replica_port = primary_port, replica_port
+        self.listen = ["127.0.0.1", *listen]
         self.process = None
 
-    def url(self, database=DATABASE):
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+    def url(self, database=DATABASE, host="127.0.0.1"):
+        return f"postgresql://postgres@{host}:{self.port}/{database}"
 
     def start(self, attempts=3):
         for attempt in range(attempts if self.any_port else 1):
@@ -224,7 +236,12 @@ class PgBouncer:
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "userlist.txt").write_text('"postgres" ""\n')
         ini = PGBOUNCER_INI.format(
-            database=DATABASE, primary=self.primary_port, replica=self.replica_port, port=self.port, dir=self.dir
+            database=DATABASE,
+            primary=self.primary_port,
+            replica=self.replica_port,
+            port=self.port,
+            dir=self.dir,
+            listen=",".join(self.listen),
         )
         (self.dir / "pgbouncer.ini").write_text(ini)
         if os.geteuid() == 0:  # pgbouncer refuses to run as root
@@ -252,12 +269,14 @@ class RedisNodes:
 
     Without `base_port` each node takes a free port (a cluster node one whose bus port,
     + 10000, is free too: redis-server refuses a cluster port above 55535), and the whole
-    set is taken again, up to three times, when another process binds one first."""
+    set is taken again, up to three times, when another process binds one first. `address`:
+    the one the nodes listen on besides 127.0.0.1 and announce to clients (a Redis Cluster
+    sends its nodes' addresses in MOVED replies: a host must reach them)."""
 
     HIGHEST_CLUSTER_PORT = 65535 - 10000
 
-    def __init__(self, root, base_port, cluster, maxmemory_policy="volatile-lru"):
-        self.dir, self.cluster, self.policy = Path(root), cluster, maxmemory_policy
+    def __init__(self, root, base_port, cluster, maxmemory_policy="volatile-lru", address="127.0.0.1"):
+        self.dir, self.cluster, self.policy, self.address = Path(root), cluster, maxmemory_policy, address
         self.count = 6 if cluster else 1
         self.any_port = not base_port
         if base_port and cluster and base_port + self.count - 1 > self.HIGHEST_CLUSTER_PORT:
@@ -280,17 +299,20 @@ class RedisNodes:
     @property
     def url(self):
         if self.cluster:
-            return "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in self.ports[:3])
-        return f"redis://127.0.0.1:{self.ports[0]}/0"
+            return "redis+cluster://" + ",".join(f"{self.address}:{p}" for p in self.ports[:3])
+        return f"redis://{self.address}:{self.ports[0]}/0"
 
     def start_node(self, port):
         node_dir = self.dir / str(port)
         node_dir.mkdir(parents=True, exist_ok=True)
-        command = ["redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", node_dir, "--save", ""]
+        binds = dict.fromkeys(["127.0.0.1", self.address])
+        command = ["redis-server", "--port", port, "--bind", *binds, "--dir", node_dir, "--save", ""]
         command += ["--appendonly", "no", "--maxmemory-policy", self.policy]
+        if self.address != "127.0.0.1":  # the hosts' private bridge: protected mode refuses them
+            command += ["--protected-mode", "no"]
         if self.cluster:
             command += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
-            command += ["--cluster-node-timeout", "2000"]
+            command += ["--cluster-node-timeout", "2000", "--cluster-announce-ip", self.address]
         node = self.nodes[port] = Process(f"redis {port}", command, log_path=node_dir / "log").start()
         # It answers as itself (not another run's server that took the port first), or exits.
         if not _serving(node.popen, port, time.monotonic() + 30):
@@ -317,7 +339,7 @@ class RedisNodes:
         for port in self.ports:
             self.start_node(port)
         if self.cluster:
-            addresses = [f"127.0.0.1:{p}" for p in self.ports]
+            addresses = [f"{self.address}:{p}" for p in self.ports]
             done = subprocess.run(
                 ["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "1", "--cluster-yes"],
                 capture_output=True,
@@ -398,19 +420,50 @@ class Topology:
     DEFAULT_PORT = 6543
 
     def __init__(
-        self, ini, environ, root, processes, redis_mode="single", queues=("celery",), ports=None, root_default=False
+        self,
+        ini,
+        environ,
+        root,
+        processes,
+        redis_mode="single",
+        queues=("celery",),
+        ports=None,
+        root_default=False,
+        hosts=False,
+        subnet=None,
     ):
         ports = ports or {}
         self.ini, self.root, self.processes, self.root_default = ini, Path(root), processes, root_default
         self.env = dict(environ)
+        # --hosts: each API process and each worker a host of its own (hosts.py)
+        self.network = Network(subnet or DEFAULT_SUBNET, processes, len(queues), self.env) if hosts else None
         self.redis_mode, self.queues, self.ports = redis_mode, queues, ports
-        self.pg = self.pgbouncer = self.redis = self.rabbitmq = self.haproxy = None
+        self.pg = self.pgbouncer = self.redis = self.rabbitmq = self.haproxy = self.relay = None
         self.web, self.workers = [], []
         self.port_given = bool(self.env.get("PORT"))
         self.port = int(self.env.get("PORT") or self.DEFAULT_PORT)
         base = ports.get("api")
         self.any_api_port = not base
         self.api_ports = [base + i for i in range(processes)] if base else [free_port() for _ in range(processes)]
+        if self.network:  # each host has its own address: one port for all
+            self.api_ports = [base or self.DEFAULT_API_PORT] * processes
+            self.any_api_port = False
+
+    DEFAULT_API_PORT = 6544
+
+    def web_address(self, index):
+        """Where API process `index` listens: its host's address, or this machine's loopback."""
+        return self.network.address(index + 1) if self.network else "127.0.0.1"
+
+    def _on_host(self, number, name, command, env):
+        """`command` run on host `number` (its namespace, media and temp directories), or here."""
+        if not self.network:
+            return command, env
+        host_dir = self.root / "hosts" / self.network.name(number)
+        for sub in ("media", "tmp"):
+            _make_dirs(host_dir / sub)
+        env = {**env, "MEDIA_ROOT": str(host_dir / "media"), "TMPDIR": str(host_dir / "tmp")}
+        return self.network.command(number, command), env
 
     # -- what it picks by itself --------------------------------------------------------
 
@@ -463,17 +516,26 @@ class Topology:
                 cur.execute(f"ALTER DATABASE {DATABASE} SET statement_timeout = '{STATEMENT_TIMEOUT}'")
         migrate.apply(url)  # on the primary itself: migrations hold a session
         bouncer_port = base + 2 if base else None
-        self.pgbouncer = PgBouncer(self.root / "pgbouncer", self.pg.primary.port, self.pg.replica.port, bouncer_port)
+        # On hosts, the primary and the replica are each reached at an address of their own
+        # (one PgBouncer listening on both): a host can be cut from one only.
+        primary, replica = (self.network.primary, self.network.replica) if self.network else ("127.0.0.1",) * 2
+        listen = dict.fromkeys([primary, replica]) if self.network else ()
+        self.pgbouncer = PgBouncer(
+            self.root / "pgbouncer", self.pg.primary.port, self.pg.replica.port, bouncer_port, listen
+        )
         self.pgbouncer.start()
-        self.env["DATABASE_URL"] = self.pgbouncer.url()
-        self.env["DATABASE_REPLICA_URLS"] = self.pgbouncer.url(f"{DATABASE}_replica")
+        self.env["DATABASE_URL"] = self.pgbouncer.url(host=primary)
+        self.env["DATABASE_REPLICA_URLS"] = self.pgbouncer.url(f"{DATABASE}_replica", host=replica)
         self.env["DATABASE_STATEMENT_TIMEOUT"] = "0"  # PgBouncer refuses the startup option
         self.env["DATABASE_PREPARE"] = "false"  # transaction mode: no session keeps a prepared statement
 
     def start_redis(self):
         if self.env.get("REDIS_URL"):
             return
-        self.redis = RedisNodes(self.root / "redis", self.ports.get("redis"), self.redis_mode == "cluster")
+        address = self.network.redis if self.network else "127.0.0.1"
+        self.redis = RedisNodes(
+            self.root / "redis", self.ports.get("redis"), self.redis_mode == "cluster", address=address
+        )
         self.redis.start()
         self.env["REDIS_URL"] = self.redis.url
 
@@ -497,8 +559,11 @@ class Topology:
         env = {**self.env, "PORT": str(self.api_ports[index])}
         env.setdefault("MEDIA_ROOT", str(self.root / "media"))
         env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{self.port}")
-        process = Process(f"web {self.api_ports[index]}", [BIN / "pserve", self.ini], env=env)
-        process.log_path = self.root / f"web-{self.api_ports[index]}.log"
+        command, env = self._on_host(index + 1, "web", [BIN / "pserve", self.ini], env)
+        where = f"{self.web_address(index)}:{self.api_ports[index]}" if self.network else self.api_ports[index]
+        process = Process(f"web {where}", command, env=env)
+        log_name = f"web-{self.network.name(index + 1)}" if self.network else f"web-{self.api_ports[index]}"
+        process.log_path = self.root / f"{log_name}.log"
         if index < len(self.web):
             self.web[index] = process.start()
         else:
@@ -510,7 +575,7 @@ class Topology:
         deadline = time.monotonic() + timeout
         for index in range(len(self.api_ports)):
             tries = 1
-            while http_status(self.api_ports[index]) != 200:
+            while http_status(self.api_ports[index], host=self.web_address(index)) != 200:
                 process, port = self.web[index], self.api_ports[index]
                 if not process.alive:
                     tail = process.log_tail()
@@ -525,7 +590,7 @@ class Topology:
                 time.sleep(0.2)
 
     def start_haproxy(self):
-        servers = "\n".join(f"    server web{i} 127.0.0.1:{p} check" for i, p in enumerate(self.api_ports))
+        servers = "\n".join(f"    server web{i} {self.web_address(i)}:{p} check" for i, p in enumerate(self.api_ports))
         errorfile = self.root / "haproxy-503.http"
         errorfile.write_text(HAPROXY_503)
         cfg = HAPROXY_CFG.format(port=self.port, servers=servers, maxconn=64, errorfile=errorfile)
@@ -541,18 +606,34 @@ class Topology:
                 raise RuntimeError("haproxy has no healthy server")
             time.sleep(0.2)
 
+    def start_relay(self):
+        """The services this machine has on 127.0.0.1 only (its RabbitMQ, an SMTP server, a
+        given database or Redis), reached by the hosts at the services' bridge address through
+        a TCP relay (haproxy in tcp mode); their URLs in the hosts' environment say so."""
+        cfg = self.network.relay_config(self.env)
+        if not cfg:
+            return
+        path = self.root / "relay.cfg"
+        path.write_text(cfg)
+        self.relay = Process("relay", ["haproxy", "-f", path, "-db"], log_path=self.root / "relay.log").start()
+        for address, port in self.network.relayed:
+            wait_port(port, what="the services relay", process=self.relay, host=address)
+
     def start_celery(self):
         celery = [BIN / "minitwitter-celery", self.ini]
-        for queue in self.queues:
+        for number, queue in enumerate(self.queues, start=self.processes + 1):
             # The node name holds this cluster's port: two clusters on one host and broker
             # would otherwise fight over the worker's exclusive pidbox queue and one would exit.
-            node = f"{queue}-{self.port}@%h"
+            node = f"{queue}-{self.port}@{self.network.name(number) if self.network else '%h'}"
             command = [*celery, "worker", "-Q", queue, "-n", node, "--concurrency=2", "--loglevel=INFO"]
-            log_path = self.root / f"worker-{queue}.log"
-            self.workers.append(Process(f"worker {queue}", command, env=self.env, log_path=log_path).start())
+            command, env = self._on_host(number, "worker", command, self.env)
+            name = f"worker-{queue}-{self.network.name(number)}" if self.network else f"worker-{queue}"
+            log_path = self.root / f"{name}.log"
+            self.workers.append(Process(name.replace("-", " ", 1), command, env=env, log_path=log_path).start())
         schedule = self.root / "celerybeat-schedule"
         beat = [*celery, "beat", "--loglevel=INFO", f"--schedule={schedule}"]
-        self.workers.append(Process("beat", beat, env=self.env, log_path=self.root / "beat.log").start())
+        beat, env = self._on_host(self.processes + 1, "beat", beat, self.env)  # beside the first worker
+        self.workers.append(Process("beat", beat, env=env, log_path=self.root / "beat.log").start())
 
     # -- the whole -------------------------------------------------------------------
 
@@ -562,9 +643,13 @@ class Topology:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         self._secret()
+        if self.network:
+            self.network.start(self.port)
         self.start_database()
         self.start_redis()
         self.start_broker()
+        if self.network:
+            self.start_relay()
         for index in range(self.processes):
             self.start_web(index)
         self.wait_web()
@@ -573,10 +658,10 @@ class Topology:
         return self
 
     def children(self):
-        return [p for p in (self.haproxy, *self.web, *self.workers) if p is not None]
+        return [p for p in (self.haproxy, *self.web, *self.workers, self.relay) if p is not None]
 
     def stop(self):
-        for process in (self.haproxy, *self.web, *self.workers):
+        for process in (self.haproxy, *self.web, *self.workers, self.relay):
             if process is not None:
                 with contextlib.suppress(Exception):
                     process.stop()
@@ -585,7 +670,10 @@ class Topology:
                 with contextlib.suppress(Exception):
                     part.stop()
         if self.pg is not None:
-            self.pg.stop()
+            with contextlib.suppress(Exception):
+                self.pg.stop()
+        if self.network is not None:
+            self.network.stop()
 
 
 def _make_dirs(path):
@@ -642,7 +730,18 @@ def main(argv=None):
     parser.add_argument("--pg-port", type=int, help="primary's port; replica +1, PgBouncer +2 (default: free)")
     parser.add_argument("--redis-port", type=int, help="first Redis port, 6 in a row for a cluster (default: free)")
     parser.add_argument("--amqp-port", type=int, default=5672, help="RabbitMQ's port, started here if none answers")
+    parser.add_argument(
+        "--hosts",
+        type=int,
+        help="N API processes, each a host of its own (a network namespace; root), and a host per worker "
+        "after them; haproxy routes to their addresses (hosts.py)",
+    )
+    parser.add_argument("--subnet", default=DEFAULT_SUBNET, help=f"the hosts' network (default {DEFAULT_SUBNET})")
     args = parser.parse_args(argv)
+    if args.hosts is not None:
+        if args.hosts < 1:
+            parser.error("--hosts must be at least 1")
+        args.processes = args.hosts
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
@@ -657,6 +756,8 @@ def main(argv=None):
             queues=[q for q in args.queues.split(",") if q],
             ports=ports,
             root_default=args.var is None,
+            hosts=args.hosts is not None,
+            subnet=args.subnet,
         )
         if args.redis == "cluster" and args.redis_port:
             RedisNodes(topology.root / "redis", args.redis_port, cluster=True)  # checks the port range
@@ -665,9 +766,10 @@ def main(argv=None):
     try:
         topology.start()
         log.info(
-            "serving on http://127.0.0.1:%s/ through haproxy (%d API processes); Ctrl-C stops everything",
+            "serving on http://127.0.0.1:%s/ through haproxy (%d API processes%s); Ctrl-C stops everything",
             topology.port,
             args.processes,
+            ", each on a host of its own" if args.hosts else "",
         )
         while all(p.alive for p in topology.children()):
             time.sleep(0.2)

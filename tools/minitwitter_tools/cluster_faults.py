@@ -16,11 +16,31 @@ rabbitmq    (--rabbitmq-restart, run last) the broker's app restarted (rabbitmqc
             stop_app / start_app) during 30 follows: every follow 2xx, every follow email
             arrives through SMTP exactly once (the outbox relay re-publishes).
 
-Writes bench/results/cluster-faults-<date>.md and .json; exits 1 when a requirement fails.
+With --hosts N (each API process and worker a host of its own, hosts.py), the scenarios
+are those of hosts, under reads and writes through haproxy unless said:
+link        host 1's link cut (its veth down) for 4 s: after haproxy's check window
+            (WINDOW) 0 failed requests; counts exact (every acknowledged post stored once,
+            none twice).
+redis_cut   host 1 cut from Redis only (a prohibit route in its namespace, its connections
+            reset), under reads and writes sent to host 1 itself: 0 failed (it serves from
+            PostgreSQL); afterwards no stale read anywhere.
+primary_cut host 1 cut from the primary only (PgBouncer's primary address): its writes
+            each 503 with Retry-After, its reads 0 failed (the replica).
+rolling     every API host stopped (SIGTERM) and started again, one at a time: 0 failed;
+            counts exact.
+media       the media store (PostgreSQL's primary: media.store = postgres) restarted
+            under image posts: each post 201 with its image served, or 503 with
+            Retry-After; afterwards every post's image and thumbnail are served.
+
+Writes bench/results/cluster-faults-<date>.md and .json (cluster-hosts-faults-<date> with
+--hosts); exits 1 when a requirement fails.
 """
 
 import argparse
+import collections
+import contextlib
 import datetime
+import io
 import itertools
 import json
 import logging
@@ -31,7 +51,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from minitwitter_tools.cluster import Topology, http_status
+import psycopg2
+
+from minitwitter_tools.cluster import DATABASE, Topology, http_status
 from minitwitter_tools.faults import UNLIMITED, Client, Inbox, Load, between, signup, stats
 
 log = logging.getLogger("minitwitter.cluster_faults")
@@ -50,12 +72,12 @@ def _reads(topology, users):
     return next_request
 
 
-def _writes(users):
+def _writes(users, prefix="fault"):
     counter = itertools.count()
 
     def next_request(i, n):
         token, _ = users[i % len(users)]
-        return "POST", "/api/posts/", {"text": f"fault {next(counter)} #cluster"}, token
+        return "POST", "/api/posts/", {"text": f"{prefix} {next(counter)} #cluster"}, token
 
     return next_request
 
@@ -188,18 +210,201 @@ def scenario_rabbitmq(topology, inbox, follows=30):
     return result
 
 
+# --- faults on hosts (--hosts) ------------------------------------------------------
+
+WINDOW = 2.0  # haproxy: a check every 500 ms, each up to 500 ms, down after 2 failed
+
+
+def _exact(topology, writes, prefix):
+    """Every acknowledged post of `prefix` stored, none twice; a failed write may have
+    committed before its answer was lost (at most one row each)."""
+    acked = {r.body["id"] for r in writes if r.ok}
+    failed = sum(not r.ok for r in writes)
+    with contextlib.closing(psycopg2.connect(topology.pg.primary.url(DATABASE))) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id, text FROM posts WHERE text LIKE %s", (f"{prefix} %",))
+        rows = cur.fetchall()
+    texts = [text for _, text in rows]
+    counts = {
+        "acknowledged": len(acked),
+        "stored": len(rows),
+        "missing": len(acked - {i for i, _ in rows}),
+        "duplicates": len(texts) - len(set(texts)),
+    }
+    counts["exact"] = counts["missing"] == 0 and counts["duplicates"] == 0 and len(rows) - len(acked) <= failed
+    return counts
+
+
+def _healthy_again(topology, number):
+    """Host `number` answers, and haproxy has it back (rise 2 checks 500 ms apart)."""
+    topology.wait_web()
+    time.sleep(1.5)
+
+
+def scenario_link(topology, users, seconds=10.0, at=2.0, cut_for=4.0):
+    net = topology.network
+    with (
+        Load(topology.port, 4, _reads(topology, users)) as reads,
+        Load(topology.port, 2, _writes(users, "link")) as writes,
+    ):
+        reads.at(at)
+        net.link(1, up=False)
+        cut = time.monotonic()
+        reads.at(at + cut_for)
+        net.link(1, up=True)
+        reads.at(seconds)
+    everything = reads.results + writes.results
+    result = stats(everything)
+    result["in_window"] = stats(between(everything, cut, cut + WINDOW))
+    result["after_window"] = stats(between(everything, cut + WINDOW, float("inf")))
+    result.update(_exact(topology, writes.results, "link"))
+    _healthy_again(topology, 1)
+    result["ok"] = result["after_window"]["failures"] == 0 and result["exact"]
+    return result
+
+
+def scenario_redis_cut(topology, users, seconds=6.0, at=1.0):
+    net, host = topology.network, (topology.web_address(0), topology.api_ports[0])
+    with Load(host, 2, _reads(topology, users)) as reads, Load(host, 2, _writes(users, "nocache")) as writes:
+        reads.at(at)
+        net.cut(1, net.redis)
+        cut = time.monotonic()
+        reads.at(seconds)
+    net.cut(1, net.redis, cut=False)
+    everything = reads.results + writes.results
+    result = stats(everything)
+    result["while_cut"] = stats(between(everything, cut, float("inf")))
+    result.update(_exact(topology, writes.results, "nocache"))
+    result["stale_reads"] = _stale_reads(topology, users, writes.results)
+    result["ok"] = result["failures"] == 0 and result["exact"] and result["stale_reads"] == 0
+    return result
+
+
+def scenario_primary_cut(topology, users, seconds=12.0, at=1.0):
+    net, host = topology.network, (topology.web_address(0), topology.api_ports[0])
+    with Load(host, 2, _reads(topology, users)) as reads, Load(host, 4, _writes(users, "noprimary")) as writes:
+        reads.at(at)
+        net.cut(1, net.primary)
+        cut = time.monotonic()
+        reads.at(seconds)
+    net.cut(1, net.primary, cut=False)
+    cut_writes = between(writes.results, cut, float("inf"))
+    bad = [r for r in cut_writes if r.status != 503 or "retry-after" not in {k.lower() for k in r.headers}]
+    result = stats(reads.results)
+    result["reads_while_cut"] = stats(between(reads.results, cut, float("inf")))
+    result["writes_while_cut"] = stats(cut_writes)
+    result["writes_not_503_retry_after"] = len(bad)
+    result["ok"] = (
+        result["failures"] == 0 and result["reads_while_cut"]["requests"] > 0 and not bad and bool(cut_writes)
+    )
+    _healthy_again(topology, 1)
+    return result
+
+
+def scenario_rolling(topology, users):
+    with (
+        Load(topology.port, 4, _reads(topology, users)) as reads,
+        Load(topology.port, 2, _writes(users, "rolling")) as writes,
+    ):
+        reads.at(1.0)
+        for index in range(len(topology.web)):
+            topology.web[index].stop()
+            topology.start_web(index)
+            _healthy_again(topology, index + 1)
+        time.sleep(1.0)
+    result = stats(reads.results + writes.results)
+    result["restarted"] = len(topology.web)
+    result.update(_exact(topology, writes.results, "rolling"))
+    result["ok"] = result["failures"] == 0 and result["exact"]
+    return result
+
+
+def _jpeg():
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), (30, 120, 200)).save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _image_posts(users):
+    counter, jpeg, boundary = itertools.count(), _jpeg(), "minitwitterfaultboundary"
+
+    def next_request(i, n):
+        token, _ = users[i % len(users)]
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="text"\r\n\r\nmedia {next(counter)}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n'
+            "Content-Type: image/jpeg\r\n\r\n"
+        )
+        body = head.encode() + jpeg + f"\r\n--{boundary}--\r\n".encode()
+        return "POST", "/api/posts/", (f"multipart/form-data; boundary={boundary}", body), token
+
+    return next_request
+
+
+def _path(url):
+    return "/" + url.split("://", 1)[1].split("/", 1)[1]
+
+
+def scenario_media(topology, users, seconds=10.0, at=2.0):
+    with Load(topology.port, 2, _image_posts(users), pause=0.05) as posts:
+        posts.at(at)
+        began = time.monotonic()
+        topology.pg.primary.stop("fast")
+        topology.pg.primary.start()
+        ended = time.monotonic()
+        posts.at(seconds)
+    result = stats(posts.results)
+    result["restart_ms"] = round((ended - began) * 1000)
+    failures = [r for r in posts.results if not r.ok]
+    result["not_503_retry_after"] = sum(
+        r.status != 503 or "retry-after" not in {k.lower() for k in r.headers} for r in failures
+    )
+    deadline = time.monotonic() + 30
+    while http_status(topology.port) != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    client, unserved = Client(topology.port), 0
+    served = [client.request("GET", _path(r.body["image"]["url"])).status for r in posts.results if r.ok]
+    result["acknowledged_image_statuses"] = dict(collections.Counter(served))
+    result["acknowledged_unserved"] = sum(status != 200 for status in served)
+    # every stored post of the run: its image served, its thumbnail made (the worker) and served
+    with contextlib.closing(psycopg2.connect(topology.pg.primary.url(DATABASE))) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM posts WHERE text LIKE 'media %%'")
+        stored = [row[0] for row in cur.fetchall()]
+    token = users[0][0]
+    deadline = time.monotonic() + 60
+    for post_id in stored:
+        while True:
+            image = (client.request("GET", f"/api/posts/{post_id}/", token=token).body or {}).get("image")
+            ready = image and image["thumbnail_url"]
+            if ready or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        served = image and all(
+            client.request("GET", _path(image[k])).status == 200 for k in ("url", "thumbnail_url") if image[k]
+        )
+        unserved += not (ready and served)
+    client.close()
+    result.update(stored=len(stored), posts_missing_image=unserved)
+    result["ok"] = not result["not_503_retry_after"] and not unserved and not result["acknowledged_unserved"]
+    return result
+
+
 def report(results, args):
     """Merged with the rows of the same day's earlier runs (a row per scenario, the last run's)."""
     date = datetime.date.today().isoformat()
-    path = RESULTS / f"cluster-faults-{date}.json"
+    stem = f"cluster-hosts-faults-{date}" if args.hosts else f"cluster-faults-{date}"
+    path = RESULTS / f"{stem}.json"
     merged = json.loads(path.read_text()) if path.exists() else {}
     for r in results.values():
-        r["topology"] = f"{args.processes} API processes, Redis {args.redis}"
+        where = f"{args.hosts} API hosts + a worker host per queue" if args.hosts else f"{args.processes} API processes"
+        r["topology"] = f"{where}, Redis {args.redis}"
     merged.update(results)
     lines = [
-        f"# Faults on the cluster topology, {date}",
+        f"# Faults on the cluster topology{' on hosts' if args.hosts else ''}, {date}",
         "",
-        f"`minitwitter-cluster-faults {args.ini}`: haproxy, API processes (waitress, threads=4),",
+        f"`minitwitter-cluster-faults {args.ini}{f' --hosts {args.hosts}' if args.hosts else ''}`: "
+        "haproxy, API processes (waitress, threads=4),",
         "PgBouncer (transaction mode), PostgreSQL primary + streaming replica, Redis (single or a",
         "Cluster of 3 masters + 3 replicas: see each row), RabbitMQ, a Celery worker and beat,",
         "on one shared 2-core machine (other test suites running meanwhile).",
@@ -214,7 +419,7 @@ def report(results, args):
             f"`{json.dumps(detail)}` | {'yes' if r['ok'] else 'NO'} |"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"cluster-faults-{date}.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines) + "\n")
     path.write_text(json.dumps(merged, indent=2) + "\n")
     print("\n".join(lines))
 
@@ -229,7 +434,13 @@ def main(argv=None):
     parser.add_argument("--api-port", type=int)
     parser.add_argument("--pg-port", type=int)
     parser.add_argument("--redis-port", type=int)
+    parser.add_argument("--hosts", type=int, help="each API process and worker a host of its own (hosts.py)")
+    parser.add_argument("--subnet", help="the hosts' network (default hosts.DEFAULT_SUBNET)")
     args = parser.parse_args(argv)
+    if args.hosts:
+        args.processes = args.hosts
+        if args.scenarios == parser.get_default("scenarios"):
+            args.scenarios = "link,redis_cut,primary_cut,rolling,media"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s [%(name)s] %(message)s")
     scenarios = [s for s in args.scenarios.split(",") if s]
     if args.redis == "cluster" and "redis" not in scenarios:
@@ -241,7 +452,17 @@ def main(argv=None):
     root = Path(tempfile.mkdtemp(prefix="minitwitter-cluster-faults-"))
     root.chmod(0o755)
     ports = {"api": args.api_port, "pg": args.pg_port, "redis": args.redis_port, "amqp": 5672}
-    topology = Topology(args.ini, environ, root / "cluster", args.processes, args.redis, queues=["celery"], ports=ports)
+    topology = Topology(
+        args.ini,
+        environ,
+        root / "cluster",
+        args.processes,
+        args.redis,
+        queues=["celery"],
+        ports=ports,
+        hosts=bool(args.hosts),
+        subnet=args.subnet,
+    )
     results = {}
     try:
         topology.start()

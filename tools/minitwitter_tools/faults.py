@@ -90,16 +90,22 @@ class Result:
 
 class Client:
     """One keep-alive HTTP/1.1 connection (http.client) that never retries: a failure is
-    a Result with status 0 and the exception's name, and the next request reconnects."""
+    a Result with status 0 and the exception's name, and the next request reconnects.
+    `port`: on 127.0.0.1, or a (host, port) pair. `body`: sent as JSON, or a
+    (content type, bytes) pair sent as it is (a multipart form)."""
 
     def __init__(self, port, timeout=30):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        host, port = port if isinstance(port, tuple) else ("127.0.0.1", port)
+        self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
 
     def request(self, method, path, body=None, token=None, headers=None):
         headers = {"Content-Type": "application/json", **(headers or {})}
         if token:
             headers["Authorization"] = token
-        payload = json.dumps(body).encode() if body is not None else None
+        if isinstance(body, tuple):
+            headers["Content-Type"], payload = body
+        else:
+            payload = json.dumps(body).encode() if body is not None else None
         start = time.monotonic()
         try:
             self.conn.request(method, path, body=payload, headers=headers)

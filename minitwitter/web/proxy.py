@@ -7,15 +7,27 @@ https://host:port. The proxy says so in those headers, and this WSGI middleware,
 outermost, puts them where everything below reads the request's address (wsgi.url_scheme,
 HTTP_HOST): the native face's absolute URLs (request.application_url), the Mastodon face's
 (public_base below, instead of `public_url`), the cookies' Secure flag, the caches' keys.
-From any other peer the two headers are removed before anything reads them: a client
-cannot choose the URLs others are sent.
+From any other peer these headers (and X-Forwarded-For, -Port, -By, Forwarded) are removed
+before anything reads them: a client cannot choose the URLs others are sent. (waitress,
+which would drop them from every peer, lets them through to here: web/server.py.)
 """
 
 import ipaddress
 import re
 
 FORWARDED = "minitwitter.forwarded"  # in the environ: the request came through a trusted proxy
-_HEADERS = ("HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST")
+# Removed from an untrusted peer's request, as waitress would (web/server.py lets them through).
+_HEADERS = tuple(
+    f"HTTP_{name}"
+    for name in (
+        "X_FORWARDED_PROTO",
+        "X_FORWARDED_HOST",
+        "X_FORWARDED_FOR",
+        "X_FORWARDED_PORT",
+        "X_FORWARDED_BY",
+        "FORWARDED",
+    )
+)
 _HOST = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
     r"|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?"

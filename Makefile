@@ -115,4 +115,4 @@ fanout: $(INSTALLED)
 	$(BIN)/minitwitter-fanout production.ini $(FANOUT_ARGS)
 
 clean:
-	rm -rf $(VENV) var *.egg-info tools/*.egg-info build tools/build
+	rm -rf $(VENV) var *.egg-info tools/*.egg-info build tools/build tests/js/node_modules

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from webtest.http import StopableWSGIServer
 
+from minitwitter.web.server import WAITRESS_DEFAULTS
 from minitwitter_tools import tls
 from minitwitter_tools.devservices import free_port
 
@@ -23,7 +24,7 @@ def serving(make_app, **settings):
     base = f"http://127.0.0.1:{port}"
     app = make_app(public_url=base, **settings).app
     # As web/server.py runs waitress: the app decides which peers' X-Forwarded-* count.
-    server = StopableWSGIServer.create(app, port=port, clear_untrusted_proxy_headers=False)
+    server = StopableWSGIServer.create(app, port=port, **WAITRESS_DEFAULTS)
     assert server.wait()
     try:
         yield base

@@ -29,7 +29,11 @@ $(INSTALLED): setup.py tools/pyproject.toml
 
 install: $(INSTALLED)
 
+# Also https on PORT + 443 (6986; HTTPS_PORT overrides, 0 turns it off) through haproxy with a
+# self-signed certificate (tools/minitwitter_tools/tls.py); without haproxy, http only.
 run: $(INSTALLED)
+	@command -v haproxy >/dev/null || (apt-get update -qq && apt-get install -y -qq haproxy) || \
+		echo "haproxy could not be installed: no https port"
 	$(BIN)/minitwitter-run $(INI)
 
 # The scaled-out topology on this machine (tools/minitwitter_tools/cluster.py): haproxy on
@@ -114,4 +118,4 @@ fanout: $(INSTALLED)
 	$(BIN)/minitwitter-fanout production.ini $(FANOUT_ARGS)
 
 clean:
-	rm -rf $(VENV) var *.egg-info tools/*.egg-info build tools/build
+	rm -rf $(VENV) var *.egg-info tools/*.egg-info build tools/build tests/js/node_modules

@@ -49,6 +49,9 @@ tests_require = [
     # tests/test_mastodon_client.py: a real Mastodon client library signs in to the Mastodon
     # face. Pinned to the minor release whose requests the face was checked against.
     "Mastodon.py~=2.3.3",
+    # tests/test_browser.py: the authorize page in headless Chromium (Debian's `chromium`: the
+    # test never downloads a browser build), popup and full-page redirect, over https.
+    "playwright==1.65.3",
     "ruff>=0.6",
 ]
 

@@ -7,6 +7,7 @@ from pyramid.config import Configurator
 
 from minitwitter import settings as settings_module
 from minitwitter.web.json_renderer import OrjsonRenderer
+from minitwitter.web.proxy import ForwardedHeaders
 from minitwitter.web.response_cache import NearHits
 
 psycopg2.extras.register_uuid()
@@ -24,7 +25,7 @@ def main(global_config, **settings):
         config.add_renderer("json", renderer)
         config.include("minitwitter.web.observability")  # request ids, access log, /metrics
         config.include("minitwitter.web.ingress")  # trailing slash, body size and type
-        config.include("minitwitter.web.cors")  # browsers on cors.origins only
+        config.include("minitwitter.web.cors")  # browsers: any origin on the Mastodon face, cors.origins on /api/
         config.include("minitwitter.web.errors")  # one JSON error shape for every failure
         config.include("minitwitter.web.security")  # JWT policy; views need a token by default
         config.include("minitwitter.web.transaction")  # request.tx (store/tx.py), ended after the view; retries
@@ -35,4 +36,5 @@ def main(global_config, **settings):
         config.include("minitwitter.mastodon")  # the Mastodon client API: OAuth, instance, accounts
         config.include("minitwitter.api.openapi")  # /api/openapi.json from the schemas, /api/docs/
     app = config.make_wsgi_app()
-    return NearHits(app) if app.registry.near_cache else app
+    # Outermost: a trusted proxy's X-Forwarded-Proto/Host, before anything reads the address.
+    return ForwardedHeaders(NearHits(app) if app.registry.near_cache else app, settings["proxy.trusted"])

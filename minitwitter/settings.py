@@ -11,6 +11,7 @@ Secrets and URLs come from the environment in production; the ini holds the valu
 developer runs with.
 """
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable
@@ -73,6 +74,13 @@ def _rate(value):
     return value
 
 
+def _networks(value):
+    """ "127.0.0.1 ::1 10.0.0.0/8": addresses and networks, space- or comma-separated."""
+    if not isinstance(value, str):
+        return tuple(value)
+    return tuple(ipaddress.ip_network(part, strict=False) for part in value.replace(",", " ").split())
+
+
 def _media_store(value):
     if value not in ("local", "postgres"):
         raise ValueError("not one of local, postgres")
@@ -87,6 +95,7 @@ NUMBER = Type("number", _number)
 BOOLEAN = Type("boolean", _boolean)
 URLS = Type("URLs", _urls)
 RATE = Type("N/SECONDS", _rate)
+NETWORKS = Type("addresses", _networks)
 MEDIA_STORE = Type("local or postgres", _media_store)
 
 
@@ -275,7 +284,11 @@ SETTINGS = (
       "A home timeline not read for this many days is dropped (hourly beat job): fan-outs write only into "
       "active readers' timelines."),
     S("cors.origins", TEXT, "", None,
-      "Browser origins allowed to call the API, space-separated (never `*`); none by default."),
+      "Browser origins allowed to call the native API, space-separated (never `*`); none by default. The "
+      "Mastodon face, discovery and `/oauth/token`, `/oauth/revoke` answer every origin (web/cors.py)."),
+    S("proxy.trusted", NETWORKS, "127.0.0.1 ::1", "TRUSTED_PROXIES",
+      "Peers whose `X-Forwarded-Proto` and `X-Forwarded-Host` make the request's absolute URLs (a TLS proxy "
+      "in front), addresses or networks, space-separated; from any other peer those headers are ignored."),
     # Mastodon's figures (minitwitter/web/ratelimit.py).
     S("ratelimit.login", RATE, "25/300", "RATELIMIT_LOGIN",
       "Log-ins per address and per account: requests/seconds."),

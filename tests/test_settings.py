@@ -3,6 +3,7 @@ documents them is made from it, every key the code reads has a row, every row is
 and each row's environment variable and type do what the row says."""
 
 import ast
+import ipaddress
 import re
 import subprocess
 import sys
@@ -124,9 +125,11 @@ SAMPLES = {
     settings.URLS: ("postgresql:///a, postgresql:///b", ["postgresql:///a", "postgresql:///b"]),
     settings.RATE: ("7/60", "7/60"),
     settings.MEDIA_STORE: ("postgres", "postgres"),
+    settings.NETWORKS: ("10.0.0.0/8, ::1", (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1"))),
 }
 MALFORMED = {settings.INTEGER: "12x", settings.NUMBER: "fast", settings.BOOLEAN: "ture", settings.RATE: "5 per 900"}
 MALFORMED[settings.MEDIA_STORE] = "s3"
+MALFORMED[settings.NETWORKS] = "10.0.0.0/33"
 
 
 def test_every_row_loads_its_default():

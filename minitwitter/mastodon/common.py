@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from minitwitter.domain import oauth
 from minitwitter.mastodon.errors import MastodonError
+from minitwitter.web.proxy import public_base
 
 try:
     MINITWITTER_VERSION = version("minitwitter")
@@ -19,9 +20,10 @@ API_VERSIONS = {"mastodon": 2}
 
 
 def base_url(request):
-    """The service's public address (the `public_url` setting), for absolute URLs: entities'
-    url and uri, discovery documents, links."""
-    return request.registry.settings["public_url"].rstrip("/")
+    """The service's public address, for absolute URLs: entities' url and uri, discovery
+    documents, links. The `public_url` setting, or what a trusted proxy in front said
+    (X-Forwarded-Proto/Host: web/proxy.py)."""
+    return public_base(request)
 
 
 def domain(request):

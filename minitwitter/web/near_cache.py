@@ -36,6 +36,7 @@ import redis
 
 from minitwitter.store.cache import CACHE_LOOKUPS, ERRORS, is_cluster
 from minitwitter.web.ingress import PATH_ASKED
+from minitwitter.web.proxy import FORWARDED
 
 log = logging.getLogger(__name__)
 PREFIX = b"v:"
@@ -226,4 +227,5 @@ def local_key(user_id, environ):
         environ.get("SCRIPT_NAME", ""),
         environ.get(PATH_ASKED, environ.get("PATH_INFO", "")),
         environ.get("QUERY_STRING", ""),
+        bool(environ.get(FORWARDED)),  # through a trusted proxy: other absolute URLs (web/proxy.py)
     )

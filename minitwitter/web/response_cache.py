@@ -25,6 +25,7 @@ from pyramid.response import Response
 
 from minitwitter.web import cors, observability
 from minitwitter.web.near_cache import NearCache, local_key
+from minitwitter.web.proxy import FORWARDED
 from minitwitter.web.security import bearer_token
 
 # Response headers a view sets that belong to the cached response.
@@ -32,7 +33,9 @@ KEPT_HEADERS = ("Link",)
 
 
 def _key(user_id, request):
-    return f"response:{user_id}:{request.application_url}{request.path_qs}"
+    # Through a trusted proxy or not: the Mastodon face's URLs differ (web/proxy.py).
+    forwarded = "f" if request.environ.get(FORWARDED) else ""
+    return f"response:{user_id}:{forwarded}{request.application_url}{request.path_qs}"
 
 
 def cached_response(view):
@@ -130,7 +133,7 @@ class NearHits:
                 ("Content-Type", "application/json"),
                 ("Content-Length", str(len(body))),
                 *headers.items(),
-                *cors.headers(environ.get("HTTP_ORIGIN"), self.origins),
+                *cors.headers(environ.get("HTTP_ORIGIN"), self.origins, environ.get("PATH_INFO", "")),
                 ("X-Request-ID", request_id),
             ],
         )

@@ -49,11 +49,19 @@ SHUTDOWN_TIMEOUT = 3.5
 FRESH_SECONDS = 0.5
 
 
+# X-Forwarded-* reach the app, which trusts them from `proxy.trusted` peers only and removes
+# them from the others' requests (web/proxy.py); waitress would drop them all (it trusts one
+# address at most), so no proxy's X-Forwarded-Proto could reach the app.
+WAITRESS_DEFAULTS = {"clear_untrusted_proxy_headers": "false"}
+
+
 def serve(app, global_conf, **settings):
     port = os.environ.get("PORT")
     if port:
         addresses = settings.get("listen", "127.0.0.1:6543").split()
         settings["listen"] = " ".join(f"{address.rsplit(':', 1)[0]}:{port}" for address in addresses)
+    for name, value in WAITRESS_DEFAULTS.items():
+        settings.setdefault(name, value)
     timeout = float(settings.pop("shutdown_timeout", SHUTDOWN_TIMEOUT))
     if "switch_interval" in settings:
         sys.setswitchinterval(float(settings.pop("switch_interval")))

@@ -5,7 +5,9 @@
    tools/minitwitter_tools/devservices.py); with the URLs set it starts neither. A development
    command: it starts them without MINITWITTER_DEV_SERVICES.
 2. Applies the migrations (the ini's migrations.path).
-3. Serves the app under waitress (pserve) with a Celery worker and beat beside it.
+3. Serves the app under waitress (pserve) with a Celery worker and beat beside it, and https
+   on PORT + 443 (6986 by default; HTTPS_PORT overrides, 0 turns it off) through haproxy with
+   a self-signed certificate made on first use (minitwitter_tools/tls.py), for browser clients.
 Ctrl-C (SIGINT) or SIGTERM stops all of them and leaves nothing running.
 """
 
@@ -22,6 +24,7 @@ from pyramid.paster import get_appsettings
 
 from minitwitter import settings as settings_module
 from minitwitter.scripts import migrate
+from minitwitter_tools import tls
 from minitwitter_tools.devservices import DevServices, stop_groups
 
 log = logging.getLogger("minitwitter.run")
@@ -64,8 +67,18 @@ def main(argv=None):
         celery = [_bin("minitwitter-celery"), args.ini, "worker", "--beat", "--loglevel=INFO"]
         celery += ["--concurrency=1", f"--schedule={var_path}/celerybeat-schedule"]
         children.append(_spawn(celery, env))
+        https = None
+        https_port = tls.https_port(port, env)
+        command = https_port and tls.haproxy_command(Path(var_path) / "tls", port, https_port)
+        if command:
+            https = _spawn(command, env)
+            children.append(https)
+            log.info("https on https://127.0.0.1:%s/ (a self-signed certificate: %s/tls/dev.crt)", https_port, var_path)
         log.info("serving on http://127.0.0.1:%s/ (Ctrl-C stops everything)", port)
-        while all(child.poll() is None for child in children):
+        while all(child.poll() is None for child in children if child is not https):
+            if https is not None and https.poll() is not None:
+                log.warning("haproxy (https on %s) exited: serving http only", https_port)
+                https = None
             time.sleep(0.2)
         log.error("a child process exited; stopping the rest")
         return 1

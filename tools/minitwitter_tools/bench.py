@@ -982,6 +982,9 @@ def main(argv=None):
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", REDIS_URL))
     parser.add_argument("--populate", action="store_true", help="load the data again even if there is some")
     parser.add_argument("--quick", action="store_true", help="2 s warm-up, 5 s measure: a smoke test")
+    parser.add_argument(
+        "--seconds", type=int, help="seconds measured per row (default 20; the warm-up is a quarter of it, 2 s or more)"
+    )
     parser.add_argument("--threads", type=int, help="waitress threads (and database.pool_max); default: the ini's")
     parser.add_argument("--processes", type=int, default=1, help="pserve processes, one port each, wrk split over them")
     parser.add_argument("--only", help="comma-separated row ids, e.g. L0,R4,R1:celebrity,F1 (and no sweep)")
@@ -997,7 +1000,7 @@ def main(argv=None):
     parser.add_argument("--label", help="written as bench/results/<date>-<label>.* (e.g. haproxy-2p)")
     args = parser.parse_args(argv)
     args.bare_port = args.bare_port or args.port + 50
-    timing = (2, 5) if args.quick else (5, 20)
+    timing = (2, 5) if args.quick else (max(2, args.seconds // 4), args.seconds) if args.seconds else (5, 20)
     dataset = dataset_name(args.dataset, args.scale)
     suffix = "" if dataset == "D1" else f"_{dataset.lower()}"
     args.database_url = args.database_url or DATABASE_URL + suffix

@@ -16,7 +16,7 @@ from conftest import signup
 from PIL import Image
 
 from minitwitter.scripts import migrate
-from minitwitter.store.db import ALL_KEY, READS, RECORD_SCRIPT, Pool, startup_options
+from minitwitter.store.db import ALL_KEY, READS, RECENT_KEY, RECORD_SCRIPT, USERS_KEY, Pool, startup_options
 from minitwitter_tools.devservices import ensure_database
 from minitwitter_tools.pgcluster import PrimaryReplica, pg_bin
 
@@ -40,15 +40,25 @@ def pair():
 
 
 @pytest.fixture
-def replica_app(pair, make_app, monkeypatch):
-    """An app whose database is the pair's primary, reading from its replica."""
+def replica_app(pair, make_app, monkeypatch, redis_client):
+    """An app whose database is the pair's primary, reading from its replica, with the
+    writers' LSNs as a deployment running for days has them (store/db.py Replicas._lsns:
+    in a writers' hash younger than a minute, an absent reader's LSN is unknown)."""
     monkeypatch.setenv("DATABASE_URL", pair.primary.url("minitwitter"))
     monkeypatch.setenv("DATABASE_REPLICA_URLS", pair.replica.url("minitwitter"))
+    established(redis_client)
     yield lambda **settings: make_app(**settings)
     pair.pause_replay(False)
     with psycopg2.connect(pair.primary.url("minitwitter")) as conn, conn.cursor() as cur:
         cur.execute("TRUNCATE users, posts, hashtags, outbox, refresh_tokens, media_files RESTART IDENTITY CASCADE")
     conn.close()
+
+
+def established(redis_client, age=10 * 86400):
+    """The writers' hash and order as `age` seconds of writes leave them (nobody in them)."""
+    redis_client.delete(USERS_KEY, RECENT_KEY)
+    redis_client.hset(USERS_KEY, "since", int(time.time()) - age)
+    redis_client.zadd(RECENT_KEY, {"0": int(time.time()) - age})
 
 
 def settled(app, username):
@@ -191,7 +201,7 @@ def test_an_evicted_commit_lsn_is_unknown_and_never_recorded_back_lower(replica_
     assert (reads("primary"), reads("replica")) == (primary_reads + 3, replica_reads)
 
     stale_writer = redis_client.register_script(RECORD_SCRIPT)
-    assert stale_writer(keys=[ALL_KEY], args=[recorded - 1, 60, 0]) == 1
+    assert stale_writer(keys=[USERS_KEY, RECENT_KEY, ALL_KEY], args=[recorded - 1, 60, 0, ""]) == 1
     assert redis_client.get(ALL_KEY) is None
     app.post_json("/api/posts/", {"text": "after the eviction"}, headers=alice.headers, status=201)
     assert int(redis_client.get(ALL_KEY)) > recorded
@@ -201,6 +211,49 @@ def test_an_evicted_commit_lsn_is_unknown_and_never_recorded_back_lower(replica_
     replica_reads = reads("replica")
     assert post["id"] in ids(app.get("/api/posts/?page_size=9", headers=bob.headers, status=200))
     assert reads("replica") == replica_reads + 1
+
+
+def test_a_writers_lsn_that_went_is_unknown_never_no_write(replica_app, pair, redis_client):
+    """The writers' hash evicted (an allkeys-* policy) or flushed right after alice wrote: her
+    last commit is no longer known, so she reads from the primary (never a replica that lacks
+    her post), and so does everyone absent from the hash while it is younger than its minute;
+    once the replica has replayed everything recorded, it serves them again."""
+    app = replica_app(**{"replica.max_lag_ms": "600000"})
+    alice, bob = settled(app, "alice"), settled(app, "bob")
+    pair.wait_replayed()
+    pair.pause_replay()
+    post = app.post_json("/api/posts/", {"text": "mine, then forgotten"}, headers=alice.headers, status=201).json
+    assert int(redis_client.hget(USERS_KEY, str(alice["id"]))) == int(redis_client.get(ALL_KEY))
+    redis_client.delete(USERS_KEY, RECENT_KEY)
+
+    primary_reads, replica_reads = reads("primary"), reads("replica")
+    assert post["id"] in ids(app.get(f"/api/users/{alice['id']}/posts/", headers=alice.headers, status=200))
+    assert post["id"] in ids(app.get("/api/posts/?page_size=7", headers=bob.headers, status=200))
+    assert (reads("primary"), reads("replica")) == (primary_reads + 2, replica_reads)
+
+    pair.pause_replay(False)
+    pair.wait_replayed()
+    replica_reads = reads("replica")
+    assert post["id"] in ids(app.get("/api/posts/?page_size=8", headers=bob.headers, status=200))
+    assert reads("replica") == replica_reads + 1
+
+
+def test_the_writers_hash_holds_only_the_last_minutes_writers(redis_client):
+    """The record script trims who wrote over its TTL ago (here 1 s) from the hash and the
+    order: what stays is bounded by the writers of the last TTL, however many wrote before."""
+    record = redis_client.register_script(RECORD_SCRIPT)
+    keys = [USERS_KEY, RECENT_KEY, ALL_KEY]
+    redis_client.delete(*keys)
+    for user_id in range(1, 41):
+        assert record(keys=keys, args=[100 + user_id, 1, 1, str(user_id)]) == 0
+    assert redis_client.hlen(USERS_KEY) == 41  # 40 writers and "since"
+    time.sleep(2.1)
+    record(keys=keys, args=[200, 1, 0, "41"])
+    assert redis_client.hgetall(USERS_KEY).keys() == {b"since", b"41"}
+    assert redis_client.zrange(RECENT_KEY, 0, -1) == [b"41"]
+    assert int(redis_client.get(ALL_KEY)) == 200
+    record(keys=keys, args=[150, 1, 0, "41"])  # an older LSN never lowers one recorded
+    assert int(redis_client.hget(USERS_KEY, "41")) == 200 and int(redis_client.get(ALL_KEY)) == 200
 
 
 def test_no_statement_timeout_option_for_pgbouncer(services):

@@ -276,16 +276,38 @@ def _closed_by_server(conn):
 # LSN, read before the key went, may be older than a commit recorded before it went, so the
 # script sets nothing and answers 1, and the writer reads the primary's LSN again (now past
 # every commit recorded before the eviction) and calls it with restore = 1.
+# After a commit: its LSN as the writer's (KEYS[1], a hash user id -> LSN, with "since":
+# when the hash was made) and as everyone's highest (KEYS[3]). KEYS[2] orders the writers
+# by when they last wrote, so that those who wrote over ARGV[2] seconds ago leave the hash
+# (up to 64 per call: it holds the last ARGV[2] seconds' writers). Neither has a TTL: a
+# per-user key with one was the first thing volatile-lru evicted, and a missing one read as
+# "no write" (store/db.py Replicas._lsns reads a hash that went as unknown instead). A hash
+# or an order gone (evicted, flushed) is made again from now ("since"); everyone's LSN gone:
+# returns 1 unless ARGV[3] = '1' (Replicas.record reads the LSN again first).
 RECORD_SCRIPT = """
-if ARGV[3] ~= '1' and redis.call('EXISTS', KEYS[#KEYS]) == 0 then return 1 end
-for i, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') < tonumber(ARGV[1]) then
-    if i < #KEYS then redis.call('SET', key, ARGV[1], 'EX', ARGV[2]) else redis.call('SET', key, ARGV[1]) end
+if ARGV[3] ~= '1' and redis.call('EXISTS', KEYS[3]) == 0 then return 1 end
+if ARGV[4] ~= '' then
+  local now = tonumber(redis.call('TIME')[1])
+  if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 0 then
+    redis.call('DEL', KEYS[1], KEYS[2])
+    redis.call('HSET', KEYS[1], 'since', now)
+  end
+  if tonumber(redis.call('HGET', KEYS[1], ARGV[4]) or '0') < tonumber(ARGV[1]) then
+    redis.call('HSET', KEYS[1], ARGV[4], ARGV[1])
+  end
+  redis.call('ZADD', KEYS[2], now, ARGV[4])
+  local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]), 'LIMIT', 0, 64)
+  if #old > 0 then
+    redis.call('ZREM', KEYS[2], unpack(old))
+    redis.call('HDEL', KEYS[1], unpack(old))
   end
 end
+if tonumber(redis.call('GET', KEYS[3]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[3], ARGV[1]) end
 return 0
 """
 ALL_KEY = "lsn:{lsn}:all"
+USERS_KEY = "lsn:{lsn}:users"  # user id -> the LSN of their last commit, and "since"
+RECENT_KEY = "lsn:{lsn}:recent"  # user id -> when they last wrote (seconds): who leaves the hash
 
 # On a replica connection, in the request's transaction: how far it has replayed, and how
 # far behind that is (0 when it has replayed all it received: an idle primary is no lag).
@@ -294,10 +316,6 @@ SELECT pg_last_wal_replay_lsn() - '0/0' AS replayed,
        CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
             ELSE 1000 * extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END AS lag_ms
 """
-
-
-def _user_key(user_id):
-    return f"lsn:{{lsn}}:user:{user_id}"
 
 
 class Replica:
@@ -353,14 +371,14 @@ class Replicas:
         lsn = self._current_lsn(conn)
         if lsn is None:
             return
-        keys = ([_user_key(user_id)] if user_id is not None else []) + [ALL_KEY]
+        keys, writer = [USERS_KEY, RECENT_KEY, ALL_KEY], "" if user_id is None else str(user_id)
         try:
             if self._record_script is None:
                 self._record_script = self._cache.client.register_script(RECORD_SCRIPT)
-            if self._record_script(keys=keys, args=[lsn, self._user_ttl, 0]):  # everyone's was gone
+            if self._record_script(keys=keys, args=[lsn, self._user_ttl, 0, writer]):  # everyone's was gone
                 lsn = self._current_lsn(conn)
                 if lsn is not None:
-                    self._record_script(keys=keys, args=[lsn, self._user_ttl, 1])
+                    self._record_script(keys=keys, args=[lsn, self._user_ttl, 1, writer])
         except CACHE_ERRORS as e:  # the writer may then read a replica up to max_lag behind
             log.warning("commit LSN not recorded: %s", e)
 
@@ -381,15 +399,24 @@ class Replicas:
 
     def _lsns(self, user_id):
         """(the viewer's last commit LSN, everyone's), or None when unknown: without Redis, or
-        with everyone's key missing (evicted: a replica may lack any commit)."""
-        keys = [_user_key(user_id), ALL_KEY] if user_id is not None else [ALL_KEY, ALL_KEY]
+        with everyone's key missing (evicted: a replica may lack any commit). A viewer absent
+        from the writers' hash wrote nothing in its last _user_ttl seconds (0: any replica
+        within the lag bound has it), unless the hash is younger than that (made again after
+        an eviction or a flush, or gone): then their LSN is unknown, and everyone's stands for it."""
         try:
-            mine, everyone = self._cache.client.mget(keys)
+            pipe = self._cache.client.pipeline(transaction=False)
+            pipe.hmget(USERS_KEY, [str(user_id or 0), "since"])
+            pipe.get(ALL_KEY)
+            (mine, since), everyone = pipe.execute()
         except CACHE_ERRORS as e:
             log.warning("commit LSNs unavailable, reading from the primary: %s", e)
             return None
         if everyone is None:
             return None
+        if user_id is None:  # nobody's: no replica behind any recorded commit
+            return int(everyone), int(everyone)
+        if mine is None and (since is None or time.time() - int(since) < self._user_ttl):
+            return int(everyone), int(everyone)  # their last write may be among the forgotten
         return int(mine or 0), int(everyone)
 
     def checkout(self, cache, user_id, issued_at):

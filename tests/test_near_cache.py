@@ -267,3 +267,26 @@ def test_the_redis_py_internals_the_near_cache_drives_still_work(redis_url, redi
         assert near._conn is not None
     finally:
         near.close()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/timelines/home", "/api/v1/timelines/public", "/api/v1/timelines/tag/near"])
+def test_the_mastodon_faces_reads_are_answered_in_the_process_within_their_scope(app, make_user, path):
+    """A Mastodon token's warm read is answered here as a native one is (same body, same
+    Link header), only while the token holds the route's scope: a token of the same account
+    without read:statuses still gets its 403 from the full path, and an unknown token its 401."""
+    from test_mastodon_oauth import bearer, token_for
+
+    alice = make_user("alice")
+    app.post_json("/api/posts/", {"text": "hello #near"}, headers=alice.headers, status=201)
+    _client, token = token_for(app, scope="read")
+    _client, narrow = token_for(app, scope="read:accounts write")
+    made, checked = warm(app, alice, path, headers=bearer(token))[:2]
+    before = near_hits()
+    again = app.get(path, headers=bearer(token))
+    assert near_hits() == before + 1
+    assert again.body == made.body == checked.body and again.json
+    assert again.headers.get("Link") == checked.headers.get("Link")
+    refused = app.get(path, headers=bearer(narrow), status=403)
+    assert refused.json == {"error": "This action is outside the authorized scopes"}
+    app.get(path, headers=bearer("not-a-token"), status=401)
+    assert near_hits() == before + 1

@@ -62,6 +62,7 @@ def cached_read(scope):
             require(request, scope)
             return cached(request)
 
+        wrapper.cached_scope = scope  # its hits are answered before Pyramid too (web/response_cache.py)
         return wrapper
 
     return decorate

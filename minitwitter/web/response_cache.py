@@ -23,10 +23,11 @@ from cornice.service import get_services
 from pyramid.interfaces import IRoutesMapper
 from pyramid.response import Response
 
+from minitwitter.domain import oauth
 from minitwitter.web import cors, observability
 from minitwitter.web.near_cache import NearCache, local_key
 from minitwitter.web.proxy import FORWARDED
-from minitwitter.web.security import bearer_token
+from minitwitter.web.security import STORED_TOKEN_PREFIXES, bearer_token
 
 # Response headers a view sets that belong to the cached response.
 KEPT_HEADERS = ("Link",)
@@ -62,6 +63,39 @@ def cached_response(view):
     return wrapper
 
 
+def remembered_claims(tokens, environ):
+    """The claims of the request's bearer token if this process verified it lately (a
+    native JWT, or on the Mastodon face one of its stored OAuth tokens), else None."""
+    token = bearer_token(environ)
+    if token is None:
+        return None
+    if token.count(".") != 2 and environ.get("PATH_INFO", "").startswith(STORED_TOKEN_PREFIXES):
+        return tokens.remembered(("stored", oauth.hash_secret(token)))
+    return tokens.remembered(token)
+
+
+def cached_routes(registry):
+    """{route name: the scope its token needs, None for any} of the GET routes whose view
+    stores whole responses: the native face's (Cornice) and the Mastodon face's
+    (mastodon/statuses.py cached_read, which marks its views with `cached_scope`)."""
+    routes = {s.name: None for s in get_services() for m, view, _ in s.definitions if m == "GET" and _is_cached(view)}
+    for item in registry.introspector.get_category("views") or []:
+        view = item["introspectable"]
+        scope = getattr(view["callable"], "cached_scope", None)
+        if scope is not None and view["route_name"] and view["request_methods"] in ("GET", ("GET",)):
+            routes[view["route_name"]] = scope
+    return routes
+
+
+def allowed(claims, scope):
+    """Whether a hit may answer these claims: an account's token, holding `scope` (a native
+    JWT, without scopes, may do everything); else the full path answers (401, 403, 422)."""
+    if claims["user_id"] is None:
+        return False
+    scopes = claims.get("scopes")
+    return scope is None or scopes is None or oauth.satisfies(scopes, scope)
+
+
 def tween_factory(handler, registry):
     """A hit answered before routing's view lookup, Cornice's validation, the security
     policy's permission check and the database tween: work that cannot change a hit's
@@ -70,19 +104,18 @@ def tween_factory(handler, registry):
     for a hit: the request id, access log and metrics, the ingress checks and CORS (the
     tweens above this one), one route match, and the Lua call. Only for a token this process
     has verified lately (security.Tokens.remembered); anything else takes the full path."""
-    routes = {s.name for s in get_services() for m, view, _ in s.definitions if m == "GET" and _is_cached(view)}
+    routes = cached_routes(registry)
     mapper = registry.getUtility(IRoutesMapper)
     cache, tokens, near = registry.cache, registry.tokens, registry.near_cache
 
     def response_cache(request):
         if request.method != "GET":
             return handler(request)
-        token = bearer_token(request.environ)
-        claims = tokens.remembered(token) if token else None
+        claims = remembered_claims(tokens, request.environ)
         if claims is None:
             return handler(request)
         route = mapper(request)["route"]
-        if route is None or route.name not in routes:
+        if route is None or route.name not in routes or not allowed(claims, routes[route.name]):
             return handler(request)
         key = _key(claims["user_id"], request)
         epoch = near.epoch() if near else None
@@ -113,14 +146,20 @@ class NearHits:
         self.app, self.registry = app, app.registry
         self.near, self.tokens = app.registry.near_cache, app.registry.tokens
         self.origins = cors.allowed_origins(app.registry.settings)
+        # the scope each kept response's route needs, by route pattern (what an entry names)
+        mapper = app.registry.getUtility(IRoutesMapper)
+        self.scopes = {
+            route.pattern: scope
+            for name, scope in cached_routes(app.registry).items()
+            if (route := mapper.get_route(name)) is not None
+        }
 
     def __call__(self, environ, start_response):
         if environ["REQUEST_METHOD"] == "GET" and environ.get("CONTENT_LENGTH", "") in ("", "0"):
-            token = bearer_token(environ)
-            claims = self.tokens.remembered(token) if token else None
+            claims = remembered_claims(self.tokens, environ)
             if claims is not None and "HTTP_TRANSFER_ENCODING" not in environ:
                 hit = self.near.get(local_key(claims["user_id"], environ))
-                if hit is not None:
+                if hit is not None and allowed(claims, self.scopes.get(hit[0])):
                     return self._answer(environ, start_response, *hit)
         return self.app(environ, start_response)
 

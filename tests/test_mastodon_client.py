@@ -7,6 +7,7 @@ The app is served by webtest's threaded waitress server on a free port, built wi
 public_url naming that port: the discovery document (RFC 8414) sends the client to it.
 """
 
+import io
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -14,6 +15,7 @@ import pytest
 import requests
 from conftest import PASSWORD
 from mastodon import Mastodon, MastodonNotFoundError, MastodonUnauthorizedError
+from PIL import Image
 from test_mastodon_oauth import pkce
 from webtest.http import StopableWSGIServer
 
@@ -252,3 +254,24 @@ def test_mastodon_py_reads_timelines_and_walks_their_pages(server, make_user):
     assert a.account_statuses(bob["id"], pinned=True) == []
     assert a.account_unfollow(bob["id"]).following is False
     assert [s.id for s in a.timeline_home()] == [own.id]
+
+
+def test_mastodon_py_posts_with_an_image(server, make_user):
+    make_user("alice"), make_user("bob")
+    a, b = signed_in(server, "alice"), signed_in(server, "bob")
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), "teal").save(buffer, "PNG")
+    media = a.media_post(buffer.getvalue(), mime_type="image/png", description="A teal square")
+    assert media.type == "image" and media.description == "A teal square"
+    assert media.meta.original.width == 640 and media.url.startswith(f"{server}/media/")
+    assert a.media_update(media, description="Teal").description == "Teal"
+    assert a.media(media.id).description == "Teal"
+    status = a.status_post("with a picture", media_ids=[media])
+    [attached] = status.media_attachments
+    assert attached.id == media.id and attached.description == "Teal"
+    seen = b.status(status.id).media_attachments[0]
+    image = Image.open(io.BytesIO(requests.get(seen.url, timeout=30).content))
+    assert image.size == (640, 480)
+    assert [s.id for s in b.account_statuses(status.account.id, only_media=True)] == [status.id]
+    with pytest.raises(MastodonNotFoundError):
+        a.media(media.id)  # in a status now: no longer an upload to change

@@ -89,3 +89,11 @@ OFFSET :offset
 -- name: count_favorites(user_id)$
 -- users.favorite_hashtags_count, kept by tgr_favorite_hashtags_count. Index: users_pkey.
 SELECT favorite_hashtags_count FROM users WHERE id = :user_id;
+
+-- name: favorite_names(user_id, names)
+-- Which of these tags are the user's favourites (the Mastodon face's Tag.following).
+-- Indexes: hashtags_name_key, favorite_hashtags_pkey.
+SELECT h.name
+  FROM hashtags h
+  JOIN favorite_hashtags f ON f.hashtag_id = h.id AND f.user_id = :user_id
+ WHERE h.name = ANY(:names);

@@ -11,6 +11,7 @@ native one, on the same processes, over the same domain functions and named SQL.
     notifications.py  the native notifications in Mastodon's types; dismiss, clear
     timelines.py home, public, tag timelines; an account's statuses
     media.py     uploads ahead of a status: post, read, describe
+    search.py    accounts, hashtags and statuses, over the native search
     paging.py    Mastodon's pages: max_id, since_id, min_id, limit; the Link header
     entities.py  Mastodon's entities from minitwitter's rows
 
@@ -35,6 +36,7 @@ ROUTES = [
     ("mastodon_verify_credentials", "/api/v1/accounts/verify_credentials"),
     ("mastodon_account_lookup", "/api/v1/accounts/lookup"),
     ("mastodon_relationships", "/api/v1/accounts/relationships"),
+    ("mastodon_account_search", "/api/v1/accounts/search"),
     ("mastodon_account", "/api/v1/accounts/{id}"),
     ("mastodon_account_action", "/api/v1/accounts/{id}/{action:(?:un)?(?:follow|block|mute)}"),
     ("mastodon_account_follows", "/api/v1/accounts/{id}/{list:followers|following}"),
@@ -54,6 +56,7 @@ ROUTES = [
     ("mastodon_media_v1", "/api/v1/media"),
     ("mastodon_media_v2", "/api/v2/media"),
     ("mastodon_media", "/api/v1/media/{id}"),
+    ("mastodon_search", "/api/v2/search"),
 ]
 
 

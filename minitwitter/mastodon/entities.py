@@ -126,6 +126,15 @@ def status_url(base, username, status_id):
     return f"{base}/@{username}/{status_id}"
 
 
+def tag(request, name, following=None):
+    """The Tag entity of a tag's name (stored normalized); `following` (my favourite tags)
+    when known. No daily history is kept: `history` is empty."""
+    answer = {"name": name, "url": f"{base_url(request)}/tags/{quote(name)}", "history": []}
+    if following is not None:
+        answer["following"] = following
+    return answer
+
+
 # A thumbnail fits in this square (store/media.make_thumbnail's size).
 THUMBNAIL_SIZE = 320
 

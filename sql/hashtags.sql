@@ -97,3 +97,13 @@ SELECT h.name
   FROM hashtags h
   JOIN favorite_hashtags f ON f.hashtag_id = h.id AND f.user_id = :user_id
  WHERE h.name = ANY(:names);
+
+-- name: followed_window(user_id, before, after, limit)
+-- The Mastodon face's followed tags: a user's favourite tags, newest tag id first, between
+-- two ids (max_id, since_id). Indexes: favorite_hashtags_pkey, hashtags_pkey.
+SELECT h.id AS key, h.name
+  FROM favorite_hashtags f
+  JOIN hashtags h ON h.id = f.hashtag_id
+ WHERE f.user_id = :user_id AND f.hashtag_id < :before AND f.hashtag_id > :after
+ ORDER BY f.hashtag_id DESC
+ LIMIT :limit;

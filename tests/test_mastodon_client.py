@@ -275,3 +275,34 @@ def test_mastodon_py_posts_with_an_image(server, make_user):
     assert [s.id for s in b.account_statuses(status.account.id, only_media=True)] == [status.id]
     with pytest.raises(MastodonNotFoundError):
         a.media(media.id)  # in a status now: no longer an upload to change
+
+
+def test_mastodon_py_searches_bookmarks_favourites_markers_and_follows_tags(server, make_user):
+    make_user("alice"), make_user("bob"), make_user("alina")
+    a, b = signed_in(server, "alice"), signed_in(server, "bob")
+    first = b.status_post("trams of #Lisboa")
+    second = b.status_post("more trams")
+
+    found = a.search_v2("trams")
+    assert [s.id for s in found.statuses] == [second.id, first.id]
+    assert [t.name for t in a.search_v2("#lis", result_type="hashtags").hashtags] == ["lisboa"]
+    assert [acct.username for acct in a.search_v2("@ali").accounts] == ["alice", "alina"]
+    assert [acct.username for acct in a.account_search("bo")] == ["bob"]
+
+    for status in (first, second):
+        a.status_bookmark(status.id)
+        a.status_favourite(status.id)
+    assert [s.id for s in a.bookmarks()] == [second.id, first.id]
+    page = a.favourites(limit=1)
+    assert [s.id for s in page] == [second.id]
+    assert [s.id for s in a.fetch_next(page)] == [first.id]
+
+    heard = b.notifications()
+    marked = b.markers_set(["home", "notifications"], [second.id, heard[0].id])
+    assert marked.home.last_read_id == second.id and marked.notifications.last_read_id == heard[0].id
+    assert b.markers_get(["home", "notifications"]).notifications.last_read_id == heard[0].id
+
+    assert a.preferences()["posting:default:visibility"] == "public" and a.custom_emojis() == []
+    assert a.tag_follow("Lisboa").following is True and a.tag("lisboa").following is True
+    assert [t.name for t in a.followed_tags()] == ["lisboa"]
+    assert a.tag_unfollow("lisboa").following is False and a.followed_tags() == []

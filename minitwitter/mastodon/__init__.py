@@ -12,6 +12,7 @@ native one, on the same processes, over the same domain functions and named SQL.
     timelines.py home, public, tag timelines; an account's statuses
     media.py     uploads ahead of a status: post, read, describe
     search.py    accounts, hashtags and statuses, over the native search
+    lists.py     bookmarks, favourites, markers, preferences, custom emojis, followed tags
     paging.py    Mastodon's pages: max_id, since_id, min_id, limit; the Link header
     entities.py  Mastodon's entities from minitwitter's rows
 
@@ -57,6 +58,14 @@ ROUTES = [
     ("mastodon_media_v2", "/api/v2/media"),
     ("mastodon_media", "/api/v1/media/{id}"),
     ("mastodon_search", "/api/v2/search"),
+    ("mastodon_bookmarks", "/api/v1/bookmarks"),
+    ("mastodon_favourites", "/api/v1/favourites"),
+    ("mastodon_markers", "/api/v1/markers"),
+    ("mastodon_preferences", "/api/v1/preferences"),
+    ("mastodon_custom_emojis", "/api/v1/custom_emojis"),
+    ("mastodon_followed_tags", "/api/v1/followed_tags"),
+    ("mastodon_tag", "/api/v1/tags/{name}"),
+    ("mastodon_tag_follow", "/api/v1/tags/{name}/{action:follow|unfollow}"),
 ]
 
 

@@ -20,7 +20,6 @@ statuses holding that tag exactly.
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from minitwitter.api import search as native
 from minitwitter.domain import search as domain
 from minitwitter.domain.profiles import suspended
 from minitwitter.mastodon import entities
@@ -53,8 +52,8 @@ def _query(request):
     q = (param(request, "q") or "").strip()
     if not q:
         raise MastodonError(400, "Validation failed: q is missing or empty")
-    if len(q) > native.MAX_QUERY_LENGTH:
-        raise MastodonError(422, f"Validation failed: q must be at most {native.MAX_QUERY_LENGTH} characters")
+    if len(q) > domain.MAX_QUERY_LENGTH:
+        raise MastodonError(422, f"Validation failed: q must be at most {domain.MAX_QUERY_LENGTH} characters")
     if any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F or 0xD800 <= ord(c) <= 0xDFFF for c in q):
         raise MastodonError(422, "Validation failed: q must not contain control characters")
     return q
@@ -76,7 +75,7 @@ def accounts(request, q, limit, offset):
         return []
     rows = request.queries.search.search_users(
         request.db,
-        pattern=native.like_prefix(name.lower()),
+        pattern=domain.like_prefix(name.lower()),
         viewer_id=request.authenticated_userid,
         offset=offset,
         limit=limit,
@@ -92,7 +91,7 @@ def hashtags(request, q, limit, offset):
         return []
     rows = list(
         request.queries.search.search_hashtags(
-            request.db, pattern=native.like_prefix(prefix), offset=offset, limit=limit
+            request.db, pattern=domain.like_prefix(prefix), offset=offset, limit=limit
         )
     )
     names = [r["name"] for r in rows]

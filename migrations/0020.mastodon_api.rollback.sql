@@ -1,3 +1,6 @@
+DROP TABLE markers;
+CREATE INDEX idx_likes_user_id ON likes (user_id);
+DROP INDEX idx_likes_user_id_id;
 -- Uploads in no status go, with their files kept in PostgreSQL (a local disk's stay behind).
 DELETE FROM media_files
  WHERE path IN (SELECT path FROM images WHERE pending_since IS NOT NULL

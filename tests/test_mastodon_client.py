@@ -306,3 +306,17 @@ def test_mastodon_py_searches_bookmarks_favourites_markers_and_follows_tags(serv
     assert a.tag_follow("Lisboa").following is True and a.tag("lisboa").following is True
     assert [t.name for t in a.followed_tags()] == ["lisboa"]
     assert a.tag_unfollow("lisboa").following is False and a.followed_tags() == []
+
+
+def test_mastodon_py_updates_the_profile_with_an_avatar(server, make_user):
+    make_user("alice")
+    a = signed_in(server, "alice")
+    buffer = io.BytesIO()
+    Image.new("RGB", (96, 96), "navy").save(buffer, "PNG")
+    me = a.account_update_credentials(
+        display_name="Alice A.", note="Trams & tiles", avatar=buffer.getvalue(), avatar_mime_type="image/png"
+    )
+    assert me.display_name == "Alice A." and me.note == "<p>Trams &amp; tiles</p>"
+    assert me.source.note == "Trams & tiles" and me.avatar.startswith(f"{server}/media/")
+    assert Image.open(io.BytesIO(requests.get(me.avatar, timeout=30).content)).size == (96, 96)
+    assert a.account_verify_credentials().display_name == "Alice A."

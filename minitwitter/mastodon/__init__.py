@@ -5,7 +5,7 @@ native one, on the same processes, over the same domain functions and named SQL.
     common.py    absolute URLs, input as Mastodon clients send it, scope checks
     oauth.py     apps, the authorize pages (pages.py: CSRF, ticket), tokens, revocation
     instance.py  instance v1/v2, host-meta, NodeInfo, RFC 8414 metadata
-    accounts.py  verify_credentials, lookup, an account
+    accounts.py  verify_credentials, update_credentials, lookup, an account
     statuses.py  post, read, edit, delete; context; favourite, reblog, bookmark; who did
     relationships.py  follow, block, mute and undo; relationships; followers, following
     notifications.py  the native notifications in Mastodon's types; dismiss, clear
@@ -38,6 +38,7 @@ ROUTES = [
     ("mastodon_account_lookup", "/api/v1/accounts/lookup"),
     ("mastodon_relationships", "/api/v1/accounts/relationships"),
     ("mastodon_account_search", "/api/v1/accounts/search"),
+    ("mastodon_update_credentials", "/api/v1/accounts/update_credentials"),
     ("mastodon_account", "/api/v1/accounts/{id}"),
     ("mastodon_account_action", "/api/v1/accounts/{id}/{action:(?:un)?(?:follow|block|mute)}"),
     ("mastodon_account_follows", "/api/v1/accounts/{id}/{list:followers|following}"),

@@ -3,8 +3,10 @@ native image checks; a status taking it; its entity; the beat job removing uploa
 took within a day. Every test runs on each media.store backend (tests/conftest.py)."""
 
 import io
+import threading
 
 import pytest
+import webtest
 from conftest import PASSWORD
 from PIL import Image
 from test_images import image_bytes, outbox_ids
@@ -192,3 +194,29 @@ def test_an_edit_keeps_its_media_and_refuses_to_change_them(app, tokens):
         answer = app.put_json(path, {"status": "four", "media_ids": ids}, headers=bearer(alice), status=422)
         assert "media_ids" in assert_mastodon_error(answer, 422)
     assert "three" in app.get(path, headers=bearer(alice)).json["content"]
+
+
+def test_an_upload_is_taken_once_under_concurrent_statuses(app, wsgi_app, tokens, db):
+    """Statuses naming one upload, released together: one takes it, the others are 422 and
+    post nothing (the row's lock orders them: sql/images.sql attach_upload)."""
+    alice, _bob = tokens
+    for _ in range(3):
+        media = upload(app, alice).json
+        statuses, barrier = [], threading.Barrier(4)
+
+        def run(media=media, statuses=statuses, barrier=barrier):
+            barrier.wait()
+            answer = webtest.TestApp(wsgi_app).post_json(
+                "/api/v1/statuses", {"status": "race", "media_ids": [media["id"]]}, headers=bearer(alice), status="*"
+            )
+            statuses.append(answer.status_int)
+
+        threads = [threading.Thread(target=run) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(statuses) == [200, 422, 422, 422]
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*), count(DISTINCT image_id) FROM posts")
+        assert cur.fetchone() == (3, 3)

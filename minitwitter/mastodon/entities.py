@@ -173,6 +173,14 @@ def media_attachment(request, image):
     }
 
 
+def _attachments(request, post):
+    """A post's image as its one attachment. An entry cached by a version before images had
+    ids here lacks one: no attachment for that entry's few minutes (store/cache.py's TTL),
+    rather than a 500."""
+    image = post.get("image")
+    return [media_attachment(request, image)] if image and "id" in image else []
+
+
 def status(request, post, mine, author):
     """The Status entity of a post (domain/shared_posts.py: its shared fields), as the viewer
     sees it (`mine`: liked, reposted, bookmarked), by `author` (its shared profile)."""
@@ -190,7 +198,7 @@ def status(request, post, mine, author):
         "visibility": "public",
         "sensitive": False,
         "spoiler_text": "",
-        "media_attachments": [media_attachment(request, post["image"])] if post.get("image") else [],
+        "media_attachments": _attachments(request, post),
         "application": None,
         "mentions": [
             {"id": str(m["id"]), "username": m["username"], "acct": m["username"], "url": f"{base}/@{m['username']}"}

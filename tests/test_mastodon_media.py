@@ -220,3 +220,15 @@ def test_an_upload_is_taken_once_under_concurrent_statuses(app, wsgi_app, tokens
     with db.cursor() as cur:
         cur.execute("SELECT count(*), count(DISTINCT image_id) FROM posts")
         assert cur.fetchone() == (3, 3)
+
+
+def test_an_idempotency_key_replays_a_status_with_its_media_and_refuses_other_media(app, tokens):
+    alice, _bob = tokens
+    media = upload(app, alice).json
+    headers = {**bearer(alice), "Idempotency-Key": "with-media"}
+    body = {"status": "once", "media_ids": [media["id"]]}
+    first = app.post_json("/api/v1/statuses", body, headers=headers).json
+    again = app.post_json("/api/v1/statuses", body, headers=headers)
+    assert again.json == first and again.headers["Idempotent-Replayed"] == "true"
+    other = app.post_json("/api/v1/statuses", {"status": "once"}, headers=headers, status=422)
+    assert "Idempotency-Key" in assert_mastodon_error(other, 422)

@@ -194,8 +194,10 @@ def create(request):
     visibility = _unsupported(request)
     in_reply_to = _reply_to(request)
     image_id = _media_id(request)
-    # The same key on the native face is another request (another answer's shape).
-    replay = idempotency.begin(request, f"mastodon\x00{visibility}\x00{image_id}\x00{text}", in_reply_to)
+    # The same key on the native face is another request (another answer's shape); one without
+    # media is fingerprinted as before media were taken (a retry across a deploy replays).
+    media = f"\x00media={image_id}" if image_id is not None else ""
+    replay = idempotency.begin(request, f"mastodon\x00{visibility}{media}\x00{text}", in_reply_to)
     if replay is not None:
         return replay
     try:

@@ -101,7 +101,7 @@ SELECT set_config('minitwitter.bulk_delete', 'on', true);
 
 -- name: lock_touched_posts(user_id)
 -- Others' posts whose counts the deletion changes: those it liked or reposted, and the
--- parents of its live replies; newest first. Indexes: idx_likes_user_id,
+-- parents of its live replies; newest first. Indexes: idx_likes_user_id_id,
 -- idx_reposts_user_id_id, idx_posts_author_id_id_live, posts_pkey.
 SELECT id
   FROM posts
@@ -150,7 +150,7 @@ SELECT name
 
 -- name: delete_likes(user_id)
 -- The account's likes, and their posts' likes_count; returns those posts.
--- Indexes: idx_likes_user_id, posts_pkey.
+-- Indexes: idx_likes_user_id_id, posts_pkey.
 WITH gone AS (
     DELETE FROM likes WHERE user_id = :user_id RETURNING post_id
 )

@@ -26,3 +26,15 @@ SELECT b.id AS key, b.post_id
  ORDER BY b.id DESC
 OFFSET :offset
  LIMIT :limit;
+
+-- name: bookmarks_window(user_id, hidden, before, after, limit)
+-- The Mastodon face's bookmarks (mastodon/lists.py): as list_bookmarks, between two
+-- bookmark ids (max_id, since_id), as rows of a timeline (no reposter).
+-- Indexes: idx_bookmarks_user_id_id, posts_pkey.
+SELECT b.id AS key, b.post_id, CAST(NULL AS BIGINT) AS reposter_id
+  FROM bookmarks b
+  JOIN posts p ON p.id = b.post_id
+ WHERE b.user_id = :user_id AND b.id < :before AND b.id > :after
+   AND p.deleted_at IS NULL AND p.author_id <> ALL(CAST(:hidden AS BIGINT[]))
+ ORDER BY b.id DESC
+ LIMIT :limit;

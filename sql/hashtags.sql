@@ -89,3 +89,21 @@ OFFSET :offset
 -- name: count_favorites(user_id)$
 -- users.favorite_hashtags_count, kept by tgr_favorite_hashtags_count. Index: users_pkey.
 SELECT favorite_hashtags_count FROM users WHERE id = :user_id;
+
+-- name: favorite_names(user_id, names)
+-- Which of these tags are the user's favourites (the Mastodon face's Tag.following).
+-- Indexes: hashtags_name_key, favorite_hashtags_pkey.
+SELECT h.name
+  FROM hashtags h
+  JOIN favorite_hashtags f ON f.hashtag_id = h.id AND f.user_id = :user_id
+ WHERE h.name = ANY(:names);
+
+-- name: followed_window(user_id, before, after, limit)
+-- The Mastodon face's followed tags: a user's favourite tags, newest tag id first, between
+-- two ids (max_id, since_id). Indexes: favorite_hashtags_pkey, hashtags_pkey.
+SELECT h.id AS key, h.name
+  FROM favorite_hashtags f
+  JOIN hashtags h ON h.id = f.hashtag_id
+ WHERE f.user_id = :user_id AND f.hashtag_id < :before AND f.hashtag_id > :after
+ ORDER BY f.hashtag_id DESC
+ LIMIT :limit;

@@ -32,3 +32,15 @@ SELECT l.id AS key, u.id, u.username, u.created_at, u.followers_count, u.followi
  ORDER BY l.id DESC
 OFFSET :offset
  LIMIT :limit;
+
+-- name: liked_window(user_id, hidden, before, after, limit)
+-- The Mastodon face's favourites (mastodon/lists.py): the live posts a user liked, newest
+-- like first, between two like ids (max_id, since_id), as rows of a timeline; none by an
+-- author of the viewer's hidden set. Indexes: idx_likes_user_id_id, posts_pkey.
+SELECT l.id AS key, l.post_id, CAST(NULL AS BIGINT) AS reposter_id
+  FROM likes l
+  JOIN posts p ON p.id = l.post_id
+ WHERE l.user_id = :user_id AND l.id < :before AND l.id > :after
+   AND p.deleted_at IS NULL AND p.author_id <> ALL(CAST(:hidden AS BIGINT[]))
+ ORDER BY l.id DESC
+ LIMIT :limit;

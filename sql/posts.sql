@@ -86,6 +86,7 @@ SELECT p.id, p.author_id, u.username AS author_username, p.text, p.created_at, p
                   WHERE pm.post_id = p.id), '[]') AS mentions,
        i.path AS image_path, i.thumbnail_path AS image_thumbnail_path, i.width AS image_width,
        i.height AS image_height, i.content_type AS image_content_type,
+       i.id AS image_id, i.description AS image_description,
        ARRAY(SELECT h.name
                FROM post_hashtags ph JOIN hashtags h ON h.id = ph.hashtag_id
               WHERE ph.post_id = p.id

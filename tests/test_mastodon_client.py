@@ -7,6 +7,7 @@ The app is served by webtest's threaded waitress server on a free port, built wi
 public_url naming that port: the discovery document (RFC 8414) sends the client to it.
 """
 
+import io
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -14,6 +15,7 @@ import pytest
 import requests
 from conftest import PASSWORD
 from mastodon import Mastodon, MastodonNotFoundError, MastodonUnauthorizedError
+from PIL import Image
 from test_mastodon_oauth import pkce
 from webtest.http import StopableWSGIServer
 
@@ -252,3 +254,69 @@ def test_mastodon_py_reads_timelines_and_walks_their_pages(server, make_user):
     assert a.account_statuses(bob["id"], pinned=True) == []
     assert a.account_unfollow(bob["id"]).following is False
     assert [s.id for s in a.timeline_home()] == [own.id]
+
+
+def test_mastodon_py_posts_with_an_image(server, make_user):
+    make_user("alice"), make_user("bob")
+    a, b = signed_in(server, "alice"), signed_in(server, "bob")
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 480), "teal").save(buffer, "PNG")
+    media = a.media_post(buffer.getvalue(), mime_type="image/png", description="A teal square")
+    assert media.type == "image" and media.description == "A teal square"
+    assert media.meta.original.width == 640 and media.url.startswith(f"{server}/media/")
+    assert a.media_update(media, description="Teal").description == "Teal"
+    assert a.media(media.id).description == "Teal"
+    status = a.status_post("with a picture", media_ids=[media])
+    [attached] = status.media_attachments
+    assert attached.id == media.id and attached.description == "Teal"
+    seen = b.status(status.id).media_attachments[0]
+    image = Image.open(io.BytesIO(requests.get(seen.url, timeout=30).content))
+    assert image.size == (640, 480)
+    assert [s.id for s in b.account_statuses(status.account.id, only_media=True)] == [status.id]
+    with pytest.raises(MastodonNotFoundError):
+        a.media(media.id)  # in a status now: no longer an upload to change
+
+
+def test_mastodon_py_searches_bookmarks_favourites_markers_and_follows_tags(server, make_user):
+    make_user("alice"), make_user("bob"), make_user("alina")
+    a, b = signed_in(server, "alice"), signed_in(server, "bob")
+    first = b.status_post("trams of #Lisboa")
+    second = b.status_post("more trams")
+
+    found = a.search_v2("trams")
+    assert [s.id for s in found.statuses] == [second.id, first.id]
+    assert [t.name for t in a.search_v2("#lis", result_type="hashtags").hashtags] == ["lisboa"]
+    assert [acct.username for acct in a.search_v2("@ali").accounts] == ["alice", "alina"]
+    assert [acct.username for acct in a.account_search("bo")] == ["bob"]
+
+    for status in (first, second):
+        a.status_bookmark(status.id)
+        a.status_favourite(status.id)
+    assert [s.id for s in a.bookmarks()] == [second.id, first.id]
+    page = a.favourites(limit=1)
+    assert [s.id for s in page] == [second.id]
+    assert [s.id for s in a.fetch_next(page)] == [first.id]
+
+    heard = b.notifications()
+    marked = b.markers_set(["home", "notifications"], [second.id, heard[0].id])
+    assert marked.home.last_read_id == second.id and marked.notifications.last_read_id == heard[0].id
+    assert b.markers_get(["home", "notifications"]).notifications.last_read_id == heard[0].id
+
+    assert a.preferences()["posting:default:visibility"] == "public" and a.custom_emojis() == []
+    assert a.tag_follow("Lisboa").following is True and a.tag("lisboa").following is True
+    assert [t.name for t in a.followed_tags()] == ["lisboa"]
+    assert a.tag_unfollow("lisboa").following is False and a.followed_tags() == []
+
+
+def test_mastodon_py_updates_the_profile_with_an_avatar(server, make_user):
+    make_user("alice")
+    a = signed_in(server, "alice")
+    buffer = io.BytesIO()
+    Image.new("RGB", (96, 96), "navy").save(buffer, "PNG")
+    me = a.account_update_credentials(
+        display_name="Alice A.", note="Trams & tiles", avatar=buffer.getvalue(), avatar_mime_type="image/png"
+    )
+    assert me.display_name == "Alice A." and me.note == "<p>Trams &amp; tiles</p>"
+    assert me.source.note == "Trams & tiles" and me.avatar.startswith(f"{server}/media/")
+    assert Image.open(io.BytesIO(requests.get(me.avatar, timeout=30).content)).size == (96, 96)
+    assert a.account_verify_credentials().display_name == "Alice A."

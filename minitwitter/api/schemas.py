@@ -7,6 +7,7 @@ import unicodedata
 import colander
 
 from minitwitter.domain import hashtags, posts
+from minitwitter.domain.accounts import MAX_BIO, MAX_DISPLAY_NAME
 from minitwitter.domain.credentials import BCRYPT_MAX_BYTES
 from minitwitter.web.fields import Integer, NullableInteger, Text
 from minitwitter.web.pagination import PageQuery
@@ -185,11 +186,11 @@ class TagPageSchema(colander.MappingSchema):
 
 
 # The account lifecycle (views/users.py, views/auth.py).
-MAX_DISPLAY_NAME, MAX_BIO = 50, 300
+# Their lengths are the domain's (domain/accounts.py, which the Mastodon face checks with).
 # A display name is one line: no control character, and neither of the two line breaks that
 # are not one (U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR). With CONTROLS that is every
 # separator str.splitlines() knows (\n \r \x0b \x0c \x1c-\x1e \x85 \u2028 \u2029).
-LINE_BREAKS = r"\u2028\u2029"
+LINE_BREAKS = r"\u2028\u2029"  # domain/accounts.LINE_BREAKS
 NAME_CONTROLS = CONTROLS + LINE_BREAKS
 BIO_CONTROLS = TEXT_CONTROLS  # a bio may hold newlines and tabs
 

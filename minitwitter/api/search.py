@@ -1,22 +1,19 @@
-"""Search input: the query schemas and LIKE prefixes (q is parsed into words, "phrases" and
-#tags by domain/search.parse). Nothing the user types reaches SQL or tsquery syntax: terms
-become parameters (sql/search.sql says how they are combined)."""
+"""Search input: the query schemas (LIKE prefixes: domain/search.like_prefix; q is parsed
+into words, "phrases" and #tags by domain/search.parse). Nothing the user types reaches SQL
+or tsquery syntax: terms become parameters (sql/search.sql says how they are combined)."""
 
-import re
 import unicodedata
 
 import colander
 
 from minitwitter.api.schemas import trimmed_pattern
+from minitwitter.domain.search import MAX_QUERY_LENGTH, like_prefix  # noqa: F401  (the views use like_prefix)
 from minitwitter.web.errors import field_error
 from minitwitter.web.fields import Integer, Text
 from minitwitter.web.pagination import MAX_KEY, MAX_PAGE, MAX_PAGE_SIZE, Page, PageQuery
 
-MAX_QUERY_LENGTH = 200
 PREFIX_LIMIT = 10
 ORDERS = ("newest", "relevance")
-
-_LIKE_SPECIAL = re.compile(r"([\\%_])")
 
 
 def _strip(value):
@@ -53,11 +50,6 @@ class PrefixQuery(colander.MappingSchema):
 
 class PrefixSchema(colander.MappingSchema):
     querystring = PrefixQuery()
-
-
-def like_prefix(text):
-    """A LIKE pattern for strings starting with text: its % _ and \\ match only themselves."""
-    return _LIKE_SPECIAL.sub(r"\\\1", text) + "%"
 
 
 def relevance_page(request):

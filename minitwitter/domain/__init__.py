@@ -15,7 +15,9 @@ leaves in the outbox (worker/tasks.py carries it out).
 | notifications.py | what the events above notify; read up to                                |
 | safety.py        | block (it ends the follows both ways), unblock, mute, unmute; the hidden|
 |                  | set each viewer's lists leave out, and the refusals across a block      |
-| media.py         | post images: the stored file, its row, its thumbnail                    |
+| media.py         | post images: the stored file, its row, its thumbnail; uploads ahead of  |
+|                  | a post (the Mastodon face's media), taken by a post or removed in a day |
+| markers.py       | where a person stopped reading (home; notifications: the read mark)    |
 | search.py        | no write of its own: which query answers a search, and its one version  |
 | timelines.py     | home timelines: made and filled by feed reads, written by the fan-outs, |
 |                  | follows and unfollows, trimmed; an account's deletion takes its own     |

@@ -45,6 +45,7 @@ A new account has no cached entry yet; profiles are bumped by what changes them.
 import hashlib
 import logging
 import secrets
+import unicodedata
 from functools import partial
 
 import jwt
@@ -160,6 +161,26 @@ def _revoke_family_alone(tx, family):
 
 
 # The profile
+
+# A profile's text fields, as both faces check them (api/schemas.py, mastodon/accounts.py):
+# a display name is one line, a bio may hold newlines and tabs.
+MAX_DISPLAY_NAME, MAX_BIO = 50, 300
+LINE_BREAKS = "\u2028\u2029"
+
+
+def profile_text_problem(value, max_length, one_line=False):
+    """What is wrong with a display name (one_line) or a bio, as a sentence; None when fine."""
+    if len(value) > max_length:
+        return f"Must be at most {max_length} characters"
+    allowed = "" if one_line else "\t\n\r"
+    for c in value:
+        if (unicodedata.category(c) in ("Cc", "Cs") and c not in allowed) or (one_line and c in LINE_BREAKS):
+            return (
+                "Must not contain control characters or line breaks"
+                if one_line
+                else "Must not contain control characters"
+            )
+    return None
 
 
 def update_profile(tx, user_id, display_name=None, bio=None, avatar=None, media_root=None):

@@ -5,10 +5,10 @@ What each write does in its transaction, and what it makes stale (bumped after c
 - create: a reply first locks its parent, which must be live (posts.lock_live_post) and
   not across a block with its author, either way (Forbidden: domain/safety.py); the
   image if any (media.store: its file; media.save: its row, and its thumbnail in the
-  outbox), posts.create_post, hashtags.tag_post, posts.set_mentions; stale: _lists_changed
-  (all posts, search, the author's posts and profile, each follower's feed, which also
-  writes it into their home timelines, the tags' lists, popular hashtags), and for a reply
-  the parent (replies_count) and its replies.
+  outbox; or an upload made ahead: media.attach), posts.create_post, hashtags.tag_post,
+  posts.set_mentions; stale: _lists_changed (all posts, search, the author's posts and
+  profile, each follower's feed, which also writes it into their home timelines, the tags'
+  lists, popular hashtags), and for a reply the parent (replies_count) and its replies.
 - edit: posts.get_post_for_update, posts.update_text, hashtags.tag_post,
   posts.set_mentions; stale: the post, search, and the lists of the tags it gained or
   lost (and popular hashtags).
@@ -68,18 +68,23 @@ def text_problem(text):
     return None
 
 
-def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None):
-    """A new post, with its image if any (an uploaded file, stored under media_root), in
-    reply to the live post `in_reply_to` if given (else NotFound, naming it): its id."""
+def create(tx, author_id, text, image=None, media_root=None, in_reply_to=None, media_id=None):
+    """A new post, with its image if any (an uploaded file, stored under media_root; or
+    `media_id`, the author's pending upload: media.attach), in reply to the live post
+    `in_reply_to` if given (else NotFound, naming it): its id."""
     # First the accounts it is about (the parent's author, those it mentions): any may be
     # deleting itself (domain.lock_accounts). A post about nobody locks nothing first: its
     # author's own deletion holds the author's row, which its insert waits for (posts_count)
-    # holding nothing that deletion takes.
+    # holding nothing that deletion takes. One taking an upload locks its author first: the
+    # upload's row, which it locks next, is one that deletion takes (images.owner_id).
     names = mentions.parse(text)
-    if in_reply_to is not None or names:
+    if in_reply_to is not None or names or media_id is not None:
         lock_accounts(tx, author_id, post_id=in_reply_to, names=names)
     parent = live_post(tx, in_reply_to, author_id, field="in_reply_to") if in_reply_to is not None else None
-    image_id = post_media.save(tx, author_id, post_media.store(tx, image, media_root)) if image else None
+    if media_id is not None:
+        image_id = post_media.attach(tx, author_id, media_id)
+    else:
+        image_id = post_media.save(tx, author_id, post_media.store(tx, image, media_root)) if image else None
     created = tx.queries.posts.create_post(
         tx.db, author_id=author_id, text=text, image_id=image_id, in_reply_to=in_reply_to
     )

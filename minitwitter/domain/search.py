@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from minitwitter.domain import freshness, hashtags
 from minitwitter.domain.safety import viewer_page
 
+# A search query's length (both faces: api/search.py, mastodon/search.py).
+MAX_QUERY_LENGTH = 200
+_LIKE_SPECIAL = re.compile(r"([\\%_])")
 # A "quoted phrase" (an unclosed quote runs to the end of q) or a run of other non-space
 # characters.
 _TERM = re.compile(r'"([^"]*)"?|([^\s"]+)')
@@ -46,6 +49,12 @@ def parse(q):
         elif _HAS_WORD.search(term := phrase if phrase is not None else word):
             words.append(f'"{term}"')
     return Terms(text=" ".join(words), tags=sorted(tags))
+
+
+def like_prefix(text):
+    """A LIKE pattern for strings starting with text: its % _ and \\ match only themselves
+    (the user and tag searches, sql/search.sql)."""
+    return _LIKE_SPECIAL.sub(r"\\\1", text) + "%"
 
 
 def post_keys(tx, viewer, q, order, page):

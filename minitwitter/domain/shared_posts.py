@@ -14,6 +14,8 @@ def _shared(row):
     image = None
     if row["image_path"]:
         image = {
+            "id": row["image_id"],
+            "description": row["image_description"],
             "path": row["image_path"],
             "thumbnail_path": row["image_thumbnail_path"],
             "width": row["image_width"],

@@ -5,11 +5,14 @@ native one, on the same processes, over the same domain functions and named SQL.
     common.py    absolute URLs, input as Mastodon clients send it, scope checks
     oauth.py     apps, the authorize pages (pages.py: CSRF, ticket), tokens, revocation
     instance.py  instance v1/v2, host-meta, NodeInfo, RFC 8414 metadata
-    accounts.py  verify_credentials, lookup, an account
+    accounts.py  verify_credentials, update_credentials, lookup, an account
     statuses.py  post, read, edit, delete; context; favourite, reblog, bookmark; who did
     relationships.py  follow, block, mute and undo; relationships; followers, following
     notifications.py  the native notifications in Mastodon's types; dismiss, clear
     timelines.py home, public, tag timelines; an account's statuses
+    media.py     uploads ahead of a status: post, read, describe
+    search.py    accounts, hashtags and statuses, over the native search
+    lists.py     bookmarks, favourites, markers, preferences, custom emojis, followed tags
     paging.py    Mastodon's pages: max_id, since_id, min_id, limit; the Link header
     entities.py  Mastodon's entities from minitwitter's rows
 
@@ -34,6 +37,8 @@ ROUTES = [
     ("mastodon_verify_credentials", "/api/v1/accounts/verify_credentials"),
     ("mastodon_account_lookup", "/api/v1/accounts/lookup"),
     ("mastodon_relationships", "/api/v1/accounts/relationships"),
+    ("mastodon_account_search", "/api/v1/accounts/search"),
+    ("mastodon_update_credentials", "/api/v1/accounts/update_credentials"),
     ("mastodon_account", "/api/v1/accounts/{id}"),
     ("mastodon_account_action", "/api/v1/accounts/{id}/{action:(?:un)?(?:follow|block|mute)}"),
     ("mastodon_account_follows", "/api/v1/accounts/{id}/{list:followers|following}"),
@@ -50,6 +55,18 @@ ROUTES = [
     ("mastodon_status_context", "/api/v1/statuses/{id}/context"),
     ("mastodon_status_action", "/api/v1/statuses/{id}/{action:(?:un)?(?:favourite|reblog|bookmark)}"),
     ("mastodon_status_accounts", "/api/v1/statuses/{id}/{list:favourited_by|reblogged_by}"),
+    ("mastodon_media_v1", "/api/v1/media"),
+    ("mastodon_media_v2", "/api/v2/media"),
+    ("mastodon_media", "/api/v1/media/{id}"),
+    ("mastodon_search", "/api/v2/search"),
+    ("mastodon_bookmarks", "/api/v1/bookmarks"),
+    ("mastodon_favourites", "/api/v1/favourites"),
+    ("mastodon_markers", "/api/v1/markers"),
+    ("mastodon_preferences", "/api/v1/preferences"),
+    ("mastodon_custom_emojis", "/api/v1/custom_emojis"),
+    ("mastodon_followed_tags", "/api/v1/followed_tags"),
+    ("mastodon_tag", "/api/v1/tags/{name}"),
+    ("mastodon_tag_follow", "/api/v1/tags/{name}/{action:follow|unfollow}"),
 ]
 
 

@@ -3,11 +3,17 @@
 GET /api/v1/accounts/verify_credentials   the caller (CredentialAccount): read:accounts or profile
 GET /api/v1/accounts/lookup?acct=         by username (or username@this-domain); public
 GET /api/v1/accounts/:id                  public
+PATCH /api/v1/accounts/update_credentials display_name, note, avatar (JSON or multipart), as the
+                                          native PATCH /api/users/me/ (domain/accounts.py:
+                                          update_profile): the CredentialAccount (write:accounts)
 """
 
+from multipart import MultipartPart
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from minitwitter.domain import Invalid, TooLarge
+from minitwitter.domain import accounts as domain_accounts
 from minitwitter.domain.credentials import MAX_USER_ID
 from minitwitter.domain.profiles import shared_profile, suspended
 from minitwitter.mastodon import entities
@@ -57,3 +63,55 @@ def lookup(request):
     if (not host or host.lower() == domain(request).lower()) and 0 < len(username) <= 64:
         user_id = request.queries.mastodon.user_id_by_username(request.db, username=username)
     return entities.account(request, _profile(request, user_id))
+
+
+# What update_credentials changes: Mastodon's name -> (the profile's, its length, one line).
+PROFILE_FIELDS = {
+    "display_name": ("display_name", domain_accounts.MAX_DISPLAY_NAME, True),
+    "note": ("bio", domain_accounts.MAX_BIO, False),
+}
+
+
+def _avatar(request):
+    """The avatar file of a multipart body, or None; anything else named avatar is a 422."""
+    if request.content_type == "application/json":
+        found = request.json_body.get("avatar") if isinstance(request.json_body, dict) else None
+    elif request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        found = request.POST.get("avatar")
+    else:
+        found = None
+    if found is None or found == "":
+        return None
+    if not isinstance(found, MultipartPart):
+        raise MastodonError(422, "Validation failed: avatar must be an image sent as multipart/form-data")
+    return found.file
+
+
+@view_config(
+    route_name="mastodon_update_credentials", request_method="PATCH", permission=NO_PERMISSION_REQUIRED, renderer="json"
+)
+def update_credentials(request):
+    """Mastodon's other fields (locked, bot, discoverable, fields_attributes, source[...]) are
+    accepted and not kept: minitwitter has none of them (a header image, a file, is refused by
+    the ingress: only avatar may be one)."""
+    me = require(request, "write:accounts")["user_id"]
+    changes = {}
+    for name, (field, max_length, one_line) in PROFILE_FIELDS.items():
+        value = param(request, name)
+        if value is None:
+            continue
+        problem = domain_accounts.profile_text_problem(value, max_length, one_line)
+        if problem:
+            raise MastodonError(422, f"Validation failed: {name}: {problem}")
+        changes[field] = value
+    avatar = _avatar(request)
+    try:
+        domain_accounts.update_profile(
+            request.tx, me, avatar=avatar, media_root=request.registry.settings["media.root"], **changes
+        )
+    except TooLarge as e:
+        raise MastodonError(413, f"Validation failed: avatar: {e.message}") from None
+    except Invalid as e:
+        raise MastodonError(422, f"Validation failed: {e.field or 'avatar'}: {e.message}") from None
+    # The profile as this transaction wrote it (the cached one goes stale at commit).
+    return entities.credential_account(request, request.queries.users.get_user(request.db, user_id=me))

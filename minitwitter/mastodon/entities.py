@@ -126,6 +126,61 @@ def status_url(base, username, status_id):
     return f"{base}/@{username}/{status_id}"
 
 
+def tag(request, name, following=None):
+    """The Tag entity of a tag's name (stored normalized); `following` (my favourite tags)
+    when known. No daily history is kept: `history` is empty."""
+    answer = {"name": name, "url": f"{base_url(request)}/tags/{quote(name)}", "history": []}
+    if following is not None:
+        answer["following"] = following
+    return answer
+
+
+# A thumbnail fits in this square (store/media.make_thumbnail's size).
+THUMBNAIL_SIZE = 320
+
+
+def _dimensions(width, height):
+    return {"width": width, "height": height, "size": f"{width}x{height}", "aspect": width / height}
+
+
+def _thumbnail_dimensions(width, height, size=THUMBNAIL_SIZE):
+    """What make_thumbnail makes of an image this size: within size x size, its aspect kept."""
+    scale = min(size / width, size / height, 1)
+    return _dimensions(max(round(width * scale), 1), max(round(height * scale), 1))
+
+
+def media_attachment(request, image):
+    """The MediaAttachment entity of an image (a post's, domain/shared_posts.py's `image`, or
+    a pending upload's images row): its preview is the thumbnail once a worker has made it,
+    the image itself until then."""
+    base = base_url(request)
+    url = f"{base}/media/{image['path']}"
+    thumbnail = image.get("thumbnail_path")
+    meta = {"original": _dimensions(image["width"], image["height"])}
+    if thumbnail:
+        meta["small"] = _thumbnail_dimensions(image["width"], image["height"])
+    return {
+        "id": str(image["id"]),
+        "type": "image",
+        "url": url,
+        "preview_url": f"{base}/media/{thumbnail}" if thumbnail else url,
+        "remote_url": None,
+        "preview_remote_url": None,
+        "text_url": None,
+        "meta": meta,
+        "description": image.get("description"),
+        "blurhash": None,
+    }
+
+
+def _attachments(request, post):
+    """A post's image as its one attachment. An entry cached by a version before images had
+    ids here lacks one: no attachment for that entry's few minutes (store/cache.py's TTL),
+    rather than a 500."""
+    image = post.get("image")
+    return [media_attachment(request, image)] if image and "id" in image else []
+
+
 def status(request, post, mine, author):
     """The Status entity of a post (domain/shared_posts.py: its shared fields), as the viewer
     sees it (`mine`: liked, reposted, bookmarked), by `author` (its shared profile)."""
@@ -143,7 +198,7 @@ def status(request, post, mine, author):
         "visibility": "public",
         "sensitive": False,
         "spoiler_text": "",
-        "media_attachments": [],
+        "media_attachments": _attachments(request, post),
         "application": None,
         "mentions": [
             {"id": str(m["id"]), "username": m["username"], "acct": m["username"], "url": f"{base}/@{m['username']}"}

@@ -1,6 +1,7 @@
 """Statuses (docs.joinmastodon.org/methods/statuses): a Status is a post.
 
-POST   /api/v1/statuses                      post, or reply (write:statuses); Idempotency-Key
+POST   /api/v1/statuses                      post, or reply (write:statuses); Idempotency-Key;
+                                             media_ids[]: one upload of mine (media.py)
 GET    /api/v1/statuses/:id                  a status, or a reblog by its id (read:statuses)
 PUT    /api/v1/statuses/:id                  edit its text (write:statuses)
 DELETE /api/v1/statuses/:id                  delete; answers it with its `text` (write:statuses)
@@ -24,7 +25,7 @@ import unicodedata
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from minitwitter.domain import bookmarks, likes, reposts
+from minitwitter.domain import Invalid, bookmarks, likes, reposts
 from minitwitter.domain import posts as domain
 from minitwitter.domain.profiles import shared_profile
 from minitwitter.domain.safety import hiding, reply_rows
@@ -145,16 +146,27 @@ def _unsupported(request):
         raise MastodonError(422, "Validation failed: visibility must be public, unlisted, private or direct")
     if param(request, "spoiler_text"):
         raise MastodonError(422, "Validation failed: spoiler_text is not supported (no content warnings)")
-    if param_list(request, "media_ids"):
-        raise MastodonError(422, "Validation failed: media_ids is not supported yet (no media uploads)")
     for name in ("scheduled_at", "poll"):
         if param(request, name) if name != "poll" else _given(request, name):
             raise MastodonError(422, f"Validation failed: {name} is not supported")
     language = param(request, "language")
     if language and not LANGUAGE.fullmatch(language):
         raise MastodonError(422, "Validation failed: language must be an ISO 639 code")
-    flag(request, "sensitive")  # accepted (no media: nothing to hide)
+    flag(request, "sensitive")  # accepted, not kept: an image is shown as it is
     return visibility
+
+
+def _media_id(request):
+    """The upload media_ids names (at most one: one image a post), or None."""
+    ids = [i for i in param_list(request, "media_ids") if i != ""]
+    if not ids:
+        return None
+    if len(ids) > 1:
+        raise MastodonError(422, "Validation failed: media_ids: at most 1 attachment (one image a status)")
+    raw = ids[0]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not 0 < int(raw) <= MAX_KEY:
+        raise MastodonError(422, "Validation failed: media_ids: no such media")
+    return int(raw)
 
 
 def _given(request, name):
@@ -182,11 +194,17 @@ def create(request):
     text = _text(request, "status")
     visibility = _unsupported(request)
     in_reply_to = _reply_to(request)
-    # The same key on the native face is another request (another answer's shape).
-    replay = idempotency.begin(request, f"mastodon\x00{visibility}\x00{text}", in_reply_to)
+    image_id = _media_id(request)
+    # The same key on the native face is another request (another answer's shape); one without
+    # media is fingerprinted as before media were taken (a retry across a deploy replays).
+    media = f"\x00media={image_id}" if image_id is not None else ""
+    replay = idempotency.begin(request, f"mastodon\x00{visibility}{media}\x00{text}", in_reply_to)
     if replay is not None:
         return replay
-    post_id = domain.create(request.tx, me, text, in_reply_to=in_reply_to)
+    try:
+        post_id = domain.create(request.tx, me, text, in_reply_to=in_reply_to, media_id=image_id)
+    except Invalid as e:  # the upload is not the caller's, or taken, or gone
+        raise MastodonError(422, f"Validation failed: {e.field}: {e.message}") from None
     answer = one_status(request, post_id)
     idempotency.finish(request, 200, answer)
     return answer
@@ -212,8 +230,23 @@ def edit(request):
     post_id = status_id(request)
     text = _text(request, "status")
     _unsupported(request)
+    _same_media(request, me, post_id)
     domain.edit(request.tx, me, post_id, text)
     return one_status(request, post_id)
+
+
+def _same_media(request, me, post_id):
+    """An edit keeps its status's image: media_ids, when a client sends them (as many do, the
+    ones the status has), must name it; a change is refused, never dropped silently."""
+    ids = [i for i in param_list(request, "media_ids") if i != ""]
+    if not ids:
+        return
+    post = shared_posts(request.tx, [post_id]).get(post_id)
+    if post is None or post["author"]["id"] != me:
+        return  # the edit answers its 404 or 403
+    image = post["image"]
+    if ids != ([str(image["id"])] if image else []):
+        raise MastodonError(422, "Validation failed: media_ids: an edit cannot change a status's media (not supported)")
 
 
 @view_config(route_name="mastodon_status", request_method="DELETE", **VIEW)

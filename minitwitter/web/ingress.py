@@ -17,8 +17,8 @@ WebOb, Cornice or a view; each refusal is a 4xx in the one JSON shape naming wha
 - Forms are parsed once, here too (multipart/form-data with the `multipart` library, not
   the cgi module, gone from Python 3.13; nor WebOb's request.POST, which uses it), and
   request.POST is the result: a field that is not UTF-8 is a 400 naming it; in multipart
-  bodies every part has a name, only `image` (a post's) or `avatar` (a profile's) may be a
-  file, one each, and a malformed body (bad or missing boundary, no closing boundary,
+  bodies every part has a name, only `image` (a post's), `avatar` (a profile's) or `file` (a
+  Mastodon upload's) may be a file, one each, and a malformed body (bad or missing boundary, no closing boundary,
   over 1,000 fields) is a 400. (A known field given twice is refused by its type,
   fields.py; unknown fields are ignored, repeated or not.)
 """
@@ -40,7 +40,9 @@ from minitwitter.web.fields import has_surrogates
 ACCEPTED_TYPES = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
 FORM_TYPES = ACCEPTED_TYPES[1:]
 UTF8 = ("utf-8", "utf8")
-FILE_FIELDS = ("image", "avatar")  # the files a request may carry (POST /api/posts/, PATCH /api/users/me/)
+# The files a request may carry: POST /api/posts/, PATCH /api/users/me/ (and the Mastodon face's
+# PATCH /api/v1/accounts/update_credentials), POST /api/v2/media.
+FILE_FIELDS = ("image", "avatar", "file")
 MAX_FIELDS = 1000  # in one form body
 # What cgi accepted, and every client sends (RFC 2046 is stricter: webtest's has a `$`).
 _BOUNDARY = re.compile(r"[ -~]{0,200}[!-~]")

@@ -67,6 +67,7 @@ celery_app.conf.update(
         "purge-deleted-posts": {"task": "minitwitter.purge_deleted_posts", "schedule": 3600.0},
         "purge-idempotency-keys": {"task": "minitwitter.purge_idempotency_keys", "schedule": 3600.0},
         "drop-idle-timelines": {"task": "minitwitter.drop_idle_timelines", "schedule": 3600.0},
+        "purge-unattached-media": {"task": "minitwitter.purge_unattached_media", "schedule": 3600.0},
     },
 )
 
@@ -237,6 +238,17 @@ def drop_idle_timelines(batch=PURGE_BATCH):
     if dropped:
         log.info("dropped %d idle home timelines", dropped)
     return dropped
+
+
+@celery_app.task(name="minitwitter.purge_unattached_media")
+def purge_unattached_media(batch=PURGE_BATCH, hours=media_domain.UNATTACHED_HOURS):
+    """Beat job: remove the uploads (the Mastodon face's media) no status took within a day,
+    with their files, a batch per transaction (domain/media.py: purge_unattached). Returns how
+    many went."""
+    removed = _in_batches(lambda tx: media_domain.purge_unattached(tx, hours, batch, tx.settings["media.root"]), batch)
+    if removed:
+        log.info("removed %d media no status took", removed)
+    return removed
 
 
 def _in_batches(step, batch):

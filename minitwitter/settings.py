@@ -79,6 +79,12 @@ def _media_store(value):
     return value
 
 
+def _registrations(value):
+    if value not in ("open", "approval", "closed"):
+        raise ValueError("not one of open, approval, closed")
+    return value
+
+
 TEXT = Type("text", _text)
 URL = Type("URL", _text)
 PATH = Type("path", _text)
@@ -88,6 +94,7 @@ BOOLEAN = Type("boolean", _boolean)
 URLS = Type("URLs", _urls)
 RATE = Type("N/SECONDS", _rate)
 MEDIA_STORE = Type("local or postgres", _media_store)
+REGISTRATIONS = Type("open, approval or closed", _registrations)
 
 
 @dataclass(frozen=True)
@@ -222,6 +229,10 @@ SETTINGS = (
       "The link of the verification email (sign-up and on request): `{public_url}` and `{token}` are filled in."),
     S("mail.reset_link", TEXT, "{public_url}/password_reset?token={token}", None,
       "The link of the password reset email: `{public_url}` and `{token}` are filled in."),
+    # domain/accounts.py: sign_up; minitwitter-admin <ini> create makes accounts whatever it says.
+    S("registrations", REGISTRATIONS, "open", "REGISTRATIONS",
+      "Sign-ups: `open`; `approval` (a new account logs in once a moderator approves it); `closed` (sign-up "
+      "answers 403: `minitwitter-admin <ini> create` makes accounts)."),
     S("accounts.verify_token_hours", INTEGER, "48", None,
       "Hours an emailed verification token works (once)."),
     S("accounts.reset_token_minutes", INTEGER, "60", None,

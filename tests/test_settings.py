@@ -124,9 +124,11 @@ SAMPLES = {
     settings.URLS: ("postgresql:///a, postgresql:///b", ["postgresql:///a", "postgresql:///b"]),
     settings.RATE: ("7/60", "7/60"),
     settings.MEDIA_STORE: ("postgres", "postgres"),
+    settings.REGISTRATIONS: ("approval", "approval"),
 }
 MALFORMED = {settings.INTEGER: "12x", settings.NUMBER: "fast", settings.BOOLEAN: "ture", settings.RATE: "5 per 900"}
 MALFORMED[settings.MEDIA_STORE] = "s3"
+MALFORMED[settings.REGISTRATIONS] = "invite"
 
 
 def test_every_row_loads_its_default():

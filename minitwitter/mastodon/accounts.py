@@ -20,7 +20,8 @@ NOT_FOUND = "Record not found"
 
 def _profile(request, user_id):
     profile = shared_profile(request.tx, user_id) if user_id is not None else None
-    if profile is None or user_id in suspended(request.tx):  # as on the native face
+    # suspended, or waiting for approval: as on the native face
+    if profile is None or user_id in suspended(request.tx) or not profile.get("approved", True):
         raise MastodonError(404, NOT_FOUND)
         raise MastodonError(404, NOT_FOUND)
     return profile

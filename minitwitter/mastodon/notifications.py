@@ -1,6 +1,7 @@
 """Notifications (docs.joinmastodon.org/methods/notifications), the native ones
 (domain/notifications.py) in Mastodon's types: a like is `favourite`, a repost `reblog`, a
-mention and a reply `mention`, a follow `follow`.
+mention and a reply `mention`, a follow `follow`, a sign-up waiting for approval (to
+moderators) `admin.sign_up`.
 
 GET  /api/v1/notifications              read:notifications  types[], exclude_types[]; Mastodon's pages
 GET  /api/v1/notifications/:id          read:notifications
@@ -27,9 +28,15 @@ from minitwitter.web.pagination import MAX_KEY
 
 VIEW = {"permission": NO_PERMISSION_REQUIRED, "renderer": "json"}
 # Mastodon's type -> the native types it stands for.
-TYPES = {"favourite": ("like",), "reblog": ("repost",), "mention": ("mention", "reply"), "follow": ("follow",)}
+TYPES = {
+    "favourite": ("like",),
+    "reblog": ("repost",),
+    "mention": ("mention", "reply"),
+    "follow": ("follow",),
+    "admin.sign_up": ("sign_up",),  # moderators: a sign-up waits for approval
+}
 # Mastodon's other types: nothing here makes them, so asking for them finds nothing.
-OTHER_TYPES = ("status", "follow_request", "poll", "update", "admin.sign_up", "admin.report", "severed_relationships")
+OTHER_TYPES = ("status", "follow_request", "poll", "update", "admin.report", "severed_relationships")
 MASTODON_TYPE = {native: mastodon for mastodon, natives in TYPES.items() for native in natives}
 
 

@@ -989,3 +989,84 @@ def test_the_mastodon_instance_says_the_registrations(app, registrations, mode, 
     v2 = app.get("/api/v2/instance").json["registrations"]
     assert (v2["enabled"], v2["approval_required"]) == (enabled, approval)
     assert app.get("/nodeinfo/2.0").json["openRegistrations"] is (mode == "open")
+
+
+# The Mastodon face hides a suspended account as the native face does
+
+
+def mastodon_lists(world):
+    """Every Mastodon list a reader reads that alice is (or may be) in."""
+    bob, bobs = world["bob"], world["posts"]["bobs"]
+    return [
+        "/api/v1/timelines/home",
+        "/api/v1/timelines/public",
+        "/api/v1/timelines/tag/word",
+        f"/api/v1/accounts/{bob['id']}/statuses",
+        f"/api/v1/accounts/{bob['id']}/followers",
+        f"/api/v1/accounts/{bob['id']}/following",
+        f"/api/v1/statuses/{bobs['id']}",
+        f"/api/v1/statuses/{bobs['id']}/context",
+        f"/api/v1/statuses/{bobs['id']}/favourited_by",
+        f"/api/v1/statuses/{bobs['id']}/reblogged_by",
+        "/api/v1/notifications",
+    ]
+
+
+def mastodon_by_id(world):
+    """What answers 404 on the Mastodon face while alice is suspended (moderators included:
+    the Mastodon face has no moderator's view)."""
+    alice, own, reply = world["alice"], world["posts"]["own"], world["posts"]["reply"]
+    return [
+        f"/api/v1/accounts/{alice['id']}",
+        "/api/v1/accounts/lookup?acct=alice",
+        f"/api/v1/accounts/{alice['id']}/statuses",
+        f"/api/v1/accounts/{alice['id']}/followers",
+        f"/api/v1/accounts/{alice['id']}/following",
+        f"/api/v1/statuses/{own['id']}",
+        f"/api/v1/statuses/{own['id']}/context",
+        f"/api/v1/statuses/{own['id']}/favourited_by",
+        f"/api/v1/statuses/{own['id']}/reblogged_by",
+        f"/api/v1/statuses/{reply['id']}",
+    ]
+
+
+def shows_alice(body, alice_id):
+    """Whether a Mastodon answer shows alice: as an account anywhere in it (ids are strings)."""
+    if isinstance(body, dict):
+        if body.get("id") == str(alice_id) and "username" in body:
+            return True
+        return any(shows_alice(v, alice_id) for v in body.values())
+    if isinstance(body, list):
+        return any(shows_alice(v, alice_id) for v in body)
+    return False
+
+
+def test_the_mastodon_face_hides_a_suspended_account_with_warm_caches(app, world):
+    alice, moderator = world["alice"], world["moderator"]
+    urls = mastodon_lists(world)
+    app.get("/api/feed/", headers=world["bob"].headers)  # the home timelines are made, then read
+    for _ in range(2):
+        before = read_all(app, world, urls)
+    assert read_all(app, world, urls) == before  # warm
+    about_bob = {f"/api/v1/statuses/{world['posts']['bobs']['id']}"}
+    for url in urls:
+        shown = any(shows_alice(before[(who, url)], alice["id"]) for who in READERS)
+        assert shown != (url in about_bob), url
+    answered = {url: app.get(url, headers=world["bob"].headers).json for url in mastodon_by_id(world)}
+    relationships = f"/api/v1/accounts/relationships?id[]={alice['id']}"
+    assert [r["id"] for r in app.get(relationships, headers=world["bob"].headers).json] == [str(alice["id"])]
+
+    suspend(app, moderator, alice)
+    after = read_all(app, world, urls)
+    for key, body in after.items():
+        assert not shows_alice(body, alice["id"]), key
+    for who in READERS:
+        for url in mastodon_by_id(world):
+            assert app.get(url, headers=world[who].headers, status=404).json == {"error": "Record not found"}, url
+    assert app.get(relationships, headers=world["bob"].headers).json == []
+
+    unsuspend(app, moderator, alice)
+    assert read_all(app, world, urls) == before
+    for url in mastodon_by_id(world):
+        assert app.get(url, headers=world["bob"].headers).json == answered[url], url
+    assert [r["id"] for r in app.get(relationships, headers=world["bob"].headers).json] == [str(alice["id"])]

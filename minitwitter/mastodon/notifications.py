@@ -17,7 +17,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from minitwitter.domain import notifications as domain
-from minitwitter.domain.profiles import shared_profile
+from minitwitter.domain.profiles import shared_profile, suspended
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.common import param_list, require
 from minitwitter.mastodon.errors import MastodonError
@@ -58,11 +58,12 @@ def native_types(request):
 def render(request, rows):
     """The Notification entities of rows (key, type, actor_id, post_id, created_at)."""
     found = statuses(request, list(dict.fromkeys(r["post_id"] for r in rows if r["post_id"] is not None)))
+    banned = set(suspended(request.tx))  # those a suspended account caused: as the native list
     answer = []
     for row in rows:
         actor = shared_profile(request.tx, row["actor_id"])
         status = found.get(row["post_id"]) if row["post_id"] is not None else None
-        if actor is None or (row["post_id"] is not None and status is None):
+        if actor is None or row["actor_id"] in banned or (row["post_id"] is not None and status is None):
             continue
         answer.append(
             {

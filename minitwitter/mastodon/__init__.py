@@ -10,6 +10,7 @@ native one, on the same processes, over the same domain functions and named SQL.
     relationships.py  follow, block, mute and undo; relationships; followers, following
     notifications.py  the native notifications in Mastodon's types; dismiss, clear
     timelines.py home, public, tag timelines; an account's statuses
+    reports.py   file a report (the native one: domain/reports.py)
     paging.py    Mastodon's pages: max_id, since_id, min_id, limit; the Link header
     entities.py  Mastodon's entities from minitwitter's rows
 
@@ -50,6 +51,7 @@ ROUTES = [
     ("mastodon_status_context", "/api/v1/statuses/{id}/context"),
     ("mastodon_status_action", "/api/v1/statuses/{id}/{action:(?:un)?(?:favourite|reblog|bookmark)}"),
     ("mastodon_status_accounts", "/api/v1/statuses/{id}/{list:favourited_by|reblogged_by}"),
+    ("mastodon_reports", "/api/v1/reports"),
 ]
 
 

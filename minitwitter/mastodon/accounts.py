@@ -35,9 +35,9 @@ def verify_credentials(request):
     return entities.credential_account(request, _profile(request, identity["user_id"]))
 
 
-def user_id_or_404(request):
-    """The path's account id, of an account that exists; else a 404."""
-    raw = request.matchdict["id"]
+def user_id_or_404(request, raw=None):
+    """The path's account id (or `raw`'s), of an account that exists; else a 404."""
+    raw = request.matchdict["id"] if raw is None else raw
     user_id = int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_USER_ID else None
     _profile(request, user_id)
     return user_id

@@ -10,7 +10,8 @@ Moderation).
 - suspend, unsuspend (a moderator; a moderator or an admin only by an admin; never
   oneself): users.suspended_at, the account's row locked first. A suspended account's access
   tokens stop (credentials.py: 401 "This account is suspended"; this process forgets them
-  after the commit, the others at their next check of the account, within
+  after the commit, the others when they hear the bump of freshness.session(id) through
+  their near cache's tracking connection: at once; without one, within
   jwt.recheck_seconds, as after a password change), log-in and refresh answer 403. It is
   in every viewer's hidden set (`suspended`, below, and domain/safety.py): its posts,
   reposts and profile leave every list, feed, search and notification, and answer 404 to
@@ -106,7 +107,8 @@ def _suspension(tx, tokens, actor_id, account_id, suspended, reason):
     # One version for every list, feed, search, post and profile that left it out or showed
     # it (freshness.py); its follows, likes and counts do not change.
     tx.stale(freshness.SUSPENDED)
-    if suspended:  # its access tokens stop: in this process now, the others at their recheck
+    if suspended:  # its access tokens stop: in this process now, in the others at its bump
+        tx.stale(freshness.session(account_id))  # which every process's near cache hears
         tx.after_commit(partial(tokens.forget_user, account_id))
     return True
 

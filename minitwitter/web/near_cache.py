@@ -196,6 +196,18 @@ class NearCache:
             self._entries.clear()  # bounded memory; the hot ones come back at their next hit
         self._entries[key] = (epoch, deps, route, headers, body)
 
+    def ended(self, user_id, epoch):
+        """Whether the account's sessions were ended (freshness.session(user_id) bumped, in
+        any process) since `epoch`, as the pushes read tell; then the token is checked
+        against PostgreSQL again (credentials.Tokens.remembered). True too when the pushes
+        since were forgotten (a new connection, too many changes): one check more per token.
+        With no tracking connection (or a silent one) nothing is known: False, and the
+        recheck every jwt.recheck_seconds is what holds, as without a near cache."""
+        with self._lock:
+            if not self._drain() or time.monotonic() - self._confirmed > self.LEASE_SECONDS:
+                return False
+            return epoch < self._floor or self._changed.get(f"session:{user_id}", -1) > epoch
+
     def get(self, key):
         """(route, headers, body) of a current entry, or None."""
         entry = self._entries.get(key)

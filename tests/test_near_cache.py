@@ -303,3 +303,22 @@ def test_without_a_tracking_connection_the_recheck_still_holds(app, make_app, ma
     assert other.get("/api/users/me/", headers=alice.headers).json["id"] == alice["id"]
     app.post_json(f"/api/admin/accounts/{alice['id']}/suspend/", {"reason": "spam"}, headers=moderator.headers)
     assert other.get("/api/users/me/", headers=alice.headers, status=401).json["message"] == "This account is suspended"
+
+
+def test_a_flush_forgets_the_answers_but_no_ended_session(app, make_app, make_user, alice, db, redis_client):
+    """A flush of Redis after the suspension's bump, both pushes read together: the answers
+    go, and the other process still knows the account's sessions ended. A flush alone ends
+    no session: a trusted token is not checked again for it (no extra statement)."""
+    other = make_app()
+    moderator = make_user("mod")
+    with db.cursor() as cur:
+        cur.execute("UPDATE users SET role = 'moderator' WHERE id = %s", (moderator["id"],))
+    assert other.get("/api/users/me/", headers=moderator.headers).json["id"] == moderator["id"]
+    redis_client.flushdb()
+    trusted = other.get("/api/users/me/", headers=moderator.headers)
+    assert trusted.request.environ["minitwitter.queries"] == 1  # the profile; the token not checked again
+    assert other.get("/api/users/me/", headers=alice.headers).json["id"] == alice["id"]
+    app.post_json(f"/api/admin/accounts/{alice['id']}/suspend/", {"reason": "spam"}, headers=moderator.headers)
+    redis_client.flushdb()
+    refused = other.get("/api/users/me/", headers=alice.headers, status=401)
+    assert refused.json["message"] == "This account is suspended"

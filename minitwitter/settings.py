@@ -87,6 +87,12 @@ def _media_store(value):
     return value
 
 
+def _registrations(value):
+    if value not in ("open", "approval", "closed"):
+        raise ValueError("not one of open, approval, closed")
+    return value
+
+
 TEXT = Type("text", _text)
 URL = Type("URL", _text)
 PATH = Type("path", _text)
@@ -97,6 +103,7 @@ URLS = Type("URLs", _urls)
 RATE = Type("N/SECONDS", _rate)
 NETWORKS = Type("addresses", _networks)
 MEDIA_STORE = Type("local or postgres", _media_store)
+REGISTRATIONS = Type("open, approval or closed", _registrations)
 
 
 @dataclass(frozen=True)
@@ -212,7 +219,8 @@ SETTINGS = (
     # password has not changed since) at most this often.
     S("jwt.recheck_seconds", INTEGER, "5", None,
       "After a password change, reset or deletion, other processes refuse the account's access tokens within "
-      "this many seconds (the process that made it: at once)."),
+      "this many seconds (the process that made it: at once; a suspension: every process with a near cache at "
+      "once)."),
     S("bcrypt.rounds", INTEGER, "12", "BCRYPT_ROUNDS",
       "bcrypt's cost (log2 of its rounds) for stored passwords."),
     S("smtp.url", URL, "smtp://127.0.0.1:8025", "SMTP_URL",
@@ -235,6 +243,10 @@ SETTINGS = (
       "The link of the verification email (sign-up and on request): `{public_url}` and `{token}` are filled in."),
     S("mail.reset_link", TEXT, "{public_url}/password_reset?token={token}", None,
       "The link of the password reset email: `{public_url}` and `{token}` are filled in."),
+    # domain/accounts.py: sign_up; minitwitter-admin <ini> create makes accounts whatever it says.
+    S("registrations", REGISTRATIONS, "open", "REGISTRATIONS",
+      "Sign-ups: `open`; `approval` (a new account logs in once a moderator approves it); `closed` (sign-up "
+      "answers 403: `minitwitter-admin <ini> create` makes accounts)."),
     S("accounts.verify_token_hours", INTEGER, "48", None,
       "Hours an emailed verification token works (once)."),
     S("accounts.reset_token_minutes", INTEGER, "60", None,

@@ -20,7 +20,7 @@ SELECT id, name, website, redirect_uris, scopes, client_id
 
 -- name: get_login_by_email(email)^
 -- The authorize page's log in by address, any case. Index: idx_users_email_lower.
-SELECT id, password_hash, session_generation
+SELECT id, password_hash, session_generation, suspended_at IS NOT NULL AS suspended, approved
   FROM users
  WHERE lower(email) = lower(:email);
 

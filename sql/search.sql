@@ -99,7 +99,8 @@ OFFSET :offset
 
 -- name: search_users(pattern, viewer_id, offset, limit)
 -- Profiles whose username starts with a prefix, any case (:pattern is lower-case
--- 'prefix%' with % _ \ escaped), in username order, with whether the viewer follows each.
+-- 'prefix%' with % _ \ escaped), in username order, with whether the viewer follows each;
+-- not the accounts waiting for approval (found by moderators only: GET /api/admin/accounts/).
 -- Index: idx_users_username_pattern (lower(username) text_pattern_ops) serves the LIKE and,
 -- through USING ~<~ (its operator family's order), the ORDER BY, so the scan stops at
 -- :limit; follows_pkey (follower_id, followee_id) for followed_by_me.
@@ -110,7 +111,7 @@ SELECT u.id, u.username, u.created_at, u.followers_count, u.following_count, u.p
                 WHERE f.follower_id = :viewer_id AND f.followee_id = u.id) AS followed_by_me
   FROM users u
   LEFT JOIN images av ON av.id = u.avatar_image_id
- WHERE lower(u.username) LIKE :pattern
+ WHERE lower(u.username) LIKE :pattern AND u.approved
  ORDER BY lower(u.username) USING ~<~
 OFFSET :offset
  LIMIT :limit;

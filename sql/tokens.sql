@@ -13,7 +13,7 @@ UPDATE refresh_tokens t
    SET revoked_at = now()
   FROM users u
  WHERE t.jti = :jti AND t.revoked_at IS NULL AND t.expires_at > now() AND u.id = t.user_id
-RETURNING t.user_id, t.family, u.session_generation, u.suspended_at IS NOT NULL AS suspended;
+RETURNING t.user_id, t.family, u.session_generation, u.suspended_at IS NOT NULL AS suspended, u.approved;
 
 -- name: revoke_family(family)!
 -- Log out, or answer a replayed token: every token of the family stops working.

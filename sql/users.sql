@@ -1,17 +1,18 @@
 -- Users and profiles. Counts are materialized columns kept by triggers (migrations/0001).
 
--- name: create_user(username, email, password_hash)<!
--- Sign-up. A duplicate username or email fails on idx_users_username_lower or
--- idx_users_email_lower (both on lower(...)), which the view turns into a 409.
-INSERT INTO users (username, email, password_hash)
-VALUES (:username, :email, :password_hash)
+-- name: create_user(username, email, password_hash, approved)<!
+-- Sign-up (approved false: waiting for a moderator, registrations = approval). A duplicate
+-- username or email fails on idx_users_username_lower or idx_users_email_lower (both on
+-- lower(...)), which the view turns into a 409.
+INSERT INTO users (username, email, password_hash, approved)
+VALUES (:username, :email, :password_hash, :approved)
 RETURNING id, username, email, created_at, followers_count, following_count, posts_count,
           display_name, bio, NULL AS avatar_path, NULL AS avatar_width, NULL AS avatar_height,
-          FALSE AS email_verified, FALSE AS followed_by_me, role;
+          FALSE AS email_verified, FALSE AS followed_by_me, role, approved;
 
 -- name: get_login(username)^
 -- Log in by username, any case. Index: idx_users_username_lower.
-SELECT id, password_hash, session_generation, suspended_at IS NOT NULL AS suspended
+SELECT id, password_hash, session_generation, suspended_at IS NOT NULL AS suspended, approved
   FROM users
  WHERE lower(username) = lower(:username);
 
@@ -28,10 +29,12 @@ SELECT lower(:value);
 SELECT lower(username) FROM users WHERE id = :user_id;
 
 -- name: get_user(user_id)^
--- A profile's shared fields (cached in Redis; followed_by_me comes from is_following).
+-- A profile's shared fields (cached in Redis; followed_by_me comes from is_following), and
+-- whether the account is approved (a waiting one answers moderators only: api/hydration.py).
 -- Index: users_pkey; images_pkey for the avatar.
 SELECT u.id, u.username, u.created_at, u.followers_count, u.following_count, u.posts_count,
-       u.display_name, u.bio, av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height
+       u.display_name, u.bio, av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height,
+       u.approved
   FROM users u
   LEFT JOIN images av ON av.id = u.avatar_image_id
  WHERE u.id = :user_id;
@@ -45,7 +48,7 @@ SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = :follower_id AND follow
 -- images_pkey for the avatar.
 SELECT u.id, u.username, u.email, u.created_at, u.followers_count, u.following_count, u.posts_count,
        u.display_name, u.bio, av.path AS avatar_path, av.width AS avatar_width, av.height AS avatar_height,
-       u.email_verified_at IS NOT NULL AS email_verified, FALSE AS followed_by_me, u.role
+       u.email_verified_at IS NOT NULL AS email_verified, FALSE AS followed_by_me, u.role, u.approved
   FROM users u
   LEFT JOIN images av ON av.id = u.avatar_image_id
  WHERE u.id = :user_id;

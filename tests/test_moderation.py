@@ -754,3 +754,319 @@ def test_nothing_is_done_to_a_suspended_accounts_posts_or_profile(app, world, db
         refused = app.post_json(url, body, headers=carol.headers, expect_errors=True)
     assert_error(refused, 404, field)
     assert counts() == before
+
+
+# Sign-ups: the setting `registrations` (open, approval, closed), approvals and rejections
+
+
+@pytest.fixture
+def registrations(wsgi_app):
+    """Set the app's `registrations` for a test (read by each sign-up and instance document)."""
+    settings = wsgi_app.registry.settings
+    saved = settings["registrations"]
+    yield lambda mode: settings.__setitem__("registrations", mode)
+    settings["registrations"] = saved
+
+
+def sign_up(app, username, status=201):
+    body = {"username": username, "email": f"{username}@example.com", "password": PASSWORD}
+    return app.post_json("/api/users/", body, status=status)
+
+
+def log_in(app, username, status=200):
+    return app.post_json("/api/token/", {"username": username, "password": PASSWORD}, status=status)
+
+
+def accounts(app, user, expect=200, **params):
+    return app.get("/api/admin/accounts/", params=params, headers=user.headers, status=expect)
+
+
+def test_registrations_are_open_by_default(app, wsgi_app):
+    assert wsgi_app.registry.settings["registrations"] == "open"
+    assert sign_up(app, "ann").json["approved"] is True
+    log_in(app, "ann")
+
+
+def test_closed_registrations_refuse_sign_up_but_the_server_still_creates(app, registrations, ini, server_env, db):
+    registrations("closed")
+    for path in ("/api/users/", "/api/create_user/"):
+        body = {"username": "ann", "email": "ann@example.com", "password": PASSWORD}
+        refused = app.post_json(path, body, status=403)
+        assert assert_error(refused, 403)["message"] == "Registrations are closed"
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM users")
+        assert cur.fetchone() == (0,)
+    admin_script.main(
+        [str(ini), "create", "ann", "ann@example.com"], environ=server_env, stdin=io.StringIO(PASSWORD + "\n")
+    )
+    tokens = log_in(app, "ann").json
+    assert app.get("/api/users/me/", headers={"Authorization": f"Bearer {tokens['access']}"}).json["approved"]
+
+
+@pytest.fixture
+def pending(app, registrations, moderator, admin, alice):
+    """carl signed up under approval (moderator, admin and alice before it)."""
+    registrations("approval")
+    created = sign_up(app, "carl").json
+    assert created["approved"] is False and created["role"] == "user"
+    return created
+
+
+def test_a_pending_account_cannot_log_in_and_its_names_are_taken(app, pending, db):
+    assert assert_error(log_in(app, "carl", status=403), 403)["message"] == "This account is awaiting approval"
+    # wrong password: the same 401 as anyone's
+    assert_error(app.post_json("/api/token/", {"username": "carl", "password": "x" * 12}, status=401), 401)
+    body = {"username": "CARL", "email": "other@example.com", "password": PASSWORD}
+    assert_error(app.post_json("/api/users/", body, status=409), 409, "username")
+    body = {"username": "carla", "email": "Carl@Example.com", "password": PASSWORD}
+    assert_error(app.post_json("/api/users/", body, status=409), 409, "email")
+
+
+def test_a_pending_accounts_refresh_token_is_refused(app, pending, db, wsgi_app):
+    """A refresh token of an account pending (made before, e.g. by the server): 403, unspent."""
+    tokens = wsgi_app.registry.tokens
+    jti, family = tokens.new_id(), tokens.new_id()
+    with db.cursor() as cur:
+        cur.execute(
+            "INSERT INTO refresh_tokens (jti, user_id, family, expires_at)"
+            " VALUES (%s, %s, %s, now() + interval '1 hour')",
+            (str(jti), pending["id"], str(family)),
+        )
+    refresh = tokens.refresh(pending["id"], jti, family)
+    refused = app.post_json("/api/token/refresh/", {"refresh": refresh}, status=403)
+    assert assert_error(refused, 403)["message"] == "This account is awaiting approval"
+    with db.cursor() as cur:
+        cur.execute("SELECT revoked_at FROM refresh_tokens WHERE jti = %s", (str(jti),))
+        assert cur.fetchone() == (None,)
+
+
+def test_a_pending_account_is_hidden_from_users_and_shown_to_moderators(app, pending, alice, moderator):
+    path = f"/api/users/{pending['id']}/"
+    assert_error(app.get(path, headers=alice.headers, status=404), 404)
+    assert app.get(path, headers=moderator.headers).json["username"] == "carl"
+    assert_error(app.get(f"/api/users/{pending['id']}/posts/", headers=alice.headers, status=404), 404)
+    assert_error(app.post(f"/api/users/{pending['id']}/follow/", headers=alice.headers, status=404), 404)
+    assert app.get("/api/search/users/", params={"q": "car"}, headers=alice.headers).json["results"] == []
+    assert app.get("/api/search/users/", params={"q": "car"}, headers=moderator.headers).json["results"] == []
+    assert app.get(f"/api/v1/accounts/{pending['id']}", headers=alice.headers, status=404)
+    assert app.get("/api/v1/accounts/lookup", params={"acct": "carl"}, headers=alice.headers, status=404)
+
+
+def test_moderators_are_told_of_a_sign_up_waiting(app, pending, alice, moderator, admin):
+    for staff in (moderator, admin):
+        found = app.get("/api/notifications/", headers=staff.headers).json["results"]
+        assert [(n["type"], n["actor"]["username"], n["post"]) for n in found] == [("sign_up", "carl", None)]
+        masto = app.get("/api/v1/notifications", headers=staff.headers).json
+        assert [(n["type"], n["account"]["username"]) for n in masto] == [("admin.sign_up", "carl")]
+    assert app.get("/api/notifications/", headers=alice.headers).json["results"] == []
+
+
+def test_approve_lets_it_log_in_and_be_found_on_record(app, pending, alice, moderator):
+    path = f"/api/users/{pending['id']}/"
+    assert_error(app.get(path, headers=alice.headers, status=404), 404)  # cached: now the approval bumps it
+    approved = app.post(f"/api/admin/accounts/{pending['id']}/approve/", headers=moderator.headers).json
+    assert (approved["approved"], approved["suspended"], approved["email"]) == (True, False, "carl@example.com")
+    log_in(app, "carl")
+    assert app.get(path, headers=alice.headers).json["username"] == "carl"
+    assert [
+        u["username"] for u in app.get("/api/search/users/", params={"q": "car"}, headers=alice.headers).json["results"]
+    ] == ["carl"]
+    entry = audit(app, moderator)["results"][0]
+    assert (entry["action"], entry["actor"]["id"], entry["account"]) == ("approve", moderator["id"], pending["id"])
+    # approved already: 409, nothing on record
+    assert_error(app.post(f"/api/admin/accounts/{pending['id']}/approve/", headers=moderator.headers, status=409), 409)
+    assert_error(app.post(f"/api/admin/accounts/{pending['id']}/reject/", headers=moderator.headers, status=409), 409)
+    assert len(audit(app, moderator)["results"]) == 3  # two grants and the approval
+    assert_error(app.post("/api/admin/accounts/987654/approve/", headers=moderator.headers, status=404), 404)
+    assert_error(app.post("/api/admin/accounts/987654/reject/", headers=moderator.headers, status=404), 404)
+
+
+def test_reject_deletes_it_and_frees_its_names_on_record(app, pending, moderator, db):
+    app.post(f"/api/admin/accounts/{pending['id']}/reject/", headers=moderator.headers, status=204)
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM users WHERE id = %s", (pending["id"],))
+        assert cur.fetchone() == (0,)
+    assert app.get("/api/notifications/", headers=moderator.headers).json["results"] == []
+    entry = audit(app, moderator)["results"][0]
+    assert (entry["action"], entry["actor"]["id"], entry["account"], entry["reason"]) == (
+        "reject",
+        moderator["id"],
+        pending["id"],
+        "sign-up of carl",
+    )
+    assert_error(app.get(f"/api/users/{pending['id']}/", headers=moderator.headers, status=404), 404)
+    again = sign_up(app, "carl").json  # the username and the email are free again (still under approval)
+    assert again["id"] != pending["id"] and again["approved"] is False
+
+
+@pytest.mark.parametrize("action", ["approve", "reject"])
+def test_an_approval_and_its_audit_entry_commit_together(app, pending, moderator, wsgi_app, monkeypatch, db, action):
+    queries = wsgi_app.registry.queries.moderation
+
+    def broken(*args, **kwargs):
+        raise psycopg2.errors.SerializationFailure("the audit log is unavailable")
+
+    monkeypatch.setattr(queries, "audit", broken)
+    response = app.post(f"/api/admin/accounts/{pending['id']}/{action}/", headers=moderator.headers, expect_errors=True)
+    assert response.status_int >= 409
+    monkeypatch.undo()
+    with db.cursor() as cur:
+        cur.execute("SELECT approved FROM users WHERE id = %s", (pending["id"],))
+        assert cur.fetchone() == (False,)
+
+
+def test_the_accounts_list_by_status_and_prefix(app, alice, bob, moderator, admin, pending):
+    suspend(app, moderator, bob)
+
+    def names(**params):
+        return [a["username"] for a in accounts(app, moderator, **params).json["results"]]
+
+    assert names(status="pending") == ["carl"]
+    assert names(status="suspended") == ["bob"]
+    assert names(status="active") == ["root", "mod", "alice"]  # newest first
+    assert names() == ["carl", "root", "mod", "bob", "alice"]
+    assert names(q="CA") == ["carl"] and names(q="@b") == ["bob"] and names(q="%") == [] and names(q="_") == []
+    assert names(status="active", q="a") == ["alice"]
+    first = accounts(app, moderator, status="pending").json["results"][0]
+    assert (first["approved"], first["suspended"], first["email"], first["role"]) == (
+        False,
+        False,
+        "carl@example.com",
+        "user",
+    )
+    page = accounts(app, admin, page_size=2).json
+    assert [a["username"] for a in page["results"]] == ["carl", "root"] and page["count"] is None
+    cursor = page["next"].split("cursor=")[1].split("&")[0]
+    assert [a["username"] for a in accounts(app, admin, page_size=2, cursor=cursor).json["results"]] == [
+        "mod",
+        "bob",
+    ]
+    refused = app.get("/api/admin/accounts/", params={"status": "gone"}, headers=moderator.headers, status=400)
+    assert_error(refused, 400, "status")
+    assert_error(accounts(app, alice, expect=403), 403)
+
+
+@pytest.mark.parametrize(
+    "query, params, index",
+    [
+        ("list_pending", {}, "idx_users_pending"),
+        ("list_suspended", {}, "idx_users_suspended"),
+        ("list_accounts", {"active": True}, "users_pkey"),
+        ("list_accounts", {"active": False}, "users_pkey"),
+    ],
+)
+def test_the_accounts_pages_walk_their_index(db, wsgi_app, query, params, index):
+    """No q: the status's index walked backwards, no sort. A prefix: that walk, or (a rare
+    prefix) its matches from idx_users_username_pattern, sorted: never a scan of the table."""
+    with db.cursor() as cur:  # a table where nearly every account is active, as in production
+        cur.execute(
+            "INSERT INTO users (username, email, password_hash, approved, suspended_at)"
+            " SELECT 'user' || g, 'user' || g || '@example.com', 'x', g % 500 <> 0,"
+            " CASE WHEN g % 700 = 0 THEN now() END"
+            " FROM generate_series(1, 20000) g"
+        )
+        cur.execute("ANALYZE users")
+    named = getattr(wsgi_app.registry.queries.moderation, query)
+    page = {"before": 2**63 - 1, "offset": 0, "limit": 21}
+    plan = explain(db, named, {**params, **page, "pattern": "%"})
+    assert index in plan and "Sort" not in plan and "Seq Scan" not in plan, plan
+    plan = explain(db, named, {**params, **page, "pattern": "ca%"})
+    assert (index in plan or "idx_users_username_pattern" in plan) and "Seq Scan" not in plan, plan
+
+
+def test_the_staff_the_sign_up_notifies_are_read_from_their_index(db, wsgi_app):
+    plan = explain(db, wsgi_app.registry.queries.moderation.staff_ids, {})
+    assert "idx_users_staff" in plan, plan
+
+
+@pytest.mark.parametrize(
+    "mode, enabled, approval", [("open", True, False), ("approval", True, True), ("closed", False, False)]
+)
+def test_the_mastodon_instance_says_the_registrations(app, registrations, mode, enabled, approval):
+    registrations(mode)
+    v1 = app.get("/api/v1/instance").json
+    assert (v1["registrations"], v1["approval_required"]) == (enabled, approval)
+    v2 = app.get("/api/v2/instance").json["registrations"]
+    assert (v2["enabled"], v2["approval_required"]) == (enabled, approval)
+    assert app.get("/nodeinfo/2.0").json["openRegistrations"] is (mode == "open")
+
+
+# The Mastodon face hides a suspended account as the native face does
+
+
+def mastodon_lists(world):
+    """Every Mastodon list a reader reads that alice is (or may be) in."""
+    bob, bobs = world["bob"], world["posts"]["bobs"]
+    return [
+        "/api/v1/timelines/home",
+        "/api/v1/timelines/public",
+        "/api/v1/timelines/tag/word",
+        f"/api/v1/accounts/{bob['id']}/statuses",
+        f"/api/v1/accounts/{bob['id']}/followers",
+        f"/api/v1/accounts/{bob['id']}/following",
+        f"/api/v1/statuses/{bobs['id']}",
+        f"/api/v1/statuses/{bobs['id']}/context",
+        f"/api/v1/statuses/{bobs['id']}/favourited_by",
+        f"/api/v1/statuses/{bobs['id']}/reblogged_by",
+        "/api/v1/notifications",
+    ]
+
+
+def mastodon_by_id(world):
+    """What answers 404 on the Mastodon face while alice is suspended (moderators included:
+    the Mastodon face has no moderator's view)."""
+    alice, own, reply = world["alice"], world["posts"]["own"], world["posts"]["reply"]
+    return [
+        f"/api/v1/accounts/{alice['id']}",
+        "/api/v1/accounts/lookup?acct=alice",
+        f"/api/v1/accounts/{alice['id']}/statuses",
+        f"/api/v1/accounts/{alice['id']}/followers",
+        f"/api/v1/accounts/{alice['id']}/following",
+        f"/api/v1/statuses/{own['id']}",
+        f"/api/v1/statuses/{own['id']}/context",
+        f"/api/v1/statuses/{own['id']}/favourited_by",
+        f"/api/v1/statuses/{own['id']}/reblogged_by",
+        f"/api/v1/statuses/{reply['id']}",
+    ]
+
+
+def shows_alice(body, alice_id):
+    """Whether a Mastodon answer shows alice: as an account anywhere in it (ids are strings)."""
+    if isinstance(body, dict):
+        if body.get("id") == str(alice_id) and "username" in body:
+            return True
+        return any(shows_alice(v, alice_id) for v in body.values())
+    if isinstance(body, list):
+        return any(shows_alice(v, alice_id) for v in body)
+    return False
+
+
+def test_the_mastodon_face_hides_a_suspended_account_with_warm_caches(app, world):
+    alice, moderator = world["alice"], world["moderator"]
+    urls = mastodon_lists(world)
+    app.get("/api/feed/", headers=world["bob"].headers)  # the home timelines are made, then read
+    for _ in range(2):
+        before = read_all(app, world, urls)
+    assert read_all(app, world, urls) == before  # warm
+    about_bob = {f"/api/v1/statuses/{world['posts']['bobs']['id']}"}
+    for url in urls:
+        shown = any(shows_alice(before[(who, url)], alice["id"]) for who in READERS)
+        assert shown != (url in about_bob), url
+    answered = {url: app.get(url, headers=world["bob"].headers).json for url in mastodon_by_id(world)}
+    relationships = f"/api/v1/accounts/relationships?id[]={alice['id']}"
+    assert [r["id"] for r in app.get(relationships, headers=world["bob"].headers).json] == [str(alice["id"])]
+
+    suspend(app, moderator, alice)
+    after = read_all(app, world, urls)
+    for key, body in after.items():
+        assert not shows_alice(body, alice["id"]), key
+    for who in READERS:
+        for url in mastodon_by_id(world):
+            assert app.get(url, headers=world[who].headers, status=404).json == {"error": "Record not found"}, url
+    assert app.get(relationships, headers=world["bob"].headers).json == []
+
+    unsuspend(app, moderator, alice)
+    assert read_all(app, world, urls) == before
+    for url in mastodon_by_id(world):
+        assert app.get(url, headers=world["bob"].headers).json == answered[url], url
+    assert [r["id"] for r in app.get(relationships, headers=world["bob"].headers).json] == [str(alice["id"])]

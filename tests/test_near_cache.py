@@ -290,3 +290,58 @@ def test_the_mastodon_faces_reads_are_answered_in_the_process_within_their_scope
     assert refused.json == {"error": "This action is outside the authorized scopes"}
     app.get(path, headers=bearer("not-a-token"), status=401)
     assert near_hits() == before + 1
+
+
+def test_a_suspension_stops_the_accounts_tokens_in_every_process_at_once(app, make_app, make_user, alice, db):
+    """Another process trusts alice's token (verified, remembered for jwt.recheck_seconds,
+    5 s here); the suspension made in the first one stops it there at its next request: it
+    hears the bump of session:<id> through its tracking connection."""
+    other = make_app()
+    assert other.app.registry.settings["jwt.recheck_seconds"] >= 5
+    moderator = make_user("mod")
+    with db.cursor() as cur:
+        cur.execute("UPDATE users SET role = 'moderator' WHERE id = %s", (moderator["id"],))
+    warm(other, alice, "/api/posts/")  # trusted there, and a response kept there too
+    assert other.get("/api/users/me/", headers=alice.headers).json["id"] == alice["id"]
+    app.post_json(f"/api/admin/accounts/{alice['id']}/suspend/", {"reason": "spam"}, headers=moderator.headers)
+    for path in ("/api/users/me/", "/api/posts/"):
+        refused = other.get(path, headers=alice.headers, status=401)
+        assert refused.json["message"] == "This account is suspended", path
+    # bob's token, trusted there too, is not touched
+    bob = make_user("bob")
+    assert other.get("/api/users/me/", headers=bob.headers).json["id"] == bob["id"]
+    before = near_hits()
+    warm(other, bob, "/api/posts/")
+    assert near_hits() > before
+
+
+def test_without_a_tracking_connection_the_recheck_still_holds(app, make_app, make_user, alice, db, monkeypatch):
+    """A fault: no tracking connection in the other process. It trusts the token until its
+    recheck (jwt.recheck_seconds, 0 here: the next request), never longer."""
+    other = make_app(**{"jwt.recheck_seconds": "0"})
+    near_of(other).close()
+    moderator = make_user("mod")
+    with db.cursor() as cur:
+        cur.execute("UPDATE users SET role = 'moderator' WHERE id = %s", (moderator["id"],))
+    assert other.get("/api/users/me/", headers=alice.headers).json["id"] == alice["id"]
+    app.post_json(f"/api/admin/accounts/{alice['id']}/suspend/", {"reason": "spam"}, headers=moderator.headers)
+    assert other.get("/api/users/me/", headers=alice.headers, status=401).json["message"] == "This account is suspended"
+
+
+def test_a_flush_forgets_the_answers_but_no_ended_session(app, make_app, make_user, alice, db, redis_client):
+    """A flush of Redis after the suspension's bump, both pushes read together: the answers
+    go, and the other process still knows the account's sessions ended. A flush alone ends
+    no session: a trusted token is not checked again for it (no extra statement)."""
+    other = make_app()
+    moderator = make_user("mod")
+    with db.cursor() as cur:
+        cur.execute("UPDATE users SET role = 'moderator' WHERE id = %s", (moderator["id"],))
+    assert other.get("/api/users/me/", headers=moderator.headers).json["id"] == moderator["id"]
+    redis_client.flushdb()
+    trusted = other.get("/api/users/me/", headers=moderator.headers)
+    assert trusted.request.environ["minitwitter.queries"] == 1  # the profile; the token not checked again
+    assert other.get("/api/users/me/", headers=alice.headers).json["id"] == alice["id"]
+    app.post_json(f"/api/admin/accounts/{alice['id']}/suspend/", {"reason": "spam"}, headers=moderator.headers)
+    redis_client.flushdb()
+    refused = other.get("/api/users/me/", headers=alice.headers, status=401)
+    assert refused.json["message"] == "This account is suspended"

@@ -126,10 +126,12 @@ SAMPLES = {
     settings.RATE: ("7/60", "7/60"),
     settings.MEDIA_STORE: ("postgres", "postgres"),
     settings.NETWORKS: ("10.0.0.0/8, ::1", (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1"))),
+    settings.REGISTRATIONS: ("approval", "approval"),
 }
 MALFORMED = {settings.INTEGER: "12x", settings.NUMBER: "fast", settings.BOOLEAN: "ture", settings.RATE: "5 per 900"}
 MALFORMED[settings.MEDIA_STORE] = "s3"
 MALFORMED[settings.NETWORKS] = "10.0.0.0/33"
+MALFORMED[settings.REGISTRATIONS] = "invite"
 
 
 def test_every_row_loads_its_default():

@@ -9,7 +9,9 @@ their queries: its posts and profile answer only a moderator, who asks for them 
 lists of profiles and notifications drop it. Shared entries hold no such choice: it is
 made per viewer, after them, from the suspended set (its version covers the response) and
 the viewer's role (read from PostgreSQL, covered by their viewer version, which a grant
-bumps), so a moderator's answer and a user's never come from one cached entry.
+bumps), so a moderator's answer and a user's never come from one cached entry. An account
+waiting for approval (it has no posts, follows or likes yet) answers the same way, told by
+its shared profile's `approved` (its profile version: an approval bumps it).
 """
 
 from minitwitter.api.shapes import ACCOUNT, AUTHOR, AVATAR, IMAGE, ME, MODERATED_REPORT, POST, PROFILE, REPORT
@@ -62,10 +64,11 @@ def is_moderator(request):
     return found
 
 
-def visible(request, user_id):
-    """Whether this account's profile and posts answer the viewer: not suspended, or the
-    viewer moderates."""
-    return user_id not in suspended(request.tx) or is_moderator(request)
+def visible(request, user_id, shared=None):
+    """Whether this account's profile and posts answer the viewer: not suspended and not
+    waiting for approval (its `shared` profile says, when given), or the viewer moderates."""
+    hidden = user_id in suspended(request.tx) or not (shared or {}).get("approved", True)
+    return not hidden or is_moderator(request)
 
 
 def feed_items(request, rows):
@@ -84,7 +87,7 @@ def profile(request, user_id, following=None):
     """A profile: its shared fields plus followed_by_me for the viewer (`following`
     when the caller knows it); None if unknown."""
     shared = shared_profile(request.tx, user_id)
-    if shared is None or not visible(request, user_id):
+    if shared is None or not visible(request, user_id, shared):
         return None
     viewer_id = request.authenticated_userid
     if following is None:

@@ -73,7 +73,8 @@ ERRORS = {
     400: "Invalid input; `details` names each field (location and name)",
     401: "No valid access token (or, when logging in, refreshing or logging out: bad credentials)",
     403: "Only the author may change or delete a post; a block stands between you and that account; "
-    "the route needs a role you do not have (moderator, admin); or (log-in, refresh) the account is suspended",
+    "the route needs a role you do not have (moderator, admin); (log-in, refresh) the account is suspended or "
+    "awaiting approval; or (sign-up) registrations are closed",
     404: "No such resource",
     409: "Conflicts with the current state (taken, or a concurrent change); retry after Retry-After when sent",
     413: "The body is over limits.max_body_bytes, or the image over 5 MB",

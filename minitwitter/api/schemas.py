@@ -359,3 +359,19 @@ class ResolveBody(colander.MappingSchema):
 class ResolveSchema(colander.MappingSchema):
     path = IdPath()
     body = ResolveBody()
+
+
+# Accounts as moderators list them (api/views/admin.py)
+
+
+class AccountsQuery(PageQuery):
+    status = text(
+        validator=colander.OneOf(["pending", "suspended", "active"]),
+        missing=None,
+        description="pending: waiting for approval; suspended; active: approved and not suspended; none: all",
+    )
+    q = optional_text(30, "A username prefix, any case; empty: every account")
+
+
+class AccountsSchema(colander.MappingSchema):
+    querystring = AccountsQuery()

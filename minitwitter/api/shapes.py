@@ -122,6 +122,7 @@ ME = Shape(
     email_verified={**BOOL, "description": "Whether the link of a verification email was followed"},
     followed_by_me=BOOL,
     role={**ROLE, "description": "user (everyone at sign-up), moderator or admin"},
+    approved={**BOOL, "description": "False while a sign-up waits for a moderator's approval (it cannot log in)"},
 )
 TOKENS = Shape(
     "Tokens",
@@ -140,7 +141,7 @@ HEALTH = Shape(
     cache=_STATE,
     broker=_STATE,
 )
-NOTIFICATION_TYPES = ["follow", "like", "mention", "reply", "repost", "moderation"]
+NOTIFICATION_TYPES = ["follow", "like", "mention", "reply", "repost", "moderation", "sign_up"]
 NOTIFICATION = Shape(
     "Notification",
     "Something another account did that concerns me",
@@ -149,7 +150,8 @@ NOTIFICATION = Shape(
         "type": "string",
         "enum": NOTIFICATION_TYPES,
         "description": "follow: followed me; like, repost: of my post; mention: named me in the post; "
-        "reply: the post, in reply to mine; moderation: a moderator (the actor) removed my post, for `reason`",
+        "reply: the post, in reply to mine; moderation: a moderator (the actor) removed my post, for `reason`; "
+        "sign_up (moderators): the actor signed up and waits for approval",
     },
     actor=PROFILE.ref,
     post={**nullable(POST.ref), "description": "The post it is about; null for a follow, and for a post removed"},
@@ -200,11 +202,13 @@ def page(item):
 
 ACCOUNT = Shape(
     "Account",
-    "A profile as moderators see it: with its role and whether it is suspended",
+    "A profile as moderators see it: with its role, whether it is suspended or approved, and its email",
     **_PROFILE,
     followed_by_me=BOOL,
     role=ROLE,
     suspended={**BOOL, "description": "Suspended: hidden from every list, and 404 to everyone but moderators"},
+    approved={**BOOL, "description": "False while a sign-up waits for approval: it cannot log in, 404 to users"},
+    email=TEXT,
 )
 _REPORT = {
     "id": ID,
@@ -233,7 +237,10 @@ AUDIT_ENTRY = Shape(
         **nullable(PROFILE.ref),
         "description": "Who acted; null for the server (minitwitter-admin) or an account since deleted",
     },
-    action={"type": "string", "enum": ["suspend", "unsuspend", "remove_post", "resolve_report", "grant_role"]},
+    action={
+        "type": "string",
+        "enum": ["suspend", "unsuspend", "remove_post", "resolve_report", "grant_role", "approve", "reject"],
+    },
     account={**nullable(ID), "description": "The account acted on"},
     post={**nullable(ID), "description": "The post acted on (it may since have been deleted)"},
     reason={**TEXT, "description": "The moderator's reason; for grant_role, the roles before and after"},
@@ -248,3 +255,4 @@ NOTIFICATION_PAGE = page(NOTIFICATION)
 AUDIT_PAGE = page(AUDIT_ENTRY)
 REPORT_PAGE = page(REPORT)
 MODERATED_REPORT_PAGE = page(MODERATED_REPORT)
+ACCOUNT_PAGE = page(ACCOUNT)

@@ -2,13 +2,18 @@
 profile, passwords, email verification, password reset and deletion.
 
 - sign up: users.create_user; the outbox gets a welcome_email; a username or email taken
-  (their unique indexes, case-insensitive) is a Conflict naming the field.
+  (their unique indexes, case-insensitive) is a Conflict naming the field. The setting
+  `registrations`: `closed` refuses (Forbidden); `approval` makes the account with approved
+  false, and every moderator and admin gets a `sign_up` notification (moderation.py
+  approves or rejects it).
 - log in: users.get_login and one bcrypt check whether or not the user exists (unknown
   user and wrong password answer alike); then a token pair.
 - a token pair: tokens.create_refresh_token, a new family on log in, the same family
   when rotating. The access token is not stored: it is verified from its claims.
 - a suspended account (domain/moderation.py): log in and refresh are Forbidden, "This
-  account is suspended", once the password (the refresh token) is right.
+  account is suspended", once the password (the refresh token) is right; an account
+  waiting for approval (sign-ups under `registrations = approval`), likewise "This account
+  is awaiting approval".
 - refresh: tokens.rotate_refresh_token spends the token; a token already spent, revoked
   or expired is a replay, so its whole family is revoked (tokens.revoke_family) in a
   transaction of its own, which sticks although the request answers 401 and rolls back.
@@ -71,15 +76,33 @@ log = logging.getLogger(__name__)
 UNIQUE_FIELDS = {"idx_users_username_lower": "username", "idx_users_email_lower": "email"}
 
 
+REGISTRATIONS = ("open", "approval", "closed")
+CLOSED = "Registrations are closed"
+AWAITING = "This account is awaiting approval"  # log-in and refresh answer 403 until approved
+
+
 @stales_nothing("a new account is in no cached entry yet")
-def sign_up(tx, passwords, username, email, password):
-    """The new account's profile, with its welcome email in the outbox."""
+def sign_up(tx, passwords, username, email, password, registrations="open"):
+    """The new account's profile, with its welcome email in the outbox. `registrations`
+    (the setting): `closed` refuses (Forbidden); `approval` makes the account waiting
+    (approved false) and tells every moderator and admin (a `sign_up` notification);
+    minitwitter-admin's create passes `open`."""
+    if registrations not in REGISTRATIONS:
+        raise ValueError(f"unknown registrations mode {registrations!r}")
+    if registrations == "closed":
+        raise Forbidden(CLOSED)
+    approved = registrations == "open"
     password_hash = passwords.hash(password)
     try:
-        user = tx.queries.users.create_user(tx.db, username=username, email=email, password_hash=password_hash)
+        user = tx.queries.users.create_user(
+            tx.db, username=username, email=email, password_hash=password_hash, approved=approved
+        )
     except psycopg2.errors.UniqueViolation as e:
         raise Conflict("Already taken", field=UNIQUE_FIELDS.get(e.diag.constraint_name, "username")) from None
     tx.enqueue_task("welcome_email", {"user_id": user["id"]})
+    if not approved:
+        staff = [r["id"] for r in tx.queries.moderation.staff_ids(tx.db)]
+        notifications.notify(tx, "sign_up", user["id"], staff)
     return user
 
 
@@ -107,6 +130,8 @@ def log_in(tx, passwords, tokens, username, password):
         raise Unauthorized("Invalid username or password")
     if row["suspended"]:  # told only to who knows the password
         raise Forbidden(SUSPENDED)
+    if not row["approved"]:
+        raise Forbidden(AWAITING)
     return _issue_pair(tx, tokens, row["id"], row["session_generation"], family=tokens.new_id())
 
 
@@ -122,6 +147,8 @@ def refresh(tx, tokens, refresh_token):
         raise Unauthorized("Refresh token is no longer valid")
     if row["suspended"]:  # the token stays unspent (this transaction rolls back): it works after a lift
         raise Forbidden(SUSPENDED)
+    if not row["approved"]:
+        raise Forbidden(AWAITING)
     return _issue_pair(tx, tokens, row["user_id"], row["session_generation"], family=row["family"])
 
 
@@ -296,6 +323,24 @@ def delete_account(tx, passwords, tokens, user_id, password, media_root):
         raise AccountGone("The account of this access token no longer exists")
     if current != checked:  # a new password meanwhile: the one given was checked against the old
         raise Invalid("Wrong password", field="password")
+    return _delete(tx, tokens, user_id, media_root)
+
+
+def lock_for_deletion(tx, user_id):
+    """The first locks of a deletion by someone else (moderation.reject), in the order of
+    sql/accounts.sql: True when the account is there (its row now held), False when not."""
+    tx.queries.accounts.serialize_deletions(tx.db)
+    return tx.queries.accounts.get_password(tx.db, user_id=user_id) is not None
+
+
+def remove_account(tx, tokens, user_id, media_root):
+    """Delete an account whose row lock_for_deletion took (moderation.reject), as its own
+    deletion does."""
+    return _delete(tx, tokens, user_id, media_root)
+
+
+def _delete(tx, tokens, user_id, media_root):
+    q = tx.queries.accounts
     list(q.lock_touched_posts(tx.db, user_id=user_id))  # rows come lazily
     list(q.lock_follow_counts(tx.db, user_id=user_id))
     q.bulk_delete(tx.db)  # the count triggers step aside: each count drops by one update below

@@ -45,8 +45,13 @@ class Tokens:
         self.access_ttl = settings["jwt.access_ttl"]
         self.refresh_ttl = settings["jwt.refresh_ttl"]
         self.recheck_seconds = settings["jwt.recheck_seconds"]
-        # access token -> (its claims, when its account was last checked: time.monotonic())
+        # access token -> (its claims, when its account was last checked: time.monotonic(),
+        # the sessions' epoch then)
         self._verified = {}
+        # Set by web/response_cache.py when the near cache tracks Redis: epoch() before an
+        # account is checked, then ended(user_id, epoch): whether its sessions were ended
+        # (freshness.session bumped, by any process) since. None: rechecks only.
+        self.sessions = None
 
     def _encode(self, user_id, typ, ttl, **extra):
         now = datetime.datetime.now(datetime.UTC)
@@ -107,7 +112,7 @@ class Tokens:
         claims = self.remembered(token)
         if claims is not None:
             return claims
-        now = time.monotonic()
+        now, epoch = time.monotonic(), self._epoch()
         claims = self.decode(token, ACCESS)
         generation = session_generation(claims["user_id"])
         if generation is None:
@@ -121,7 +126,7 @@ class Tokens:
             raise jwt.InvalidTokenError(ENDED)
         if len(self._verified) >= VERIFIED_TOKENS_MAX:
             self._verified.clear()  # bounded memory; the next requests verify again
-        self._verified[token] = (claims, now)
+        self._verified[token] = (claims, now, epoch)
         return claims
 
     def verify_stored(self, token_hash, lookup):
@@ -134,7 +139,7 @@ class Tokens:
         claims = self.remembered(key)
         if claims is not None:
             return claims
-        now = time.monotonic()
+        now, epoch = time.monotonic(), self._epoch()
         claims = lookup()
         if claims is None:
             self._verified.pop(key, None)
@@ -142,7 +147,7 @@ class Tokens:
         claims = {**claims, "exp": math.inf}  # stored tokens do not expire
         if len(self._verified) >= VERIFIED_TOKENS_MAX:
             self._verified.clear()
-        self._verified[key] = (claims, now)
+        self._verified[key] = (claims, now, epoch)
         return claims
 
     def forget_stored(self, token_hash):
@@ -155,10 +160,15 @@ class Tokens:
         remembered = self._verified.get(token)
         if remembered is None:
             return None
-        claims, checked = remembered
+        claims, checked, epoch = remembered
         if claims["exp"] > time.time() and time.monotonic() - checked < self.recheck_seconds:
-            return claims
+            user_id = claims["user_id"]
+            if user_id is None or self.sessions is None or not self.sessions.ended(user_id, epoch):
+                return claims
         return None
+
+    def _epoch(self):
+        return self.sessions.epoch() if self.sessions is not None else 0
 
     def forget(self, token):
         """Stop trusting a token remembered as verified (its account is gone)."""
@@ -166,7 +176,7 @@ class Tokens:
 
     def forget_user(self, user_id):
         """Stop trusting every remembered token of an account (its sessions ended)."""
-        for token in [t for t, (claims, _) in list(self._verified.items()) if claims["user_id"] == user_id]:
+        for token in [t for t, (claims, *_) in list(self._verified.items()) if claims["user_id"] == user_id]:
             self._verified.pop(token, None)
 
     @staticmethod

@@ -34,6 +34,8 @@ read.
 | (domain/safety.py)          |                     | mute or unmute (**)                    |
 | the suspended accounts      | suspended           | a suspension, a lift (moderation.py)   |
 | (domain/safety.suspended)   |                     |                                        |
+| the account's access tokens | session:<id>        | a suspension (moderation.py) (****)    |
+| each process trusts         |                     |                                        |
 
 The hidden set (accounts a viewer blocks, that block them, that they mute) is read by
 every list of posts and single post a viewer reads, so their whole responses depend on
@@ -86,6 +88,13 @@ the entries and which bumps, after its commit, the feeds of the readers it wrote
 between the `fanout` task's bumps and that commit may have cached a page without the entry.
 A feed read that makes or fills its reader's timeline writes nothing the page shows
 differently, so it bumps nothing.
+
+(****) session:<id> covers no entry: every API process hears its bump through the near
+cache's tracking connection (web/near_cache.py) and stops trusting the account's access
+tokens it had verified (credentials.Tokens.remembered), so a suspension stops them in every
+process at once, not within jwt.recheck_seconds. Without that connection (Redis Cluster,
+`response_cache.local_entries = 0`, a broken connection) a process rechecks within
+jwt.recheck_seconds, as after a password change.
 """
 
 POPULAR = "popular_hashtags"
@@ -117,6 +126,10 @@ def replies(post_id):
 
 def feed(user_id):
     return f"feed:{user_id}"
+
+
+def session(user_id):
+    return f"session:{user_id}"
 
 
 def viewer(user_id):

@@ -10,7 +10,8 @@ Moderation).
 - suspend, unsuspend (a moderator; a moderator or an admin only by an admin; never
   oneself): users.suspended_at, the account's row locked first. A suspended account's access
   tokens stop (credentials.py: 401 "This account is suspended"; this process forgets them
-  after the commit, the others at their next check of the account, within
+  after the commit, the others when they hear the bump of freshness.session(id) through
+  their near cache's tracking connection: at once; without one, within
   jwt.recheck_seconds, as after a password change), log-in and refresh answer 403. It is
   in every viewer's hidden set (`suspended`, below, and domain/safety.py): its posts,
   reposts and profile leave every list, feed, search and notification, and answer 404 to
@@ -19,6 +20,12 @@ Moderation).
   them stay, and all of it shows again when the suspension is lifted.
 - remove_post: the post goes as its author's delete takes it (posts.remove), and the author
   gets a notification of type `moderation` with the reason (notifications.moderated).
+- approve, reject (a moderator): a sign-up waiting for approval (registrations = approval;
+  users.approved, migrations/0021). approve: the row locked, approved; it can log in, and
+  its profile answers everyone (its profile version: the shared profile says whether it is
+  approved). reject: the account is deleted as its own deletion deletes it (accounts.
+  remove_account: its sign_up notifications go with it), its username and email free again.
+  Neither acts on an approved account (Conflict).
 - the audit log (moderation_audit): every moderation action writes its entry with `audit`,
   in the action's own transaction: both commit or neither does. Append-only: nothing here
   changes or deletes an entry, and the table's triggers refuse it to anyone who tries.
@@ -29,12 +36,12 @@ a grant bumps the account's viewer version (what a moderator is shown depends on
 
 from functools import partial
 
-from minitwitter.domain import Forbidden, Invalid, NotFound, freshness, notifications, posts
+from minitwitter.domain import Conflict, Forbidden, Invalid, NotFound, accounts, freshness, notifications, posts
 from minitwitter.domain.freshness import stales_nothing
 
 ROLES = ("user", "moderator", "admin")
 RANK = {role: rank for rank, role in enumerate(ROLES)}
-ACTIONS = ("suspend", "unsuspend", "remove_post", "resolve_report", "grant_role")
+ACTIONS = ("suspend", "unsuspend", "remove_post", "resolve_report", "grant_role", "approve", "reject")
 
 
 def role(tx, user_id):
@@ -100,7 +107,8 @@ def _suspension(tx, tokens, actor_id, account_id, suspended, reason):
     # One version for every list, feed, search, post and profile that left it out or showed
     # it (freshness.py); its follows, likes and counts do not change.
     tx.stale(freshness.SUSPENDED)
-    if suspended:  # its access tokens stop: in this process now, the others at their recheck
+    if suspended:  # its access tokens stop: in this process now, in the others at its bump
+        tx.stale(freshness.session(account_id))  # which every process's near cache hears
         tx.after_commit(partial(tokens.forget_user, account_id))
     return True
 
@@ -120,3 +128,30 @@ def remove_post(tx, actor_id, post_id, reason):
     posts.remove(tx, row)
     notifications.moderated(tx, actor_id, row["author_id"], post_id, reason)
     audit(tx, actor_id, "remove_post", account_id=row["author_id"], post_id=post_id, reason=reason)
+
+
+PENDING_ONLY = "This account is not waiting for approval"
+
+
+def approve(tx, actor_id, account_id):
+    """Approve a sign-up waiting for it, on record: it can log in, and answers everyone."""
+    row = tx.queries.moderation.lock_pending(tx.db, user_id=account_id)
+    if row is None:
+        raise NotFound("No such user")
+    if row["approved"]:
+        raise Conflict(PENDING_ONLY)
+    tx.queries.moderation.approve(tx.db, user_id=account_id)
+    audit(tx, actor_id, "approve", account_id=account_id)
+    tx.stale(freshness.profile(account_id))  # the shared profile says whether it is approved
+
+
+def reject(tx, tokens, actor_id, account_id, media_root):
+    """Reject a sign-up waiting for approval, on record: the account is deleted (its username
+    and email are free again). The audit entry keeps its id and username."""
+    if not accounts.lock_for_deletion(tx, account_id):
+        raise NotFound("No such user")
+    if not tx.queries.moderation.is_pending(tx.db, user_id=account_id):
+        raise Conflict(PENDING_ONLY)
+    username = tx.queries.users.get_user(tx.db, user_id=account_id)["username"]
+    accounts.remove_account(tx, tokens, account_id, media_root)
+    audit(tx, actor_id, "reject", account_id=account_id, reason=f"sign-up of {username}")

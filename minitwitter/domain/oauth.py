@@ -32,8 +32,9 @@ import secrets
 from functools import partial
 from urllib.parse import urlsplit
 
-from minitwitter.domain import Invalid, Unauthorized
-from minitwitter.domain.accounts import limit_key
+from minitwitter.domain import Forbidden, Invalid, Unauthorized
+from minitwitter.domain.accounts import AWAITING, limit_key
+from minitwitter.domain.credentials import SUSPENDED
 from minitwitter.domain.freshness import stales_nothing
 
 CODE_SECONDS = 600
@@ -230,6 +231,10 @@ def log_in(tx, passwords, login, password):
     ok = passwords.check(password or "", row["password_hash"] if row else None)
     if not (row and ok):
         raise Unauthorized("Invalid username, email or password")
+    if row["suspended"]:  # as POST /api/token/: told only to who knows the password
+        raise Forbidden(SUSPENDED)
+    if not row["approved"]:
+        raise Forbidden(AWAITING)
     return row["id"], row["session_generation"]
 
 

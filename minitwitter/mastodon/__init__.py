@@ -13,6 +13,7 @@ native one, on the same processes, over the same domain functions and named SQL.
     media.py     uploads ahead of a status: post, read, describe
     search.py    accounts, hashtags and statuses, over the native search
     lists.py     bookmarks, favourites, markers, preferences, custom emojis, followed tags
+    reports.py   file a report (the native one: domain/reports.py)
     paging.py    Mastodon's pages: max_id, since_id, min_id, limit; the Link header
     entities.py  Mastodon's entities from minitwitter's rows
 
@@ -67,6 +68,7 @@ ROUTES = [
     ("mastodon_followed_tags", "/api/v1/followed_tags"),
     ("mastodon_tag", "/api/v1/tags/{name}"),
     ("mastodon_tag_follow", "/api/v1/tags/{name}/{action:follow|unfollow}"),
+    ("mastodon_reports", "/api/v1/reports"),
 ]
 
 

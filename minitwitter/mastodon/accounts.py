@@ -26,7 +26,8 @@ NOT_FOUND = "Record not found"
 
 def _profile(request, user_id):
     profile = shared_profile(request.tx, user_id) if user_id is not None else None
-    if profile is None or user_id in suspended(request.tx):  # as on the native face
+    # suspended, or waiting for approval: as on the native face
+    if profile is None or user_id in suspended(request.tx) or not profile.get("approved", True):
         raise MastodonError(404, NOT_FOUND)
         raise MastodonError(404, NOT_FOUND)
     return profile
@@ -40,9 +41,9 @@ def verify_credentials(request):
     return entities.credential_account(request, _profile(request, identity["user_id"]))
 
 
-def user_id_or_404(request):
-    """The path's account id, of an account that exists; else a 404."""
-    raw = request.matchdict["id"]
+def user_id_or_404(request, raw=None):
+    """The path's account id (or `raw`'s), of an account that exists; else a 404."""
+    raw = request.matchdict["id"] if raw is None else raw
     user_id = int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_USER_ID else None
     _profile(request, user_id)
     return user_id

@@ -79,6 +79,11 @@ POLLS = {"max_options": 0, "max_characters_per_option": 0, "min_expiration": 0, 
 ACCOUNTS = {"max_featured_tags": 0, "max_pinned_statuses": 0}
 
 
+def _registrations(request):
+    """The setting `registrations`: open, approval or closed (domain/accounts.py: sign_up)."""
+    return request.registry.settings["registrations"]
+
+
 def _streaming(request):
     # No streaming API yet: clients that try it get a 404 and poll.
     return "ws" + base_url(request).removeprefix("http")
@@ -99,8 +104,8 @@ def instance_v1(request):
         "stats": {"user_count": users, "status_count": statuses, "domain_count": 0},
         "thumbnail": base + MISSING_IMAGE_PATH,
         "languages": ["en"],
-        "registrations": True,
-        "approval_required": False,
+        "registrations": _registrations(request) != "closed",
+        "approval_required": _registrations(request) == "approval",
         "invites_enabled": False,
         "configuration": {"accounts": ACCOUNTS, "statuses": _statuses(), "media_attachments": _media(), "polls": POLLS},
         "contact_account": None,
@@ -132,7 +137,12 @@ def instance_v2(request):
             "polls": POLLS,
             "translation": {"enabled": False},
         },
-        "registrations": {"enabled": True, "approval_required": False, "message": None, "url": None},
+        "registrations": {
+            "enabled": _registrations(request) != "closed",
+            "approval_required": _registrations(request) == "approval",
+            "message": None,
+            "url": None,
+        },
         "api_versions": API_VERSIONS,
         "contact": {"email": "", "account": None},
         "rules": [],
@@ -172,7 +182,7 @@ def nodeinfo(request):
         "protocols": [],  # no federation
         "services": {"inbound": [], "outbound": []},
         "usage": {"users": {"total": users}, "localPosts": statuses},
-        "openRegistrations": True,
+        "openRegistrations": _registrations(request) == "open",
         "metadata": {"nodeName": TITLE},
     }
 

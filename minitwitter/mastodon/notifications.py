@@ -1,6 +1,7 @@
 """Notifications (docs.joinmastodon.org/methods/notifications), the native ones
 (domain/notifications.py) in Mastodon's types: a like is `favourite`, a repost `reblog`, a
-mention and a reply `mention`, a follow `follow`.
+mention and a reply `mention`, a follow `follow`, a sign-up waiting for approval (to
+moderators) `admin.sign_up`.
 
 GET  /api/v1/notifications              read:notifications  types[], exclude_types[]; Mastodon's pages
 GET  /api/v1/notifications/:id          read:notifications
@@ -16,7 +17,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from minitwitter.domain import notifications as domain
-from minitwitter.domain.profiles import shared_profile
+from minitwitter.domain.profiles import shared_profile, suspended
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.common import param_list, require
 from minitwitter.mastodon.errors import MastodonError
@@ -27,9 +28,15 @@ from minitwitter.web.pagination import MAX_KEY
 
 VIEW = {"permission": NO_PERMISSION_REQUIRED, "renderer": "json"}
 # Mastodon's type -> the native types it stands for.
-TYPES = {"favourite": ("like",), "reblog": ("repost",), "mention": ("mention", "reply"), "follow": ("follow",)}
+TYPES = {
+    "favourite": ("like",),
+    "reblog": ("repost",),
+    "mention": ("mention", "reply"),
+    "follow": ("follow",),
+    "admin.sign_up": ("sign_up",),  # moderators: a sign-up waits for approval
+}
 # Mastodon's other types: nothing here makes them, so asking for them finds nothing.
-OTHER_TYPES = ("status", "follow_request", "poll", "update", "admin.sign_up", "admin.report", "severed_relationships")
+OTHER_TYPES = ("status", "follow_request", "poll", "update", "admin.report", "severed_relationships")
 MASTODON_TYPE = {native: mastodon for mastodon, natives in TYPES.items() for native in natives}
 
 
@@ -51,11 +58,12 @@ def native_types(request):
 def render(request, rows):
     """The Notification entities of rows (key, type, actor_id, post_id, created_at)."""
     found = statuses(request, list(dict.fromkeys(r["post_id"] for r in rows if r["post_id"] is not None)))
+    banned = set(suspended(request.tx))  # those a suspended account caused: as the native list
     answer = []
     for row in rows:
         actor = shared_profile(request.tx, row["actor_id"])
         status = found.get(row["post_id"]) if row["post_id"] is not None else None
-        if actor is None or (row["post_id"] is not None and status is None):
+        if actor is None or row["actor_id"] in banned or (row["post_id"] is not None and status is None):
             continue
         answer.append(
             {

@@ -21,7 +21,7 @@ from pyramid.httpexceptions import HTTPFound, HTTPTooManyRequests
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from minitwitter.domain import Invalid, Unauthorized, oauth
+from minitwitter.domain import Forbidden, Invalid, Unauthorized, oauth
 from minitwitter.domain.oauth import OOB, OAuthError
 from minitwitter.domain.profiles import shared_profile
 from minitwitter.mastodon import pages
@@ -146,6 +146,8 @@ def _log_in(request, form):
         user_id, generation = oauth.log_in(request.tx, request.registry.passwords, login, password)
     except Unauthorized:
         return pages.login_page(request, app, params, "Wrong username, email or password.", login, status=422)
+    except Forbidden as e:  # suspended, or awaiting approval
+        return pages.login_page(request, app, params, f"{e.message}.", login, status=403)
     username = shared_profile(request.tx, user_id)["username"]
     ticket = pages.make_ticket(request, user_id, generation, params)
     return pages.approve_page(request, app, params, username, scopes, ticket)

@@ -17,6 +17,7 @@ from pyramid.view import view_config
 
 from minitwitter.domain import Invalid, follows, safety
 from minitwitter.domain.credentials import MAX_USER_ID
+from minitwitter.domain.profiles import suspended
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.accounts import user_id_or_404
 from minitwitter.mastodon.common import param_list, require
@@ -58,7 +59,9 @@ def relationship(row):
 
 
 def relationships(request, me, ids):
-    rows = request.queries.mastodon.relationships(request.db, viewer_id=me, ids=ids)
+    """A suspended account is left out, as an unknown one (Mastodon's way)."""
+    banned = set(suspended(request.tx))
+    rows = request.queries.mastodon.relationships(request.db, viewer_id=me, ids=[i for i in ids if i not in banned])
     return [relationship(r) for r in rows]
 
 
@@ -98,4 +101,5 @@ def list_follows(request):
     )
     page = rows[: window.limit]
     link_header(request, [r["key"] for r in page], more=len(rows) > window.limit)
-    return [entities.account(request, r) for r in page]
+    banned = set(suspended(request.tx))  # as the native followers and following
+    return [entities.account(request, r) for r in page if r["id"] not in banned]

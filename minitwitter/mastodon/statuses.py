@@ -27,7 +27,7 @@ from pyramid.view import view_config
 
 from minitwitter.domain import Invalid, bookmarks, likes, reposts
 from minitwitter.domain import posts as domain
-from minitwitter.domain.profiles import shared_profile
+from minitwitter.domain.profiles import shared_profile, suspended
 from minitwitter.domain.safety import hiding, reply_rows
 from minitwitter.domain.shared_posts import NOT_MINE, shared_posts, viewer_flags
 from minitwitter.mastodon import entities
@@ -79,10 +79,13 @@ def status_id(request):
 
 def statuses(request, ids, flags=True):
     """{id: Status} of the live posts among `ids` the viewer may see (not across a block,
-    either way, nor by an account since gone), as the viewer sees them."""
+    either way, nor by an account suspended or since gone), as the viewer sees them. The
+    suspended set is read through its version (freshness.SUSPENDED), so every cached
+    response made here goes stale with a suspension or its lift, as the native face's."""
     me = request.authenticated_userid
     found = shared_posts(request.tx, ids)
     blocked = set(hiding(request.tx, me)["blocked"]) if me is not None else set()
+    blocked.update(suspended(request.tx))
     mine = viewer_flags(request.tx, me, list(found)) if flags else {}
     answer = {}
     for post_id, post in found.items():
@@ -104,7 +107,7 @@ def reblog_status(request, repost):
     """The reblog Status of a repost row (id, post_id, user_id, created_at), or a 404."""
     original = statuses(request, [repost["post_id"]]).get(repost["post_id"])
     reposter = shared_profile(request.tx, repost["user_id"])
-    if original is None or reposter is None:
+    if original is None or reposter is None or repost["user_id"] in suspended(request.tx):
         raise MastodonError(404, NOT_FOUND)
     return entities.reblog(request, repost, original, reposter)
 
@@ -337,4 +340,5 @@ def accounts(request):
     rows = list(rows)
     page = rows[: window.limit]
     link_header(request, [r["key"] for r in page], more=len(rows) > window.limit)
-    return [entities.account(request, r) for r in page]
+    banned = set(suspended(request.tx))  # as the native likers: a suspended account is left out
+    return [entities.account(request, r) for r in page if r["id"] not in banned]

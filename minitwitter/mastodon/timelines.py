@@ -23,7 +23,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from minitwitter.domain import freshness, hashtags
-from minitwitter.domain.profiles import shared_profile
+from minitwitter.domain.profiles import shared_profile, suspended
 from minitwitter.domain.safety import hidden, viewer_page
 from minitwitter.domain.shared_posts import shared_reposts
 from minitwitter.domain.timelines import feed_rows
@@ -97,7 +97,7 @@ def render(request, rows):
             answer.append(original)
             continue
         repost, reposter = reposts.get(row["key"]), shared_profile(request.tx, row["reposter_id"])
-        if repost is not None and reposter is not None:
+        if repost is not None and reposter is not None and row["reposter_id"] not in suspended(request.tx):
             answer.append(entities.reblog(request, repost, original, reposter))
     return answer
 

@@ -40,6 +40,7 @@ from minitwitter.web.proxy import FORWARDED
 
 log = logging.getLogger(__name__)
 PREFIX = b"v:"
+SESSION_PREFIX = b"v:session:"  # freshness.session: an account's sessions ended (a suspension)
 
 
 class NearCache:
@@ -62,6 +63,11 @@ class NearCache:
         self._changed = {}  # version name -> epoch of the push that last named it
         self._epoch = 0  # pushes read so far (an invalidation of everything counts too)
         self._floor = 0  # entries filled before this epoch are stale
+        # Sessions ended (ended()): account id -> epoch of the push that last named it. Kept
+        # apart from _changed: a flush or an overflow that forgets every entry loses no end
+        # of a session. Tokens verified before _sessions_floor are checked again.
+        self._sessions = {}
+        self._sessions_floor = 0
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="near-cache", daemon=True)
         self._thread.start()
@@ -93,17 +99,27 @@ class NearCache:
         """[b"invalidate", [b"v:name", ...]], or [b"invalidate", None] when the database was flushed."""
         self._epoch += 1
         keys = message[1]
+        if keys:
+            self._sessions_ended(key for key in keys if key.startswith(SESSION_PREFIX))
         if keys is None or len(self._changed) + len(keys) > self.MAX_CHANGED:
             self._forget_all()
             return
         for key in keys:
             self._changed[key[len(PREFIX) :].decode()] = self._epoch
 
+    def _sessions_ended(self, keys):
+        for key in keys:
+            if len(self._sessions) >= self.MAX_CHANGED:  # bounded: what is older is checked again
+                self._sessions.clear()
+                self._sessions_floor = self._epoch
+            self._sessions[int(key[len(SESSION_PREFIX) :])] = self._epoch
+
     def changed(self, names):
         """This process bumped these names (cache.Cache.bump, after Redis took them): its
         own next read must not wait for Redis's push to learn it."""
         with self._lock:
             self._epoch += 1
+            self._sessions_ended(("v:" + n).encode() for n in names if n.startswith("session:"))
             if len(self._changed) + len(names) > self.MAX_CHANGED:
                 self._forget_all()
                 return
@@ -174,6 +190,7 @@ class NearCache:
             log.debug("near cache: no invalidation connection yet: %s", e)
             return
         self._forget_all()
+        self._sessions_floor = self._epoch  # a session ended while none tracked is unknown
 
     def close(self):
         self._stopped.set()
@@ -196,6 +213,19 @@ class NearCache:
         if len(self._entries) >= self.max_entries:
             self._entries.clear()  # bounded memory; the hot ones come back at their next hit
         self._entries[key] = (epoch, deps, route, headers, body)
+
+    def ended(self, user_id, epoch):
+        """Whether the account's sessions were ended (freshness.session(user_id) bumped, in
+        any process) since `epoch`, as the pushes read tell; then the token is checked
+        against PostgreSQL again (credentials.Tokens.remembered). True too when the pushes
+        since may have been missed (a new tracking connection, too many sessions ended): one
+        check more per token. A flush of Redis ends no session (it forgets the entries, not
+        this). With no tracking connection (or a silent one) nothing is known: False, and the
+        recheck every jwt.recheck_seconds is what holds, as without a near cache."""
+        with self._lock:
+            if not self._drain() or time.monotonic() - self._confirmed > self.LEASE_SECONDS:
+                return False
+            return epoch < self._sessions_floor or self._sessions.get(user_id, -1) > epoch
 
     def get(self, key):
         """(route, headers, body) of a current entry, or None."""

@@ -12,6 +12,7 @@ from minitwitter.api.openapi import Answers
 from minitwitter.api.validators import colander_validator
 from minitwitter.api.views.follows import profile_or_404
 from minitwitter.domain import moderation, reports
+from minitwitter.domain.search import like_prefix
 from minitwitter.web.errors import http_error
 from minitwitter.web.pagination import PageSchema, envelope, read_page
 
@@ -26,6 +27,20 @@ suspend = Service(
 )
 unsuspend = Service(
     name="admin_unsuspend", path=r"/api/admin/accounts/{id:\d+}/unsuspend", description="Lift an account's suspension"
+)
+
+accounts = Service(
+    name="admin_accounts",
+    path="/api/admin/accounts",
+    description="Accounts as moderators see them, newest first: pending, suspended or active; by username prefix",
+)
+approve = Service(
+    name="admin_approve", path=r"/api/admin/accounts/{id:\d+}/approve", description="Approve a sign-up waiting for it"
+)
+reject = Service(
+    name="admin_reject",
+    path=r"/api/admin/accounts/{id:\d+}/reject",
+    description="Reject a sign-up waiting for approval: the account is deleted",
 )
 
 admin_post = Service(
@@ -121,6 +136,63 @@ def list_audit(request):
         for r in rows[: page.size]
     ]
     return envelope(request, page, rows, results)
+
+
+@accounts.get(
+    schema=schemas.AccountsSchema(),
+    validators=(colander_validator,),
+    permission=MODERATOR,
+    openapi=Answers(200, shapes.ACCOUNT_PAGE, errors={403}),
+)
+def list_accounts(request):
+    """Read from PostgreSQL each time (moderators only); each status walks its own index
+    (sql/moderation.sql). count is null: counting would read every matching row."""
+    page = read_page(request)
+    query = request.validated["querystring"]
+    params = {**page.params, "pattern": like_prefix(query["q"].removeprefix("@").lower())}
+    q = request.queries.moderation
+    if query["status"] == "pending":
+        rows = list(q.list_pending(request.db, **params))
+    elif query["status"] == "suspended":
+        rows = list(q.list_suspended(request.db, **params))
+    else:
+        rows = list(q.list_accounts(request.db, active=query["status"] == "active", **params))
+    ids = [r["id"] for r in rows[: page.size]]
+    followed = set(q.followed_among(request.db, viewer_id=request.authenticated_userid, user_ids=ids)) if ids else ()
+    return envelope(request, page, rows, [render_account(request, r, r["id"] in followed) for r in rows[: page.size]])
+
+
+@approve.post(
+    schema=schemas.IdPathSchema(),
+    validators=(colander_validator,),
+    permission=MODERATOR,
+    openapi=Answers(200, shapes.ACCOUNT, errors={403, 409}),
+)
+def approve_account(request):
+    """409: the account is not waiting for approval."""
+    account_id = request.validated["path"]["id"]
+    moderation.approve(request.tx, request.authenticated_userid, account_id)
+    return account_json(request, account_id)
+
+
+@reject.post(
+    schema=schemas.IdPathSchema(),
+    validators=(colander_validator,),
+    permission=MODERATOR,
+    openapi=Answers(204, None, errors={403, 409}),
+)
+def reject_account(request):
+    """The account is deleted: its username and email are free again. 409: it is approved."""
+    registry = request.registry
+    moderation.reject(
+        request.tx,
+        registry.tokens,
+        request.authenticated_userid,
+        request.validated["path"]["id"],
+        registry.settings["media.root"],
+    )
+    request.response.status = 204
+    return None
 
 
 @admin_post.delete(

@@ -36,7 +36,7 @@ REFRESH_LINKS = {
 SIGNED_UP = Answers(
     201,
     shapes.ME,
-    errors={409, 429},
+    errors={403, 409, 429},  # 403: registrations are closed
     # A new account logs in with what it signed up with.
     links={
         **USER_LINKS,
@@ -60,7 +60,15 @@ SIGNED_UP = Answers(
 def create_user(request):
     ratelimit.check(request, "signup", request.remote_addr)
     body = request.validated
-    user = accounts.sign_up(request.tx, request.registry.passwords, body["username"], body["email"], body["password"])
+    registry = request.registry
+    user = accounts.sign_up(
+        request.tx,
+        registry.passwords,
+        body["username"],
+        body["email"],
+        body["password"],
+        registry.settings["registrations"],
+    )
     request.response.status = 201
     return me_json(request, user)
 

@@ -99,7 +99,7 @@ def list_posts(request):
 def list_user_posts(request):
     user_id = request.validated["path"]["id"]
     author = shared_profile(request.tx, user_id)
-    if author is None or not visible(request, user_id):  # suspended: a moderator's only
+    if author is None or not visible(request, user_id, author):  # suspended or waiting: a moderator's only
         raise http_error(404, "No such user")
     page = read_page(request)
     if user_id in personal(

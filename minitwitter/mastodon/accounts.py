@@ -12,7 +12,9 @@ from minitwitter.domain.credentials import MAX_USER_ID
 from minitwitter.domain.profiles import shared_profile, suspended
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.common import domain, param, require
+from minitwitter.mastodon.entities import ACCOUNT, CREDENTIAL_ACCOUNT
 from minitwitter.mastodon.errors import MastodonError
+from minitwitter.mastodon.openapi import Operation
 
 PUBLIC = {"permission": NO_PERMISSION_REQUIRED, "renderer": "json", "request_method": "GET"}
 NOT_FOUND = "Record not found"
@@ -26,7 +28,13 @@ def _profile(request, user_id):
     return profile
 
 
-@view_config(route_name="mastodon_verify_credentials", **PUBLIC)
+@view_config(
+    route_name="mastodon_verify_credentials",
+    openapi=Operation(
+        "The caller's account, with `source` (scope read:accounts, or profile)", CREDENTIAL_ACCOUNT, "read:accounts"
+    ),
+    **PUBLIC,
+)
 def verify_credentials(request):
     identity = request.identity
     if identity is None or "profile" not in (identity.get("scopes") or ()):  # 4.3: `profile` is enough
@@ -42,16 +50,33 @@ def user_id_or_404(request):
     return user_id
 
 
-@view_config(route_name="mastodon_account", **PUBLIC)
+@view_config(route_name="mastodon_account", openapi=Operation("An account", ACCOUNT, errors={404}), **PUBLIC)
 def account(request):
     return entities.account(request, _profile(request, user_id_or_404(request)))
 
 
-@view_config(route_name="mastodon_account_lookup", **PUBLIC)
+@view_config(
+    route_name="mastodon_account_lookup",
+    openapi=Operation(
+        "An account by its username",
+        ACCOUNT,
+        query={
+            "acct": {
+                "type": "string",
+                "pattern": "^[^\\x00]*$",
+                "description": "username, @username or username@this-domain",
+            }
+        },
+        required=("acct",),
+        errors={404},
+    ),
+    **PUBLIC,
+)
 def lookup(request):
-    acct = (param(request, "acct") or "").strip().removeprefix("@")
-    if not acct:
+    acct = param(request, "acct")
+    if acct is None:
         raise MastodonError(422, "Validation failed: acct is required")
+    acct = acct.strip().removeprefix("@")
     username, _, host = acct.partition("@")
     user_id = None
     if (not host or host.lower() == domain(request).lower()) and 0 < len(username) <= 64:

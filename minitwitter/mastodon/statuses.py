@@ -30,11 +30,13 @@ from minitwitter.domain.profiles import shared_profile
 from minitwitter.domain.safety import hiding, reply_rows
 from minitwitter.domain.shared_posts import NOT_MINE, shared_posts, viewer_flags
 from minitwitter.mastodon import entities
-from minitwitter.mastodon.common import param, param_list, require
+from minitwitter.mastodon.common import id_list, id_param, param, raw_param, require
+from minitwitter.mastodon.entities import ACCOUNT, STATUS
 from minitwitter.mastodon.errors import MastodonError
+from minitwitter.mastodon.openapi import FLAG, ID_IN, Each, Operation, array, entity
 from minitwitter.mastodon.paging import link_header, read_window
 from minitwitter.web import idempotency
-from minitwitter.web.fields import has_surrogates
+from minitwitter.web.fields import TEXT_CONTROLS, has_surrogates, trimmed_pattern
 from minitwitter.web.pagination import MAX_KEY, Page
 from minitwitter.web.response_cache import cached_response
 
@@ -126,8 +128,7 @@ def _text(request, name):
 
 def flag(request, name):
     """A boolean as clients send them: JSON true/false, or "true", "false", "1", "0"."""
-    body = request.json_body if request.content_type == "application/json" else None
-    value = body.get(name) if isinstance(body, dict) and name in body else request.params.get(name)
+    value = raw_param(request, name)
     if value is None or isinstance(value, bool):
         return bool(value)
     if isinstance(value, str) and value.lower() in ("true", "1", "false", "0", ""):
@@ -144,7 +145,7 @@ def _unsupported(request):
         raise MastodonError(422, "Validation failed: visibility must be public, unlisted, private or direct")
     if param(request, "spoiler_text"):
         raise MastodonError(422, "Validation failed: spoiler_text is not supported (no content warnings)")
-    if param_list(request, "media_ids"):
+    if id_list(request, "media_ids"):
         raise MastodonError(422, "Validation failed: media_ids is not supported yet (no media uploads)")
     for name in ("scheduled_at", "poll"):
         if param(request, name) if name != "poll" else _given(request, name):
@@ -164,7 +165,7 @@ def _given(request, name):
 
 
 def _reply_to(request):
-    raw = param(request, "in_reply_to_id")
+    raw = id_param(request, "in_reply_to_id")
     if raw in (None, ""):
         return None
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not 0 < int(raw) <= MAX_KEY:
@@ -172,10 +173,62 @@ def _reply_to(request):
     return int(raw)
 
 
+# What a status's POST and PUT take (mastodon/openapi.py). Only what minitwitter keeps is
+# valid: another visibility, a spoiler_text, media_ids, a poll are 422 (_unsupported).
+STATUS_BODY = {
+    "status": {
+        "type": "string",
+        "pattern": trimmed_pattern(domain.MAX_TEXT, TEXT_CONTROLS),
+        "description": f"The text: 1 to {domain.MAX_TEXT} characters once trimmed",
+    },
+    "in_reply_to_id": {**ID_IN, "type": ["string", "integer", "null"], "description": "The status it replies to"},
+    "visibility": {
+        "type": ["string", "null"],
+        "enum": [*VISIBILITIES, None],
+        "description": "public or unlisted (every status is public); private and direct are 422 (not supported)",
+    },
+    "sensitive": {**FLAG, "description": "Accepted (no media: nothing to hide)"},
+    "spoiler_text": {
+        "type": ["string", "null"],
+        "maxLength": 0,
+        "description": "Not supported: a non-empty one is 422",
+    },
+    "media_ids": {"type": "array", "items": ID_IN, "maxItems": 0, "description": "Not supported yet: 422"},
+    "language": {
+        "type": ["string", "null"],
+        "pattern": f"^({LANGUAGE.pattern})?$",
+        "description": "An ISO 639 code; accepted",
+    },
+}
+CONTEXT = entity(
+    "Context",
+    "A status's thread: ancestors oldest first, descendants depth first",
+    ancestors={"type": "array", "items": STATUS, "maxItems": MAX_ANCESTORS},
+    descendants={"type": "array", "items": STATUS, "maxItems": MAX_DESCENDANTS},
+)
+
+
 # Views -------------------------------------------------------------------------------------
 
 
-@view_config(route_name="mastodon_statuses", request_method="POST", **VIEW)
+@view_config(
+    route_name="mastodon_statuses",
+    request_method="POST",
+    openapi=Operation(
+        "Post a status, or a reply",
+        STATUS,
+        "write:statuses",
+        body=STATUS_BODY,
+        required=("status",),
+        body_required=True,
+        errors={403, 404, 409},  # across a block; in_reply_to_id is no live status; the same key, in progress
+        # Not a parameter of the document: a key's rule (the same key with another body: 422)
+        # is about earlier requests, which no schema can say; as the native POST /api/posts/.
+        description="An `Idempotency-Key` header (1 to 255 visible ASCII characters) makes a retry answer "
+        "the first status again; the same key with another body is a 422, while the first is running a 409.",
+    ),
+    **VIEW,
+)
 def create(request):
     me = require(request, "write:statuses")["user_id"]
     text = _text(request, "status")
@@ -191,7 +244,12 @@ def create(request):
     return answer
 
 
-@view_config(route_name="mastodon_status", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    route_name="mastodon_status",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+    openapi=Operation("A status, or a reblog by its id", STATUS, "read:statuses"),
+)
 @cached_read("read:statuses")
 def get(request):
     post_id = status_id(request)
@@ -205,7 +263,20 @@ def get(request):
     return reblog_status(request, repost)
 
 
-@view_config(route_name="mastodon_status", request_method="PUT", **VIEW)
+@view_config(
+    route_name="mastodon_status",
+    request_method="PUT",
+    openapi=Operation(
+        "Edit a status's text (its author only)",
+        STATUS,
+        "write:statuses",
+        body={name: schema for name, schema in STATUS_BODY.items() if name != "in_reply_to_id"},
+        required=("status",),
+        body_required=True,
+        errors={403},
+    ),
+    **VIEW,
+)
 def edit(request):
     me = require(request, "write:statuses")["user_id"]
     post_id = status_id(request)
@@ -215,7 +286,12 @@ def edit(request):
     return one_status(request, post_id)
 
 
-@view_config(route_name="mastodon_status", request_method="DELETE", **VIEW)
+@view_config(
+    route_name="mastodon_status",
+    request_method="DELETE",
+    openapi=Operation("Delete a status (its author only): it, with its `text`", STATUS, "write:statuses", errors={403}),
+    **VIEW,
+)
 def delete(request):
     """Answers the status as it was, with its source `text` (for "delete and redraft")."""
     me = require(request, "write:statuses")["user_id"]
@@ -226,7 +302,12 @@ def delete(request):
     return {**found, "text": source}
 
 
-@view_config(route_name="mastodon_status_context", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    route_name="mastodon_status_context",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+    openapi=Operation("A status's ancestors and descendants", CONTEXT, "read:statuses"),
+)
 @cached_read("read:statuses")
 def context(request):
     """Ancestors, oldest first, up to MAX_ANCESTORS; descendants depth first (each reply's
@@ -272,7 +353,23 @@ ACTIONS = {
 }
 
 
-@view_config(route_name="mastodon_status_action", request_method="POST", **VIEW)
+@view_config(
+    route_name="mastodon_status_action",
+    request_method="POST",
+    openapi=Each(
+        "action",
+        {
+            name: Operation(
+                f"{name.capitalize()} a status: {'the reblog' if name == 'reblog' else 'the status as I now see it'}",
+                STATUS,
+                scope,
+                errors={403},  # across a block
+            )
+            for name, (_write, scope) in ACTIONS.items()
+        },
+    ),
+    **VIEW,
+)
 def action(request):
     """The native write, then the status as the caller now sees it; a reblog answers the
     reblog (its `reblog` is the original), as Mastodon does."""
@@ -285,7 +382,20 @@ def action(request):
     return one_status(request, post_id)
 
 
-@view_config(route_name="mastodon_status_accounts", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_status_accounts",
+    request_method="GET",
+    openapi=Each(
+        "list",
+        {
+            name: Operation(
+                f"Who {name.replace('_', ' ')} a status, newest first", array(ACCOUNT), "read:accounts", page=True
+            )
+            for name in ("favourited_by", "reblogged_by")
+        },
+    ),
+    **VIEW,
+)
 def accounts(request):
     """favourited_by, reblogged_by: accounts, newest first, paged by max_id (the like's or
     the repost's id, from the Link header); read from PostgreSQL, as the native likers."""

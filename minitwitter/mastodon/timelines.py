@@ -29,6 +29,8 @@ from minitwitter.domain.shared_posts import shared_reposts
 from minitwitter.domain.timelines import feed_rows
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.accounts import user_id_or_404
+from minitwitter.mastodon.entities import STATUS
+from minitwitter.mastodon.openapi import QUERY_FLAG, Operation, array
 from minitwitter.mastodon.paging import MAX_LIMIT, link_header, read_window
 from minitwitter.mastodon.statuses import cached_read, flag, statuses
 from minitwitter.web.pagination import MAX_KEY, Page
@@ -159,15 +161,36 @@ def home_rows(request):
 # Views ------------------------------------------------------------------------------------
 
 
-@view_config(route_name="mastodon_timeline_home", **GET)
+@view_config(
+    route_name="mastodon_timeline_home",
+    openapi=Operation(
+        "The statuses and reblogs of the accounts I follow, and mine", array(STATUS), "read:statuses", page=True
+    ),
+    **GET,
+)
 @cached_read("read:statuses")
 def home(request):
     return _answer(request, home_rows(request), None)
 
 
-@view_config(route_name="mastodon_timeline_public", **GET)
+@view_config(
+    route_name="mastodon_timeline_public",
+    openapi=Operation(
+        "Every live status",
+        array(STATUS),
+        "read:statuses",
+        page=True,
+        query={
+            "local": {**QUERY_FLAG, "description": "Accepted: every status is local"},
+            "remote": {**QUERY_FLAG, "description": "true: none (no federation)"},
+            "only_media": {**QUERY_FLAG, "description": "Only statuses with an image"},
+        },
+    ),
+    **GET,
+)
 @cached_read("read:statuses")
 def public(request):
+    flag(request, "local")  # every status is local: read, to refuse what is not a boolean
     if flag(request, "remote"):  # no federation: nothing is remote
         read_window(request)
         return []
@@ -184,7 +207,16 @@ def public(request):
     return answer(request, listing)
 
 
-@view_config(route_name="mastodon_timeline_tag", **GET)
+@view_config(
+    route_name="mastodon_timeline_tag",
+    openapi=Operation(
+        "A hashtag's statuses (any case, with or without #; a tag nobody used: none)",
+        array(STATUS),
+        "read:statuses",
+        page=True,
+    ),
+    **GET,
+)
 @cached_read("read:statuses")
 def tag(request):
     read_window(request)  # a bad parameter is a 422 whatever the tag
@@ -210,7 +242,22 @@ def tag(request):
     return answer(request, listing)
 
 
-@view_config(route_name="mastodon_account_statuses", **GET)
+@view_config(
+    route_name="mastodon_account_statuses",
+    openapi=Operation(
+        "An account's statuses and reblogs, newest first",
+        array(STATUS),
+        "read:statuses",
+        page=True,
+        query={
+            "exclude_replies": {**QUERY_FLAG, "description": "Leave out its replies to other accounts"},
+            "exclude_reblogs": QUERY_FLAG,
+            "only_media": QUERY_FLAG,
+            "pinned": {**QUERY_FLAG, "description": "true: none (no pinned statuses)"},
+        },
+    ),
+    **GET,
+)
 @cached_read("read:statuses")
 def account_statuses(request):
     user_id = user_id_or_404(request)

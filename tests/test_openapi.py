@@ -408,3 +408,21 @@ def test_every_id_field_of_the_mastodon_face_takes_a_string_or_a_number(app, ali
     assert [s["id"] for s in page][:1] == [first["id"]]
     related = app.get(f"/api/v1/accounts/relationships?id[]={alice['id']}", headers=bob.headers)
     assert [r["id"] for r in related.json] == [str(alice["id"])]
+
+
+def test_a_method_a_mastodon_route_does_not_take_is_405_with_allow(app, alice):
+    response = app.delete("/api/v1/instance", status=405)
+    assert response.headers["Allow"] == "GET" and response.json == {"error": "Method not allowed"}
+    response = app.put("/api/v1/statuses", headers=alice.headers, status=405)
+    assert response.headers["Allow"] == "POST"
+    assert set(app.patch("/api/v1/statuses/1", headers=alice.headers, status=405).headers["Allow"].split(", ")) == {
+        "GET",
+        "PUT",
+        "DELETE",
+    }
+
+
+@pytest.mark.parametrize("query", ["limit=1&limit=2", "only_media=true&only_media=false", "max_id=5&max_id=6"])
+def test_a_mastodon_parameter_given_twice_is_a_422_naming_it(app, alice, query):
+    response = app.get(f"/api/v1/timelines/public?{query}", headers=alice.headers, status=422)
+    assert f"{query.partition('=')[0]} must be given once" in response.json["error"]

@@ -1,6 +1,7 @@
 """What every Mastodon view uses: absolute URLs, input as Mastodon clients send it, and the
 token checks (a scope, an account)."""
 
+import re
 from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import urlsplit
 
@@ -101,6 +102,20 @@ def _id_text(value):
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return value
+
+
+def flag(request, name):
+    """A boolean as clients send them: JSON true/false, or "true", "false", "1", "0"."""
+    value = raw_param(request, name)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0", ""):
+        return value.lower() in ("true", "1")
+    raise MastodonError(422, f"Validation failed: {name} must be true or false")
+
+
+# An ISO 639 language code, as Mastodon takes one (`en`, `pt-BR`).
+LANGUAGE = re.compile(r"[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?")
 
 
 def param_list(request, name):

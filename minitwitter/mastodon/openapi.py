@@ -93,7 +93,8 @@ PAGE = {
     "since_id": {"type": "string", "pattern": "^[0-9]{0,19}$", "description": "The newest items newer than this id"},
     "min_id": {"type": "string", "pattern": "^[0-9]{0,19}$", "description": "The items just newer than this id"},
     "limit": {
-        "type": "integer",
+        "type": ["integer", "string"],
+        "pattern": "^[0-9]{0,6}$",
         "minimum": 0,
         "maximum": 999999,
         "default": 20,
@@ -287,8 +288,13 @@ def operation(path, method, declared, operation_id):
             answer = {"description": description}
             if media_type is not None:
                 answer["content"] = _content(media_type, schema)
+            if code >= 400:  # the edge's refusals (ingress, rate limits) are JSON whatever the view answers
+                answer["content"] = {**answer.get("content", {}), **_content("application/json", ERROR)}
+                answer["description"] += f"; or {ERRORS[code]}"
             if code in (301, 302, 303):
                 answer["headers"] = {"Location": _header("Where to go", True)}
+            elif code in HEADERS:
+                answer["headers"] = HEADERS[code]
         else:
             answer = {"description": ERRORS[code], "content": _content("application/json", ERROR)}
             if code in HEADERS:

@@ -19,10 +19,10 @@ from minitwitter.domain import Invalid, follows, safety
 from minitwitter.domain.credentials import MAX_USER_ID
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.accounts import user_id_or_404
-from minitwitter.mastodon.common import id_list, require
+from minitwitter.mastodon.common import LANGUAGE, flag, id_list, param_list, require
 from minitwitter.mastodon.entities import ACCOUNT
 from minitwitter.mastodon.errors import MastodonError
-from minitwitter.mastodon.openapi import BOOL, FLAG, ID, ID_IN, Each, Operation, array, entity, nullable
+from minitwitter.mastodon.openapi import BOOL, FLAG, ID, Each, Operation, array, entity, nullable
 from minitwitter.mastodon.paging import link_header, read_window
 from minitwitter.web.pagination import MAX_KEY
 
@@ -61,7 +61,7 @@ RELATIONSHIP = entity(
 FOLLOW_BODY = {
     "reblogs": FLAG,
     "notify": FLAG,
-    "languages": {"type": ["array", "null"], "items": {"type": "string"}},
+    "languages": {"type": ["array", "null"], "items": {"type": "string", "pattern": f"^{LANGUAGE.pattern}$"}},
 }
 
 
@@ -113,6 +113,11 @@ def action(request):
     write, scope = ACTIONS[request.matchdict["action"]]
     me = require(request, scope)["user_id"]
     user_id = user_id_or_404(request)
+    if request.matchdict["action"] == "follow":  # accepted, not kept: refused when not what they must be
+        flag(request, "reblogs")
+        flag(request, "notify")
+        if any(not LANGUAGE.fullmatch(code) for code in param_list(request, "languages")):
+            raise MastodonError(422, "Validation failed: languages must be ISO 639 codes")
     try:
         write(request.tx, me, user_id)
     except Invalid as e:  # yourself
@@ -127,7 +132,8 @@ def action(request):
         "My relationships with these accounts, in the order asked (unknown ids left out)",
         array(RELATIONSHIP),
         "read:follows",
-        query={"id": {"type": "array", "items": ID_IN, "maxItems": MAX_IDS}},
+        # As on Mastodon, an id that is no account's (not digits, too large) is left out: any text.
+        query={"id": {"type": "array", "items": {"type": ["string", "integer"]}, "maxItems": MAX_IDS}},
     ),
     **VIEW,
 )

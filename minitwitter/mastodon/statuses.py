@@ -18,7 +18,6 @@ for the token's scope before the cache is asked.
 """
 
 import functools
-import re
 import unicodedata
 
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -30,7 +29,7 @@ from minitwitter.domain.profiles import shared_profile
 from minitwitter.domain.safety import hiding, reply_rows
 from minitwitter.domain.shared_posts import NOT_MINE, shared_posts, viewer_flags
 from minitwitter.mastodon import entities
-from minitwitter.mastodon.common import id_list, id_param, param, raw_param, require
+from minitwitter.mastodon.common import LANGUAGE, flag, id_list, id_param, param, require
 from minitwitter.mastodon.entities import ACCOUNT, STATUS
 from minitwitter.mastodon.errors import MastodonError
 from minitwitter.mastodon.openapi import FLAG, ID_IN, Each, Operation, array, entity
@@ -46,7 +45,6 @@ VIEW = {"permission": NO_PERMISSION_REQUIRED, "renderer": "json"}
 # timelines, which a client cannot tell), private and direct are refused, never posted public.
 VISIBILITIES = ("public", "unlisted")
 REFUSED_VISIBILITIES = ("private", "direct")
-LANGUAGE = re.compile(r"[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?")
 # How far a context reaches: ancestors up the chain, descendants down the tree.
 MAX_ANCESTORS = 40
 MAX_DESCENDANTS = 60
@@ -124,16 +122,6 @@ def _text(request, name):
     if problem:
         raise MastodonError(422, f"Validation failed: {name}: {problem}")
     return value
-
-
-def flag(request, name):
-    """A boolean as clients send them: JSON true/false, or "true", "false", "1", "0"."""
-    value = raw_param(request, name)
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0", ""):
-        return value.lower() in ("true", "1")
-    raise MastodonError(422, f"Validation failed: {name} must be true or false")
 
 
 def _unsupported(request):

@@ -29,10 +29,11 @@ from minitwitter.domain.shared_posts import shared_reposts
 from minitwitter.domain.timelines import feed_rows
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.accounts import user_id_or_404
+from minitwitter.mastodon.common import flag
 from minitwitter.mastodon.entities import STATUS
 from minitwitter.mastodon.openapi import QUERY_FLAG, Operation, array
 from minitwitter.mastodon.paging import MAX_LIMIT, link_header, read_window
-from minitwitter.mastodon.statuses import cached_read, flag, statuses
+from minitwitter.mastodon.statuses import cached_read, statuses
 from minitwitter.web.pagination import MAX_KEY, Page
 
 GET = {"permission": NO_PERMISSION_REQUIRED, "request_method": "GET"}

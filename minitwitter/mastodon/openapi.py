@@ -5,7 +5,7 @@ what each view declares beside itself, as the native face's views do (api/openap
                  openapi=Operation("A status", STATUS, scope="read:statuses"), **VIEW)
 
 - Operation: its summary, its success (status, media type, schema: an entity's `ref`, or
-  `array(...)`), the OAuth scope it needs (None: no token), its query parameters and body
+  `array(...)`), the OAuth scope it needs (None: no token; "": any scope), its query parameters and body
   fields as JSON Schemas, the errors beyond the rules every operation follows (_errors), a
   Mastodon page (`page=True`: max_id, since_id, min_id, limit, and the Link header).
 - Each(param, {value: Operation}): a route whose path parameter is one of a few words

@@ -426,3 +426,16 @@ def test_a_method_a_mastodon_route_does_not_take_is_405_with_allow(app, alice):
 def test_a_mastodon_parameter_given_twice_is_a_422_naming_it(app, alice, query):
     response = app.get(f"/api/v1/timelines/public?{query}", headers=alice.headers, status=422)
     assert f"{query.partition('=')[0]} must be given once" in response.json["error"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/accounts/{id}/statuses?pinned=true&exclude_replies=maybe",
+        "/api/v1/timelines/public?remote=true&only_media=maybe",
+    ],
+)
+def test_every_mastodon_parameter_is_read_before_an_empty_page_answers(app, alice, path):
+    """schemathesis found `pinned=true` answering [] before a bad exclude_replies was read."""
+    response = app.get(path.format(id=alice["id"]), headers=alice.headers, status=422)
+    assert "must be true or false" in response.json["error"]

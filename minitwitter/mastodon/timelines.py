@@ -192,10 +192,10 @@ def home(request):
 @cached_read("read:statuses")
 def public(request):
     flag(request, "local")  # every status is local: read, to refuse what is not a boolean
+    media = flag(request, "only_media")  # every parameter read before any answers an empty page
     if flag(request, "remote"):  # no federation: nothing is remote
         read_window(request)
         return []
-    media = flag(request, "only_media")
     q, db = request.queries.mastodon, request.db
     listing = Listing(
         freshness.ALL_POSTS,
@@ -263,13 +263,12 @@ def tag(request):
 def account_statuses(request):
     user_id = user_id_or_404(request)
     read_window(request)
+    # Every parameter is read (a bad one is a 422) before any answers an empty page.
+    options = {
+        "reblogs": not flag(request, "exclude_reblogs"),
+        "replies": not flag(request, "exclude_replies"),
+        "media": flag(request, "only_media"),
+    }
     if flag(request, "pinned") or user_id in hidden(request.tx, request.authenticated_userid):
         return []  # no pinned statuses; nothing of an account the viewer hides
-    listing = account_listing(
-        request,
-        user_id,
-        reblogs=not flag(request, "exclude_reblogs"),
-        replies=not flag(request, "exclude_replies"),
-        media=flag(request, "only_media"),
-    )
-    return answer(request, listing)
+    return answer(request, account_listing(request, user_id, **options))

@@ -18,21 +18,24 @@ _PARAM = re.compile(r"\\\{(\w+)\\\}")
 class Contract:
     def __init__(self, doc):
         self.doc = doc
-        routes = []
+        routes, rests = [], []
         for template, operations in doc["paths"].items():
-            # A parameter is one path segment, or the rest of a path without a trailing slash.
+            # A parameter is one path segment, or (tried after every route's segments) the
+            # rest of a path without a trailing slash (/media/{path}).
             regex = _PARAM.sub(r"[^/]+", re.escape(template))
-            if not template.endswith("/"):
-                regex = re.sub(r"\[\^/\]\+$", ".+", regex)
             routes.append((template.count("{"), re.compile(regex), operations))
-        self.routes = sorted(routes, key=lambda route: route[0])  # literal segments first
+            if not template.endswith("/") and regex.endswith("[^/]+"):
+                rests.append((template.count("{"), re.compile(regex[: -len("[^/]+")] + ".+"), operations))
+        # Literal segments first; a route with a trailing slash and one without (the Mastodon
+        # face's) are both tried with the path as sent, then the other way.
+        self.routes = sorted(routes, key=lambda route: route[0]) + sorted(rests, key=lambda route: route[0])
         self.validators = {}
 
     def operation(self, method, path):
         if method in ("HEAD", "OPTIONS"):
             return None
-        for candidate in (path.rstrip("/") + "/", path.rstrip("/")):
-            for _params, regex, operations in self.routes:
+        for _params, regex, operations in self.routes:
+            for candidate in (path, path.rstrip("/") + "/", path.rstrip("/")):
                 if regex.fullmatch(candidate):
                     return operations.get(method.lower())
         return None

@@ -9,6 +9,7 @@ from cornice.service import get_services
 from documented import Contract
 
 from minitwitter.api import shapes
+from minitwitter.mastodon import openapi as mastodon_openapi
 
 
 @pytest.fixture
@@ -16,8 +17,14 @@ def doc(app):
     return app.get("/api/openapi.json").json
 
 
-def _operations(doc):
-    return [(path, method, op) for path, methods in doc["paths"].items() for method, op in methods.items()]
+def _operations(doc, mastodon=False):
+    """The native face's operations, or (mastodon=True) the Mastodon face's (tag "Mastodon")."""
+    return [
+        (path, method, op)
+        for path, methods in doc["paths"].items()
+        for method, op in methods.items()
+        if (op["tags"] == ["Mastodon"]) is mastodon
+    ]
 
 
 def test_every_operation_documents_its_success_and_its_errors(doc):
@@ -50,12 +57,34 @@ def test_every_operation_documents_its_success_and_its_errors(doc):
             assert "400" in statuses, where
 
 
+def test_every_mastodon_operation_documents_its_success_and_its_errors(doc):
+    """The same for the Mastodon face (mastodon/openapi.py): its errors in Mastodon's shape (the
+    authorize pages' in HTML, or JSON when the edge refuses before the page)."""
+    operations = _operations(doc, mastodon=True)
+    assert len(operations) >= 45
+    error = {"schema": {"$ref": "#/components/schemas/Mastodon.Error"}}
+    for path, method, op in operations:
+        where = f"{method.upper()} {path}"
+        statuses = {int(status) for status in op["responses"]}
+        assert statuses <= set(range(200, 600)) and {500, 503} <= statuses, where
+        successes = [status for status in statuses if status < 300]
+        assert len(successes) == 1 and "content" in op["responses"][str(successes[0])], where
+        for status in (status for status in statuses if status >= 400):
+            assert op["responses"][str(status)]["content"]["application/json"] == error, where
+        if "security" in op:
+            assert {401, 403, 422} <= statuses, where
+        if op.get("parameters") or "requestBody" in op:
+            assert 400 in statuses, where
+
+
 def test_shapes_are_closed_objects_in_the_components(doc):
     components = doc["components"]["schemas"]
-    assert set(components) == set(shapes.SHAPES)
+    assert set(components) == set(shapes.SHAPES) | set(mastodon_openapi.ENTITIES)
+    assert all(name.startswith("Mastodon.") for name in mastodon_openapi.ENTITIES)
+    optional = {"Mastodon.Status": {"text"}, "Mastodon.Error": {"error_description"}}  # only in some answers
     for name, schema in components.items():
         assert schema["additionalProperties"] is False, name
-        assert schema["required"] == list(schema["properties"]), name
+        assert schema["required"] == [field for field in schema["properties"] if field not in optional.get(name, ())]
     page = components["PostPage"]["properties"]
     assert set(page) == {"count", "page", "page_size", "next", "previous", "results"}
     assert page["results"]["items"] == {"$ref": "#/components/schemas/Post"}

@@ -127,3 +127,20 @@ def test_followers_and_following_pages(app, people, make_user, settings):
     assert [a["username"] for a in rest.json] == names[::-1][3:] and 'rel="next"' not in rest.headers["Link"]
     fan = app.get("/api/v1/accounts/lookup", {"acct": "fan0"}).json["id"]
     assert [a["username"] for a in app.get(f"/api/v1/accounts/{fan}/following", headers=bearer(alice)).json] == ["bob"]
+
+
+def test_follow_s_options_are_read_and_refused_when_not_what_they_must_be(app, people):
+    """reblogs, notify and languages are accepted and not kept, but read: what is not a boolean
+    or a language code is a 422 naming it (the document says what they are), and follows nobody."""
+    alice, _bob, bob_id, _alice_id = people
+    path = f"/api/v1/accounts/{bob_id}/follow"
+    for body, name in (
+        ({"notify": "maybe"}, "notify"),
+        ({"reblogs": 5}, "reblogs"),
+        ({"languages": ["null"]}, "languages"),
+    ):
+        assert name in assert_mastodon_error(app.post_json(path, body, headers=bearer(alice), status=422), 422)
+    related = app.get(f"/api/v1/accounts/relationships?id[]={bob_id}", headers=bearer(alice)).json
+    assert related[0]["following"] is False
+    body = {"reblogs": True, "notify": "false", "languages": ["en", "pt-BR"]}
+    assert app.post_json(path, body, headers=bearer(alice)).json["following"] is True

@@ -81,7 +81,8 @@ def test_an_unknown_or_malformed_id_is_404(app, tokens, method, path, bad):
         ({"status": "   "}, "Text can't be blank"),
         ({}, "Text can't be blank"),
         ({"status": "x" * 281}, "1 to 280 characters"),
-        ({"status": "a\x00b"}, "control characters"),
+        ({"status": "a\x00b"}, "status must be text (no NUL"),
+        ({"status": "a\x07b"}, "control characters"),
         ({"status": 42}, "status must be a string"),
         ({"status": "hi", "visibility": "private"}, "visibility private is not supported"),
         ({"status": "hi", "visibility": "direct"}, "visibility direct is not supported"),
@@ -92,7 +93,8 @@ def test_an_unknown_or_malformed_id_is_404(app, tokens, method, path, bad):
         ({"status": "hi", "scheduled_at": "2030-01-01T00:00:00Z"}, "scheduled_at is not supported"),
         ({"status": "hi", "language": "not a language"}, "language"),
         ({"status": "hi", "sensitive": "maybe"}, "sensitive must be true or false"),
-        ({"status": "hi", "in_reply_to_id": 5}, "in_reply_to_id must be a string"),
+        ({"status": "hi", "in_reply_to_id": True}, "in_reply_to_id must be an id"),
+        ({"status": "hi", "in_reply_to_id": [5]}, "in_reply_to_id must be an id"),
     ],
 )
 @pytest.mark.parametrize("method", ["POST", "PUT"])

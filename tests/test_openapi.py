@@ -13,11 +13,15 @@ from cornice.service import SERVICES, get_services
 from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import validate as validate_value
 from openapi_spec_validator import validate
+from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationExecutionError
+from pyramid.interfaces import IRoutesMapper
 
+from minitwitter import mastodon
 from minitwitter.api import views
 from minitwitter.api.openapi import ERRORS, Answers
 from minitwitter.api.schemas import SPACES
+from minitwitter.mastodon import openapi as mastodon_openapi
 from minitwitter.store.media import FORMATS
 from minitwitter.web.ingress import FILE_FIELDS
 from minitwitter.web.pagination import CURSOR_PATTERN, decode_cursor, encode_cursor
@@ -289,3 +293,150 @@ def test_a_tag_the_document_cannot_tell_is_400(app, alice, tag):
     the document (no Unicode classes in it), and not a tag."""
     validate_value(tag, _tag_schema(app.get("/api/openapi.json").json))
     assert_error(_favorite(app, alice, tag, 400), 400, "tag")
+
+
+# The Mastodon face (minitwitter/mastodon/openapi.py): its routes are Pyramid routes, each
+# view declaring its operation beside it (view_config's `openapi`).
+
+
+def _methods(methods):
+    return [methods] if isinstance(methods, str) else methods
+
+
+def _filled(path):
+    return re.sub(r"\{(\w+)\}", lambda m: {"hashtag": "lisboa"}.get(m.group(1), "1"), path)
+
+
+def test_every_route_of_both_faces_is_in_the_document_and_it_validates(app):
+    """Every method of every route: the native face's Cornice services (above) and each route of
+    mastodon.ROUTES with every method a view of it takes, at a documented path it matches (a
+    route whose path parameter is one of a few words, `{action:...}`: one path a word)."""
+    doc = app.get("/api/openapi.json").json
+    validate(doc)
+    registry = app.app.registry
+    mapper = registry.getUtility(IRoutesMapper)
+    documented = set()
+    for path, operations in doc["paths"].items():
+        filled = _filled(path)
+        route = next((route for route in mapper.get_routes() if route.match(filled) is not None), None)  # as routed
+        if route is not None and route.name in dict(mastodon.ROUTES):
+            documented |= {(route.name, method.upper()) for method in operations}
+            assert all(op["tags"] == ["Mastodon"] for op in operations.values()), path
+    served = {
+        (view["route_name"], method)
+        for view in (intr["introspectable"] for intr in registry.introspector.get_category("views"))
+        if view["route_name"] in dict(mastodon.ROUTES) and view["request_methods"] is not None
+        for method in _methods(view["request_methods"])
+        if method != "HEAD"
+    }
+    assert {name for name, _pattern in mastodon.ROUTES} == {name for name, _method in served}
+    assert served == documented
+    # Each word of a route with a few words is its own operation, at its own path.
+    for word in ("follow", "unfollow", "block", "unblock", "mute", "unmute"):
+        assert f"/api/v1/accounts/{{id}}/{word}" in doc["paths"]
+    for word in ("favourite", "unfavourite", "reblog", "unreblog", "bookmark", "unbookmark"):
+        assert f"/api/v1/statuses/{{id}}/{word}" in doc["paths"]
+
+
+def test_the_mastodon_operations_say_their_scope_entities_and_errors(app):
+    doc = app.get("/api/openapi.json").json
+    post = doc["paths"]["/api/v1/statuses"]["post"]
+    assert post["security"] == [{"oauth": ["write:statuses"]}, {"bearer": []}]
+    assert post["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Mastodon.Status"
+    }
+    assert {"401", "403", "404", "422", "429"} <= set(post["responses"])
+    assert set(post["requestBody"]["content"]) == {
+        "application/json",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    }
+    reply_to = post["requestBody"]["content"]["application/json"]["schema"]["properties"]["in_reply_to_id"]
+    validate_value("42", reply_to) or validate_value(42, reply_to)
+    relationships = doc["paths"]["/api/v1/accounts/relationships"]["get"]["parameters"]
+    assert {"name": "id[]", "in": "query", "style": "form", "explode": True} | {"required": False} in [
+        {k: v for k, v in p.items() if k != "schema"} for p in relationships
+    ]
+    home = doc["paths"]["/api/v1/timelines/home"]["get"]
+    assert "Link" in home["responses"]["200"]["headers"]
+    assert {"max_id", "since_id", "min_id", "limit"} <= {p["name"] for p in home["parameters"]}
+    schemas = doc["components"]["schemas"]
+    for name in ("Account", "Status", "Relationship", "Notification", "Context", "Instance", "Application"):
+        assert f"Mastodon.{name}" in schemas
+    assert {"Mastodon.Token", "Mastodon.Error"} <= set(schemas)
+    flows = doc["components"]["securitySchemes"]["oauth"]["flows"]
+    assert flows["authorizationCode"]["authorizationUrl"].endswith("/oauth/authorize")
+    assert "read:statuses" in flows["clientCredentials"]["scopes"]
+    assert "security" not in doc["paths"]["/api/v1/instance"]["get"]
+
+
+def test_a_mastodon_route_no_view_answers_stops_the_app_at_startup(make_app, monkeypatch):
+    monkeypatch.setattr(mastodon, "ROUTES", [*mastodon.ROUTES, ("mastodon_extra", "/api/v1/extra")])
+    with pytest.raises(ConfigurationExecutionError, match=r"Mastodon routes no view answers: \['mastodon_extra'\]"):
+        make_app()
+
+
+def test_a_mastodon_view_that_declares_nothing_stops_the_app_at_startup():
+    def extra_view(request):
+        return {}
+
+    config = Configurator()
+    config.add_route("mastodon_extra", "/api/v1/extra")
+    config.add_view(extra_view, route_name="mastodon_extra", request_method="GET", renderer="json")
+    config.commit()
+    with pytest.raises(LookupError, match=r"extra_view \(GET /api/v1/extra\) declares no OpenAPI operation"):
+        mastodon_openapi.paths(config.registry, [("mastodon_extra", "/api/v1/extra")])
+
+
+@pytest.mark.parametrize("reply_to", ["{id}", "int"])
+def test_every_id_field_of_the_mastodon_face_takes_a_string_or_a_number(app, alice, bob, reply_to):
+    """in_reply_to_id, max_id/since_id/min_id, id[] (and media_ids) as Mastodon clients send
+    them: a string, or a JSON number."""
+    first = app.post_json("/api/v1/statuses", {"status": "first"}, headers=alice.headers).json
+    value = int(first["id"]) if reply_to == "int" else first["id"]
+    reply = app.post_json("/api/v1/statuses", {"status": "a reply", "in_reply_to_id": value}, headers=bob.headers)
+    assert reply.json["in_reply_to_id"] == first["id"]
+    also = app.post_json(
+        "/api/v1/statuses", {"status": "and", "in_reply_to_id": float(first["id"])}, headers=bob.headers
+    )
+    assert also.json["in_reply_to_id"] == first["id"]
+    for bad in (True, [1], {"id": 1}, 1.5):
+        response = app.post_json(
+            "/api/v1/statuses", {"status": "x", "in_reply_to_id": bad}, headers=bob.headers, status=422
+        )
+        assert "in_reply_to_id" in response.json["error"]
+    page = app.get("/api/v1/timelines/public", {"max_id": reply.json["id"]}, headers=bob.headers).json
+    assert [s["id"] for s in page][:1] == [first["id"]]
+    related = app.get(f"/api/v1/accounts/relationships?id[]={alice['id']}", headers=bob.headers)
+    assert [r["id"] for r in related.json] == [str(alice["id"])]
+
+
+def test_a_method_a_mastodon_route_does_not_take_is_405_with_allow(app, alice):
+    response = app.delete("/api/v1/instance", status=405)
+    assert response.headers["Allow"] == "GET" and response.json == {"error": "Method not allowed"}
+    response = app.put("/api/v1/statuses", headers=alice.headers, status=405)
+    assert response.headers["Allow"] == "POST"
+    assert set(app.patch("/api/v1/statuses/1", headers=alice.headers, status=405).headers["Allow"].split(", ")) == {
+        "GET",
+        "PUT",
+        "DELETE",
+    }
+
+
+@pytest.mark.parametrize("query", ["limit=1&limit=2", "only_media=true&only_media=false", "max_id=5&max_id=6"])
+def test_a_mastodon_parameter_given_twice_is_a_422_naming_it(app, alice, query):
+    response = app.get(f"/api/v1/timelines/public?{query}", headers=alice.headers, status=422)
+    assert f"{query.partition('=')[0]} must be given once" in response.json["error"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/accounts/{id}/statuses?pinned=true&exclude_replies=maybe",
+        "/api/v1/timelines/public?remote=true&only_media=maybe",
+    ],
+)
+def test_every_mastodon_parameter_is_read_before_an_empty_page_answers(app, alice, path):
+    """schemathesis found `pinned=true` answering [] before a bad exclude_replies was read."""
+    response = app.get(path.format(id=alice["id"]), headers=alice.headers, status=422)
+    assert "must be true or false" in response.json["error"]

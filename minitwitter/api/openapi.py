@@ -311,16 +311,27 @@ def paths():
 
 
 def document(request):
-    return {
+    """The native face's paths and shapes, and what the other faces add
+    (registry.openapi_parts: {"tags", "paths", "components"}, e.g. mastodon/openapi.py's)."""
+    doc = {
         "openapi": "3.1.0",
         "info": {"title": "minitwitter", "version": "1.0.0", "description": "A small Twitter-like REST API."},
         "servers": [{"url": request.application_url}],
-        "paths": request.registry.openapi_paths,
+        "tags": [],
+        "paths": dict(request.registry.openapi_paths),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
             "schemas": {name: shape.schema for name, shape in shapes.SHAPES.items()},
         },
     }
+    for part in getattr(request.registry, "openapi_parts", ()):
+        doc["tags"].extend(part.get("tags", ()))
+        doc["paths"].update(part.get("paths", {}))
+        for section, values in part.get("components", {}).items():
+            doc["components"].setdefault(section, {}).update(values)
+    if not doc["tags"]:
+        del doc["tags"]
+    return doc
 
 
 def _declared(view, info):

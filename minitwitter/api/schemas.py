@@ -9,14 +9,11 @@ import colander
 from minitwitter.domain import hashtags, posts
 from minitwitter.domain.accounts import MAX_BIO, MAX_DISPLAY_NAME
 from minitwitter.domain.credentials import BCRYPT_MAX_BYTES
-from minitwitter.web.fields import Integer, NullableInteger, Text
+from minitwitter.web.fields import SPACES, TEXT_CONTROLS, Integer, NullableInteger, Text, trimmed_pattern
 from minitwitter.web.pagination import PageQuery
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_]{3,30}$"
-# Patterns are checked here by Python's re and by clients as ECMA-262 (JSON Schema), where
-# \s is another class (Python's takes U+0085 and U+001C-U+001F, ECMA's U+FEFF), so whitespace
-# is spelled out: SPACES is what str.isspace() and str.strip() call whitespace.
-SPACES = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# SPACES, trimmed_pattern, TEXT_CONTROLS: web/fields.py (the Mastodon face's patterns use them too).
 # Control characters: C0, DEL and C1.
 CONTROLS = r"\x00-\x1f\x7f-\x9f"
 # Simpler than RFC 5322 on purpose: one @, a dotted domain, no spaces or controls.
@@ -82,18 +79,6 @@ def post_text_validator(node, value):
     problem = posts.text_problem(value)
     if problem:
         raise colander.Invalid(node, problem)
-
-
-def trimmed_pattern(max_length, controls):
-    """The JSON Schema pattern of a string that is 1 to max_length characters once
-    trimmed and holds none of `controls` (a regex class body) inside."""
-    inner, edge = f"[^{controls}]", f"[^{SPACES}{controls}]"
-    return rf"^[{SPACES}]*{edge}({inner}{{0,{max_length - 2}}}{edge})?[{SPACES}]*$"
-
-
-# Control characters refused inside post text (newline, carriage return and tab are fine).
-# (Lone surrogates are refused too, but left out of the pattern: JSON Schema tools choke on them.)
-TEXT_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 
 
 def post_text():

@@ -169,8 +169,8 @@ def create_app(tx, name, redirect_uris, scopes, website=None):
 
 def get_client(tx, client_id):
     """The app of a client_id, or None."""
-    if not isinstance(client_id, str) or not client_id or len(client_id) > 200:
-        return None
+    if not isinstance(client_id, str) or not client_id or len(client_id) > 200 or "\x00" in client_id:
+        return None  # (NUL: no text column holds it, and no client_id has it)
     return tx.queries.oauth.get_app(tx.db, client_id=client_id)
 
 

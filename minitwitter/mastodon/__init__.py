@@ -15,12 +15,34 @@ native one, on the same processes, over the same domain functions and named SQL.
     lists.py     bookmarks, favourites, markers, preferences, custom emojis, followed tags
     reports.py   file a report (the native one: domain/reports.py)
     paging.py    Mastodon's pages: max_id, since_id, min_id, limit; the Link header
-    entities.py  Mastodon's entities from minitwitter's rows
+    entities.py  Mastodon's entities from minitwitter's rows (and their schemas)
+    openapi.py   the face in /api/openapi.json (tag "Mastodon"), from what each view declares
 
 Its OAuth tokens authenticate requests to /api/v1/ and /api/v2/ through the shared security
 policy (web/security.py), beside the native JWTs. Routes are declared without a trailing
-slash: the ingress drops one, so /api/v1/instance/ is the same route.
+slash: the ingress drops one, so /api/v1/instance/ is the same route. A method a route has
+no view for is a 405 (errors.method_not_allowed, added to every route below).
+
+A new route, documented (the app refuses to start while a view of ROUTES declares nothing,
+and tests/test_openapi.py checks every route and method is in the document):
+
+1. add it to ROUTES (`("mastodon_lists", "/api/v1/lists")`);
+2. give its view_config `openapi=Operation(...)` (openapi.py): a summary, the success's
+   schema (an entity's ref, `array(ref)`), the scope (None: public), `query=` and `body=`
+   as JSON Schemas (openapi.ID_IN for an id, FLAG for a boolean, an array schema for
+   `name[]`), `page=True` for a Mastodon page, `errors=` beyond the rules (a path id: 404;
+   a token: 401, 403, 422; a write: 429). A route whose path parameter is one of a few words
+   (`{action:...}`) takes `openapi=Each("action", {word: Operation(...)})`;
+3. a new entity: `NAME = entity("Name", "what it is", field=schema, ...)` beside the function
+   that builds it (entities.py); every field required, no other: the test suite checks every
+   answer it sees against the document (tests/documented.py);
+4. run .ci/schemathesis (it reads the document: no list to update), and mind
+   schemathesis.toml if a rule of the route cannot be stated in the document.
 """
+
+from pyramid.security import NO_PERMISSION_REQUIRED
+
+from minitwitter.mastodon.errors import method_not_allowed
 
 ROUTES = [
     ("mastodon_apps", "/api/v1/apps"),
@@ -75,6 +97,8 @@ ROUTES = [
 def includeme(config):
     for name, pattern in ROUTES:
         config.add_route(name, pattern)
+        # A method no view of the route takes: 405 (the views, with a request_method, come first).
+        config.add_view(method_not_allowed, route_name=name, permission=NO_PERMISSION_REQUIRED)
     # Over the transaction's tween: every error body made below it (its 503 too) is rewritten.
     config.add_tween(
         "minitwitter.mastodon.errors.tween_factory",
@@ -82,4 +106,5 @@ def includeme(config):
         under="minitwitter.web.observability.tween_factory",
     )
     config.include(".instance")  # its counts, kept a minute per app
+    config.include(".openapi")  # its operations in /api/openapi.json, from what each view declares
     config.scan(__name__)

@@ -18,7 +18,9 @@ from minitwitter.domain.credentials import MAX_USER_ID
 from minitwitter.domain.profiles import shared_profile, suspended
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.common import domain, param, require
+from minitwitter.mastodon.entities import ACCOUNT, CREDENTIAL_ACCOUNT
 from minitwitter.mastodon.errors import MastodonError
+from minitwitter.mastodon.openapi import Operation
 
 PUBLIC = {"permission": NO_PERMISSION_REQUIRED, "renderer": "json", "request_method": "GET"}
 NOT_FOUND = "Record not found"
@@ -33,7 +35,13 @@ def _profile(request, user_id):
     return profile
 
 
-@view_config(route_name="mastodon_verify_credentials", **PUBLIC)
+@view_config(
+    route_name="mastodon_verify_credentials",
+    openapi=Operation(
+        "The caller's account, with `source` (scope read:accounts, or profile)", CREDENTIAL_ACCOUNT, "read:accounts"
+    ),
+    **PUBLIC,
+)
 def verify_credentials(request):
     identity = request.identity
     if identity is None or "profile" not in (identity.get("scopes") or ()):  # 4.3: `profile` is enough
@@ -49,16 +57,33 @@ def user_id_or_404(request, raw=None):
     return user_id
 
 
-@view_config(route_name="mastodon_account", **PUBLIC)
+@view_config(route_name="mastodon_account", openapi=Operation("An account", ACCOUNT, errors={404}), **PUBLIC)
 def account(request):
     return entities.account(request, _profile(request, user_id_or_404(request)))
 
 
-@view_config(route_name="mastodon_account_lookup", **PUBLIC)
+@view_config(
+    route_name="mastodon_account_lookup",
+    openapi=Operation(
+        "An account by its username",
+        ACCOUNT,
+        query={
+            "acct": {
+                "type": "string",
+                "pattern": "^[^\\x00]*$",
+                "description": "username, @username or username@this-domain",
+            }
+        },
+        required=("acct",),
+        errors={404},
+    ),
+    **PUBLIC,
+)
 def lookup(request):
-    acct = (param(request, "acct") or "").strip().removeprefix("@")
-    if not acct:
+    acct = param(request, "acct")
+    if acct is None:
         raise MastodonError(422, "Validation failed: acct is required")
+    acct = acct.strip().removeprefix("@")
     username, _, host = acct.partition("@")
     user_id = None
     if (not host or host.lower() == domain(request).lower()) and 0 < len(username) <= 64:
@@ -89,7 +114,34 @@ def _avatar(request):
 
 
 @view_config(
-    route_name="mastodon_update_credentials", request_method="PATCH", permission=NO_PERMISSION_REQUIRED, renderer="json"
+    route_name="mastodon_update_credentials",
+    request_method="PATCH",
+    permission=NO_PERMISSION_REQUIRED,
+    renderer="json",
+    openapi=Operation(
+        "Change my display name, note (bio) or avatar: my account, with `source`",
+        CREDENTIAL_ACCOUNT,
+        "write:accounts",
+        body={
+            "display_name": {
+                "type": "string",
+                "maxLength": domain_accounts.MAX_DISPLAY_NAME,
+                "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$",
+                "description": f"Up to {domain_accounts.MAX_DISPLAY_NAME} characters, one line",
+            },
+            "note": {
+                "type": "string",
+                "maxLength": domain_accounts.MAX_BIO,
+                "pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$",
+                "description": f"The bio: up to {domain_accounts.MAX_BIO} characters",
+            },
+            "avatar": {"type": "string", "format": "binary", "description": "An image (multipart/form-data only)"},
+        },
+        forms=("multipart/form-data", "application/x-www-form-urlencoded"),
+        errors={413},
+        description="Mastodon's other fields (locked, bot, discoverable, fields_attributes, source[...]) are "
+        "accepted and not kept. An avatar that is not an image is a 422; JSON takes the texts only.",
+    ),
 )
 def update_credentials(request):
     """Mastodon's other fields (locked, bot, discoverable, fields_attributes, source[...]) are

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from minitwitter.domain import hashtags, mentions
 from minitwitter.mastodon.common import base_url
+from minitwitter.mastodon.openapi import BOOL, COUNT, ID, STRING, TIME, URL, array, entity, nullable, obj, ref
 
 # Mastodon answers a URL for an account without an avatar or header: this image (a 1x1 PNG,
 # served by instance.py), so clients always have one to show.
@@ -29,6 +30,120 @@ def html_text(text):
         return ""
     paragraphs = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
     return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
+# The entities' schemas (mastodon/openapi.py: components/schemas "Mastodon.<name>"), beside
+# the functions that build them.
+_EMOJI = obj({"shortcode": STRING, "url": URL, "static_url": URL, "visible_in_picker": BOOL}, extra=True)
+_FIELD = obj({"name": STRING, "value": STRING, "verified_at": nullable(TIME)})
+_ACCOUNT = {
+    "id": ID,
+    "username": STRING,
+    "acct": {**STRING, "description": "username (a local account: no @domain)"},
+    "display_name": STRING,
+    "locked": BOOL,
+    "bot": BOOL,
+    "discoverable": nullable(BOOL),
+    "indexable": BOOL,
+    "group": BOOL,
+    "created_at": TIME,
+    "note": {**STRING, "description": "The bio as escaped HTML"},
+    "url": URL,
+    "uri": URL,
+    "avatar": URL,
+    "avatar_static": URL,
+    "header": URL,
+    "header_static": URL,
+    "followers_count": COUNT,
+    "following_count": COUNT,
+    "statuses_count": COUNT,
+    "last_status_at": nullable(STRING),
+    "hide_collections": nullable(BOOL),
+    "noindex": nullable(BOOL),
+    "emojis": array(_EMOJI),
+    "roles": array(obj({"id": STRING, "name": STRING, "color": STRING}, extra=True)),
+    "fields": array(_FIELD),
+}
+ACCOUNT = entity("Account", "An account (docs.joinmastodon.org/entities/Account)", **_ACCOUNT)
+CREDENTIAL_ACCOUNT = entity(
+    "CredentialAccount",
+    "The caller's own Account, with `source` (what a profile editor shows) and `role`",
+    **_ACCOUNT,
+    source=obj(
+        {
+            "privacy": {"type": "string", "enum": ["public", "unlisted", "private", "direct"]},
+            "sensitive": BOOL,
+            "language": STRING,
+            "note": {**STRING, "description": "The bio as plain text"},
+            "fields": array(_FIELD),
+            "follow_requests_count": COUNT,
+        }
+    ),
+    role=obj({"id": STRING, "name": STRING, "permissions": STRING, "color": STRING, "highlighted": BOOL}),
+)
+MENTION = obj({"id": ID, "username": STRING, "acct": STRING, "url": URL})
+TAG = obj({"name": STRING, "url": URL}, extra=True)
+HASHTAG = entity(
+    "Tag",
+    "A hashtag (docs.joinmastodon.org/entities/Tag); `following`: one of my followed (favourite) tags, with a token",
+    optional=("following",),
+    name=STRING,
+    url=URL,
+    history=array(obj({}, extra=True), maxItems=0),
+    following=BOOL,
+)
+MEDIA_ATTACHMENT = entity(
+    "MediaAttachment",
+    "An image (docs.joinmastodon.org/entities/MediaAttachment): `preview_url` the thumbnail once a worker "
+    "made it, the image until then",
+    id=ID,
+    type={"type": "string", "enum": ["image"]},
+    url=URL,
+    preview_url=URL,
+    remote_url={"type": "null"},
+    preview_remote_url={"type": "null"},
+    text_url={"type": "null"},
+    meta=obj({}, extra=True),
+    description=nullable(STRING),
+    blurhash={"type": "null"},
+)
+STATUS = entity(
+    "Status",
+    "A status, or a reblog (its own id, the reposter's account, `reblog` the original). `text`, the "
+    "plain source, only in the answer to its DELETE (for delete and redraft)",
+    optional=("text",),
+    id=ID,
+    uri=URL,
+    url=nullable(URL),
+    created_at=TIME,
+    edited_at=nullable(TIME),
+    account=ACCOUNT,
+    content={**STRING, "description": "Escaped HTML: paragraphs, <br>, links for its hashtags and mentions"},
+    visibility={"type": "string", "enum": ["public", "unlisted", "private", "direct"]},
+    sensitive=BOOL,
+    spoiler_text=STRING,
+    media_attachments=array(obj({"id": ID, "type": STRING, "url": nullable(URL)}, extra=True)),
+    application=nullable(obj({"name": STRING, "website": nullable(STRING)}, extra=True)),
+    mentions=array(MENTION),
+    tags=array(TAG),
+    emojis=array(_EMOJI),
+    reblogs_count=COUNT,
+    favourites_count=COUNT,
+    replies_count=COUNT,
+    in_reply_to_id=nullable(ID),
+    in_reply_to_account_id=nullable(ID),
+    reblog=nullable(ref("Status")),
+    poll=nullable({"type": "object"}),
+    card=nullable({"type": "object"}),
+    language=nullable(STRING),
+    favourited=BOOL,
+    reblogged=BOOL,
+    bookmarked=BOOL,
+    muted=BOOL,
+    pinned=BOOL,
+    filtered=array({"type": "object"}),
+    text=STRING,
+)
 
 
 def account(request, profile):

@@ -58,6 +58,13 @@ def oauth_error(exc, request):
     return oauth_response(exc.status, exc.error, exc.description, headers)
 
 
+def method_not_allowed(request):
+    """A route's view for the methods it has no view for (mastodon/__init__.py adds it to every
+    route; the views with a request_method come first): 405 with Allow, as the native routes."""
+    allowed = request.registry.mastodon_methods.get(request.matched_route.name, ())
+    return error_response(405, "Method not allowed", {"Allow": ", ".join(allowed)})
+
+
 def _rewrite(path, response):
     if response.status_int < 400 or response.content_type != "application/json":
         return response

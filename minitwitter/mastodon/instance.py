@@ -24,7 +24,8 @@ from pyramid.view import view_config
 
 from minitwitter.domain import media, oauth, posts
 from minitwitter.mastodon.common import API_VERSIONS, MINITWITTER_VERSION, VERSION, base_url, domain
-from minitwitter.mastodon.entities import MISSING_IMAGE_PATH
+from minitwitter.mastodon.entities import ACCOUNT, MISSING_IMAGE_PATH
+from minitwitter.mastodon.openapi import COUNT, URL, Operation, array, entity, nullable, obj
 from minitwitter.store.media import FORMATS
 
 PUBLIC = {"permission": NO_PERMISSION_REQUIRED, "renderer": "json", "request_method": "GET"}
@@ -89,7 +90,70 @@ def _streaming(request):
     return "ws" + base_url(request).removeprefix("http")
 
 
-@view_config(route_name="mastodon_instance_v1", **PUBLIC)
+_ANY = {"type": "object"}
+_TEXT = {"type": "string"}
+_VERSION = {"type": "string", "pattern": "^[0-9]+\\.[0-9]+\\.[0-9]+", "description": VERSION}
+_CONFIGURATION = {
+    "accounts": _ANY,
+    "statuses": obj(
+        {"max_characters": COUNT, "max_media_attachments": COUNT, "characters_reserved_per_url": COUNT}, extra=True
+    ),
+    "media_attachments": obj(
+        {"supported_mime_types": array(_TEXT), "image_size_limit": COUNT, "image_matrix_limit": COUNT}, extra=True
+    ),
+    "polls": _ANY,
+}
+INSTANCE_V1 = entity(
+    "InstanceV1",
+    "The server (Mastodon's v1 Instance)",
+    uri=_TEXT,
+    title=_TEXT,
+    short_description=_TEXT,
+    description=_TEXT,
+    email=_TEXT,
+    version=_VERSION,
+    urls=_ANY,
+    stats=obj({"user_count": COUNT, "status_count": COUNT, "domain_count": COUNT}),
+    thumbnail=URL,
+    languages=array(_TEXT),
+    registrations={"type": "boolean"},
+    approval_required={"type": "boolean"},
+    invites_enabled={"type": "boolean"},
+    configuration=obj(_CONFIGURATION),
+    contact_account=nullable(ACCOUNT),
+    rules=array(_ANY),
+)
+INSTANCE = entity(
+    "Instance",
+    "The server (Mastodon's Instance): the real limits in `configuration`",
+    domain=_TEXT,
+    title=_TEXT,
+    version=_VERSION,
+    source_url=URL,
+    description=_TEXT,
+    usage=obj({"users": obj({"active_month": COUNT})}),
+    thumbnail=obj({"url": URL}, extra=True),
+    icon=array(_ANY),
+    languages=array(_TEXT),
+    configuration=obj(
+        {
+            **_CONFIGURATION,
+            "urls": _ANY,
+            "vapid": _ANY,
+            "translation": _ANY,
+        }
+    ),
+    registrations=_ANY,
+    api_versions=obj({"mastodon": COUNT}, extra=True),
+    contact=obj({"email": _TEXT, "account": nullable(ACCOUNT)}),
+    rules=array(_ANY),
+)
+_LINKS = {"links": array(obj({"rel": _TEXT, "href": URL}))}
+
+
+@view_config(
+    route_name="mastodon_instance_v1", openapi=Operation("The server (v1; with or without /)", INSTANCE_V1), **PUBLIC
+)
 def instance_v1(request):
     users, statuses = _counts(request)
     base = base_url(request)
@@ -113,7 +177,11 @@ def instance_v1(request):
     }
 
 
-@view_config(route_name="mastodon_instance_v2", **PUBLIC)
+@view_config(
+    route_name="mastodon_instance_v2",
+    openapi=Operation("The server, its limits and api_versions (with or without /)", INSTANCE),
+    **PUBLIC,
+)
 def instance_v2(request):
     users, _statuses_count = _counts(request)
     base = base_url(request)
@@ -158,7 +226,12 @@ HOST_META = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-@view_config(route_name="mastodon_host_meta", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    route_name="mastodon_host_meta",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+    openapi=Operation("XRD (browser clients ask it first)", _TEXT, media_type="application/xrd+xml"),
+)
 def host_meta(request):
     base = quoteattr(base_url(request))[1:-1]
     return Response(HOST_META.format(base=base), content_type="application/xrd+xml", charset="utf-8")
@@ -167,12 +240,29 @@ def host_meta(request):
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/2.0"
 
 
-@view_config(route_name="mastodon_nodeinfo_links", **PUBLIC)
+@view_config(route_name="mastodon_nodeinfo_links", openapi=Operation("Where NodeInfo is", obj(_LINKS)), **PUBLIC)
 def nodeinfo_links(request):
     return {"links": [{"rel": NODEINFO_SCHEMA, "href": f"{base_url(request)}/nodeinfo/2.0"}]}
 
 
-@view_config(route_name="mastodon_nodeinfo", **PUBLIC)
+@view_config(
+    route_name="mastodon_nodeinfo",
+    openapi=Operation(
+        "NodeInfo 2.0 (no federation: protocols is empty)",
+        obj(
+            {
+                "version": {"type": "string", "const": "2.0"},
+                "software": obj({"name": _TEXT, "version": _TEXT}),
+                "protocols": array(_TEXT),
+                "services": _ANY,
+                "usage": obj({"users": obj({"total": COUNT}), "localPosts": COUNT}),
+                "openRegistrations": {"type": "boolean"},
+                "metadata": _ANY,
+            }
+        ),
+    ),
+    **PUBLIC,
+)
 def nodeinfo(request):
     users, statuses = _counts(request)
     request.response.content_type = "application/json"
@@ -187,7 +277,39 @@ def nodeinfo(request):
     }
 
 
-@view_config(route_name="mastodon_oauth_metadata", **PUBLIC)
+@view_config(
+    route_name="mastodon_oauth_metadata",
+    openapi=Operation(
+        "RFC 8414: the OAuth endpoints, scopes, grant types, PKCE S256",
+        obj(
+            {
+                **{
+                    name: URL
+                    for name in (
+                        "issuer",
+                        "service_documentation",
+                        "authorization_endpoint",
+                        "token_endpoint",
+                        "revocation_endpoint",
+                        "app_registration_endpoint",
+                    )
+                },
+                **{
+                    name: array(_TEXT)
+                    for name in (
+                        "scopes_supported",
+                        "response_types_supported",
+                        "response_modes_supported",
+                        "grant_types_supported",
+                        "token_endpoint_auth_methods_supported",
+                        "code_challenge_methods_supported",
+                    )
+                },
+            }
+        ),
+    ),
+    **PUBLIC,
+)
 def oauth_metadata(request):
     """RFC 8414, as Mastodon 4.3 serves it."""
     base = base_url(request)
@@ -212,7 +334,16 @@ MISSING_PNG = base64.b64decode(
 )
 
 
-@view_config(route_name="mastodon_missing_image", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    route_name="mastodon_missing_image",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+    openapi=Operation(
+        "The image of an account without an avatar or header",
+        {"type": "string", "format": "binary"},
+        media_type="image/png",
+    ),
+)
 def missing_image(request):
     response = Response(MISSING_PNG, content_type="image/png")
     response.cache_control = "public, max-age=86400"

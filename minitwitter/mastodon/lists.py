@@ -24,13 +24,40 @@ from minitwitter.domain import posts as posts_domain
 from minitwitter.domain.safety import hidden
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.common import param_list, require
+from minitwitter.mastodon.entities import HASHTAG, STATUS
 from minitwitter.mastodon.errors import MastodonError
+from minitwitter.mastodon.openapi import BOOL, ID, TIME, Each, Operation, array, entity, nullable, obj
 from minitwitter.mastodon.paging import link_header, read_window
 from minitwitter.mastodon.timelines import render, window_rows
 from minitwitter.web.pagination import MAX_KEY
 
 VIEW = {"permission": NO_PERMISSION_REQUIRED, "renderer": "json"}
 NOT_FOUND = "Record not found"
+MARKER = entity(
+    "Marker",
+    "Where I stopped reading a timeline (docs.joinmastodon.org/entities/Marker); the notifications "
+    "marker is the native read mark",
+    last_read_id=ID,
+    version={"type": "integer", "minimum": 0},
+    updated_at=nullable(TIME),
+)
+MARKERS = obj({"home": MARKER, "notifications": MARKER}, optional=("home", "notifications"))
+LAST_READ = {
+    "type": ["string", "integer"],
+    "pattern": "^[1-9][0-9]{0,17}$",
+    "minimum": 1,
+    "maximum": 10**18 - 1,
+    "description": "An id: a string of digits or a number",
+}
+PREFERENCES = obj(
+    {
+        "posting:default:visibility": {"type": "string", "enum": ["public"]},
+        "posting:default:sensitive": BOOL,
+        "posting:default:language": {"type": "null"},
+    },
+    extra=True,
+    description="Every status is public, nothing hidden behind a warning, no language kept",
+)
 
 
 def _statuses(request, query):
@@ -46,13 +73,23 @@ def _statuses(request, query):
     return render(request, rows)
 
 
-@view_config(route_name="mastodon_bookmarks", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_bookmarks",
+    request_method="GET",
+    openapi=Operation("My bookmarked statuses, newest bookmark first", array(STATUS), "read:bookmarks", page=True),
+    **VIEW,
+)
 def bookmarks(request):
     require(request, "read:bookmarks")
     return _statuses(request, request.queries.bookmarks.bookmarks_window)
 
 
-@view_config(route_name="mastodon_favourites", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_favourites",
+    request_method="GET",
+    openapi=Operation("The statuses I favourited, newest first", array(STATUS), "read:favourites", page=True),
+    **VIEW,
+)
 def favourites(request):
     require(request, "read:favourites")
     return _statuses(request, request.queries.likes.liked_window)
@@ -70,7 +107,17 @@ def _marker(found):
     }
 
 
-@view_config(route_name="mastodon_markers", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_markers",
+    request_method="GET",
+    openapi=Operation(
+        "My markers: home and notifications (those asked for with timeline[], else both)",
+        MARKERS,
+        "read:statuses",
+        query={"timeline": array({"type": "string", "enum": ["home", "notifications"]})},
+    ),
+    **VIEW,
+)
 def get_markers(request):
     me = require(request, "read:statuses")["user_id"]
     asked = param_list(request, "timeline")
@@ -104,7 +151,25 @@ def _last_read_ids(request):
     return ids
 
 
-@view_config(route_name="mastodon_markers", request_method="POST", **VIEW)
+@view_config(
+    route_name="mastodon_markers",
+    request_method="POST",
+    openapi=Operation(
+        "Set my markers: the markers set",
+        MARKERS,
+        "write:statuses",
+        body={
+            "home": obj({"last_read_id": LAST_READ}),
+            "notifications": obj({"last_read_id": LAST_READ}),
+        },
+        required=("home",),
+        body_required=True,
+        forms=("application/json",),
+        description="As JSON, or as a form with the fields `home[last_read_id]` and `notifications[last_read_id]`; "
+        "either one may be left out, not both (422).",
+    ),
+    **VIEW,
+)
 def set_markers(request):
     me = require(request, "write:statuses")["user_id"]
     ids = _last_read_ids(request)
@@ -116,7 +181,12 @@ def set_markers(request):
 # What clients read at start ----------------------------------------------------------------
 
 
-@view_config(route_name="mastodon_preferences", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_preferences",
+    request_method="GET",
+    openapi=Operation("My preferences", PREFERENCES, "read:accounts"),
+    **VIEW,
+)
 def preferences(request):
     """Every status is public, nothing is hidden behind a warning, no language is kept."""
     require(request, "read:accounts")
@@ -131,7 +201,12 @@ def preferences(request):
     }
 
 
-@view_config(route_name="mastodon_custom_emojis", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_custom_emojis",
+    request_method="GET",
+    openapi=Operation("Custom emojis: none", array(obj({}, extra=True), maxItems=0)),
+    **VIEW,
+)
 def custom_emojis(request):
     return []
 
@@ -153,7 +228,14 @@ def _following(request, name):
     return bool(list(request.queries.hashtags.favorite_names(request.db, user_id=me, names=[name])))
 
 
-@view_config(route_name="mastodon_followed_tags", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_followed_tags",
+    request_method="GET",
+    openapi=Operation(
+        "The tags I follow (the native favourite hashtags), newest first", array(HASHTAG), "read:follows", page=True
+    ),
+    **VIEW,
+)
 def followed_tags(request):
     """Newest followed tag first (by the tag's id), paged by max_id / since_id."""
     me = require(request, "read:follows")["user_id"]
@@ -169,7 +251,17 @@ def followed_tags(request):
     return [entities.tag(request, r["name"], following=True) for r in page]
 
 
-@view_config(route_name="mastodon_tag", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_tag",
+    request_method="GET",
+    openapi=Operation(
+        "A hashtag, used yet or not (not one: 404); with a token, whether I follow it",
+        HASHTAG,
+        None,
+        errors={401, 403, 404},
+    ),
+    **VIEW,
+)
 def tag(request):
     """Any valid tag name, used yet or not (as Mastodon answers one); 404 for what is not one."""
     if request.identity is not None:
@@ -178,7 +270,18 @@ def tag(request):
     return entities.tag(request, name, following=_following(request, name))
 
 
-@view_config(route_name="mastodon_tag_follow", request_method="POST", **VIEW)
+@view_config(
+    route_name="mastodon_tag_follow",
+    request_method="POST",
+    openapi=Each(
+        "action",
+        {
+            "follow": Operation("Follow a hashtag (a native favourite one)", HASHTAG, "write:follows", errors={404}),
+            "unfollow": Operation("Unfollow a hashtag", HASHTAG, "write:follows", errors={404}),
+        },
+    ),
+    **VIEW,
+)
 def follow_tag(request):
     me = require(request, "write:follows")["user_id"]
     name = _tag_name(request)

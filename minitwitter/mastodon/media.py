@@ -22,11 +22,30 @@ from minitwitter.domain import Invalid, TooLarge
 from minitwitter.domain import media as domain
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.common import param, require
+from minitwitter.mastodon.entities import MEDIA_ATTACHMENT
 from minitwitter.mastodon.errors import MastodonError
+from minitwitter.mastodon.openapi import Operation
 from minitwitter.web.fields import has_surrogates
 from minitwitter.web.pagination import MAX_KEY
 
 VIEW = {"permission": NO_PERMISSION_REQUIRED, "renderer": "json"}
+DESCRIPTION = {
+    "type": "string",
+    "maxLength": domain.MAX_DESCRIPTION,
+    "pattern": "^[^\\x00]*$",
+    "description": f'Alt text, up to {domain.MAX_DESCRIPTION} characters ("" clears it)',
+}
+UPLOAD = Operation(
+    "Upload an image ahead of the status that takes it (media_ids[])",
+    MEDIA_ATTACHMENT,
+    "write:media",
+    body={"file": {"type": "string", "format": "binary", "description": "The image"}, "description": DESCRIPTION},
+    required=("file",),
+    body_required=True,
+    forms=("multipart/form-data",),
+    description="The image goes through the native checks (types, bytes, pixels: the instance's configuration) "
+    "and is re-encoded; a file that is not one is a 422, one over the size limit a 413.",
+)
 NOT_FOUND = "Record not found"
 
 
@@ -51,8 +70,8 @@ def media_id(request):
     return int(raw)
 
 
-@view_config(route_name="mastodon_media_v2", request_method="POST", **VIEW)
-@view_config(route_name="mastodon_media_v1", request_method="POST", **VIEW)
+@view_config(route_name="mastodon_media_v2", request_method="POST", openapi=UPLOAD, **VIEW)
+@view_config(route_name="mastodon_media_v1", request_method="POST", openapi=UPLOAD, **VIEW)
 def upload(request):
     me = require(request, "write:media")["user_id"]
     found = request.POST.get("file") if request.content_type == "multipart/form-data" else None
@@ -68,7 +87,12 @@ def upload(request):
     return entities.media_attachment(request, row)
 
 
-@view_config(route_name="mastodon_media", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_media",
+    request_method="GET",
+    openapi=Operation("An upload of mine that no status has taken yet (else 404)", MEDIA_ATTACHMENT, "write:media"),
+    **VIEW,
+)
 def get(request):
     me = require(request, "write:media")["user_id"]
     row = domain.pending(request.tx, me, media_id(request))
@@ -77,7 +101,17 @@ def get(request):
     return entities.media_attachment(request, row)
 
 
-@view_config(route_name="mastodon_media", request_method="PUT", **VIEW)
+@view_config(
+    route_name="mastodon_media",
+    request_method="PUT",
+    openapi=Operation(
+        "Describe an upload of mine that no status has taken yet (`focus` is accepted, not kept)",
+        MEDIA_ATTACHMENT,
+        "write:media",
+        body={"description": DESCRIPTION, "focus": {"type": "string", "description": "Accepted, not kept"}},
+    ),
+    **VIEW,
+)
 def update(request):
     """Its description (`focus`, a crop point, is accepted and not kept: previews are whole)."""
     me = require(request, "write:media")["user_id"]

@@ -20,7 +20,9 @@ from minitwitter.domain import notifications as domain
 from minitwitter.domain.profiles import shared_profile, suspended
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.common import param_list, require
+from minitwitter.mastodon.entities import ACCOUNT, STATUS
 from minitwitter.mastodon.errors import MastodonError
+from minitwitter.mastodon.openapi import EMPTY, ID, TIME, Operation, array, entity, nullable
 from minitwitter.mastodon.paging import link_header, read_window
 from minitwitter.mastodon.statuses import statuses
 from minitwitter.mastodon.timelines import window_rows
@@ -38,6 +40,23 @@ TYPES = {
 # Mastodon's other types: nothing here makes them, so asking for them finds nothing.
 OTHER_TYPES = ("status", "follow_request", "poll", "update", "admin.report", "severed_relationships")
 MASTODON_TYPE = {native: mastodon for mastodon, natives in TYPES.items() for native in natives}
+
+
+NOTIFICATION = entity(
+    "Notification",
+    "Something another account did that concerns me",
+    id=ID,
+    type={"type": "string", "enum": list(TYPES)},
+    created_at=TIME,
+    group_key={"type": "string"},
+    account=ACCOUNT,
+    status={**nullable(STATUS), "description": "The status it is about; null for a follow"},
+)
+_TYPE_LIST = {
+    "type": "array",
+    "items": {"type": "string", "enum": [*TYPES, *OTHER_TYPES, "moderation_warning"]},
+    "description": "Mastodon's types (the others are accepted and find nothing)",
+}
 
 
 def _types(request, name):
@@ -85,7 +104,18 @@ def _notification_id(request):
     return int(raw)
 
 
-@view_config(route_name="mastodon_notifications", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_notifications",
+    request_method="GET",
+    openapi=Operation(
+        "My notifications, newest first",
+        array(NOTIFICATION),
+        "read:notifications",
+        page=True,
+        query={"types": _TYPE_LIST, "exclude_types": _TYPE_LIST},
+    ),
+    **VIEW,
+)
 def list_notifications(request):
     me = require(request, "read:notifications")["user_id"]
     types = native_types(request)
@@ -105,7 +135,12 @@ def list_notifications(request):
     return render(request, rows)
 
 
-@view_config(route_name="mastodon_notification", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_notification",
+    request_method="GET",
+    openapi=Operation("One of my notifications", NOTIFICATION, "read:notifications"),
+    **VIEW,
+)
 def get_notification(request):
     me = require(request, "read:notifications")["user_id"]
     row = request.queries.mastodon.get_notification(request.db, user_id=me, id=_notification_id(request))
@@ -115,13 +150,23 @@ def get_notification(request):
     return found[0]
 
 
-@view_config(route_name="mastodon_notifications_clear", request_method="POST", **VIEW)
+@view_config(
+    route_name="mastodon_notifications_clear",
+    request_method="POST",
+    openapi=Operation("Remove all my notifications", EMPTY, "write:notifications"),
+    **VIEW,
+)
 def clear(request):
     domain.clear(request.tx, require(request, "write:notifications")["user_id"])
     return {}
 
 
-@view_config(route_name="mastodon_notification_dismiss", request_method="POST", **VIEW)
+@view_config(
+    route_name="mastodon_notification_dismiss",
+    request_method="POST",
+    openapi=Operation("Remove one of my notifications", EMPTY, "write:notifications"),
+    **VIEW,
+)
 def dismiss(request):
     me = require(request, "write:notifications")["user_id"]
     if not domain.dismiss(request.tx, me, _notification_id(request)):

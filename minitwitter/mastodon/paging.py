@@ -13,7 +13,7 @@ a repost's id on a timeline, a like's or a repost's on the lists of accounts.
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from minitwitter.mastodon.common import base_url, param
+from minitwitter.mastodon.common import base_url, id_param, param
 from minitwitter.mastodon.errors import MastodonError
 from minitwitter.web.pagination import MAX_KEY, Page
 
@@ -42,12 +42,13 @@ class Window:
 
 
 def _id(request, name):
-    raw = param(request, name)
+    """An id bound (a string of digits or a number); one beyond the largest key is that key."""
+    raw = id_param(request, name)
     if raw is None or raw == "":
         return None
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > MAX_KEY:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19:
         raise MastodonError(422, f"Validation failed: {name} must be an id (digits)")
-    return int(raw)
+    return min(int(raw), MAX_KEY)
 
 
 def read_window(request):

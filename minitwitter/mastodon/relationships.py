@@ -20,8 +20,10 @@ from minitwitter.domain.credentials import MAX_USER_ID
 from minitwitter.domain.profiles import suspended
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.accounts import user_id_or_404
-from minitwitter.mastodon.common import param_list, require
+from minitwitter.mastodon.common import LANGUAGE, flag, id_list, param_list, require
+from minitwitter.mastodon.entities import ACCOUNT
 from minitwitter.mastodon.errors import MastodonError
+from minitwitter.mastodon.openapi import BOOL, FLAG, ID, Each, Operation, array, entity, nullable
 from minitwitter.mastodon.paging import link_header, read_window
 from minitwitter.web.pagination import MAX_KEY
 
@@ -35,6 +37,33 @@ ACTIONS = {
     "unmute": (safety.unmute, "write:mutes"),
 }
 MAX_IDS = 40  # ids a relationships request may ask about
+
+
+RELATIONSHIP = entity(
+    "Relationship",
+    "How I stand with an account",
+    id=ID,
+    following=BOOL,
+    showing_reblogs=BOOL,
+    notifying=BOOL,
+    languages=nullable({"type": "array", "items": {"type": "string"}}),
+    followed_by=BOOL,
+    blocking=BOOL,
+    blocked_by=BOOL,
+    muting=BOOL,
+    muting_notifications=BOOL,
+    requested=BOOL,
+    requested_by=BOOL,
+    domain_blocking=BOOL,
+    endorsed=BOOL,
+    note={"type": "string"},
+)
+# What Mastodon.py and others send with a follow: accepted, not kept.
+FOLLOW_BODY = {
+    "reblogs": FLAG,
+    "notify": FLAG,
+    "languages": {"type": ["array", "null"], "items": {"type": "string", "pattern": f"^{LANGUAGE.pattern}$"}},
+}
 
 
 def relationship(row):
@@ -65,11 +94,33 @@ def relationships(request, me, ids):
     return [relationship(r) for r in rows]
 
 
-@view_config(route_name="mastodon_account_action", request_method="POST", **VIEW)
+@view_config(
+    route_name="mastodon_account_action",
+    request_method="POST",
+    openapi=Each(
+        "action",
+        {
+            name: Operation(
+                f"{name.capitalize()} an account: the relationship",
+                RELATIONSHIP,
+                scope,
+                body=FOLLOW_BODY if name == "follow" else {},
+                errors={403, 404, 422},  # across a block; no such account; yourself
+            )
+            for name, (_write, scope) in ACTIONS.items()
+        },
+    ),
+    **VIEW,
+)
 def action(request):
     write, scope = ACTIONS[request.matchdict["action"]]
     me = require(request, scope)["user_id"]
     user_id = user_id_or_404(request)
+    if request.matchdict["action"] == "follow":  # accepted, not kept: refused when not what they must be
+        flag(request, "reblogs")
+        flag(request, "notify")
+        if any(not LANGUAGE.fullmatch(code) for code in param_list(request, "languages")):
+            raise MastodonError(422, "Validation failed: languages must be ISO 639 codes")
     try:
         write(request.tx, me, user_id)
     except Invalid as e:  # yourself
@@ -77,17 +128,39 @@ def action(request):
     return relationships(request, me, [user_id])[0]
 
 
-@view_config(route_name="mastodon_relationships", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_relationships",
+    request_method="GET",
+    openapi=Operation(
+        "My relationships with these accounts, in the order asked (unknown ids left out)",
+        array(RELATIONSHIP),
+        "read:follows",
+        # As on Mastodon, an id that is no account's (not digits, too large) is left out: any text.
+        query={"id": {"type": "array", "items": {"type": ["string", "integer"]}, "maxItems": MAX_IDS}},
+    ),
+    **VIEW,
+)
 def list_relationships(request):
     me = require(request, "read:follows")["user_id"]
-    raw = param_list(request, "id")
+    raw = id_list(request, "id")
     if len(raw) > MAX_IDS:
         raise MastodonError(422, f"Validation failed: id[] takes at most {MAX_IDS} ids")
     ids = [int(i) for i in raw if i.isascii() and i.isdigit() and 0 < int(i) <= MAX_USER_ID]
     return relationships(request, me, list(dict.fromkeys(ids)))  # unknown ids: left out, as Mastodon does
 
 
-@view_config(route_name="mastodon_account_follows", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_account_follows",
+    request_method="GET",
+    openapi=Each(
+        "list",
+        {
+            name: Operation(f"An account's {name}, newest follow first", array(ACCOUNT), "read:accounts", page=True)
+            for name in ("followers", "following")
+        },
+    ),
+    **VIEW,
+)
 def list_follows(request):
     me = require(request, "read:accounts")["user_id"]
     user_id = user_id_or_404(request)

@@ -19,8 +19,10 @@ from minitwitter.domain.credentials import MAX_USER_ID
 from minitwitter.domain.profiles import shared_profile
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.accounts import user_id_or_404
-from minitwitter.mastodon.common import param, param_list, require
+from minitwitter.mastodon.common import id_list, id_param, param, require
+from minitwitter.mastodon.entities import ACCOUNT
 from minitwitter.mastodon.errors import MastodonError
+from minitwitter.mastodon.openapi import BOOL, ID, ID_IN, STRING, TIME, Operation, entity, nullable
 from minitwitter.web.fields import has_surrogates
 from minitwitter.web.pagination import MAX_KEY
 
@@ -44,12 +46,12 @@ def _id(raw, largest):
 
 
 def _input(request):
-    raw_account = param(request, "account_id")
+    raw_account = id_param(request, "account_id")
     if not raw_account:
         raise MastodonError(422, "Validation failed: account_id is required")
     if _id(raw_account, MAX_USER_ID) is None:
         raise MastodonError(404, "Record not found")
-    raw_statuses = param_list(request, "status_ids")
+    raw_statuses = [raw for raw in id_list(request, "status_ids") if raw != ""]
     if len(raw_statuses) > MAX_STATUSES:
         raise MastodonError(422, f"Validation failed: status_ids[] takes at most {MAX_STATUSES} ids")
     status_ids = [_id(raw, MAX_KEY) for raw in raw_statuses]
@@ -66,11 +68,47 @@ def _input(request):
     return list(dict.fromkeys(status_ids)), CATEGORIES[category], comment
 
 
-@view_config(route_name="mastodon_reports", request_method="POST", **VIEW)
+REPORT = entity(
+    "Report",
+    "A report I filed (docs.joinmastodon.org/entities/Report); the reported account never learns who filed it",
+    id=ID,
+    action_taken=BOOL,
+    action_taken_at=nullable(TIME),
+    category={"type": "string", "enum": sorted(set(MASTODON_CATEGORY.values()))},
+    comment=STRING,
+    forwarded=BOOL,
+    created_at=TIME,
+    status_ids={"type": ["array", "null"], "items": ID},
+    rule_ids={"type": "null"},
+    target_account=ACCOUNT,
+)
+
+
+@view_config(
+    route_name="mastodon_reports",
+    request_method="POST",
+    openapi=Operation(
+        "Report an account to the moderators, with some of its statuses (the native report: a repeat adds to it)",
+        REPORT,
+        "write:reports",
+        body={
+            "account_id": {**ID_IN, "pattern": "^[0-9]{1,19}$", "description": "The account reported"},
+            "status_ids": {"type": "array", "items": ID_IN, "maxItems": MAX_STATUSES, "description": "Its statuses"},
+            "comment": {"type": "string", "maxLength": MAX_COMMENT, "pattern": "^[^\\x00]*$"},
+            "category": {"type": "string", "enum": sorted(CATEGORIES)},
+            "forward": {"type": ["boolean", "string"], "description": "Accepted (no federation)"},
+            "rule_ids": {"type": "array", "items": {"type": "string"}, "description": "Accepted, not kept"},
+        },
+        required=("account_id",),
+        body_required=True,
+        errors={404},
+    ),
+    **VIEW,
+)
 def file_report(request):
     me = require(request, "write:reports")["user_id"]
     status_ids, category, comment = _input(request)
-    account_id = user_id_or_404(request, param(request, "account_id"))
+    account_id = user_id_or_404(request, id_param(request, "account_id"))
     try:
         report_id, _created = domain.file(
             request.tx, me, account_id, post_ids=status_ids, category=category, comment=comment

@@ -25,7 +25,9 @@ from minitwitter.domain.profiles import suspended
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.common import domain as this_domain
 from minitwitter.mastodon.common import param, require
+from minitwitter.mastodon.entities import ACCOUNT, HASHTAG, STATUS
 from minitwitter.mastodon.errors import MastodonError
+from minitwitter.mastodon.openapi import Operation, array, obj
 from minitwitter.mastodon.paging import DEFAULT_LIMIT, MAX_LIMIT
 from minitwitter.mastodon.statuses import statuses
 from minitwitter.web.pagination import MAX_KEY, Page
@@ -34,6 +36,48 @@ VIEW = {"permission": NO_PERMISSION_REQUIRED, "renderer": "json", "request_metho
 TYPES = ("accounts", "hashtags", "statuses")
 # Offsets past this are refused: each page below it is read and dropped.
 MAX_OFFSET = 10_000
+# What a query may be: text with something besides spaces, no control character, up to the
+# native search's length.
+Q = {
+    "type": "string",
+    "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\x9f\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029"
+    "\\u202f\\u205f\\u3000][^\\x00-\\x1f\\x7f-\\x9f]*$",
+    "maxLength": domain.MAX_QUERY_LENGTH,
+    "description": 'What to look for: `@user`, `#tag`, words and "phrases"',
+}
+WINDOW = {
+    "limit": {"type": "string", "pattern": "^[0-9]{0,6}$", "description": "How many of each: 20, at most 40"},
+    "offset": {
+        "type": "string",
+        "pattern": "^([0-9]{0,4}|10000)$",
+        "description": f"How many to skip, at most {MAX_OFFSET:,}",
+    },
+}
+ACCEPTED = {"type": "string", "description": "Accepted and not read (no federation)"}
+SEARCH = Operation(
+    "Accounts, hashtags and statuses matching q (type: one kind only; `@user`: accounts only)",
+    obj({"accounts": array(ACCOUNT), "statuses": array(STATUS), "hashtags": array(HASHTAG)}),
+    "read:search",
+    query={
+        "q": Q,
+        "type": {"type": "string", "enum": ["", *TYPES]},
+        **WINDOW,
+        "resolve": ACCEPTED,
+        "following": ACCEPTED,
+        "account_id": ACCEPTED,
+        "max_id": ACCEPTED,
+        "min_id": ACCEPTED,
+        "exclude_unreviewed": ACCEPTED,
+    },
+    required=("q",),
+)
+ACCOUNT_SEARCH = Operation(
+    "Accounts whose username starts with q",
+    array(ACCOUNT),
+    "read:accounts",
+    query={"q": Q, **WINDOW, "resolve": ACCEPTED, "following": ACCEPTED},
+    required=("q",),
+)
 
 
 def _number(request, name, default, high):
@@ -111,7 +155,7 @@ def found_statuses(request, q, limit, offset):
     return [seen[i] for i in ids if i in seen]
 
 
-@view_config(route_name="mastodon_search", **VIEW)
+@view_config(route_name="mastodon_search", openapi=SEARCH, **VIEW)
 def search(request):
     require(request, "read:search")
     q = _query(request)
@@ -126,7 +170,7 @@ def search(request):
     return {name: finders[name](request, q, limit, offset) if name in wanted else [] for name in TYPES}
 
 
-@view_config(route_name="mastodon_account_search", **VIEW)
+@view_config(route_name="mastodon_account_search", openapi=ACCOUNT_SEARCH, **VIEW)
 def account_search(request):
     require(request, "read:accounts")
     limit, offset = _window(request)

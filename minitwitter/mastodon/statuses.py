@@ -19,7 +19,6 @@ for the token's scope before the cache is asked.
 """
 
 import functools
-import re
 import unicodedata
 
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -31,11 +30,13 @@ from minitwitter.domain.profiles import shared_profile, suspended
 from minitwitter.domain.safety import hiding, reply_rows
 from minitwitter.domain.shared_posts import NOT_MINE, shared_posts, viewer_flags
 from minitwitter.mastodon import entities
-from minitwitter.mastodon.common import param, param_list, require
+from minitwitter.mastodon.common import LANGUAGE, flag, id_list, id_param, param, require
+from minitwitter.mastodon.entities import ACCOUNT, STATUS
 from minitwitter.mastodon.errors import MastodonError
+from minitwitter.mastodon.openapi import FLAG, ID_IN, Each, Operation, array, entity
 from minitwitter.mastodon.paging import link_header, read_window
 from minitwitter.web import idempotency
-from minitwitter.web.fields import has_surrogates
+from minitwitter.web.fields import TEXT_CONTROLS, has_surrogates, trimmed_pattern
 from minitwitter.web.pagination import MAX_KEY, Page
 from minitwitter.web.response_cache import cached_response
 
@@ -45,7 +46,6 @@ VIEW = {"permission": NO_PERMISSION_REQUIRED, "renderer": "json"}
 # timelines, which a client cannot tell), private and direct are refused, never posted public.
 VISIBILITIES = ("public", "unlisted")
 REFUSED_VISIBILITIES = ("private", "direct")
-LANGUAGE = re.compile(r"[a-z]{2,3}([-_][A-Za-z0-9]{2,8})?")
 # How far a context reaches: ancestors up the chain, descendants down the tree.
 MAX_ANCESTORS = 40
 MAX_DESCENDANTS = 60
@@ -129,17 +129,6 @@ def _text(request, name):
     return value
 
 
-def flag(request, name):
-    """A boolean as clients send them: JSON true/false, or "true", "false", "1", "0"."""
-    body = request.json_body if request.content_type == "application/json" else None
-    value = body.get(name) if isinstance(body, dict) and name in body else request.params.get(name)
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, str) and value.lower() in ("true", "1", "false", "0", ""):
-        return value.lower() in ("true", "1")
-    raise MastodonError(422, f"Validation failed: {name} must be true or false")
-
-
 def _unsupported(request):
     """What minitwitter cannot do is refused, naming it, never dropped silently."""
     visibility = param(request, "visibility") or "public"
@@ -161,7 +150,7 @@ def _unsupported(request):
 
 def _media_id(request):
     """The upload media_ids names (at most one: one image a post), or None."""
-    ids = [i for i in param_list(request, "media_ids") if i != ""]
+    ids = [i for i in id_list(request, "media_ids") if i != ""]
     if not ids:
         return None
     if len(ids) > 1:
@@ -180,7 +169,7 @@ def _given(request, name):
 
 
 def _reply_to(request):
-    raw = param(request, "in_reply_to_id")
+    raw = id_param(request, "in_reply_to_id")
     if raw in (None, ""):
         return None
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not 0 < int(raw) <= MAX_KEY:
@@ -188,10 +177,67 @@ def _reply_to(request):
     return int(raw)
 
 
+# What a status's POST and PUT take (mastodon/openapi.py). Only what minitwitter keeps is
+# valid: another visibility, a spoiler_text, a poll are 422 (_unsupported); media_ids naming no upload of mine.
+STATUS_BODY = {
+    "status": {
+        "type": "string",
+        "pattern": trimmed_pattern(domain.MAX_TEXT, TEXT_CONTROLS),
+        "description": f"The text: 1 to {domain.MAX_TEXT} characters once trimmed",
+    },
+    "in_reply_to_id": {**ID_IN, "type": ["string", "integer", "null"], "description": "The status it replies to"},
+    "visibility": {
+        "type": ["string", "null"],
+        "enum": [*VISIBILITIES, None],
+        "description": "public or unlisted (every status is public); private and direct are 422 (not supported)",
+    },
+    "sensitive": {**FLAG, "description": "Accepted (no media: nothing to hide)"},
+    "spoiler_text": {
+        "type": ["string", "null"],
+        "maxLength": 0,
+        "description": "Not supported: a non-empty one is 422",
+    },
+    "media_ids": {
+        "type": "array",
+        "items": ID_IN,
+        "maxItems": 1,
+        "description": "One upload of mine no status has taken yet (POST /api/v2/media); else 422",
+    },
+    "language": {
+        "type": ["string", "null"],
+        "pattern": f"^({LANGUAGE.pattern})?$",
+        "description": "An ISO 639 code; accepted",
+    },
+}
+CONTEXT = entity(
+    "Context",
+    "A status's thread: ancestors oldest first, descendants depth first",
+    ancestors={"type": "array", "items": STATUS, "maxItems": MAX_ANCESTORS},
+    descendants={"type": "array", "items": STATUS, "maxItems": MAX_DESCENDANTS},
+)
+
+
 # Views -------------------------------------------------------------------------------------
 
 
-@view_config(route_name="mastodon_statuses", request_method="POST", **VIEW)
+@view_config(
+    route_name="mastodon_statuses",
+    request_method="POST",
+    openapi=Operation(
+        "Post a status, or a reply",
+        STATUS,
+        "write:statuses",
+        body=STATUS_BODY,
+        required=("status",),
+        body_required=True,
+        errors={403, 404, 409},  # across a block; in_reply_to_id is no live status; the same key, in progress
+        # Not a parameter of the document: a key's rule (the same key with another body: 422)
+        # is about earlier requests, which no schema can say; as the native POST /api/posts/.
+        description="An `Idempotency-Key` header (1 to 255 visible ASCII characters) makes a retry answer "
+        "the first status again; the same key with another body is a 422, while the first is running a 409.",
+    ),
+    **VIEW,
+)
 def create(request):
     me = require(request, "write:statuses")["user_id"]
     text = _text(request, "status")
@@ -213,7 +259,12 @@ def create(request):
     return answer
 
 
-@view_config(route_name="mastodon_status", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    route_name="mastodon_status",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+    openapi=Operation("A status, or a reblog by its id", STATUS, "read:statuses"),
+)
 @cached_read("read:statuses")
 def get(request):
     post_id = status_id(request)
@@ -227,7 +278,20 @@ def get(request):
     return reblog_status(request, repost)
 
 
-@view_config(route_name="mastodon_status", request_method="PUT", **VIEW)
+@view_config(
+    route_name="mastodon_status",
+    request_method="PUT",
+    openapi=Operation(
+        "Edit a status's text (its author only)",
+        STATUS,
+        "write:statuses",
+        body={name: schema for name, schema in STATUS_BODY.items() if name != "in_reply_to_id"},
+        required=("status",),
+        body_required=True,
+        errors={403},
+    ),
+    **VIEW,
+)
 def edit(request):
     me = require(request, "write:statuses")["user_id"]
     post_id = status_id(request)
@@ -241,7 +305,7 @@ def edit(request):
 def _same_media(request, me, post_id):
     """An edit keeps its status's image: media_ids, when a client sends them (as many do, the
     ones the status has), must name it; a change is refused, never dropped silently."""
-    ids = [i for i in param_list(request, "media_ids") if i != ""]
+    ids = [i for i in id_list(request, "media_ids") if i != ""]
     if not ids:
         return
     post = shared_posts(request.tx, [post_id]).get(post_id)
@@ -252,7 +316,12 @@ def _same_media(request, me, post_id):
         raise MastodonError(422, "Validation failed: media_ids: an edit cannot change a status's media (not supported)")
 
 
-@view_config(route_name="mastodon_status", request_method="DELETE", **VIEW)
+@view_config(
+    route_name="mastodon_status",
+    request_method="DELETE",
+    openapi=Operation("Delete a status (its author only): it, with its `text`", STATUS, "write:statuses", errors={403}),
+    **VIEW,
+)
 def delete(request):
     """Answers the status as it was, with its source `text` (for "delete and redraft")."""
     me = require(request, "write:statuses")["user_id"]
@@ -263,7 +332,12 @@ def delete(request):
     return {**found, "text": source}
 
 
-@view_config(route_name="mastodon_status_context", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    route_name="mastodon_status_context",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+    openapi=Operation("A status's ancestors and descendants", CONTEXT, "read:statuses"),
+)
 @cached_read("read:statuses")
 def context(request):
     """Ancestors, oldest first, up to MAX_ANCESTORS; descendants depth first (each reply's
@@ -309,7 +383,23 @@ ACTIONS = {
 }
 
 
-@view_config(route_name="mastodon_status_action", request_method="POST", **VIEW)
+@view_config(
+    route_name="mastodon_status_action",
+    request_method="POST",
+    openapi=Each(
+        "action",
+        {
+            name: Operation(
+                f"{name.capitalize()} a status: {'the reblog' if name == 'reblog' else 'the status as I now see it'}",
+                STATUS,
+                scope,
+                errors={403},  # across a block
+            )
+            for name, (_write, scope) in ACTIONS.items()
+        },
+    ),
+    **VIEW,
+)
 def action(request):
     """The native write, then the status as the caller now sees it; a reblog answers the
     reblog (its `reblog` is the original), as Mastodon does."""
@@ -322,7 +412,20 @@ def action(request):
     return one_status(request, post_id)
 
 
-@view_config(route_name="mastodon_status_accounts", request_method="GET", **VIEW)
+@view_config(
+    route_name="mastodon_status_accounts",
+    request_method="GET",
+    openapi=Each(
+        "list",
+        {
+            name: Operation(
+                f"Who {name.replace('_', ' ')} a status, newest first", array(ACCOUNT), "read:accounts", page=True
+            )
+            for name in ("favourited_by", "reblogged_by")
+        },
+    ),
+    **VIEW,
+)
 def accounts(request):
     """favourited_by, reblogged_by: accounts, newest first, paged by max_id (the like's or
     the repost's id, from the Link header); read from PostgreSQL, as the native likers."""

@@ -29,8 +29,11 @@ from minitwitter.domain.shared_posts import shared_reposts
 from minitwitter.domain.timelines import feed_rows
 from minitwitter.mastodon import entities
 from minitwitter.mastodon.accounts import user_id_or_404
+from minitwitter.mastodon.common import flag
+from minitwitter.mastodon.entities import STATUS
+from minitwitter.mastodon.openapi import QUERY_FLAG, Operation, array
 from minitwitter.mastodon.paging import MAX_LIMIT, link_header, read_window
-from minitwitter.mastodon.statuses import cached_read, flag, statuses
+from minitwitter.mastodon.statuses import cached_read, statuses
 from minitwitter.web.pagination import MAX_KEY, Page
 
 GET = {"permission": NO_PERMISSION_REQUIRED, "request_method": "GET"}
@@ -159,19 +162,40 @@ def home_rows(request):
 # Views ------------------------------------------------------------------------------------
 
 
-@view_config(route_name="mastodon_timeline_home", **GET)
+@view_config(
+    route_name="mastodon_timeline_home",
+    openapi=Operation(
+        "The statuses and reblogs of the accounts I follow, and mine", array(STATUS), "read:statuses", page=True
+    ),
+    **GET,
+)
 @cached_read("read:statuses")
 def home(request):
     return _answer(request, home_rows(request), None)
 
 
-@view_config(route_name="mastodon_timeline_public", **GET)
+@view_config(
+    route_name="mastodon_timeline_public",
+    openapi=Operation(
+        "Every live status",
+        array(STATUS),
+        "read:statuses",
+        page=True,
+        query={
+            "local": {**QUERY_FLAG, "description": "Accepted: every status is local"},
+            "remote": {**QUERY_FLAG, "description": "true: none (no federation)"},
+            "only_media": {**QUERY_FLAG, "description": "Only statuses with an image"},
+        },
+    ),
+    **GET,
+)
 @cached_read("read:statuses")
 def public(request):
+    flag(request, "local")  # every status is local: read, to refuse what is not a boolean
+    media = flag(request, "only_media")  # every parameter read before any answers an empty page
     if flag(request, "remote"):  # no federation: nothing is remote
         read_window(request)
         return []
-    media = flag(request, "only_media")
     q, db = request.queries.mastodon, request.db
     listing = Listing(
         freshness.ALL_POSTS,
@@ -184,7 +208,16 @@ def public(request):
     return answer(request, listing)
 
 
-@view_config(route_name="mastodon_timeline_tag", **GET)
+@view_config(
+    route_name="mastodon_timeline_tag",
+    openapi=Operation(
+        "A hashtag's statuses (any case, with or without #; a tag nobody used: none)",
+        array(STATUS),
+        "read:statuses",
+        page=True,
+    ),
+    **GET,
+)
 @cached_read("read:statuses")
 def tag(request):
     read_window(request)  # a bad parameter is a 422 whatever the tag
@@ -210,18 +243,32 @@ def tag(request):
     return answer(request, listing)
 
 
-@view_config(route_name="mastodon_account_statuses", **GET)
+@view_config(
+    route_name="mastodon_account_statuses",
+    openapi=Operation(
+        "An account's statuses and reblogs, newest first",
+        array(STATUS),
+        "read:statuses",
+        page=True,
+        query={
+            "exclude_replies": {**QUERY_FLAG, "description": "Leave out its replies to other accounts"},
+            "exclude_reblogs": QUERY_FLAG,
+            "only_media": QUERY_FLAG,
+            "pinned": {**QUERY_FLAG, "description": "true: none (no pinned statuses)"},
+        },
+    ),
+    **GET,
+)
 @cached_read("read:statuses")
 def account_statuses(request):
     user_id = user_id_or_404(request)
     read_window(request)
+    # Every parameter is read (a bad one is a 422) before any answers an empty page.
+    options = {
+        "reblogs": not flag(request, "exclude_reblogs"),
+        "replies": not flag(request, "exclude_replies"),
+        "media": flag(request, "only_media"),
+    }
     if flag(request, "pinned") or user_id in hidden(request.tx, request.authenticated_userid):
         return []  # no pinned statuses; nothing of an account the viewer hides
-    listing = account_listing(
-        request,
-        user_id,
-        reblogs=not flag(request, "exclude_reblogs"),
-        replies=not flag(request, "exclude_replies"),
-        media=flag(request, "only_media"),
-    )
-    return answer(request, listing)
+    return answer(request, account_listing(request, user_id, **options))

@@ -14,6 +14,22 @@ import unicodedata
 
 import colander
 
+# Patterns are checked here by Python's re and by clients as ECMA-262 (JSON Schema), where
+# \s is another class (Python's takes U+0085 and U+001C-U+001F, ECMA's U+FEFF), so whitespace
+# is spelled out: SPACES is what str.isspace() and str.strip() call whitespace.
+SPACES = r"\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Control characters refused inside post text (newline, carriage return and tab are fine).
+# (Lone surrogates are refused too, but left out of the pattern: JSON Schema tools choke on them.)
+TEXT_CONTROLS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+
+
+def trimmed_pattern(max_length, controls):
+    """The JSON Schema pattern of a string that is 1 to max_length characters once
+    trimmed and holds none of `controls` (a regex class body) inside."""
+    inner, edge = f"[^{controls}]", f"[^{SPACES}{controls}]"
+    return rf"^[{SPACES}]*{edge}({inner}{{0,{max_length - 2}}}{edge})?[{SPACES}]*$"
+
+
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _DIGITS = re.compile(r"-?[0-9]{1,19}")
 

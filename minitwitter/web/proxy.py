@@ -12,6 +12,7 @@ before anything reads them: a client cannot choose the URLs others are sent. (wa
 which would drop them from every peer, lets them through to here: web/server.py.)
 """
 
+import functools
 import ipaddress
 import re
 
@@ -34,6 +35,7 @@ _HOST = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # the peers are few (proxies, load balancers): parsed once each
 def _trusted(peer, networks):
     try:
         address = ipaddress.ip_address((peer or "").split("%", 1)[0])

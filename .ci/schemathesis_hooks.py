@@ -91,3 +91,15 @@ def only_truly_labelled_avatar_cases(context, case):
     if meta.generation.mode == GenerationMode.POSITIVE:
         return True
     return not ("avatar" in body and _type_changed_only(meta, ("display_name", "bio")))
+
+
+@schemathesis.hook("filter_case").apply_to(operation_id="mastodon_update_credentials_patch")
+def only_truly_labelled_mastodon_avatar_cases(context, case):
+    """The same for the Mastodon face's update_credentials with an `avatar` part:
+    `display_name` or `note` of another JSON type is sent as its text in a form."""
+    body, meta = case.body, case.meta
+    if case.media_type != "multipart/form-data" or not isinstance(body, dict) or meta is None:
+        return True
+    if meta.generation.mode == GenerationMode.POSITIVE:
+        return True
+    return not ("avatar" in body and _type_changed_only(meta, ("display_name", "note")))

@@ -140,6 +140,8 @@ def _last_read_ids(request):
             raw = request.POST.get(f"{timeline}[last_read_id]", request.GET.get(f"{timeline}[last_read_id]"))
         if raw is None:
             continue
+        if isinstance(raw, float) and raw.is_integer():  # JSON Schema's integer: 5.0 is 5
+            raw = int(raw)
         if isinstance(raw, int) and not isinstance(raw, bool):
             raw = str(raw)
         digits = isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19
@@ -162,7 +164,6 @@ def _last_read_ids(request):
             "home": obj({"last_read_id": LAST_READ}),
             "notifications": obj({"last_read_id": LAST_READ}),
         },
-        required=("home",),
         body_required=True,
         forms=("application/json",),
         description="As JSON, or as a form with the fields `home[last_read_id]` and `notifications[last_read_id]`; "

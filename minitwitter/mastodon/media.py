@@ -108,7 +108,13 @@ def get(request):
         "Describe an upload of mine that no status has taken yet (`focus` is accepted, not kept)",
         MEDIA_ATTACHMENT,
         "write:media",
-        body={"description": DESCRIPTION, "focus": {"type": "string", "description": "Accepted, not kept"}},
+        body={
+            "description": DESCRIPTION,
+            "focus": {
+                "type": ["string", "number", "object", "array", "boolean"],
+                "description": "A crop point: accepted, not kept",
+            },
+        },
     ),
     **VIEW,
 )

@@ -150,10 +150,11 @@ def _unsupported(request):
 
 def _media_id(request):
     """The upload media_ids names (at most one: one image a post), or None."""
-    ids = [i for i in id_list(request, "media_ids") if i != ""]
-    if not ids:
+    given = id_list(request, "media_ids")
+    ids = [i for i in given if i != ""]
+    if not ids and len(given) <= 1:
         return None
-    if len(ids) > 1:
+    if len(given) > 1:
         raise MastodonError(422, "Validation failed: media_ids: at most 1 attachment (one image a status)")
     raw = ids[0]
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not 0 < int(raw) <= MAX_KEY:
@@ -305,7 +306,10 @@ def edit(request):
 def _same_media(request, me, post_id):
     """An edit keeps its status's image: media_ids, when a client sends them (as many do, the
     ones the status has), must name it; a change is refused, never dropped silently."""
-    ids = [i for i in id_list(request, "media_ids") if i != ""]
+    given = id_list(request, "media_ids")
+    if len(given) > 1:
+        raise MastodonError(422, "Validation failed: media_ids: at most 1 attachment (one image a status)")
+    ids = [i for i in given if i != ""]
     if not ids:
         return
     post = shared_posts(request.tx, [post_id]).get(post_id)

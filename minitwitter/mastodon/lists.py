@@ -135,11 +135,13 @@ def _last_read_ids(request):
     for timeline in markers.TIMELINES:
         if isinstance(body, dict):
             given = body.get(timeline)
-            raw = given.get("last_read_id") if isinstance(given, dict) else given
+            if given is None:
+                continue
+            raw = given.get("last_read_id") if isinstance(given, dict) else given  # {}: no id, a 422
         else:
             raw = request.POST.get(f"{timeline}[last_read_id]", request.GET.get(f"{timeline}[last_read_id]"))
-        if raw is None:
-            continue
+            if raw is None:
+                continue
         if isinstance(raw, float) and raw.is_integer():  # JSON Schema's integer: 5.0 is 5
             raw = int(raw)
         if isinstance(raw, int) and not isinstance(raw, bool):

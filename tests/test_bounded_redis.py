@@ -71,7 +71,9 @@ def test_memory_stays_under_maxmemory_with_every_policy_while_versions_grow(smal
     # Redis evicts before each command: a command's own allocation (INFO's reply) may pass it by bytes.
     assert highest <= limit + 16 * 1024, f"{highest} bytes used, over {limit}"
     sample = [client.randomkey() for _ in range(100)]
-    assert any(key.startswith(b"v:") for key in sample) and any(not key.startswith(b"v:") for key in sample)
+    assert any(key.startswith(b"v:") for key in sample)
+    if policy != "volatile-ttl":  # it evicts the shortest TTLs first: the entries may all have gone
+        assert any(not key.startswith(b"v:") for key in sample)
     assert all(client.ttl(key) in (-2, *range(1, 3601)) for key in sample), "a key with no TTL"
 
 

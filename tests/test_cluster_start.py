@@ -93,10 +93,13 @@ def test_a_cluster_port_with_no_room_for_its_bus_port_is_refused_before_anything
     assert left_behind(work) == []
 
 
-def run_cluster(work, *args, cwd=None, database_url=None):
-    """minitwitter-cluster with no port arguments, PostgreSQL started by it unless
-    `database_url`; stops at the failure each test arranges. (returncode, its log)."""
+def run_cluster(work, *args, cwd=None, database_url=None, port=None):
+    """minitwitter-cluster with no port arguments (but `port`, its PORT, if given),
+    PostgreSQL started by it unless `database_url`; stops at the failure each test
+    arranges. (returncode, its log)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PORT")}
+    if port:
+        env["PORT"] = str(port)
     if database_url:
         env["DATABASE_URL"] = database_url
     env["CELERY_BROKER_URL"] = "redis://127.0.0.1:1/0"  # never reached: the start fails before the workers

@@ -34,7 +34,12 @@ def addresses_in(subnet):
 def test_a_hosts_start_that_fails_removes_its_network_and_processes_and_says_why(work):  # noqa: F811
     """The network, PostgreSQL, PgBouncer and Redis start, then the API host's process
     cannot (its ini names no application): the namespaces, the bridge and every process go."""
-    code, log = run_cluster(work, "--var", str(work), "--hosts", "1", "--subnet", SUBNET, "--redis", "single")
+    # A PORT of this run's own: the namespaces and the bridge are named after it, and two test
+    # runs at once (CI runs Python 3.11 and 3.13 side by side) must not share them.
+    port = 20000 + os.getpid() % 30000
+    code, log = run_cluster(
+        work, "--var", str(work), "--hosts", "1", "--subnet", SUBNET, "--redis", "single", port=port
+    )
     assert code == 1, log
     assert "the cluster did not start: pserve on" in log and "no-such-distribution" in log, log
     namespace = re.search(r"ip netns exec (mt\d+h1) ", log).group(1)

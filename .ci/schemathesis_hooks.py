@@ -103,3 +103,15 @@ def only_truly_labelled_mastodon_avatar_cases(context, case):
     if meta.generation.mode == GenerationMode.POSITIVE:
         return True
     return not ("avatar" in body and _type_changed_only(meta, ("display_name", "note")))
+
+
+@schemathesis.hook("filter_case").apply_to(operation_id=["mastodon_media_v1_post", "mastodon_media_v2_post"])
+def only_truly_labelled_mastodon_media_cases(context, case):
+    """The same for the Mastodon face's media upload with its `file` part: a `description`
+    of another JSON type is sent as its text in a form."""
+    body, meta = case.body, case.meta
+    if case.media_type != "multipart/form-data" or not isinstance(body, dict) or meta is None:
+        return True
+    if meta.generation.mode == GenerationMode.POSITIVE:
+        return True
+    return not ("file" in body and _type_changed_only(meta, ("description",)))

@@ -44,9 +44,9 @@ MARKER = entity(
 MARKERS = obj({"home": MARKER, "notifications": MARKER}, optional=("home", "notifications"))
 LAST_READ = {
     "type": ["string", "integer"],
-    "pattern": "^[1-9][0-9]{0,17}$",
+    "pattern": "^[1-9][0-9]{0,18}$",
     "minimum": 1,
-    "maximum": 10**18 - 1,
+    "maximum": MAX_KEY,
     "description": "An id: a string of digits or a number",
 }
 PREFERENCES = obj(

@@ -115,6 +115,9 @@ def get(request):
                 "description": "A crop point: accepted, not kept",
             },
         },
+        # Documented as JSON: a form's parts are text, so a field "of another type" is still text
+        # (the server takes forms too, as Mastodon.py sends).
+        forms=("application/json",),
     ),
     **VIEW,
 )

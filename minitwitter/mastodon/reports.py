@@ -96,12 +96,11 @@ REPORT = entity(
             "status_ids": {"type": "array", "items": ID_IN, "maxItems": MAX_STATUSES, "description": "Its statuses"},
             "comment": {"type": "string", "maxLength": MAX_COMMENT, "pattern": "^[^\\x00]*$"},
             "category": {"type": "string", "enum": sorted(CATEGORIES)},
-            "forward": {"type": ["boolean", "string"], "description": "Accepted (no federation)"},
-            "rule_ids": {"type": "array", "items": {"type": "string"}, "description": "Accepted, not kept"},
         },
         required=("account_id",),
         body_required=True,
         errors={404},
+        description="Mastodon's `forward` and `rule_ids[]` are accepted and not read (no federation, no rules).",
     ),
     **VIEW,
 )

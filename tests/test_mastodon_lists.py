@@ -88,6 +88,8 @@ def test_markers_home_and_notifications_the_native_read_mark(app, tokens, make_u
         ({"home": {"last_read_id": "abc"}}, "home[last_read_id]"),
         ({"notifications": {"last_read_id": "0"}}, "notifications[last_read_id]"),
         ({"home": {"last_read_id": True}}, "home[last_read_id]"),
+        ({"home": "300"}, "home must be an object"),  # a bare id: Mastodon's JSON nests it
+        ({"notifications": {}}, "notifications[last_read_id]"),
     ],
 )
 def test_bad_markers_are_422_naming_them(app, tokens, body, name):

@@ -137,7 +137,9 @@ def _last_read_ids(request):
             given = body.get(timeline)
             if given is None:
                 continue
-            raw = given.get("last_read_id") if isinstance(given, dict) else given  # {}: no id, a 422
+            if not isinstance(given, dict):
+                raise MastodonError(422, f"Validation failed: {timeline} must be an object with last_read_id")
+            raw = given.get("last_read_id")  # {}: no id, a 422
         else:
             raw = request.POST.get(f"{timeline}[last_read_id]", request.GET.get(f"{timeline}[last_read_id]"))
             if raw is None:
@@ -163,8 +165,8 @@ def _last_read_ids(request):
         MARKERS,
         "write:statuses",
         body={
-            "home": obj({"last_read_id": LAST_READ}),
-            "notifications": obj({"last_read_id": LAST_READ}),
+            "home": obj({"last_read_id": LAST_READ}, extra=True),
+            "notifications": obj({"last_read_id": LAST_READ}, extra=True),
         },
         body_required=True,
         forms=("application/json",),

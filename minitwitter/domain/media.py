@@ -73,20 +73,23 @@ def remove_files(tx, media_root, *paths):
         tx.after_commit(partial(where.delete, *paths))
 
 
+def _columns(stored):
+    """An images row's columns of a stored file (store's answer): a post's image, an upload."""
+    return {
+        "path": stored.path,
+        "content_type": stored.content_type,
+        "width": stored.width,
+        "height": stored.height,
+        "bytes": stored.bytes,
+        "sha256": stored.sha256,
+    }
+
+
 @stales_nothing("an image shows in its post, whose own write makes it stale")
 def save(tx, owner_id, stored, thumbnail=True):
     """The images row for a stored file; its thumbnail is made by a task after commit
     (a post's image; an avatar is shown at its own size)."""
-    image_id = tx.queries.images.create_image(
-        tx.db,
-        owner_id=owner_id,
-        path=stored.path,
-        content_type=stored.content_type,
-        width=stored.width,
-        height=stored.height,
-        bytes=stored.bytes,
-        sha256=stored.sha256,
-    )
+    image_id = tx.queries.images.create_image(tx.db, owner_id=owner_id, **_columns(stored))
     if thumbnail:
         tx.enqueue_task("thumbnail", {"image_id": image_id})
     return image_id
@@ -119,17 +122,7 @@ def upload(tx, owner_id, fileobj, media_root, description=None, field="file"):
     (the same checks and re-encoding as a post's image: store), pending; its thumbnail is made
     by a task. Returns the row as get_upload reads it."""
     stored = store(tx, fileobj, media_root, field=field)
-    image_id = tx.queries.images.create_upload(
-        tx.db,
-        owner_id=owner_id,
-        path=stored.path,
-        content_type=stored.content_type,
-        width=stored.width,
-        height=stored.height,
-        bytes=stored.bytes,
-        sha256=stored.sha256,
-        description=description,
-    )
+    image_id = tx.queries.images.create_upload(tx.db, owner_id=owner_id, description=description, **_columns(stored))
     tx.enqueue_task("thumbnail", {"image_id": image_id})
     return tx.queries.images.get_upload(tx.db, image_id=image_id, owner_id=owner_id)
 

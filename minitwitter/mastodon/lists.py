@@ -26,7 +26,7 @@ from minitwitter.mastodon import entities
 from minitwitter.mastodon.common import param_list, require
 from minitwitter.mastodon.entities import HASHTAG, STATUS
 from minitwitter.mastodon.errors import MastodonError
-from minitwitter.mastodon.openapi import BOOL, ID, TIME, Each, Operation, array, entity, nullable, obj
+from minitwitter.mastodon.openapi import BOOL, ID, ID_IN, TIME, Each, Operation, array, entity, nullable, obj
 from minitwitter.mastodon.paging import link_header, read_window
 from minitwitter.mastodon.timelines import render, window_rows
 from minitwitter.web.pagination import MAX_KEY
@@ -43,10 +43,9 @@ MARKER = entity(
 )
 MARKERS = obj({"home": MARKER, "notifications": MARKER}, optional=("home", "notifications"))
 LAST_READ = {
-    "type": ["string", "integer"],
+    **ID_IN,
     "pattern": "^[1-9][0-9]{0,18}$",
     "minimum": 1,
-    "maximum": MAX_KEY,
     "description": "An id: a string of digits or a number",
 }
 PREFERENCES = obj(

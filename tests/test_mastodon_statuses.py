@@ -199,6 +199,19 @@ def test_the_status_entity(app, tokens, settings):
     assert app.get(ONE.format(id=parent["id"]), headers=bearer(alice)).json["replies_count"] == 1
 
 
+def test_a_new_status_answers_what_reading_it_answers(app, tokens):
+    """A new status's answer is built without the read path (statuses.py new_status): it is
+    the status a read answers, for a reply that mentions and tags, and across the author's
+    own later favourite (a viewer field the new one has not)."""
+    alice, bob = tokens
+    parent = post(app, bob, "a parent").json
+    made = post(app, alice, "hi @bob #Tag and #two", in_reply_to_id=parent["id"], language="en").json
+    read = app.get(ONE.format(id=made["id"]), headers=bearer(alice)).json
+    assert {k: v for k, v in made.items() if k != "account"} == {k: v for k, v in read.items() if k != "account"}
+    assert made["account"]["id"] == read["account"]["id"] and made["account"]["acct"] == "alice"
+    assert made["mentions"] and made["tags"] and not made["favourited"]
+
+
 def test_cached_reads_follow_each_write_and_keep_viewer_fields_apart(app, tokens):
     alice, bob = tokens
     status_id = post(app, alice).json["id"]
@@ -238,15 +251,17 @@ def test_a_reblog_answers_the_wrapper_and_is_read_by_its_id(app, tokens):
     assert_mastodon_error(app.get(ONE.format(id=boost["id"]), headers=bearer(alice), status=404), 404)
 
 
+@pytest.mark.parametrize("blocker", ["alice", "bob"])  # the author blocks, or the one acting does
 @pytest.mark.parametrize("action", ["favourite", "reblog", "bookmark"])
-def test_no_action_across_a_block(app, tokens, action):
+def test_no_action_across_a_block(app, tokens, action, blocker):
+    """These writes refuse across a block, either way: their answer asks for no block
+    (statuses.py WRITTEN), so the refusal must come from the write itself."""
     alice, bob = tokens
     status_id = post(app, alice).json["id"]
-    bob_id = app.get("/api/v1/accounts/lookup", {"acct": "bob"}).json["id"]
-    me = app.get("/api/v1/accounts/verify_credentials", headers=bearer(alice)).json["id"]
-    native = app.post_json("/api/token/", {"username": "alice", "password": PASSWORD}).json["access"]
-    app.post(f"/api/users/{bob_id}/block/", headers=bearer(native), status=200)
-    assert me != bob_id
+    blocked = "bob" if blocker == "alice" else "alice"
+    blocked_id = app.get("/api/v1/accounts/lookup", {"acct": blocked}).json["id"]
+    native = app.post_json("/api/token/", {"username": blocker, "password": PASSWORD}).json["access"]
+    app.post(f"/api/users/{blocked_id}/block/", headers=bearer(native), status=200)
     assert_mastodon_error(app.post(f"{ONE.format(id=status_id)}/{action}", headers=bearer(bob), status=403), 403)
     assert_mastodon_error(app.get(ONE.format(id=status_id), headers=bearer(bob), status=404), 404)
 

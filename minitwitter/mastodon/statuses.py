@@ -77,14 +77,16 @@ def status_id(request):
     return int(raw)
 
 
-def statuses(request, ids, flags=True):
+def statuses(request, ids, flags=True, written=False):
     """{id: Status} of the live posts among `ids` the viewer may see (not across a block,
     either way, nor by an account suspended or since gone), as the viewer sees them. The
     suspended set is read through its version (freshness.SUSPENDED), so every cached
-    response made here goes stale with a suspension or its lift, as the native face's."""
+    response made here goes stale with a suspension or its lift, as the native face's.
+    `written`: the viewer has just favourited, reblogged or bookmarked these, writes that
+    refuse across a block (domain/likes.py, reposts.py, bookmarks.py): no block is asked for."""
     me = request.authenticated_userid
     found = shared_posts(request.tx, ids)
-    blocked = set(hiding(request.tx, me)["blocked"]) if me is not None else set()
+    blocked = set(hiding(request.tx, me)["blocked"]) if me is not None and not written else set()
     blocked.update(suspended(request.tx))
     mine = viewer_flags(request.tx, me, list(found)) if flags else {}
     answer = {}
@@ -96,16 +98,26 @@ def statuses(request, ids, flags=True):
     return answer
 
 
-def one_status(request, post_id):
-    found = statuses(request, [post_id]).get(post_id)
+def one_status(request, post_id, written=False):
+    found = statuses(request, [post_id], written=written).get(post_id)
     if found is None:
         raise MastodonError(404, NOT_FOUND)
     return found
 
 
-def reblog_status(request, repost):
-    """The reblog Status of a repost row (id, post_id, user_id, created_at), or a 404."""
-    original = statuses(request, [repost["post_id"]]).get(repost["post_id"])
+def new_status(request, post_id):
+    """The Status of the post this request has just made, as the native face answers one
+    (api/hydration.py posts_by_ids new): read from PostgreSQL without asking Redis, with
+    nothing of the viewer's on it yet, by its author, the viewer (neither suspended nor
+    across a block from themselves)."""
+    post = shared_posts(request.tx, [post_id], new=True)[post_id]
+    return entities.status(request, post, NOT_MINE, shared_profile(request.tx, post["author"]["id"]))
+
+
+def reblog_status(request, repost, written=False):
+    """The reblog Status of a repost row (id, post_id, user_id, created_at), or a 404;
+    `written` as statuses()."""
+    original = statuses(request, [repost["post_id"]], written=written).get(repost["post_id"])
     reposter = shared_profile(request.tx, repost["user_id"])
     if original is None or reposter is None or repost["user_id"] in suspended(request.tx):
         raise MastodonError(404, NOT_FOUND)
@@ -255,7 +267,7 @@ def create(request):
         post_id = domain.create(request.tx, me, text, in_reply_to=in_reply_to, media_id=image_id)
     except Invalid as e:  # the upload is not the caller's, or taken, or gone
         raise MastodonError(422, f"Validation failed: {e.field}: {e.message}") from None
-    answer = one_status(request, post_id)
+    answer = new_status(request, post_id)
     idempotency.finish(request, 200, answer)
     return answer
 
@@ -385,6 +397,8 @@ ACTIONS = {
     "bookmark": (bookmarks.bookmark, "write:bookmarks"),
     "unbookmark": (bookmarks.unbookmark, "write:bookmarks"),
 }
+# The actions whose write refuses across a block (Forbidden): their answer asks for none.
+WRITTEN = ("favourite", "reblog", "bookmark")
 
 
 @view_config(
@@ -412,8 +426,9 @@ def action(request):
     post_id = status_id(request)
     write(request.tx, me, post_id)
     if request.matchdict["action"] == "reblog":
-        return reblog_status(request, request.queries.mastodon.repost_of(request.db, post_id=post_id, user_id=me))
-    return one_status(request, post_id)
+        repost = request.queries.mastodon.repost_of(request.db, post_id=post_id, user_id=me)
+        return reblog_status(request, repost, written=True)
+    return one_status(request, post_id, written=request.matchdict["action"] in WRITTEN)
 
 
 @view_config(

@@ -85,9 +85,9 @@ WITH timeline AS (
        AND h.author_id <> ALL (CAST(:suspended AS BIGINT[]))
        AND coalesce(h.reposter_id, 0) <> ALL (CAST(:suspended AS BIGINT[]))
      ORDER BY h.key DESC
-     LIMIT :offset + :limit
+     LIMIT CAST(:offset AS BIGINT) + CAST(:limit AS BIGINT)
 ), floor AS (
-    SELECT CASE WHEN count(*) = :offset + :limit THEN min(key)
+    SELECT CASE WHEN count(*) = CAST(:offset AS BIGINT) + CAST(:limit AS BIGINT) THEN min(key)
                 ELSE (SELECT m.floor FROM home_timelines m WHERE m.user_id = :user_id) END AS key,
            count(*) AS rows
       FROM timeline
@@ -108,7 +108,7 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username, floor.r
                                      JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r.user_id
                                     WHERE r.post_id = p.id AND r.user_id <> ALL(CAST(:suspended AS BIGINT[])))
                  ORDER BY p.id DESC
-                 LIMIT :offset + :limit
+                 LIMIT CAST(:offset AS BIGINT) + CAST(:limit AS BIGINT)
                ) t
          WHERE f.followee_id <> ALL(CAST(:suspended AS BIGINT[]))
          UNION ALL
@@ -127,7 +127,7 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username, floor.r
                         OR (SELECT hp.author_id FROM posts hp WHERE hp.id = r.post_id)
                            <> ALL(CAST(:suspended AS BIGINT[])))
                  ORDER BY r.id DESC
-                 LIMIT :offset + :limit
+                 LIMIT CAST(:offset AS BIGINT) + CAST(:limit AS BIGINT)
                ) t
          WHERE f.followee_id <> ALL(CAST(:suspended AS BIGINT[]))
          ORDER BY key DESC
@@ -159,7 +159,7 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
                                      JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r.user_id
                                     WHERE r.post_id = p.id AND r.user_id <> ALL(CAST(:hidden AS BIGINT[])))
                  ORDER BY p.id DESC
-                 LIMIT :offset + :limit
+                 LIMIT CAST(:offset AS BIGINT) + CAST(:limit AS BIGINT)
                ) t
          WHERE f.follower_id = :user_id AND f.followee_id <> ALL(CAST(:hidden AS BIGINT[]))
          UNION ALL
@@ -177,7 +177,7 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
                    AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
                         OR (SELECT hp.author_id FROM posts hp WHERE hp.id = r.post_id) <> ALL(CAST(:hidden AS BIGINT[])))
                  ORDER BY r.id DESC
-                 LIMIT :offset + :limit
+                 LIMIT CAST(:offset AS BIGINT) + CAST(:limit AS BIGINT)
                ) t
          WHERE f.follower_id = :user_id AND f.followee_id <> ALL(CAST(:hidden AS BIGINT[]))
          ORDER BY key DESC
@@ -205,7 +205,7 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
                               JOIN follows rf ON rf.follower_id = :user_id AND rf.followee_id = r.user_id
                              WHERE r.post_id = p.id AND r.user_id <> ALL(CAST(:hidden AS BIGINT[])))
           ORDER BY p.id DESC
-          LIMIT :offset + :limit)
+          LIMIT CAST(:offset AS BIGINT) + CAST(:limit AS BIGINT))
          UNION ALL
         (SELECT r.id AS key, r.post_id, r.user_id AS reposter_id
            FROM reposts r
@@ -220,7 +220,7 @@ SELECT i.key, i.post_id, i.reposter_id, u.username AS reposter_username
             AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
                  OR (SELECT hp.author_id FROM posts hp WHERE hp.id = r.post_id) <> ALL(CAST(:hidden AS BIGINT[])))
           ORDER BY r.id DESC
-          LIMIT :offset + :limit)
+          LIMIT CAST(:offset AS BIGINT) + CAST(:limit AS BIGINT))
          ORDER BY key DESC
         OFFSET :offset
          LIMIT :limit

@@ -159,7 +159,7 @@ SELECT DISTINCT t.post_id AS key
            AND (cardinality(CAST(:hidden AS BIGINT[])) = 0
                 OR (SELECT hp.author_id FROM posts hp WHERE hp.id = ph.post_id) <> ALL(CAST(:hidden AS BIGINT[])))
          ORDER BY ph.post_id DESC
-         LIMIT :offset + :limit
+         LIMIT CAST(:offset AS BIGINT) + CAST(:limit AS BIGINT)
        ) t
  WHERE f.user_id = :user_id
  ORDER BY t.post_id DESC

@@ -123,16 +123,18 @@ ON CONFLICT DO NOTHING;
 -- Indexes: users_pkey, pulled_authors_pkey, home_timelines_pkey, home_timeline_pkey.
 WITH marked AS (
     INSERT INTO pulled_authors (user_id)
-    SELECT id FROM users WHERE id = coalesce(:reposter_id, :author_id) AND followers_count > :threshold
+    SELECT id FROM users
+     WHERE id = coalesce(CAST(:reposter_id AS BIGINT), CAST(:author_id AS BIGINT)) AND followers_count > :threshold
     ON CONFLICT DO NOTHING
     RETURNING user_id
 )
 INSERT INTO home_timeline (user_id, key, post_id, author_id, reposter_id)
-SELECT m.user_id, :key, :post_id, :author_id, :reposter_id
+SELECT m.user_id, CAST(:key AS BIGINT), CAST(:post_id AS BIGINT), CAST(:author_id AS BIGINT), CAST(:reposter_id AS BIGINT)
   FROM home_timelines m
  WHERE m.user_id = ANY (CAST(:follower_ids AS BIGINT[]))
    AND NOT EXISTS (SELECT 1 FROM marked)
-   AND NOT EXISTS (SELECT 1 FROM pulled_authors a WHERE a.user_id = coalesce(:reposter_id, :author_id))
+   AND NOT EXISTS (SELECT 1 FROM pulled_authors a
+                    WHERE a.user_id = coalesce(CAST(:reposter_id AS BIGINT), CAST(:author_id AS BIGINT)))
 ON CONFLICT DO NOTHING
 RETURNING user_id;
 

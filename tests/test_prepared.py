@@ -86,3 +86,30 @@ def test_a_query_postgresql_cannot_prepare_runs_as_text_in_the_same_transaction(
         conn.rollback()
     finally:
         pool.putconn(conn)
+
+
+def test_every_named_query_prepares(services, named):
+    """The class of query PostgreSQL cannot prepare (an untyped `:offset + :limit`, whose
+    operator it cannot choose): none is left, so none runs as text, planned at every call."""
+    import psycopg2
+
+    every = {
+        getattr(group, name).sql for group in vars(named).values() for name in group.available_queries
+    }
+    assert len(every) > 100
+    refused = {}
+    conn = psycopg2.connect(services["DATABASE_URL"])
+    try:
+        with conn.cursor() as cur:
+            for sql in every:
+                prepared = store_db.PREPARABLE[sql]
+                cur.execute("SAVEPOINT p")
+                try:
+                    cur.execute(prepared.prepare)
+                except psycopg2.Error as e:
+                    refused[" ".join(sql.split())[:160]] = e.pgerror.strip().splitlines()[0]
+                cur.execute("ROLLBACK TO SAVEPOINT p")
+    finally:
+        conn.rollback()
+        conn.close()
+    assert not refused, "\n".join(f"{sql}: {error}" for sql, error in refused.items())

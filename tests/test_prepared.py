@@ -93,9 +93,7 @@ def test_every_named_query_prepares(services, named):
     operator it cannot choose): none is left, so none runs as text, planned at every call."""
     import psycopg2
 
-    every = {
-        getattr(group, name).sql for group in vars(named).values() for name in group.available_queries
-    }
+    every = {getattr(group, name).sql for group in vars(named).values() for name in group.available_queries}
     assert len(every) > 100
     refused = {}
     conn = psycopg2.connect(services["DATABASE_URL"])

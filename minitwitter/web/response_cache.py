@@ -158,7 +158,10 @@ class NearHits:
         if environ["REQUEST_METHOD"] == "GET" and environ.get("CONTENT_LENGTH", "") in ("", "0"):
             claims = remembered_claims(self.tokens, environ)
             if claims is not None and "HTTP_TRANSFER_ENCODING" not in environ:
-                hit = self.near.get(local_key(claims["user_id"], environ))
+                # remembered_claims() asked the near cache whether the account's sessions
+                # ended (Tokens.remembered -> NearCache.ended), which read its pushes now.
+                drained = self.tokens.sessions is self.near
+                hit = self.near.get(local_key(claims["user_id"], environ), drained=drained)
                 if hit is not None and allowed(claims, self.scopes.get(hit[0])):
                     return self._answer(environ, start_response, *hit)
         return self.app(environ, start_response)

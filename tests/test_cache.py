@@ -5,7 +5,7 @@ from conftest import signup
 from test_posts import create
 
 from minitwitter.api.views import users
-from minitwitter.store.cache import Cache
+from minitwitter.store.cache import Cache, RequestCache
 from minitwitter_tools.devservices import RedisServer
 
 
@@ -19,6 +19,22 @@ def test_a_fill_that_raced_a_write_is_never_served(redis_url):
     values, versions = cache.get_versioned(["post:1"])
     cache.set_versioned({"post:1": {"text": "new"}}, versions)
     assert cache.get_versioned(["post:1"])[0] == {"post:1": {"text": "new"}}
+
+
+def test_what_a_write_changed_is_read_without_asking_redis(redis_url):
+    """A write's transaction reads what it changed (its dirty names) from PostgreSQL: Redis
+    is asked only for the rest, and not at all when nothing is left to ask."""
+    cache = Cache(redis_url, 0.5)
+    filled, versions = cache.get_versioned(["post:1", "post:2"])
+    cache.set_versioned({"post:1": "one", "post:2": "two"}, versions)
+    calls, call = [], cache._call  # every round trip to Redis goes through Cache._call
+    cache._call = lambda *args: calls.append(args) or call(*args)
+    tx_cache = RequestCache(cache, fills=False)
+    tx_cache.mark_dirty(["post:1"])
+    assert tx_cache.get_versioned(["post:1"]) == ({}, {"post:1": None}) and not calls
+    values, versions = tx_cache.get_versioned(["post:1", "post:2"])
+    assert values == {"post:2": "two"} and versions["post:1"] is None and versions["post:2"] is not None
+    assert len(calls) == 1
 
 
 def test_reads_are_cached_and_fresh_after_each_write(app, alice, bob, redis_client):

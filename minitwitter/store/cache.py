@@ -371,11 +371,14 @@ class RequestCache:
         self._dirty.update(names)
 
     def get_versioned(self, names, version_names=None):
+        """As Cache.get_versioned; a name this transaction changed is a miss without asking
+        Redis (a like's answer reads its post from PostgreSQL: one round trip less)."""
         version_names = version_names or names
-        values, versions = self._cache.get_versioned(names, version_names)
-        for name, version_name in zip(names, version_names, strict=True):
+        pairs = list(zip(names, version_names, strict=True))
+        asked = [(name, version_name) for name, version_name in pairs if version_name not in self._dirty]
+        values, versions = self._cache.get_versioned(*map(list, zip(*asked, strict=True))) if asked else ({}, {})
+        for name, version_name in pairs:
             if version_name in self._dirty:
-                values.pop(name, None)
                 versions[name] = None
             self._record({version_name: versions[name]})
         return values, versions

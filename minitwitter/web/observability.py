@@ -173,11 +173,27 @@ def request_id_of(environ):
     return request_id
 
 
+# Each metric's child per label values, as labels() gives it: labels() checks and looks them
+# up under a lock at every call, 8.4 and 11.1 µs per request against 0.9 and 2.6 for the
+# child's own inc() and observe() (timeit, this machine), about 4% of a near-cache hit.
+_children = {}
+MEMO_MAX = 10_000
+
+
+def _child(metric, *labels):
+    child = _children.get((metric, labels))
+    if child is None:
+        child = metric.labels(*labels)
+        if len(_children) < MEMO_MAX:  # label values a client chooses (a method) stay unmemoized past it
+            _children[(metric, labels)] = child
+    return child
+
+
 def record(request_id, method, route, asked, status, started, queries):
     """The metrics and the access log line of a request answered (started: perf_counter())."""
     elapsed = time.perf_counter() - started
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(route).observe(elapsed)
+    _child(REQUESTS, method, route, str(status)).inc()
+    _child(LATENCY, route).observe(elapsed)
     fields = {
         "request_id": request_id,
         "method": method,

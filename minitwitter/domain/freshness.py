@@ -32,8 +32,9 @@ read.
 | reposts and bookmarks       |                     | repost, unrepost, bookmark, unbookmark |
 | the viewer's hidden set     | safety:<id>         | a block or unblock either way, their   |
 | (domain/safety.py)          |                     | mute or unmute (**)                    |
-| the suspended accounts      | suspended           | a suspension, a lift (moderation.py)   |
-| (domain/safety.suspended)   |                     |                                        |
+| the accounts hidden from    | suspended           | a suspension, a lift, an approval, a   |
+| users: suspended or waiting |                     | rejection (moderation.py), a sign-up   |
+| (domain/profiles.suspended) |                     | waiting for approval (accounts.py)     |
 | the account's access tokens | session:<id>        | a suspension (moderation.py) (****)    |
 | each process trusts         |                     |                                        |
 

@@ -11,8 +11,8 @@ Moderation).
   oneself): users.suspended_at, the account's row locked first. A suspended account's access
   tokens stop (credentials.py: 401 "This account is suspended"; this process forgets them
   after the commit, the others when they hear the bump of freshness.session(id) through
-  their near cache's tracking connection: at once; without one, within
-  jwt.recheck_seconds, as after a password change), log-in and refresh answer 403. It is
+  their near cache's tracking connection: at once, as after a password change; without
+  one, within jwt.recheck_seconds), log-in and refresh answer 403. It is
   in every viewer's hidden set (`suspended`, below, and domain/safety.py): its posts,
   reposts and profile leave every list, feed, search and notification, and answer 404 to
   everyone but moderators (api/hydration.py), all at once through one version,

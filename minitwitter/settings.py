@@ -218,9 +218,9 @@ SETTINGS = (
     # domain/credentials.py: a process re-checks a remembered access token's account (it exists, its
     # password has not changed since) at most this often.
     S("jwt.recheck_seconds", INTEGER, "5", None,
-      "After a password change, reset or deletion, other processes refuse the account's access tokens within "
-      "this many seconds (the process that made it: at once; a suspension: every process with a near cache at "
-      "once)."),
+      "After a password change, reset, deletion or suspension, a process without a near cache's tracking "
+      "connection refuses the account's access tokens within this many seconds (the process that made it, and "
+      "every process with a near cache: at once)."),
     S("bcrypt.rounds", INTEGER, "12", "BCRYPT_ROUNDS",
       "bcrypt's cost (log2 of its rounds) for stored passwords."),
     S("smtp.url", URL, "smtp://127.0.0.1:8025", "SMTP_URL",

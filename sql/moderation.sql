@@ -36,10 +36,12 @@ OFFSET :offset
  LIMIT :limit;
 
 -- name: suspended_ids()
--- Every suspended account: the set each list leaves out (domain/safety.py: suspended),
--- cached under one version that each suspension and lift bumps.
--- Index: idx_users_suspended (partial: only the suspended accounts' rows).
-SELECT id FROM users WHERE suspended_at IS NOT NULL ORDER BY id;
+-- Every account hidden from users: suspended, or waiting for approval. The set each list,
+-- lookup and count leaves out (domain/profiles.py: suspended), cached under one version that
+-- each suspension, lift, sign-up waiting, approval and rejection bumps.
+-- Index: idx_users_suspended and idx_users_pending (partial: only those accounts' rows; a
+-- BitmapOr of the two).
+SELECT id FROM users WHERE suspended_at IS NOT NULL OR NOT approved ORDER BY id;
 
 -- name: lock_account(user_id)^
 -- The account a suspension acts on, locked until the change commits: two moderators acting

@@ -34,12 +34,14 @@ SELECT id, author_id, blocked_between(:user_id, author_id) AS blocked,
 -- name: set_mentions(post_id, names)
 -- Make the post's mentions exactly the existing users among :names (lower-cased
 -- usernames in order of first appearance; '{}' for none); returns the ids newly
--- mentioned (what a notification would go to). Indexes: idx_users_username_lower,
--- post_mentions_pkey.
+-- mentioned (what a notification would go to). An account waiting for approval is
+-- nobody yet: not mentioned, linked nor notified (an edit after its approval names it).
+-- Indexes: idx_users_username_lower, post_mentions_pkey.
 WITH named AS (
     SELECT u.id, n.position
       FROM unnest(CAST(:names AS TEXT[])) WITH ORDINALITY AS n (name, position)
       JOIN users u ON lower(u.username) = lower(n.name)  -- as every lookup folds (users.fold)
+     WHERE u.approved
 ), unmentioned AS (
     DELETE FROM post_mentions pm
      WHERE pm.post_id = :post_id AND pm.user_id NOT IN (SELECT id FROM named)

@@ -6,6 +6,7 @@ import json
 
 import psycopg2
 import pytest
+from conftest import assert_error
 
 from minitwitter_tools import bench, populate
 
@@ -119,3 +120,50 @@ def test_cold_feed_runs_the_views_query(services, wsgi_app, db):
     assert 0 < ms < 10_000
     ms, plan = bench.cold_feed(wsgi_app, ids["newcomer"], runs=1)
     assert plan.count("Execution Time") == 3 and ms > 0
+
+
+def test_s4_s5_suspend_authors_through_the_domain_and_the_undo_leaves_the_database_as_it_was(
+    app, make_user, wsgi_app, db
+):
+    """S4-S5's setup and teardown on a small database: the fixture picks the authors with
+    followers but the rows' own users; `suspensions` hides them from a warm feed and the
+    all-posts page at once, as a moderator's suspension does, and lifts them; the counts stay
+    exact; UNDO drops the audit entries (append-only elsewhere), so the log is as it was."""
+    reader, author, quiet, named, hider = (make_user(n) for n in ("reader", "author", "quiet", "typical", "hider"))
+    for follower, followee in ((reader, author), (reader, named), (hider, author)):
+        app.post(f"/api/users/{followee['id']}/follow/", headers=follower.headers)
+    for user in (author, quiet, named):  # quiet: posts, no follower; typical: a named reader, excluded
+        app.post_json("/api/posts/", {"text": f"by {user['username']}"}, headers=user.headers, status=201)
+    f = {"users": ["reader"], "typical": ["reader"], "named": list(populate.NAMED_READERS)}
+    f.update(heavy=populate.HEAVY_READER, hider="hider", reposts_reader="nobody")
+    with db.cursor() as cur:
+        for name in ("suspend_ids", "suspended_followees", "max_audit"):
+            cur.execute(bench.FIXTURES[name], f)
+            f[name] = [row[0] for row in cur.fetchall()]
+    f["suspended_followees"], f["max_audit"] = f["suspended_followees"][0], f["max_audit"][0]
+    assert (f["suspend_ids"], f["suspended_followees"]) == ([author["id"]], 1)
+
+    def authors():
+        feed = app.get("/api/feed/", headers=reader.headers).json["results"]
+        every = app.get("/api/posts/", headers=reader.headers).json["results"]
+        return sorted(p["author"]["username"] for p in feed), sorted(p["author"]["username"] for p in every)
+
+    for _ in range(2):  # warm: cached now
+        before = authors()
+    assert before == (["author", "typical"], ["author", "quiet", "typical"])
+    assert bench.suspensions(wsgi_app, f, True) == 1
+    assert authors() == (["typical"], ["quiet", "typical"])
+    assert_error(app.get("/api/users/me/", headers=author.headers, status=401), 401)
+    assert bench.suspensions(wsgi_app, f, False) == 1
+    assert authors() == before
+    assert {k: v for k, v in populate.check_counts(db).items() if v} == {}
+    with db.cursor() as cur:
+        cur.execute("SELECT action FROM moderation_audit WHERE id > %s ORDER BY id", (f["max_audit"],))
+        assert [r[0] for r in cur.fetchall()] == ["suspend", "unsuspend"]
+        for sql in bench.UNDO:
+            if "moderation_audit" in sql:
+                cur.execute(sql, f)
+        cur.execute("SELECT coalesce(max(id), 0) FROM moderation_audit")
+        assert cur.fetchone() == (f["max_audit"],)
+        cur.execute("SELECT tgenabled FROM pg_trigger WHERE tgname = 'moderation_audit_no_update'")
+        assert cur.fetchone() == ("O",)  # append-only again

@@ -165,9 +165,16 @@ def test_the_walk_sees_the_writes_and_what_they_declare(domain_writes):
     def f(name):
         return domain_writes[tuple(name.split("."))]
 
-    for name in ("likes.like", "follows.follow", "posts.create", "safety.block", "accounts.delete_account"):
+    for name in (
+        "likes.like",
+        "follows.follow",
+        "posts.create",
+        "safety.block",
+        "accounts.delete_account",
+        "accounts.sign_up",
+    ):
         assert f(name).writes and f(name).declares, name  # through helpers (_likes_changed, _change, ...)
-    for name in ("accounts.sign_up", "posts.add_favorite", "notifications.notify", "timelines.feed_rows"):
+    for name in ("reports.file", "posts.add_favorite", "notifications.notify", "timelines.feed_rows"):
         assert f(name).writes and f(name).declared_nothing, name
     assert f("accounts.request_password_reset").writes  # an outbox row only
     for name in (

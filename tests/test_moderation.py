@@ -979,6 +979,139 @@ def test_the_staff_the_sign_up_notifies_are_read_from_their_index(db, wsgi_app):
     assert "idx_users_staff" in plan, plan
 
 
+# Every way a user reaches another account: each answers whether it shows carl (waiting for
+# approval: hidden as a suspended account is; once approved: shown). Lists first read by
+# alice with carl absent or present; writes answer 404 or not; counts leave him out or not.
+
+
+def _status(response):
+    return response.status_int != 404
+
+
+def _ids(body):
+    return [str(a["id"]) for a in body]
+
+
+def _user_count(app, wsgi_app, db):
+    """Whether every count of users counts carl: the instance's counts equal the accounts'
+    rows (carl's among them) less the suspended (none here)."""
+    wsgi_app.registry.mastodon_stats.at = None  # kept a minute per process
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) FROM users")
+        (rows,) = cur.fetchone()
+    found = {
+        app.get("/api/v1/instance").json["stats"]["user_count"],
+        app.get("/api/v2/instance").json["usage"]["users"]["active_month"],
+        app.get("/nodeinfo/2.0").json["usage"]["users"]["total"],
+    }
+    assert len(found) == 1, found
+    return found.pop() == rows
+
+
+def _mentioned(app, alice, carl):
+    """A post naming @carl (both faces) links him; the native answer's mentions."""
+    native = app.post_json("/api/posts/", {"text": "hello @carl"}, headers=alice.headers, status=201).json
+    masto = app.post_json("/api/v1/statuses", {"status": "hi @carl"}, headers=alice.headers).json
+    shown = {
+        any(m["id"] == carl["id"] for m in native["mentions"]),
+        any(m["id"] == str(carl["id"]) for m in masto["mentions"]),
+    }
+    assert len(shown) == 1, shown
+    return shown.pop()
+
+
+REACH = {
+    "profile": lambda app, a, c: _status(app.get(f"/api/users/{c['id']}/", headers=a.headers, expect_errors=True)),
+    "posts": lambda app, a, c: _status(app.get(f"/api/users/{c['id']}/posts/", headers=a.headers, expect_errors=True)),
+    "followers": lambda app, a, c: _status(
+        app.get(f"/api/users/{c['id']}/followers/", headers=a.headers, expect_errors=True)
+    ),
+    "following": lambda app, a, c: _status(
+        app.get(f"/api/users/{c['id']}/following/", headers=a.headers, expect_errors=True)
+    ),
+    "follow": lambda app, a, c: _status(
+        app.post(f"/api/users/{c['id']}/follow/", headers=a.headers, expect_errors=True)
+    ),
+    "block": lambda app, a, c: _status(app.post(f"/api/users/{c['id']}/block/", headers=a.headers, expect_errors=True)),
+    "mute": lambda app, a, c: _status(app.post(f"/api/users/{c['id']}/mute/", headers=a.headers, expect_errors=True)),
+    "report": lambda app, a, c: _status(
+        app.post_json("/api/reports/", {"account_id": c["id"]}, headers=a.headers, expect_errors=True)
+    ),
+    "search": lambda app, a, c: (
+        [u["id"] for u in app.get("/api/search/users/?q=car", headers=a.headers).json["results"]] == [c["id"]]
+    ),
+    "mention": lambda app, a, c: _mentioned(app, a, c),
+    "masto account": lambda app, a, c: _status(
+        app.get(f"/api/v1/accounts/{c['id']}", headers=a.headers, expect_errors=True)
+    ),
+    "masto lookup": lambda app, a, c: _status(
+        app.get("/api/v1/accounts/lookup?acct=carl", headers=a.headers, expect_errors=True)
+    ),
+    "masto statuses": lambda app, a, c: _status(
+        app.get(f"/api/v1/accounts/{c['id']}/statuses", headers=a.headers, expect_errors=True)
+    ),
+    "masto followers": lambda app, a, c: _status(
+        app.get(f"/api/v1/accounts/{c['id']}/followers", headers=a.headers, expect_errors=True)
+    ),
+    "masto following": lambda app, a, c: _status(
+        app.get(f"/api/v1/accounts/{c['id']}/following", headers=a.headers, expect_errors=True)
+    ),
+    "masto follow": lambda app, a, c: _status(
+        app.post(f"/api/v1/accounts/{c['id']}/follow", headers=a.headers, expect_errors=True)
+    ),
+    "masto block": lambda app, a, c: _status(
+        app.post(f"/api/v1/accounts/{c['id']}/block", headers=a.headers, expect_errors=True)
+    ),
+    "masto mute": lambda app, a, c: _status(
+        app.post(f"/api/v1/accounts/{c['id']}/mute", headers=a.headers, expect_errors=True)
+    ),
+    "masto relationships": lambda app, a, c: (
+        _ids(app.get(f"/api/v1/accounts/relationships?id[]={c['id']}", headers=a.headers).json) == [str(c["id"])]
+    ),
+    "masto report": lambda app, a, c: _status(
+        app.post_json("/api/v1/reports", {"account_id": str(c["id"])}, headers=a.headers, expect_errors=True)
+    ),
+    "masto account search": lambda app, a, c: (
+        _ids(app.get("/api/v1/accounts/search?q=car", headers=a.headers).json) == [str(c["id"])]
+    ),
+    "masto search": lambda app, a, c: (
+        _ids(app.get("/api/v2/search?q=carl&type=accounts", headers=a.headers).json["accounts"]) == [str(c["id"])]
+    ),
+    "masto search @": lambda app, a, c: (
+        _ids(app.get("/api/v2/search?q=@carl&type=accounts", headers=a.headers).json["accounts"]) == [str(c["id"])]
+    ),
+}
+
+
+@pytest.mark.parametrize("route", [*REACH, "counts"])
+def test_an_account_waiting_for_approval_is_reached_by_no_user_until_approved(
+    app, pending, alice, moderator, wsgi_app, db, route
+):
+    def shown():
+        if route == "counts":
+            return _user_count(app, wsgi_app, db)
+        return REACH[route](app, alice, pending)
+
+    for _ in range(2):  # the second read answers from the caches the first filled
+        assert shown() is False
+    app.post(f"/api/admin/accounts/{pending['id']}/approve/", headers=moderator.headers)
+    assert shown() is True  # at once: the caches that hid it are stale
+
+
+def test_a_mention_of_an_account_waiting_is_no_mention_and_tells_it_nothing(app, pending, alice, moderator):
+    waited = app.post_json("/api/posts/", {"text": "hello @carl"}, headers=alice.headers, status=201).json
+    app.post(f"/api/admin/accounts/{pending['id']}/approve/", headers=moderator.headers)
+    carl = {"Authorization": f"Bearer {log_in(app, 'carl').json['access']}"}
+    assert app.get("/api/notifications/", headers=carl).json["results"] == []
+    assert app.get(f"/api/posts/{waited['id']}/", headers=alice.headers).json["mentions"] == []
+    # once approved, a mention is one: a new post, or an edit of the old one
+    app.post_json("/api/posts/", {"text": "welcome @carl"}, headers=alice.headers, status=201)
+    edited = app.patch_json(f"/api/posts/{waited['id']}/", {"text": "hello again @carl"}, headers=alice.headers).json
+    assert [m["username"] for m in edited["mentions"]] == ["carl"]
+    found = app.get("/api/notifications/", headers=carl).json["results"]
+    assert [(n["type"], n["actor"]["username"]) for n in found] == [("mention", "alice"), ("mention", "alice")]
+
+
 @pytest.mark.parametrize(
     "mode, enabled, approval", [("open", True, False), ("approval", True, True), ("closed", False, False)]
 )

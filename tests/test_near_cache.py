@@ -12,6 +12,7 @@ import time
 import pytest
 import redis
 import webtest
+from test_email import smtp  # noqa: F401  (the SMTP fixture: a password reset's email)
 
 from minitwitter.store.cache import CACHE_LOOKUPS, connect
 from minitwitter.web.near_cache import NearCache
@@ -345,3 +346,38 @@ def test_a_flush_forgets_the_answers_but_no_ended_session(app, make_app, make_us
     redis_client.flushdb()
     refused = other.get("/api/users/me/", headers=alice.headers, status=401)
     assert refused.json["message"] == "This account is suspended"
+
+
+@pytest.mark.parametrize("end", ["password change", "password reset", "deletion"])
+def test_sessions_ended_stop_the_accounts_tokens_in_every_process_at_once(
+    app, make_app, make_user, alice, db, request, end
+):
+    """As a suspension: a password change, a reset or a deletion made in the first process
+    stops alice's tokens (her JWT and a Mastodon token) in another process that trusts them
+    (remembered for jwt.recheck_seconds, 5 s here) at its next request: it hears the bump of
+    session:<id>, not the recheck."""
+    from conftest import PASSWORD
+    from test_accounts import NEW_PASSWORD, mailed_token
+    from test_mastodon_oauth import bearer, token_for
+
+    other = make_app()
+    assert other.app.registry.settings["jwt.recheck_seconds"] >= 5
+    bob = make_user("bob")
+    _client, token = token_for(app, scope="read")  # alice's
+    for user in (alice, bob):
+        assert other.get("/api/users/me/", headers=user.headers).json["id"] == user["id"]  # trusted there
+    assert other.get("/api/v1/accounts/verify_credentials", headers=bearer(token)).json["id"] == str(alice["id"])
+    if end == "password change":
+        body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+        app.post_json("/api/users/me/password/", body, headers=alice.headers, status=204)
+    elif end == "password reset":
+        smtp = request.getfixturevalue("smtp")
+        app.post_json("/api/password_reset/", {"email": "alice@example.com"}, status=202)
+        reset = mailed_token(db, smtp, "password_reset_email")
+        app.post_json("/api/password_reset/confirm/", {"token": reset, "new_password": NEW_PASSWORD}, status=204)
+    else:
+        app.delete_json("/api/users/me/", {"password": PASSWORD}, headers=alice.headers, status=204)
+    other.get("/api/users/me/", headers=alice.headers, status=401)
+    other.get("/api/v1/accounts/verify_credentials", headers=bearer(token), status=401)
+    trusted = other.get("/api/users/me/", headers=bob.headers)  # bob's, trusted there too, is not touched
+    assert trusted.json["id"] == bob["id"] and trusted.request.environ["minitwitter.queries"] == 1

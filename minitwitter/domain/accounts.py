@@ -23,7 +23,9 @@ profile, passwords, email verification, password reset and deletion.
 - sessions end (a password change or reset, deletion): users.session_generation goes up
   (access tokens carry it: credentials.py), tokens.revoke_user_tokens, the outstanding reset
   links void (accounts.retire_tokens), and this process forgets the remembered access
-  tokens after commit; other processes within jwt.recheck_seconds.
+  tokens after commit; every other process at once, as after a suspension: they hear the
+  bump of freshness.session(id) through their near cache (without its tracking
+  connection, within jwt.recheck_seconds).
 - emailed tokens (verification at sign-up and on request, password reset): made by the
   worker when it sends the email (issue_token, in the outbox row's claim transaction), so
   the token itself is stored nowhere: account_tokens keeps its SHA-256. Spent once
@@ -81,12 +83,13 @@ CLOSED = "Registrations are closed"
 AWAITING = "This account is awaiting approval"  # log-in and refresh answer 403 until approved
 
 
-@stales_nothing("a new account is in no cached entry yet")
 def sign_up(tx, passwords, username, email, password, registrations="open"):
     """The new account's profile, with its welcome email in the outbox. `registrations`
     (the setting): `closed` refuses (Forbidden); `approval` makes the account waiting
     (approved false) and tells every moderator and admin (a `sign_up` notification);
-    minitwitter-admin's create passes `open`."""
+    minitwitter-admin's create passes `open`. A new account is in no cached entry yet,
+    but one waiting is in the set of accounts hidden from users (profiles.suspended): its
+    version goes up, or a cached set would leave it in every list and lookup."""
     if registrations not in REGISTRATIONS:
         raise ValueError(f"unknown registrations mode {registrations!r}")
     if registrations == "closed":
@@ -103,6 +106,7 @@ def sign_up(tx, passwords, username, email, password, registrations="open"):
     if not approved:
         staff = [r["id"] for r in tx.queries.moderation.staff_ids(tx.db)]
         notifications.notify(tx, "sign_up", user["id"], staff)
+        tx.stale(freshness.SUSPENDED)
     return user
 
 
@@ -226,7 +230,6 @@ def update_profile(tx, user_id, display_name=None, bio=None, avatar=None, media_
 # Passwords and sessions
 
 
-@stales_nothing("passwords and tokens are in no cached entry (remembered access tokens: _end_sessions)")
 def change_password(tx, passwords, tokens, user_id, current_password, new_password):
     """A new password for someone who knows the current one; every session ends."""
     if not passwords.check(current_password, tx.queries.accounts.get_password(tx.db, user_id=user_id)):
@@ -241,7 +244,6 @@ def request_password_reset(tx, email):
     tx.enqueue_task("password_reset_email", {"email": email})
 
 
-@stales_nothing("passwords, tokens and email_verified are in no cached entry")
 def reset_password(tx, passwords, tokens, token, new_password):
     """Spend a reset token for a new password; every session ends. The link proved the address."""
     user_id = _spend(tx, token, "password_reset")
@@ -256,9 +258,21 @@ def _set_password(tx, passwords, tokens, user_id, password):
 
 def _end_sessions(tx, tokens, user_id):
     """Every refresh token, every reset link mailed, and (with the generation set_password
-    raised, or the account gone) every access token of the account stop working."""
+    raised, or the account gone) every access token of the account stop working: in every
+    process at once (_stop_access_tokens). Passwords, tokens and email_verified are in no
+    cached entry."""
     tx.queries.tokens.revoke_user_tokens(tx.db, user_id=user_id)
     tx.queries.accounts.retire_tokens(tx.db, user_id=user_id, purpose="password_reset")
+    _stop_access_tokens(tx, tokens, user_id)
+
+
+def _stop_access_tokens(tx, tokens, user_id):
+    """The account's access tokens (JWTs and stored Mastodon tokens) that any process
+    remembers as verified stop at once, as a suspension's do (moderation.py): this process
+    forgets them after the commit, the others when they hear the bump of
+    freshness.session(id) through their near cache's tracking connection (without one,
+    within jwt.recheck_seconds)."""
+    tx.stale(freshness.session(user_id))
     tx.after_commit(partial(tokens.forget_user, user_id))
 
 
@@ -381,5 +395,5 @@ def _delete(tx, tokens, user_id, media_root):
     ]
     tx.stale(*names)
     images.remove_files(tx, media_root, *files)
-    tx.after_commit(partial(tokens.forget_user, user_id))
+    _stop_access_tokens(tx, tokens, user_id)
     return {"posts": len(posts), "likes": len(liked), "follows": len(follows)}

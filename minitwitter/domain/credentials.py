@@ -10,8 +10,10 @@
   until it expires (most requests come from a client that sent the same token a moment
   ago), and its account checked again at most every jwt.recheck_seconds (5): so after a
   password change, a reset, a suspension or a deletion, the account's access tokens stop working at once
-  in the process that made the change (forget_user) and within that interval in every
-  other one: one indexed lookup per token, process and interval, none per request.
+  in the process that made the change (forget_user), at once in every other one that hears
+  the bump of freshness.session(id) (its near cache's tracking connection: `sessions`
+  below), and within that interval in one that does not: one indexed lookup per token,
+  process and interval, none per request.
 - Refresh tokens rotate; their state lives in the refresh_tokens table (domain/accounts.py).
 - The Mastodon face's OAuth access tokens are opaque and stored (hashed, domain/oauth.py):
   verify_stored remembers them the same way, so forget_user ends them with the JWTs.
@@ -133,8 +135,9 @@ class Tokens:
         """The claims of a token kept in the database (the Mastodon face's OAuth tokens,
         domain/oauth.py), by its hash: lookup() -> claims with a user_id (None for an app
         token), or None when the token does not work. Remembered as an access token is, and
-        asked again every recheck_seconds: so a revocation or a password change ends it at
-        once in this process (forget, forget_user) and within that interval in the others."""
+        asked again every recheck_seconds: so a revocation ends it at once in this process
+        (forget) and within that interval in the others; a password change, a reset, a
+        suspension or a deletion at once in every process (forget_user, `sessions`)."""
         key = ("stored", token_hash)
         claims = self.remembered(key)
         if claims is not None:

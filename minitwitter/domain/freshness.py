@@ -32,9 +32,12 @@ read.
 | reposts and bookmarks       |                     | repost, unrepost, bookmark, unbookmark |
 | the viewer's hidden set     | safety:<id>         | a block or unblock either way, their   |
 | (domain/safety.py)          |                     | mute or unmute (**)                    |
-| the suspended accounts      | suspended           | a suspension, a lift (moderation.py)   |
-| (domain/safety.suspended)   |                     |                                        |
-| the account's access tokens | session:<id>        | a suspension (moderation.py) (****)    |
+| the accounts hidden from    | suspended           | a suspension, a lift, an approval, a   |
+| users: suspended or waiting |                     | rejection (moderation.py), a sign-up   |
+| (domain/profiles.suspended) |                     | waiting for approval (accounts.py)     |
+| the account's access tokens | session:<id>        | a suspension (moderation.py), a        |
+|                             |                     | password change or reset, a deletion   |
+|                             |                     | (accounts.py) (****)                   |
 | each process trusts         |                     |                                        |
 
 The hidden set (accounts a viewer blocks, that block them, that they mute) is read by
@@ -91,10 +94,10 @@ differently, so it bumps nothing.
 
 (****) session:<id> covers no entry: every API process hears its bump through the near
 cache's tracking connection (web/near_cache.py) and stops trusting the account's access
-tokens it had verified (credentials.Tokens.remembered), so a suspension stops them in every
-process at once, not within jwt.recheck_seconds. Without that connection (Redis Cluster,
-`response_cache.local_entries = 0`, a broken connection) a process rechecks within
-jwt.recheck_seconds, as after a password change.
+tokens it had verified (credentials.Tokens.remembered), so a suspension, a password change
+or reset and a deletion stop them in every process at once, not within
+jwt.recheck_seconds. Without that connection (Redis Cluster, `response_cache.local_entries
+= 0`, a broken connection) a process rechecks within jwt.recheck_seconds.
 """
 
 POPULAR = "popular_hashtags"

@@ -11,8 +11,8 @@ Moderation).
   oneself): users.suspended_at, the account's row locked first. A suspended account's access
   tokens stop (credentials.py: 401 "This account is suspended"; this process forgets them
   after the commit, the others when they hear the bump of freshness.session(id) through
-  their near cache's tracking connection: at once; without one, within
-  jwt.recheck_seconds, as after a password change), log-in and refresh answer 403. It is
+  their near cache's tracking connection: at once, as after a password change; without
+  one, within jwt.recheck_seconds), log-in and refresh answer 403. It is
   in every viewer's hidden set (`suspended`, below, and domain/safety.py): its posts,
   reposts and profile leave every list, feed, search and notification, and answer 404 to
   everyone but moderators (api/hydration.py), all at once through one version,
@@ -25,7 +25,10 @@ Moderation).
   its profile answers everyone (its profile version: the shared profile says whether it is
   approved). reject: the account is deleted as its own deletion deletes it (accounts.
   remove_account: its sign_up notifications go with it), its username and email free again.
-  Neither acts on an approved account (Conflict).
+  Neither acts on an approved account (Conflict). While it waits it is in the set of
+  accounts hidden from users, with the suspended ones (profiles.suspended: every list,
+  lookup, mention, relationship and the instance's user_count leave it out), so each of
+  sign-up, approve and reject bumps freshness.SUSPENDED.
 - the audit log (moderation_audit): every moderation action writes its entry with `audit`,
   in the action's own transaction: both commit or neither does. Append-only: nothing here
   changes or deletes an entry, and the table's triggers refuse it to anyone who tries.
@@ -142,7 +145,9 @@ def approve(tx, actor_id, account_id):
         raise Conflict(PENDING_ONLY)
     tx.queries.moderation.approve(tx.db, user_id=account_id)
     audit(tx, actor_id, "approve", account_id=account_id)
-    tx.stale(freshness.profile(account_id))  # the shared profile says whether it is approved
+    # The shared profile says whether it is approved; it leaves the set of accounts hidden
+    # from users (profiles.suspended): it shows in every list, lookup and count at once.
+    tx.stale(freshness.profile(account_id), freshness.SUSPENDED)
 
 
 def reject(tx, tokens, actor_id, account_id, media_root):
@@ -155,3 +160,4 @@ def reject(tx, tokens, actor_id, account_id, media_root):
     username = tx.queries.users.get_user(tx.db, user_id=account_id)["username"]
     accounts.remove_account(tx, tokens, account_id, media_root)
     audit(tx, actor_id, "reject", account_id=account_id, reason=f"sign-up of {username}")
+    tx.stale(freshness.SUSPENDED)  # it leaves the set of accounts hidden from users

@@ -15,7 +15,8 @@
 - verify: a bearer token's claims (user_id, app_id, scopes), remembered by
   credentials.Tokens.verify_stored. A token does not expire; it ends when revoked, when its
   account's password changes or is reset (session_generation, accounts.py: the same
-  forget_user), or with its account.
+  forget_user, and the bump of freshness.session that every process hears), or with its
+  account.
 
 Scopes are Mastodon's: read, write, follow, push, profile and the granular ones
 (read:statuses, ...). A granted `read` covers every `read:*`, `write` every `write:*`, and the

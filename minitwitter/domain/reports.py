@@ -29,7 +29,8 @@ def file(tx, reporter_id, account_id, post_ids=(), category="other", comment="")
     """The reporter's open report of the account (its id) and whether it is new."""
     if account_id == reporter_id:
         raise Invalid("You cannot report yourself", field="account_id")
-    if tx.queries.users.session_generation(tx.db, user_id=account_id) is None:
+    # Unknown, or waiting for approval: no user may reach it yet (moderation.approve).
+    if tx.queries.moderation.is_pending(tx.db, user_id=account_id) in (None, True):
         raise NotFound("No such user", field="account_id")
     row = tx.queries.reports.file(
         tx.db, reporter_id=reporter_id, account_id=account_id, category=category, comment=comment

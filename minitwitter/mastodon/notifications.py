@@ -82,7 +82,12 @@ def render(request, rows):
     for row in rows:
         actor = shared_profile(request.tx, row["actor_id"])
         status = found.get(row["post_id"]) if row["post_id"] is not None else None
-        if actor is None or row["actor_id"] in banned or (row["post_id"] is not None and status is None):
+        waiting = row["type"] == "sign_up"  # hidden from users: what a moderator is told of
+        if (
+            actor is None
+            or (row["actor_id"] in banned and not waiting)
+            or (row["post_id"] is not None and status is None)
+        ):
             continue
         answer.append(
             {

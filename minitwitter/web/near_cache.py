@@ -40,7 +40,8 @@ from minitwitter.web.proxy import FORWARDED
 
 log = logging.getLogger(__name__)
 PREFIX = b"v:"
-SESSION_PREFIX = b"v:session:"  # freshness.session: an account's sessions ended (a suspension)
+SESSION_PREFIX = b"v:session:"  # freshness.session: an account's sessions ended (a suspension,
+# a password change or reset, a deletion)
 
 
 class NearCache:

@@ -190,6 +190,7 @@ def _is_cached(view):
 def includeme(config):
     config.registry.near_cache = near = NearCache.from_settings(config.registry.settings)
     config.registry.cache.near = near
-    # A suspension stops the account's tokens in every process at once (freshness.session).
+    # A suspension, a password change or reset and a deletion stop the account's tokens in
+    # every process at once (freshness.session).
     config.registry.tokens.sessions = near
     config.add_tween("minitwitter.web.response_cache.tween_factory", under="minitwitter.web.cors.tween_factory")

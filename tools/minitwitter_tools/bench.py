@@ -44,7 +44,7 @@ from pyramid.paster import get_appsettings
 
 from minitwitter import main as make_app
 from minitwitter import settings as settings_module
-from minitwitter.domain import credentials
+from minitwitter.domain import credentials, moderation
 from minitwitter.domain.timelines import feed_rows
 from minitwitter.scripts import migrate
 from minitwitter.store.cache import RequestCache
@@ -71,6 +71,12 @@ end
 # the limits are raised (every request still goes through the check, a Redis INCR).
 RATE_LIMITS = {"ratelimit.login": "1000000/1", "ratelimit.signup": "1000000/1", "ratelimit.writes": "1000000/1"}
 WRITERS = "(SELECT id FROM users WHERE username = ANY(%(writers)s))"
+# S4-S5 (issue 28's "Done when": a user's feed and the all-posts page, while 1,000 accounts
+# are suspended, cost what they cost before: R1's and R4's figures): run one after the
+# other, between `suspensions` of these accounts before the first and their lift after
+# the last (run_rows).
+SUSPENDED_ROWS = ("S4", "S5")
+SUSPENDED_ACCOUNTS = 1000
 FIXTURES = {  # one value or a column, from the loaded data
     "users": "SELECT username FROM users WHERE following_count BETWEEN %(follows_lo)s AND %(follows_hi)s"
     " AND username <> ALL(%(named)s) ORDER BY id LIMIT 16",
@@ -88,6 +94,15 @@ FIXTURES = {  # one value or a column, from the loaded data
     # R11's reader: another typical user whose followees repost (REPOST).
     "reposts_reader": "SELECT username FROM users WHERE following_count BETWEEN %(follows_lo)s AND %(follows_hi)s"
     " AND username <> %(heavy)s AND NOT username = ANY(%(named)s) ORDER BY id OFFSET 17 LIMIT 1",
+    # S4-S5's suspended accounts (SUSPEND): authors with followers, the most followed first,
+    # none of the rows' own users; and how many of them R1's reader follows.
+    "suspend_ids": "SELECT id FROM users WHERE posts_count > 0 AND followers_count > 0"
+    " AND username <> ALL(%(users)s) AND username <> ALL(%(named)s)"
+    " AND username NOT IN (%(heavy)s, %(hider)s, %(reposts_reader)s)"
+    f" ORDER BY followers_count DESC, id LIMIT {SUSPENDED_ACCOUNTS}",
+    "suspended_followees": "SELECT count(*) FROM follows WHERE follower_id = (SELECT id FROM users"
+    " WHERE username = (%(typical)s)[1]) AND followee_id = ANY(%(suspend_ids)s)",
+    "max_audit": "SELECT coalesce(max(id), 0) FROM moderation_audit",
     "max_post": "SELECT coalesce(max(id), 0) FROM posts",
     "max_repost": "SELECT coalesce(max(id), 0) FROM reposts",
     "max_outbox": "SELECT coalesce(max(id), 0) FROM outbox",
@@ -129,7 +144,26 @@ UNDO = [  # what W1-W3, the logins and HIDE added; the triggers keep every count
     "DELETE FROM posts WHERE id > %(max_post)s",
     "DELETE FROM outbox WHERE id > %(max_outbox)s",
     "DELETE FROM refresh_tokens WHERE created_at > %(started)s",
+    # S4-S5's suspensions and lifts (on record: 2 entries an account). The log is append-only
+    # (migrations/0019: its triggers refuse a DELETE); the bench's own database drops them
+    # with the trigger off inside this transaction, so the database is as it was.
+    "ALTER TABLE moderation_audit DISABLE TRIGGER moderation_audit_no_update",
+    "DELETE FROM moderation_audit WHERE id > %(max_audit)s",
+    "ALTER TABLE moderation_audit ENABLE TRIGGER moderation_audit_no_update",
 ]
+
+
+def suspensions(app, f, suspended):
+    """Suspend S4-S5's accounts (f["suspend_ids"]), or lift their suspensions, as a
+    moderator does: through the domain (moderation.suspend, unsuspend; the server's action,
+    no actor), in one transaction, so the suspended set, its version and each account's
+    sessions change as they would in the service (every server hears the bumps through
+    Redis) and the counts stay exact (a suspension changes none). `app`: an app on the
+    bench's database and Redis (its Store, its Tokens)."""
+    act = moderation.suspend if suspended else moderation.unsuspend
+    with app.registry.store.begin() as tx:
+        changed = sum(act(tx, app.registry.tokens, None, i, "bench S4-S5") for i in f["suspend_ids"])
+    return changed
 
 
 def bare_app(global_config, **settings):
@@ -280,7 +314,7 @@ def fixtures(conn, base, tokens, dataset):
             cur.execute(sql, f)
             f[name] = [row[0] for row in cur.fetchall()]
             single = ("top_author", "top_tag", "rare_tag", "hider", "reposts_reader", "max_post", "max_repost")
-            single += ("max_outbox",)
+            single += ("max_outbox", "suspended_followees", "max_audit")
             f[name] = f[name][0] if name in single else f[name]
             if name == "users":
                 f["typical"], f["writers"] = f["users"][:8], f["users"][8:]
@@ -346,6 +380,13 @@ def rows(f):
             ("S1", "home feed p1, a viewer with 100 blocks and 1,000 mutes", get("/api/feed/", [f["hider"]])),
             ("S2", "all posts p1, that viewer", get("/api/posts/", [f["hider"]])),
             ("S3", f"search, common word '{f['common_word']}', that viewer", get(common_search, [f["hider"]])),
+            (
+                "S4",
+                f"home feed p1, typical user, {len(f['suspend_ids']):,} accounts suspended"
+                f" ({f['suspended_followees']} followed; twin of R1)",
+                get("/api/feed/", f["typical"]),
+            ),
+            ("S5", f"all posts p1, {len(f['suspend_ids']):,} accounts suspended (twin of R4)", get("/api/posts/")),
             ("W1", "create a post with 2 hashtags", posts),
             ("W1t", f"a trending tag: every post under #{tags[0]}", trending),
             ("W2", "like then unlike", toggle("/api/posts/{}/like/", f["like_posts"])),
@@ -890,10 +931,14 @@ def run_rows(args, env, conn, timing, report):
         f = fixtures(conn, servers.urls[0], tokens, args.data)
         table = rows(f)
         l0 = table[0][2]
+        suspended = False  # S4-S5's accounts, suspended while those rows run
         try:
             for row_id, what, variants in table:
                 if args.only and row_id not in args.only.split(","):
                     continue
+                if (row_id in SUSPENDED_ROWS) != suspended:
+                    suspended = not suspended
+                    suspensions(app, f, suspended)
                 urls = bare.urls if row_id in ("L0", "L0b") else servers.urls
                 method, path, body, user = variants[0]
                 row = {"id": row_id, "what": what, "path": path}
@@ -916,6 +961,8 @@ def run_rows(args, env, conn, timing, report):
                 report["fanout"] = celebrity_fanout(args, env, conn, servers, f, 1 if args.quick else 3)
                 print(json.dumps(report["fanout"]), file=sys.stderr)
         finally:
+            if suspended:
+                suspensions(app, f, False)
             with conn, conn.cursor() as cur:
                 for sql in UNDO:
                     cur.execute(sql, f)

@@ -33,9 +33,10 @@ def list_notifications(request):
     rows = list(request.queries.notifications.list_notifications(request.db, user_id=me, **page.params))
     # A suspended account's notifications are left out (it is their actor: a mention or a
     # reply is its own post, a like or a repost is of mine) and show again once the
-    # suspension is lifted (domain/moderation.py).
+    # suspension is lifted (domain/moderation.py). A sign-up's actor is hidden from users
+    # while it waits: that is what a moderator is told of.
     banned = set(suspended(request.tx))
-    items = [r for r in rows[: page.size] if r["id"] not in banned]
+    items = [r for r in rows[: page.size] if r["id"] not in banned or r["type"] == "sign_up"]
     post_ids = list(dict.fromkeys(r["post_id"] for r in items if r["post_id"] is not None))
     posts = {p["id"]: p for p in posts_by_ids(request, post_ids)}
     results = [

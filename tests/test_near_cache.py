@@ -345,3 +345,22 @@ def test_a_flush_forgets_the_answers_but_no_ended_session(app, make_app, make_us
     redis_client.flushdb()
     refused = other.get("/api/users/me/", headers=alice.headers, status=401)
     assert refused.json["message"] == "This account is suspended"
+
+
+def test_a_revoked_mastodon_token_stops_in_every_process_at_once(app, make_app, alice):
+    """Behind a load balancer a client revokes its token through one process and its next
+    request reaches another, which trusts the token (remembered for jwt.recheck_seconds):
+    the revocation bumps session:<account>, which that process hears, and it looks the
+    token up again. Another token of the account still works there."""
+    from test_mastodon_oauth import bearer, token_for
+
+    other = make_app()
+    assert other.app.registry.settings["jwt.recheck_seconds"] >= 5
+    client, token = token_for(app)
+    _, kept = token_for(app)
+    for each in (token, kept):
+        assert other.get("/api/v1/accounts/verify_credentials", headers=bearer(each)).json["id"] == str(alice["id"])
+    body = {"client_id": client["client_id"], "client_secret": client["client_secret"], "token": token}
+    app.post("/oauth/revoke", body, status=200)
+    other.get("/api/v1/accounts/verify_credentials", headers=bearer(token), status=401)
+    assert other.get("/api/v1/accounts/verify_credentials", headers=bearer(kept)).json["id"] == str(alice["id"])

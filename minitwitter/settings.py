@@ -300,7 +300,9 @@ SETTINGS = (
       "Mastodon face, discovery and `/oauth/token`, `/oauth/revoke` answer every origin (web/cors.py)."),
     S("proxy.trusted", NETWORKS, "127.0.0.1 ::1", "TRUSTED_PROXIES",
       "Peers whose `X-Forwarded-Proto` and `X-Forwarded-Host` make the request's absolute URLs (a TLS proxy "
-      "in front), addresses or networks, space-separated; from any other peer those headers are ignored."),
+      "in front), and whose `X-Forwarded-For` the client's address (the right-most one not itself trusted: "
+      "the per-address rate limits), addresses or networks, space-separated; from any other peer those "
+      "headers are ignored."),
     # Mastodon's figures (minitwitter/web/ratelimit.py).
     S("ratelimit.login", RATE, "25/300", "RATELIMIT_LOGIN",
       "Log-ins per address and per account: requests/seconds."),

@@ -219,8 +219,8 @@ SETTINGS = (
     # password has not changed since) at most this often.
     S("jwt.recheck_seconds", INTEGER, "5", None,
       "After a password change, reset or deletion, other processes refuse the account's access tokens within "
-      "this many seconds (the process that made it: at once; a suspension: every process with a near cache at "
-      "once)."),
+      "this many seconds (the process that made it: at once; a suspension or a Mastodon token's revocation: every "
+      "process at once)."),
     S("bcrypt.rounds", INTEGER, "12", "BCRYPT_ROUNDS",
       "bcrypt's cost (log2 of its rounds) for stored passwords."),
     S("smtp.url", URL, "smtp://127.0.0.1:8025", "SMTP_URL",

@@ -174,18 +174,23 @@ def home_rows(request):
 
 
 def _newest_occurrences(request, me, rows):
-    """rows without those whose post a newer repost (by me or by whom I follow) shows."""
+    """rows without those whose post a later repost (by me or by whom I follow) shows."""
     if not rows:
         return rows
-    ids, post_ids = hidden(request.tx, me), sorted({r["post_id"] for r in rows})
+    ids = hidden(request.tx, me)
+    keys, post_ids = [r["key"] for r in rows], [r["post_id"] for r in rows]
     # Covered by my statuses' version (my reposts) and my feed's (my follows, their reposts).
     request.tx.cache.depend(freshness.user_posts(me))
-    found = request.tx.cache.covered(
+    later = request.tx.cache.covered(
         freshness.feed(me),
-        lambda: list(request.queries.mastodon.home_reposted(request.db, user_id=me, post_ids=post_ids, hidden=ids)),
+        lambda: {
+            r["key"]
+            for r in request.queries.mastodon.home_reposted_later(
+                request.db, user_id=me, keys=keys, post_ids=post_ids, hidden=ids
+            )
+        },
     )
-    newest = {r["post_id"]: r["newest"] for r in found}
-    return [r for r in rows if newest.get(r["post_id"], 0) <= r["key"]]
+    return [r for r in rows if r["key"] not in later]
 
 
 # Views ------------------------------------------------------------------------------------

@@ -46,8 +46,14 @@ _HOST = re.compile(
 
 @functools.lru_cache(maxsize=4096)  # the peers are few (proxies, load balancers): parsed once each
 def _trusted(peer, networks):
+    return _among(peer, networks)
+
+
+def _among(text, networks):
+    """Whether an address is in one of the networks (not cached: X-Forwarded-For's addresses
+    are the clients', too many to keep the peers' cache for)."""
     try:
-        address = ipaddress.ip_address((peer or "").split("%", 1)[0])
+        address = ipaddress.ip_address((text or "").split("%", 1)[0])
     except ValueError:
         return False
     if address.version == 6 and address.ipv4_mapped:
@@ -77,7 +83,7 @@ def _client(value, networks):
     if not addresses or None in addresses:
         return None
     for address in reversed(addresses):
-        if not _trusted(address, networks):
+        if not _among(address, networks):
             return address
     return addresses[0]
 

@@ -218,9 +218,10 @@ SETTINGS = (
     # domain/credentials.py: a process re-checks a remembered access token's account (it exists, its
     # password has not changed since) at most this often.
     S("jwt.recheck_seconds", INTEGER, "5", None,
-      "After a password change, reset, deletion or suspension, a process without a near cache's tracking "
-      "connection refuses the account's access tokens within this many seconds (the process that made it, and "
-      "every process with a near cache: at once)."),
+      "A password change, reset, deletion, suspension or a Mastodon token's revocation stops the account's access "
+      "tokens in every process at once (heard through the near cache; asked of Redis where there is none, as on a "
+      "Redis Cluster); a process whose near cache has lost its tracking connection, or that Redis does not answer, "
+      "refuses them within this many seconds."),
     S("bcrypt.rounds", INTEGER, "12", "BCRYPT_ROUNDS",
       "bcrypt's cost (log2 of its rounds) for stored passwords."),
     S("smtp.url", URL, "smtp://127.0.0.1:8025", "SMTP_URL",
@@ -300,7 +301,9 @@ SETTINGS = (
       "Mastodon face, discovery and `/oauth/token`, `/oauth/revoke` answer every origin (web/cors.py)."),
     S("proxy.trusted", NETWORKS, "127.0.0.1 ::1", "TRUSTED_PROXIES",
       "Peers whose `X-Forwarded-Proto` and `X-Forwarded-Host` make the request's absolute URLs (a TLS proxy "
-      "in front), addresses or networks, space-separated; from any other peer those headers are ignored."),
+      "in front), and whose `X-Forwarded-For` the client's address (the right-most one not itself trusted: "
+      "the per-address rate limits), addresses or networks, space-separated; from any other peer those "
+      "headers are ignored."),
     # Mastodon's figures (minitwitter/web/ratelimit.py).
     S("ratelimit.login", RATE, "25/300", "RATELIMIT_LOGIN",
       "Log-ins per address and per account: requests/seconds."),

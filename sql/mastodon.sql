@@ -81,6 +81,24 @@ SELECT post_id AS key, post_id, NULL::BIGINT AS reposter_id
  ORDER BY post_id
  LIMIT :limit;
 
+-- name: home_reposted_later(user_id, keys, post_ids, hidden)
+-- The home timeline's rule for a post met twice (the native feed's, sql/feed.sql: each post
+-- once, at its newest occurrence): of the rows (:keys, :post_ids, in pairs), the keys of
+-- those whose post the reader or an account the reader follows (not hidden) reposted later.
+-- The home timeline merges the native feed with the reader's own statuses, so a post of one
+-- list reposted in the other (my reblog of a followee's post, a followee's reblog of mine)
+-- leaves out the older row. Each check starts at the row's key and stops at the first
+-- repost that counts, as the feed's does. Indexes: idx_reposts_post_id_id; follows_pkey.
+SELECT t.key
+  FROM unnest(CAST(:keys AS BIGINT[]), CAST(:post_ids AS BIGINT[])) AS t(key, post_id)
+ WHERE EXISTS (SELECT 1
+                 FROM reposts r
+                WHERE r.post_id = t.post_id AND r.id > t.key
+                  AND r.user_id <> ALL(CAST(:hidden AS BIGINT[]))
+                  AND (r.user_id = :user_id
+                       OR EXISTS (SELECT 1 FROM follows f
+                                   WHERE f.follower_id = :user_id AND f.followee_id = r.user_id)));
+
 -- name: account_statuses(author_id, hidden, reblogs, replies, media, before, after, limit)
 -- An account's statuses, newest first: its live posts (without its replies to other
 -- accounts unless :replies: a reply to itself stays; with an image only when :media) and,

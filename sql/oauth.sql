@@ -60,12 +60,13 @@ SELECT t.id, t.app_id, t.user_id, t.scopes
    AND t.revoked_at IS NULL
    AND (t.user_id IS NULL OR (u.session_generation = t.session_generation AND u.suspended_at IS NULL));
 
--- name: revoke_token(token_hash, app_id)$
+-- name: revoke_token(token_hash, app_id)^
 -- Revoke a token of this app (idempotent: revoked already, it stays so). The token's app id
--- comes back whether or not it was this app's (NULL: no such token), so the caller can refuse
--- to touch another app's token. Index: idx_oauth_tokens_token_hash.
+-- comes back whether or not it was this app's (no row: no such token), so the caller can
+-- refuse to touch another app's token; its user id, so the caller can end it in every process.
+-- Index: idx_oauth_tokens_token_hash.
 WITH found AS (
-    SELECT id, app_id FROM oauth_tokens WHERE token_hash = :token_hash
+    SELECT id, app_id, user_id FROM oauth_tokens WHERE token_hash = :token_hash
 ), revoked AS (
     UPDATE oauth_tokens t
        SET revoked_at = coalesce(t.revoked_at, now())
@@ -73,4 +74,4 @@ WITH found AS (
      WHERE t.id = found.id AND found.app_id = :app_id
     RETURNING t.id
 )
-SELECT found.app_id FROM found LEFT JOIN revoked ON revoked.id = found.id;
+SELECT found.app_id, found.user_id FROM found LEFT JOIN revoked ON revoked.id = found.id;

@@ -7,6 +7,8 @@
   absolute URLs of both faces; from any other peer they are ignored.
 """
 
+import itertools
+
 import pytest
 from conftest import signup
 from test_mastodon_oauth import authorize_params, bearer, register, token_for
@@ -166,3 +168,59 @@ def test_the_csrf_cookie_is_secure_through_an_https_proxy(app):
     app.reset()  # a new browser: no cookie yet
     direct = app.get("/oauth/authorize", authorize_params(client), headers=PROXY, extra_environ=ELSEWHERE)
     assert "secure" not in direct.headers["Set-Cookie"].lower()
+
+
+# The client's address: X-Forwarded-For from a trusted peer only
+
+_ACCOUNTS = itertools.count()
+
+
+def _log_ins(app, environ, headers=None, times=3):
+    """The statuses of `times` failed log-ins (each as another account, so only the limit
+    per address counts) from this peer with these headers."""
+    statuses = []
+    for _ in range(times):
+        body = {"username": f"nobody{next(_ACCOUNTS)}", "password": "wrong-password"}
+        answer = app.post_json("/api/token/", body, headers=headers or {}, extra_environ=environ, expect_errors=True)
+        statuses.append(answer.status_int)
+    return statuses
+
+
+@pytest.fixture
+def limited(make_app):
+    return make_app(**{"ratelimit.login": "2/300", "proxy.trusted": "127.0.0.1 10.0.0.0/8"})
+
+
+def test_a_trusted_proxy_s_x_forwarded_for_is_each_client_s_address(limited):
+    """Behind haproxy every peer is haproxy: each client's own limit, not one for all."""
+    one = {"X-Forwarded-For": "198.51.100.1"}
+    assert _log_ins(limited, LOOPBACK, one) == [401, 401, 429]
+    assert _log_ins(limited, LOOPBACK, {"X-Forwarded-For": "198.51.100.2"}) == [401, 401, 429]
+    # the right-most address not a proxy of ours: what the client itself wrote is not believed
+    chain = {"X-Forwarded-For": "203.0.113.50, 198.51.100.3, 10.1.1.1"}
+    assert _log_ins(limited, LOOPBACK, chain, times=2) == [401, 401]
+    assert _log_ins(limited, LOOPBACK, {"X-Forwarded-For": "192.0.2.99, 198.51.100.3"}, times=1) == [429]
+    assert _log_ins(limited, {"REMOTE_ADDR": "10.2.3.4"}, {"X-Forwarded-For": "[2001:db8::7]"}, times=3) == [
+        401,
+        401,
+        429,
+    ]
+    assert _log_ins(limited, LOOPBACK, times=2) == [401, 401]  # the proxy's own address: its own limit
+    assert _log_ins(limited, LOOPBACK, {"X-Forwarded-For": "2001:db8::7"}, times=1) == [429]
+
+
+def test_an_untrusted_peer_s_x_forwarded_for_is_ignored(limited):
+    """A client cannot spread its attempts over addresses it makes up."""
+    statuses = [_log_ins(limited, ELSEWHERE, {"X-Forwarded-For": f"198.51.100.{n}"}, times=1)[0] for n in range(10, 13)]
+    assert statuses == [401, 401, 429]
+    assert _log_ins(limited, LOOPBACK, {"X-Forwarded-For": "198.51.100.10"}, times=1) == [401]  # not counted
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["not-an-address", "198.51.100.1, ", "198.51.100.1, evil", "198.51.100.1:8080", "1" * 2000, "300.1.1.1", ","],
+)
+def test_a_bad_x_forwarded_for_is_ignored_whole(limited, value):
+    """Anything but a list of addresses: the peer's own address counts (never a 500)."""
+    assert _log_ins(limited, LOOPBACK, {"X-Forwarded-For": value}, times=2) == [401, 401]
+    assert _log_ins(limited, LOOPBACK, times=1) == [429]

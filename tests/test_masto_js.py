@@ -1,7 +1,9 @@
 """A JavaScript client from npm, masto.js (`masto`, pinned in tests/js/package-lock.json),
 through Node against a live server: tests/js/journey.mjs registers an app, logs two people in
-by posting the authorize form, posts, replies, favourites, boosts, follows, reads the home and
-tag timelines and the notifications, walks pages next and prev, deletes and revokes.
+by posting the authorize form, posts with an image, replies, favourites, boosts, follows,
+reads the home and tag timelines and the notifications, searches, walks pages next and prev,
+deletes and revokes. .ci/cluster runs the same journey through `make cluster`'s haproxy, with
+accounts it signs up itself (as the second test here).
 
 `npm ci` installs it from the committed lock file on first use (and when the lock changes).
 Without Node or npm on the machine the test is skipped saying so (.ci/run installs them).
@@ -47,3 +49,13 @@ def test_masto_js_goes_the_whole_journey(node_modules, make_app, app, make_user)
     app.get(f"/api/posts/{made['deleted']}/", headers=headers, status=404)
     reply = app.get(f"/api/posts/{made['reply']}/", headers=headers).json
     assert reply["in_reply_to"] == int(made["deleted"]) and reply["author"]["username"] == "bob"
+
+
+def test_masto_js_signs_up_its_own_accounts(node_modules, make_app):
+    """As .ci/cluster runs it: BASE only, the accounts signed up through the native API."""
+    with serving(make_app) as base:
+        env = {**os.environ, "BASE": base}
+        run = subprocess.run(["node", "journey.mjs"], cwd=JS, env=env, capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stdout + run.stderr
+    made = orjson.loads(run.stdout.strip().splitlines()[-1])
+    assert made["alice"].startswith("mja") and made["bob"].startswith("mjb") and made["alice"][3:] == made["bob"][3:]

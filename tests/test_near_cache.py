@@ -381,3 +381,52 @@ def test_sessions_ended_stop_the_accounts_tokens_in_every_process_at_once(
     other.get("/api/v1/accounts/verify_credentials", headers=bearer(token), status=401)
     trusted = other.get("/api/users/me/", headers=bob.headers)  # bob's, trusted there too, is not touched
     assert trusted.json["id"] == bob["id"] and trusted.request.environ["minitwitter.queries"] == 1
+
+
+def test_a_revoked_mastodon_token_stops_in_every_process_at_once(app, make_app, alice):
+    """Behind a load balancer a client revokes its token through one process and its next
+    request reaches another, which trusts the token (remembered for jwt.recheck_seconds):
+    the revocation bumps session:<account>, which that process hears, and it looks the
+    token up again. Another token of the account still works there."""
+    from test_mastodon_oauth import bearer, token_for
+
+    other = make_app()
+    assert other.app.registry.settings["jwt.recheck_seconds"] >= 5
+    client, token = token_for(app)
+    _, kept = token_for(app)
+    for each in (token, kept):
+        assert other.get("/api/v1/accounts/verify_credentials", headers=bearer(each)).json["id"] == str(alice["id"])
+    body = {"client_id": client["client_id"], "client_secret": client["client_secret"], "token": token}
+    app.post("/oauth/revoke", body, status=200)
+    other.get("/api/v1/accounts/verify_credentials", headers=bearer(token), status=401)
+    assert other.get("/api/v1/accounts/verify_credentials", headers=bearer(kept)).json["id"] == str(alice["id"])
+
+
+@pytest.mark.parametrize("ending", ["revoke", "suspend"])
+def test_without_a_near_cache_the_sessions_ended_are_asked_of_redis(app, make_app, make_user, alice, db, ending):
+    """A Redis Cluster (make cluster) has no tracking connection, so no near cache: another
+    process asks Redis for the account's session version at each request with a token it
+    remembers (web/near_cache.VersionedSessions), and a revocation or a suspension made
+    through the first one stops the token there at once, not within jwt.recheck_seconds."""
+    from test_mastodon_oauth import bearer, token_for
+
+    other = make_app(**{"response_cache.local_entries": "0"})
+    assert near_of(other) is None and other.app.registry.settings["jwt.recheck_seconds"] >= 5
+    client, token = token_for(app)
+    mastodon, native = ("/api/v1/accounts/verify_credentials", bearer(token)), ("/api/users/me/", alice.headers)
+    bob = make_user("bob")
+    for path, headers in (mastodon, native, ("/api/users/me/", bob.headers)):
+        assert other.get(path, headers=headers).status_int == 200
+    if ending == "revoke":
+        body = {"client_id": client["client_id"], "client_secret": client["client_secret"], "token": token}
+        app.post("/oauth/revoke", body, status=200)
+        other.get(mastodon[0], headers=mastodon[1], status=401)
+        assert other.get(native[0], headers=native[1]).json["id"] == alice["id"]  # her other token
+    else:
+        moderator = make_user("mod")
+        with db.cursor() as cur:
+            cur.execute("UPDATE users SET role = 'moderator' WHERE id = %s", (moderator["id"],))
+        app.post_json(f"/api/admin/accounts/{alice['id']}/suspend/", {"reason": "spam"}, headers=moderator.headers)
+        for path, headers in (mastodon, native):
+            other.get(path, headers=headers, status=401)
+    assert other.get("/api/users/me/", headers=bob.headers).json["id"] == bob["id"]

@@ -50,8 +50,9 @@ class Tokens:
         # access token -> (its claims, when its account was last checked: time.monotonic(),
         # the sessions' epoch then)
         self._verified = {}
-        # Set by web/response_cache.py when the near cache tracks Redis: epoch() before an
-        # account is checked, then ended(user_id, epoch): whether its sessions were ended
+        # Set by web/response_cache.py: the near cache when it tracks Redis, else its Redis
+        # versions (web/near_cache.VersionedSessions): epoch(user_id) before an account is
+        # checked, then ended(user_id, epoch): whether its sessions were ended
         # (freshness.session bumped, by any process) since. None: rechecks only.
         self.sessions = None
 
@@ -114,8 +115,9 @@ class Tokens:
         claims = self.remembered(token)
         if claims is not None:
             return claims
-        now, epoch = time.monotonic(), self._epoch()
+        now = time.monotonic()
         claims = self.decode(token, ACCESS)
+        epoch = self._epoch(claims["user_id"])  # before the account is read
         generation = session_generation(claims["user_id"])
         if generation is None:
             self._verified.pop(token, None)
@@ -147,6 +149,10 @@ class Tokens:
         if claims is None:
             self._verified.pop(key, None)
             raise jwt.InvalidTokenError(NOT_STORED)
+        if epoch is None and claims["user_id"] is not None:
+            # Sessions asked of Redis per account, known only now: an end between the lookup
+            # and this read is caught at the recheck (recheck_seconds), as without them.
+            epoch = self._epoch(claims["user_id"])
         claims = {**claims, "exp": math.inf}  # stored tokens do not expire
         if len(self._verified) >= VERIFIED_TOKENS_MAX:
             self._verified.clear()
@@ -170,8 +176,8 @@ class Tokens:
                 return claims
         return None
 
-    def _epoch(self):
-        return self.sessions.epoch() if self.sessions is not None else 0
+    def _epoch(self, user_id=None):
+        return self.sessions.epoch(user_id) if self.sessions is not None else 0
 
     def forget(self, token):
         """Stop trusting a token remembered as verified (its account is gone)."""

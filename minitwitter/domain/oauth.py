@@ -33,7 +33,7 @@ import secrets
 from functools import partial
 from urllib.parse import urlsplit
 
-from minitwitter.domain import Forbidden, Invalid, Unauthorized
+from minitwitter.domain import Forbidden, Invalid, Unauthorized, freshness
 from minitwitter.domain.accounts import AWAITING, limit_key
 from minitwitter.domain.credentials import SUSPENDED
 from minitwitter.domain.freshness import stales_nothing
@@ -332,16 +332,22 @@ def _token(tx, app, user_id, scopes, generation):
     }
 
 
-@stales_nothing("tokens are in no cached entry (each process forgets a revoked one: domain/credentials.py)")
 def revoke(tx, tokens, app, token):
     """Revoke a token of `app` (idempotent; an unknown token is no error, RFC 7009 2.2);
-    another app's token is refused (unauthorized_client, 403) and left working."""
+    another app's token is refused (unauthorized_client, 403) and left working.
+
+    A revoked token stops at once in every process, not within jwt.recheck_seconds: behind a
+    load balancer the client's next request may reach a process that remembers the token as
+    verified (domain/credentials.py). Its account's freshness.session is bumped, which every
+    process's near cache hears: each then looks that account's tokens up again, once."""
     if not isinstance(token, str) or not token:
         raise OAuthError("unauthorized_client", "You are not authorized to revoke this token", 403)
     token_hash = hash_secret(token)
-    owner = tx.queries.oauth.revoke_token(tx.db, token_hash=token_hash, app_id=app["id"])
-    if owner is not None and owner != app["id"]:
+    found = tx.queries.oauth.revoke_token(tx.db, token_hash=token_hash, app_id=app["id"])
+    if found is not None and found["app_id"] != app["id"]:
         raise OAuthError("unauthorized_client", "You are not authorized to revoke this token", 403)
+    if found is not None and found["user_id"] is not None:
+        tx.stale(freshness.session(found["user_id"]))
     tx.after_commit(partial(tokens.forget_stored, token_hash))
 
 

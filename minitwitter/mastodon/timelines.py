@@ -147,16 +147,50 @@ def home_rows(request):
     me = request.authenticated_userid
     mine = account_listing(request, me)
 
-    def newest(before, after, limit):
+    def merged(before, limit):
         page = Page(size=limit - 1, number=None, before=before, offset=0)
         followed = viewer_page(
             request.tx, me, freshness.feed(me), page, lambda ids: feed_rows(request.tx, me, page, ids)
         )
         own = _page(request, mine, before, 0, limit)
-        merged = sorted({r["key"]: r for r in [*followed, *own]}.values(), key=lambda r: r["key"], reverse=True)
-        return [r for r in merged if r["key"] > after][:limit]
+        rows = sorted({r["key"]: r for r in [*followed, *own]}.values(), key=lambda r: r["key"], reverse=True)
+        return rows[:limit], len(rows) >= limit
+
+    def newest(before, after, limit):
+        # Each post once, at its newest occurrence, as on the native feed: a row left out when
+        # a newer repost of its post is in the home timeline (on this page or any other, so
+        # pages never repeat a post); pages are read on until `limit` rows are kept.
+        kept = []
+        while len(kept) < limit:
+            rows, more = merged(before, limit)
+            rows = [r for r in rows if r["key"] > after]
+            kept.extend(_newest_occurrences(request, me, rows))
+            if not more or not rows or len(rows) < limit:
+                break
+            before = rows[-1]["key"]
+        return kept[:limit]
 
     return newest
+
+
+def _newest_occurrences(request, me, rows):
+    """rows without those whose post a later repost (by me or by whom I follow) shows."""
+    if not rows:
+        return rows
+    ids = hidden(request.tx, me)
+    keys, post_ids = [r["key"] for r in rows], [r["post_id"] for r in rows]
+    # Covered by my statuses' version (my reposts) and my feed's (my follows, their reposts).
+    request.tx.cache.depend(freshness.user_posts(me))
+    later = request.tx.cache.covered(
+        freshness.feed(me),
+        lambda: {
+            r["key"]
+            for r in request.queries.mastodon.home_reposted_later(
+                request.db, user_id=me, keys=keys, post_ids=post_ids, hidden=ids
+            )
+        },
+    )
+    return [r for r in rows if r["key"] not in later]
 
 
 # Views ------------------------------------------------------------------------------------

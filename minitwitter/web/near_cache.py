@@ -34,6 +34,7 @@ import time
 
 import redis
 
+from minitwitter.domain import freshness
 from minitwitter.store.cache import CACHE_LOOKUPS, ERRORS, is_cluster
 from minitwitter.web.ingress import PATH_ASKED
 from minitwitter.web.proxy import FORWARDED
@@ -203,8 +204,9 @@ class NearCache:
 
     # -- entries ---------------------------------------------------------------------------
 
-    def epoch(self):
-        """Take this before the Redis check whose answer may be kept (keep())."""
+    def epoch(self, user_id=None):
+        """Take this before the Redis check whose answer may be kept (keep()), or before an
+        account is checked (ended(); every account's at once: `user_id` is not needed)."""
         return self._epoch
 
     def keep(self, key, epoch, deps, route, headers, body):
@@ -263,3 +265,29 @@ def local_key(user_id, environ):
         environ.get("QUERY_STRING", ""),
         bool(environ.get(FORWARDED)),  # through a trusted proxy: other absolute URLs (web/proxy.py)
     )
+
+
+class VersionedSessions:
+    """ended() without a near cache (a Redis Cluster: no tracking connection; or
+    response_cache.local_entries 0): whether an account's sessions were ended since a token
+    was verified is asked of Redis, freshness.session's version, at each request that a
+    remembered token makes (one read). Behind a load balancer a token revoked or an account
+    suspended through one process then stops at once in the others too, not within
+    jwt.recheck_seconds. Redis unavailable: nothing is known, and the recheck holds."""
+
+    def __init__(self, cache):
+        self.cache = cache
+
+    def epoch(self, user_id=None):
+        """The account's session version now (None: unknown)."""
+        if user_id is None:
+            return None
+        name = freshness.session(user_id)
+        versions = self.cache.versions([name])
+        return None if versions is None else versions[name]
+
+    def ended(self, user_id, epoch):
+        if epoch is None:
+            return False
+        now = self.epoch(user_id)
+        return now is not None and now != epoch

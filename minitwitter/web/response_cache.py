@@ -25,7 +25,7 @@ from pyramid.response import Response
 
 from minitwitter.domain import oauth
 from minitwitter.web import cors, observability
-from minitwitter.web.near_cache import NearCache, local_key
+from minitwitter.web.near_cache import NearCache, VersionedSessions, local_key
 from minitwitter.web.proxy import FORWARDED
 from minitwitter.web.security import STORED_TOKEN_PREFIXES, bearer_token
 
@@ -190,7 +190,8 @@ def _is_cached(view):
 def includeme(config):
     config.registry.near_cache = near = NearCache.from_settings(config.registry.settings)
     config.registry.cache.near = near
-    # A suspension, a password change or reset and a deletion stop the account's tokens in
-    # every process at once (freshness.session).
-    config.registry.tokens.sessions = near
+    # A suspension, a revocation, a password change or reset and a deletion stop the
+    # account's tokens in every process at once (freshness.session): heard through the near
+    # cache, else (a Redis Cluster: no near cache) asked of Redis.
+    config.registry.tokens.sessions = near if near is not None else VersionedSessions(config.registry.cache)
     config.add_tween("minitwitter.web.response_cache.tween_factory", under="minitwitter.web.cors.tween_factory")

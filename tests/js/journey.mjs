@@ -3,15 +3,37 @@
 // read its form, post it; PKCE), post, reply, favourite, boost, follow, home timeline,
 // notifications, paging next and prev, delete, revoke.
 //
-// Run by tests/test_masto_js.py: `node journey.mjs` with BASE (the server), and two accounts
-// that exist, ALICE and BOB (username), PASSWORD. Exits non-zero on the first failed check;
-// prints one JSON line of what it made, for the test to check on the native side.
+// Run by tests/test_masto_js.py, and by .ci/cluster through `make cluster`'s haproxy:
+// `node journey.mjs` with BASE (the server) and, optionally, two accounts that exist, ALICE
+// and BOB (username), PASSWORD; without them it signs up two of its own through the native
+// API, with names unique to the run. Exits non-zero on the first failed check; prints one
+// JSON line of what it made, for the test to check on the native side.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { createOAuthAPIClient, createRestAPIClient } from "masto";
 
 const BASE = process.env.BASE;
-const PASSWORD = process.env.PASSWORD;
+const PASSWORD = process.env.PASSWORD || "journey-password-1";
+const RUN = randomBytes(4).toString("hex");
+const TAG = `nodejs${RUN}`;
+// A 2x2 PNG, the image a status is posted with.
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGP4z8AARAwQCgAf7gP9i18U1AAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+/** An account made through the native API (when ALICE and BOB are not given): its username. */
+async function signUp(username) {
+  const made = await fetch(`${BASE}/api/users/`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: `${username}@example.com`, username, password: PASSWORD }),
+  });
+  assert.equal(made.status, 201, await made.text());
+  return username;
+}
+const ALICE = process.env.ALICE || (await signUp(`mja${RUN}`));
+const BOB = process.env.BOB || (await signUp(`mjb${RUN}`));
 const REDIRECT = "https://client.example/callback"; // read from the Location, never followed
 const SCOPES = "read write follow push";
 
@@ -113,12 +135,12 @@ const app = await anonymous.v1.apps.create({
 });
 assert.ok(app.clientId && app.clientSecret);
 const oauth = createOAuthAPIClient({ url: BASE });
-const aliceToken = await signIn(oauth, app, process.env.ALICE);
+const aliceToken = await signIn(oauth, app, ALICE);
 const alice = createRestAPIClient({ url: BASE, accessToken: aliceToken });
-const bob = createRestAPIClient({ url: BASE, accessToken: await signIn(oauth, app, process.env.BOB) });
+const bob = createRestAPIClient({ url: BASE, accessToken: await signIn(oauth, app, BOB) });
 
 const me = await alice.v1.accounts.verifyCredentials();
-assert.equal(me.username, process.env.ALICE);
+assert.equal(me.username, ALICE);
 assert.equal(me.source.privacy, "public");
 const them = await bob.v1.accounts.verifyCredentials();
 
@@ -128,13 +150,26 @@ assert.equal(followed.following, true);
 const [relationship] = await bob.v1.accounts.relationships.fetch({ id: [me.id] });
 assert.equal(relationship.following, true);
 
-const status = await alice.v1.statuses.create({ status: "Hello from masto.js #nodejs & friends" });
+const media = await alice.v2.media.create({
+  file: new Blob([PNG], { type: "image/png" }),
+  description: "A red square",
+});
+assert.equal(media.type, "image");
+assert.equal(media.meta.original.width, 2);
+const status = await alice.v1.statuses.create({
+  status: `Hello from masto.js #${TAG} & friends`,
+  mediaIds: [media.id],
+});
 assert.equal(status.account.id, me.id);
 assert.match(status.content, /&amp; friends/);
 assert.deepEqual(
   status.tags.map((tag) => tag.name),
-  ["nodejs"],
+  [TAG],
 );
+assert.equal(status.mediaAttachments[0].id, media.id);
+const image = await fetch(status.mediaAttachments[0].url);
+assert.equal(image.status, 200);
+assert.equal(Buffer.from(await image.arrayBuffer())[1], 0x50, "a PNG served back"); // "P" of \x89PNG
 assert.equal(status.url, `${BASE}/@${me.username}/${status.id}`);
 const reply = await bob.v1.statuses.create({ status: `@${me.username} hi from node`, inReplyToId: status.id });
 assert.equal(reply.inReplyToId, status.id);
@@ -152,11 +187,29 @@ assert.deepEqual(
   [reply.id],
 );
 
-// Bob's home: his own statuses (his boost too) and those of whom he follows, newest first.
+// Bob's home: his own statuses (his boost too) and those of whom he follows, newest first;
+// alice's status once, at his boost of it (as the native feed shows a post reposted).
 const home = await bob.v1.timelines.home.list({ limit: 40 });
 assert.deepEqual(
   home.map((s) => s.id),
-  [boost.id, reply.id, status.id],
+  [boost.id, reply.id],
+);
+
+// Search: the status by its words, the tag, the account.
+const found = await bob.v2.search.list({ q: `hello ${TAG}`, type: "statuses" });
+assert.deepEqual(
+  found.statuses.map((s) => s.id),
+  [status.id],
+);
+const tags = await bob.v2.search.list({ q: `#${TAG}`, type: "hashtags" });
+assert.deepEqual(
+  tags.hashtags.map((t) => t.name),
+  [TAG],
+);
+const people = await bob.v2.search.list({ q: `@${me.username}`, type: "accounts" });
+assert.deepEqual(
+  people.accounts.map((a) => a.id),
+  [me.id],
 );
 
 // Alice hears of it all.
@@ -175,9 +228,9 @@ assert.deepEqual(
 
 // Pages: next through the Link header, and prev back.
 const more = [];
-for (let i = 0; i < 5; i++) more.push(await alice.v1.statuses.create({ status: `page ${i} #nodejs` }));
+for (let i = 0; i < 5; i++) more.push(await alice.v1.statuses.create({ status: `page ${i} #${TAG}` }));
 const everything = (await bob.v1.timelines.home.list({ limit: 40 })).map((s) => s.id);
-assert.equal(everything.length, 8);
+assert.equal(everything.length, 7);
 const walked = [];
 const pages = [];
 for await (const page of bob.v1.timelines.home.list({ limit: 2 })) {
@@ -188,7 +241,7 @@ for await (const page of bob.v1.timelines.home.list({ limit: 2 })) {
 assert.deepEqual(walked, everything, "the next links walk the whole timeline once");
 assert.deepEqual(
   pages.map((page) => page.length),
-  [2, 2, 2, 2],
+  [2, 2, 2, 1],
 );
 const back = bob.v1.timelines.home.list({ limit: 2, maxId: pages[1].at(-1) }).setDirection("prev").values();
 assert.deepEqual(
@@ -200,14 +253,14 @@ assert.deepEqual(
   pages[1],
   "prev: what is just newer",
 );
-const newer = await alice.v1.statuses.create({ status: "newer #nodejs" });
+const newer = await alice.v1.statuses.create({ status: `newer #${TAG}` });
 const refresh = await bob.v1.timelines.home.list({ minId: pages[0][0] });
 assert.deepEqual(
   refresh.map((s) => s.id),
   [newer.id],
   "a refresh brings just what is new",
 );
-const tagged = await bob.v1.timelines.tag.$select("NodeJS").list({ limit: 40 });
+const tagged = await bob.v1.timelines.tag.$select(TAG.toUpperCase()).list({ limit: 40 });
 assert.deepEqual(
   tagged.map((s) => s.id),
   [newer.id, ...more.map((s) => s.id).reverse(), status.id],
@@ -225,4 +278,4 @@ await oauth.revoke({ clientId: app.clientId, clientSecret: app.clientSecret, tok
 await rejects(alice.v1.accounts.verifyCredentials(), 401);
 assert.equal((await bob.v1.accounts.verifyCredentials()).id, them.id, "another token of the app still works");
 
-console.log(JSON.stringify({ deleted: status.id, reply: reply.id, newer: newer.id, app: app.clientId }));
+console.log(JSON.stringify({ alice: ALICE, bob: BOB, deleted: status.id, reply: reply.id, newer: newer.id, app: app.clientId }));

@@ -72,6 +72,8 @@ defaults
     retry-on conn-failure empty-response response-timeout
 frontend api
     bind 127.0.0.1:{port}
+    # each client's address, for the per-address limits (minitwitter/web/proxy.py)
+    option forwardfor
     default_backend web
 backend web
     balance leastconn
@@ -559,6 +561,8 @@ class Topology:
         env = {**self.env, "PORT": str(self.api_ports[index])}
         env.setdefault("MEDIA_ROOT", str(self.root / "media"))
         env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{self.port}")
+        if self.network:  # haproxy reaches a host from this machine's address on the bridge
+            env.setdefault("TRUSTED_PROXIES", f"127.0.0.1 ::1 {self.network.services}")
         command, env = self._on_host(index + 1, "web", [BIN / "pserve", self.ini], env)
         where = f"{self.web_address(index)}:{self.api_ports[index]}" if self.network else self.api_ports[index]
         process = Process(f"web {where}", command, env=env)

@@ -32,6 +32,8 @@ frontend https
     # What the client asked for, for the service's absolute URLs (minitwitter/web/proxy.py).
     http-request set-header X-Forwarded-Proto https
     http-request set-header X-Forwarded-Host %[req.hdr(host)]
+    # and each client's address, for the per-address limits
+    option forwardfor
     default_backend service
 backend service
     server service {host}:{port}

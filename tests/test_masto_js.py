@@ -9,6 +9,7 @@ accounts it signs up itself (as the second test here).
 Without Node or npm on the machine the test is skipped saying so (.ci/run installs them).
 """
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -28,11 +29,16 @@ def node_modules():
         pytest.skip("Node and npm are not installed (apt-get install nodejs npm; .ci/run installs them)")
     installed = JS / "node_modules" / ".package-lock.json"
     lock = JS / "package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        done = subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund"], cwd=JS, capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+    # One install at a time: two test runs in one checkout (.ci/run's 3.11 and 3.13 at once)
+    # would each empty node_modules under the other's feet (npm's ENOTEMPTY, then a module
+    # missing). The second waits, then finds it installed.
+    with open(JS / ".npm-ci.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+            done = subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund"], cwd=JS, capture_output=True, text=True, timeout=300
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
     return JS / "node_modules"
 
 

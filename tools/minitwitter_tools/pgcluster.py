@@ -158,6 +158,19 @@ class PrimaryReplica:
                 raise TimeoutError("the replica did not catch up")
             time.sleep(0.02)
 
+    def wait_received(self, timeout=30.0):
+        """Until the replica has received (not yet replayed) everything the primary has written
+        so far: a replica that has not received a commit cannot know it is behind it."""
+        target, deadline = self.lsn(), time.monotonic() + timeout
+        while True:
+            with contextlib.closing(self.admin(self.replica)) as conn, conn.cursor() as cur:
+                cur.execute("SELECT pg_last_wal_receive_lsn() - '0/0'")
+                if int(cur.fetchone()[0]) >= target:
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError("the replica did not receive the primary's writes")
+            time.sleep(0.02)
+
     def pause_replay(self, paused=True):
         with contextlib.closing(self.admin(self.replica)) as conn, conn.cursor() as cur:
             cur.execute("SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")

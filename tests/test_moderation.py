@@ -1020,20 +1020,21 @@ def _mentioned(app, alice, carl):
     return shown.pop()
 
 
+def _answers(method, path):
+    """Whether the route finds carl (`{id}` his id) when alice calls it: anything but a 404."""
+    return lambda app, a, c: _status(
+        getattr(app, method)(path.format(id=c["id"]), headers=a.headers, expect_errors=True)
+    )
+
+
 REACH = {
-    "profile": lambda app, a, c: _status(app.get(f"/api/users/{c['id']}/", headers=a.headers, expect_errors=True)),
-    "posts": lambda app, a, c: _status(app.get(f"/api/users/{c['id']}/posts/", headers=a.headers, expect_errors=True)),
-    "followers": lambda app, a, c: _status(
-        app.get(f"/api/users/{c['id']}/followers/", headers=a.headers, expect_errors=True)
-    ),
-    "following": lambda app, a, c: _status(
-        app.get(f"/api/users/{c['id']}/following/", headers=a.headers, expect_errors=True)
-    ),
-    "follow": lambda app, a, c: _status(
-        app.post(f"/api/users/{c['id']}/follow/", headers=a.headers, expect_errors=True)
-    ),
-    "block": lambda app, a, c: _status(app.post(f"/api/users/{c['id']}/block/", headers=a.headers, expect_errors=True)),
-    "mute": lambda app, a, c: _status(app.post(f"/api/users/{c['id']}/mute/", headers=a.headers, expect_errors=True)),
+    "profile": _answers("get", "/api/users/{id}/"),
+    "posts": _answers("get", "/api/users/{id}/posts/"),
+    "followers": _answers("get", "/api/users/{id}/followers/"),
+    "following": _answers("get", "/api/users/{id}/following/"),
+    "follow": _answers("post", "/api/users/{id}/follow/"),
+    "block": _answers("post", "/api/users/{id}/block/"),
+    "mute": _answers("post", "/api/users/{id}/mute/"),
     "report": lambda app, a, c: _status(
         app.post_json("/api/reports/", {"account_id": c["id"]}, headers=a.headers, expect_errors=True)
     ),
@@ -1041,30 +1042,14 @@ REACH = {
         [u["id"] for u in app.get("/api/search/users/?q=car", headers=a.headers).json["results"]] == [c["id"]]
     ),
     "mention": lambda app, a, c: _mentioned(app, a, c),
-    "masto account": lambda app, a, c: _status(
-        app.get(f"/api/v1/accounts/{c['id']}", headers=a.headers, expect_errors=True)
-    ),
-    "masto lookup": lambda app, a, c: _status(
-        app.get("/api/v1/accounts/lookup?acct=carl", headers=a.headers, expect_errors=True)
-    ),
-    "masto statuses": lambda app, a, c: _status(
-        app.get(f"/api/v1/accounts/{c['id']}/statuses", headers=a.headers, expect_errors=True)
-    ),
-    "masto followers": lambda app, a, c: _status(
-        app.get(f"/api/v1/accounts/{c['id']}/followers", headers=a.headers, expect_errors=True)
-    ),
-    "masto following": lambda app, a, c: _status(
-        app.get(f"/api/v1/accounts/{c['id']}/following", headers=a.headers, expect_errors=True)
-    ),
-    "masto follow": lambda app, a, c: _status(
-        app.post(f"/api/v1/accounts/{c['id']}/follow", headers=a.headers, expect_errors=True)
-    ),
-    "masto block": lambda app, a, c: _status(
-        app.post(f"/api/v1/accounts/{c['id']}/block", headers=a.headers, expect_errors=True)
-    ),
-    "masto mute": lambda app, a, c: _status(
-        app.post(f"/api/v1/accounts/{c['id']}/mute", headers=a.headers, expect_errors=True)
-    ),
+    "masto account": _answers("get", "/api/v1/accounts/{id}"),
+    "masto lookup": _answers("get", "/api/v1/accounts/lookup?acct=carl"),
+    "masto statuses": _answers("get", "/api/v1/accounts/{id}/statuses"),
+    "masto followers": _answers("get", "/api/v1/accounts/{id}/followers"),
+    "masto following": _answers("get", "/api/v1/accounts/{id}/following"),
+    "masto follow": _answers("post", "/api/v1/accounts/{id}/follow"),
+    "masto block": _answers("post", "/api/v1/accounts/{id}/block"),
+    "masto mute": _answers("post", "/api/v1/accounts/{id}/mute"),
     "masto relationships": lambda app, a, c: (
         _ids(app.get(f"/api/v1/accounts/relationships?id[]={c['id']}", headers=a.headers).json) == [str(c["id"])]
     ),
